@@ -1,0 +1,103 @@
+# cosyvoice-ort - the two commands a newcomer needs:
+#   make demo   set up everything, build, prepare a model bundle, synthesize speech to a WAV
+#   make test   set up everything, build, run every test tier, print the summaries
+# Both are idempotent and quick when nothing is missing. `make help` lists the rest.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+export ONNXRUNTIME_ROOT
+PY         := /usr/bin/python3
+# Debian's torch uses reference BLAS (~4 GFLOP/s) unless OpenBLAS comes first.
+PYENV      := PYTHONPATH=$(CURDIR)/python LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH} PYTHONDONTWRITEBYTECODE=1
+CLI        := $(BUILD)/bin/cosyvoice
+TINY       := models/tiny
+MODEL      ?=
+GENERATOR  := $(if $(shell command -v ninja 2>/dev/null),-G Ninja,)
+PY_SOURCES := $(shell find python/cosyvoice_export -name '*.py' 2>/dev/null)
+HAVE_EXPORTER := $(wildcard python/cosyvoice_export/__main__.py)
+
+.PHONY: help deps build test test-cpp test-python test-sanitize tiny-model demo format format-check clean
+
+help:
+	@echo "make demo            synthesize a sentence in a cloned voice (tiny random model unless MODEL=bundle dir)"
+	@echo "make test            build and run every test tier (unit, golden, e2e, python)"
+	@echo "make test-sanitize   unit tier under ASan+UBSan (CI runs this too)"
+	@echo "make deps            install/fetch dependencies only   make build   configure + build only"
+	@echo "make tiny-model      random-weight checkpoint -> bundle -> goldens under $(TINY)/"
+	@echo "make format          clang-format the C++ sources      make clean  remove build trees"
+
+# ---- dependencies: Debian packages, ONNX Runtime, npm assets (all idempotent) ------------------
+deps:
+	@scripts/setup/install-debian-deps.sh
+	@if [ -n "$${ONNXRUNTIME_ROOT:-}" ]; then echo "[onnxruntime] using ONNXRUNTIME_ROOT=$$ONNXRUNTIME_ROOT"; \
+	 else scripts/setup/fetch-onnxruntime.sh third_party/onnxruntime; fi
+	@scripts/setup/fetch-npm-assets.sh third_party
+
+# ---- build ---------------------------------------------------------------------------------------
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOSYVOICE_WERROR=ON $(CMAKE_ARGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	@start=$$(date +%s); cmake --build $(BUILD) -j $(JOBS); \
+	  echo "[build] $(CLI) ready ($$(( $$(date +%s) - start )) s)"
+
+# ---- the tiny random-weight model in the released layout, its bundle and its goldens -----------
+ifneq ($(HAVE_EXPORTER),)
+$(TINY)/checkpoint/.done: $(PY_SOURCES)
+	@echo "[tiny] writing a random-weight checkpoint in the released layout"
+	rm -rf $(TINY)/checkpoint && $(PYENV) $(PY) -m cosyvoice_export tiny --out $(TINY)/checkpoint
+	@touch $@
+$(TINY)/bundle/.done: $(TINY)/checkpoint/.done
+	@echo "[tiny] exporting the ONNX bundle"
+	rm -rf $(TINY)/bundle && $(PYENV) $(PY) -m cosyvoice_export export --checkpoint $(TINY)/checkpoint --out $(TINY)/bundle
+	@touch $@
+$(TINY)/goldens/.done: $(TINY)/bundle/.done
+	@echo "[tiny] dumping goldens from the PyTorch reference"
+	rm -rf $(TINY)/goldens && $(PYENV) $(PY) -m cosyvoice_export goldens --checkpoint $(TINY)/checkpoint --bundle $(TINY)/bundle --out $(TINY)/goldens
+	@touch $@
+tiny-model: deps $(TINY)/goldens/.done
+else
+tiny-model:
+	@echo "[tiny] the exporter (python/cosyvoice_export) is not in this checkout yet: no tiny model"
+endif
+
+# ---- tests ---------------------------------------------------------------------------------------
+test: build tiny-model
+	@$(MAKE) --no-print-directory test-cpp test-python
+
+test-cpp:
+	@echo "== C++ tests (ctest: unit, golden, e2e) =="
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) 2>&1 | tee ctest.log | grep -Ev '^ *Start |^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed'
+	@echo "== summary =="; grep -E 'tests passed|^(unit|golden|e2e) +=' $(BUILD)/ctest.log
+
+test-python:
+	@if [ -d python/tests ]; then \
+	  echo "== Python tests (pytest, /usr/bin/python3) =="; \
+	  cd python && $(PYENV) COSYVOICE_TINY=$(CURDIR)/$(TINY) $(PY) -m pytest -q -p no:cacheprovider tests 2>&1 | tee ../$(BUILD)/pytest.log | tail -n 25; \
+	else echo "== no Python tests in this checkout =="; fi
+
+test-sanitize: deps
+	cmake -S . -B $(BUILD_ASAN) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DCOSYVOICE_WERROR=ON \
+	  -DCOSYVOICE_SANITIZE="address;undefined" -DCOSYVOICE_BUILD_BENCH=OFF $(CMAKE_ARGS) >/dev/null
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+	@echo "== unit tier under ASan+UBSan =="
+	cd $(BUILD_ASAN) && ctest -L unit --output-on-failure -j $(JOBS) 2>&1 | tee ctest-asan.log | grep -E 'tests passed|Failed|ERROR'
+
+# ---- demo ----------------------------------------------------------------------------------------
+demo: build tiny-model
+	@scripts/demo.sh "$(CLI)" "$(if $(MODEL),$(MODEL),$(TINY)/bundle)" "$(if $(MODEL),real,tiny)"
+
+# ---- housekeeping --------------------------------------------------------------------------------
+CXX_FILES = $(shell find src include tests bench -name '*.cc' -o -name '*.h' 2>/dev/null)
+format:
+	clang-format -i $(CXX_FILES)
+format-check:
+	clang-format --dry-run --Werror $(CXX_FILES)
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

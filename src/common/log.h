@@ -1,0 +1,34 @@
+// src/common/log.h - minimal leveled logging to stderr.
+//   COSY_LOG(kInfo) << "loaded " << n << " graphs";
+#pragma once
+
+#include <sstream>
+
+namespace cosyvoice {
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3, kSilent = 4 };
+
+void SetLogLevel(LogLevel level);
+LogLevel GetLogLevel();
+bool LogEnabled(LogLevel level);
+
+// Accumulates one message and writes it (with a level prefix) as a single line when destroyed.
+class LogMessage {
+ public:
+  explicit LogMessage(LogLevel level) : level_(level) {}
+  ~LogMessage();
+  LogMessage(const LogMessage &) = delete;
+  LogMessage &operator=(const LogMessage &) = delete;
+  std::ostream &stream() { return stream_; }
+
+ private:
+  LogLevel level_;
+  std::ostringstream stream_;
+};
+
+}  // namespace cosyvoice
+
+#define COSY_LOG(level)                                         \
+  if (!::cosyvoice::LogEnabled(::cosyvoice::LogLevel::level)) { \
+  } else                                                        \
+    ::cosyvoice::LogMessage(::cosyvoice::LogLevel::level).stream()

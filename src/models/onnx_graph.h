@@ -1,0 +1,83 @@
+// src/models/onnx_graph.h - typed base for the per-graph wrappers.
+#pragma once
+
+#include <onnxruntime_cxx_api.h>  // NOLINT
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/npy.h"
+#include "cosyvoice/runtime_config.h"
+
+namespace cosyvoice {
+
+// What a wrapper expects of one graph input or output. dims: -1 accepts any size (symbolic or
+// fixed); a value >= 0 must match a fixed dimension of the graph (a symbolic one is accepted).
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::kFloat32;
+  std::vector<int64_t> dims;  // rank = dims.size()
+};
+
+struct GraphSignature {
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+};
+
+// What a graph file declares (symbolic dimensions as -1).
+struct GraphDescription {
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+  std::map<std::string, std::string> metadata;
+};
+// Loads a graph only to describe it (used by `cosyvoice inspect`). Throws Error(kBundle).
+GraphDescription DescribeGraph(const std::filesystem::path &path, const RuntimeConfig &config);
+
+// Owns one Ort::Session. At construction it reads the graph's inputs and outputs once and checks
+// them against the wrapper's signature: the same names (no missing, no extra), element types,
+// ranks and fixed dimensions. Any mismatch throws Error(kBundle) naming the file, the tensor and
+// what was expected - a bundle exported for another model or format fails here, not mid-run.
+// Derived classes add typed Run methods; no pipeline logic lives in wrappers.
+class OnnxGraph {
+ public:
+  OnnxGraph(const std::filesystem::path &path, GraphSignature signature, const RuntimeConfig &config);
+  virtual ~OnnxGraph();
+  OnnxGraph(const OnnxGraph &) = delete;
+  OnnxGraph &operator=(const OnnxGraph &) = delete;
+
+  const std::filesystem::path &path() const { return path_; }
+  const GraphSignature &signature() const { return signature_; }
+  // Execution providers the session was created with, e.g. {"cpu"}.
+  const std::vector<std::string> &providers() const { return providers_; }
+  // Custom metadata written by the exporter (ONNX metadata_props).
+  std::optional<std::string> Metadata(const std::string &key) const;
+  // The graph's declared shape of an input/output (symbolic dims as -1), for diagnostics.
+  std::vector<int64_t> DeclaredShape(const std::string &name) const;
+
+  Ort::Session &session() { return *session_; }
+  const char *const *input_names() const { return input_names_.data(); }
+  const char *const *output_names() const { return output_names_.data(); }
+
+ protected:
+  // Runs the graph with inputs in signature order; returns every output in signature order.
+  // ONNX Runtime failures become Error(kRuntime) naming the graph file.
+  std::vector<Ort::Value> Run(const std::vector<Ort::Value> &inputs);
+  // Runs with pre-bound inputs/outputs (zero-copy paths such as the KV cache).
+  void Run(Ort::IoBinding &binding);
+
+ private:
+  std::filesystem::path path_;
+  GraphSignature signature_;
+  std::unique_ptr<Ort::Session> session_;
+  std::vector<std::string> providers_;
+  std::map<std::string, std::string> metadata_;
+  std::map<std::string, std::vector<int64_t>> declared_shapes_;
+  std::vector<const char *> input_names_;   // point into signature_
+  std::vector<const char *> output_names_;  // point into signature_
+};
+
+}  // namespace cosyvoice

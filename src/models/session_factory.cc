@@ -1,0 +1,168 @@
+// src/models/session_factory.cc
+#include "models/session_factory.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <sstream>
+
+#include "common/log.h"
+#include "cosyvoice/error.h"
+#include "models/ort_env.h"
+
+namespace cosyvoice {
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// "CUDAExecutionProvider" -> "cuda"
+std::string ShortProviderName(const std::string &ort_name) {
+  std::string s = ort_name;
+  const std::string suffix = "ExecutionProvider";
+  if (s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0)
+    s.resize(s.size() - suffix.size());
+  return Lower(s);
+}
+
+GraphOptimizationLevel ToOrt(GraphOptimization level) {
+  switch (level) {
+    case GraphOptimization::kDisabled: return ORT_DISABLE_ALL;
+    case GraphOptimization::kBasic: return ORT_ENABLE_BASIC;
+    case GraphOptimization::kExtended: return ORT_ENABLE_EXTENDED;
+    case GraphOptimization::kAll: return ORT_ENABLE_ALL;
+  }
+  return ORT_ENABLE_ALL;
+}
+
+// Log each provider fallback once per process, not once per graph.
+void LogFallbackOnce(const std::string &provider, const std::string &reason) {
+  static std::mutex mu;
+  static std::set<std::string> logged;
+  std::lock_guard<std::mutex> lock(mu);
+  if (logged.insert(provider).second) {
+    COSY_LOG(kWarning) << "execution provider '" << provider << "' unavailable (" << reason
+                       << "); falling back to cpu";
+  }
+}
+
+// Tries to enable one non-CPU provider; returns false (with a reason) when it cannot.
+bool TryAppendProvider(Ort::SessionOptions &options, const std::string &name, const RuntimeConfig &config,
+                       const std::vector<std::string> &available, std::string *reason) {
+  const bool built_in = std::find(available.begin(), available.end(), name) != available.end();
+  if (!built_in) {
+    *reason = "not in this ONNX Runtime build";
+    return false;
+  }
+  try {
+    if (name == "cuda") {
+      OrtCUDAProviderOptions cuda{};
+      cuda.device_id = config.device_id;
+      options.AppendExecutionProvider_CUDA(cuda);
+      return true;
+    }
+    *reason = "not supported by cosyvoice yet";
+    return false;
+  } catch (const Ort::Exception &e) {
+    *reason = e.what();
+    return false;
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> AvailableProviders() {
+  std::vector<std::string> out;
+  for (const auto &p : Ort::GetAvailableProviders()) out.push_back(ShortProviderName(p));
+  return out;
+}
+
+SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std::string &graph_name) {
+  config.Validate();
+  OrtEnvironment();  // the Env must exist before any session options are used
+  SessionOptionsResult result;
+  Ort::SessionOptions &options = result.options;
+  options.SetIntraOpNumThreads(config.intra_op_threads);
+  options.SetInterOpNumThreads(config.inter_op_threads);
+  options.SetGraphOptimizationLevel(ToOrt(config.optimization));
+  options.SetExecutionMode(ORT_SEQUENTIAL);
+  if (!config.profile_prefix.empty()) {
+    const std::string prefix = config.profile_prefix + graph_name;
+    options.EnableProfiling(prefix.c_str());
+  }
+  if (!config.optimized_model_dir.empty()) {
+    std::filesystem::create_directories(config.optimized_model_dir);
+    const auto path = std::filesystem::path(config.optimized_model_dir) / (graph_name + ".optimized.onnx");
+    options.SetOptimizedModelFilePath(path.c_str());
+  }
+
+  const std::vector<std::string> available = AvailableProviders();
+  for (const std::string &name : config.providers) {
+    if (name == "cpu") break;  // cpu is the default provider: nothing after it matters
+    std::string reason;
+    if (TryAppendProvider(options, name, config, available, &reason)) {
+      result.providers.push_back(name);
+    } else {
+      LogFallbackOnce(name, reason);
+    }
+  }
+  result.providers.push_back("cpu");
+  return result;
+}
+
+// ---- RuntimeConfig -------------------------------------------------------------------------------
+
+void RuntimeConfig::Validate() const {
+  auto fail = [](const std::string &msg) {
+    throw Error(ErrorCode::kInvalidArgument, "runtime config: " + msg);
+  };
+  if (intra_op_threads < 0 || intra_op_threads > 1024)
+    fail("intra_op_threads: expected 0 (auto) to 1024, got " + std::to_string(intra_op_threads));
+  if (inter_op_threads < 0 || inter_op_threads > 1024)
+    fail("inter_op_threads: expected 0 (auto) to 1024, got " + std::to_string(inter_op_threads));
+  if (providers.empty()) fail("providers: expected at least one provider, e.g. \"cpu\"");
+  static const char *kKnown[] = {"cpu", "cuda"};
+  for (const auto &p : providers) {
+    if (std::find(std::begin(kKnown), std::end(kKnown), p) == std::end(kKnown))
+      fail("providers: unknown provider '" + p + "' (known: cpu, cuda)");
+  }
+  if (device_id < 0) fail("device_id: expected >= 0, got " + std::to_string(device_id));
+}
+
+std::string RuntimeConfig::ToString() const {
+  std::ostringstream os;
+  os << "RuntimeConfig(intra_op_threads=" << intra_op_threads << ", inter_op_threads=" << inter_op_threads
+     << ", providers=[";
+  for (size_t i = 0; i < providers.size(); ++i) os << (i ? "," : "") << providers[i];
+  os << "], device_id=" << device_id << ", optimization=" << static_cast<int>(optimization) << ")";
+  return os.str();
+}
+
+std::vector<std::string> ParseProviderList(const std::string &text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(Lower(item));
+  }
+  if (out.empty()) throw Error(ErrorCode::kInvalidArgument, "provider list '" + text + "' is empty");
+  return out;
+}
+
+GraphOptimization ParseGraphOptimization(const std::string &text) {
+  const std::string t = Lower(text);
+  if (t == "disabled" || t == "none") return GraphOptimization::kDisabled;
+  if (t == "basic") return GraphOptimization::kBasic;
+  if (t == "extended") return GraphOptimization::kExtended;
+  if (t == "all") return GraphOptimization::kAll;
+  throw Error(ErrorCode::kInvalidArgument,
+              "graph optimization level '" + text + "': expected disabled, basic, extended or all");
+}
+
+}  // namespace cosyvoice

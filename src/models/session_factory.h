@@ -1,0 +1,28 @@
+// src/models/session_factory.h - the one place that turns a RuntimeConfig into session options.
+#pragma once
+
+#include <onnxruntime_cxx_api.h>  // NOLINT
+
+#include <string>
+#include <vector>
+
+#include "cosyvoice/runtime_config.h"
+
+namespace cosyvoice {
+
+struct SessionOptionsResult {
+  Ort::SessionOptions options;
+  // Providers actually enabled, in priority order; always ends with "cpu".
+  std::vector<std::string> providers;
+};
+
+// Builds session options: threads, graph optimization level, profiling, execution providers.
+// A requested provider that this ONNX Runtime build cannot enable is skipped with a single log
+// line ("provider 'cuda' unavailable (...); using cpu") - the session still gets created on CPU.
+// `graph_name` labels the profile file and the optimized-model dump.
+SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std::string &graph_name);
+
+// Provider names this ONNX Runtime library was built with, lower-case ("cpu", "cuda", ...).
+std::vector<std::string> AvailableProviders();
+
+}  // namespace cosyvoice

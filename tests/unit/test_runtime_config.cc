@@ -1,0 +1,41 @@
+// tests/unit/test_runtime_config.cc
+#include "cosyvoice/runtime_config.h"
+#include "test_util.h"
+
+namespace cosyvoice {
+namespace {
+
+TEST(RuntimeConfig, DefaultsAreValid) {
+  EXPECT_NO_THROW(RuntimeConfig{}.Validate());
+}
+
+TEST(RuntimeConfig, ValidateNamesTheField) {
+  RuntimeConfig c;
+  c.intra_op_threads = -2;
+  EXPECT_COSY_ERROR(c.Validate(), ErrorCode::kInvalidArgument, "intra_op_threads");
+  c = RuntimeConfig{};
+  c.providers = {"cuda", "tpu"};
+  EXPECT_COSY_ERROR(c.Validate(), ErrorCode::kInvalidArgument, "unknown provider 'tpu'");
+  c = RuntimeConfig{};
+  c.providers.clear();
+  EXPECT_COSY_ERROR(c.Validate(), ErrorCode::kInvalidArgument, "providers");
+  c = RuntimeConfig{};
+  c.device_id = -1;
+  EXPECT_COSY_ERROR(c.Validate(), ErrorCode::kInvalidArgument, "device_id");
+}
+
+TEST(RuntimeConfig, ParsesProviderLists) {
+  EXPECT_EQ(ParseProviderList("cpu"), (std::vector<std::string>{"cpu"}));
+  EXPECT_EQ(ParseProviderList(" CUDA , cpu "), (std::vector<std::string>{"cuda", "cpu"}));
+  EXPECT_COSY_ERROR(ParseProviderList(" , "), ErrorCode::kInvalidArgument, "empty");
+}
+
+TEST(RuntimeConfig, ParsesOptimizationLevels) {
+  EXPECT_EQ(ParseGraphOptimization("all"), GraphOptimization::kAll);
+  EXPECT_EQ(ParseGraphOptimization("Basic"), GraphOptimization::kBasic);
+  EXPECT_EQ(ParseGraphOptimization("disabled"), GraphOptimization::kDisabled);
+  EXPECT_COSY_ERROR(ParseGraphOptimization("max"), ErrorCode::kInvalidArgument, "expected disabled, basic");
+}
+
+}  // namespace
+}  // namespace cosyvoice

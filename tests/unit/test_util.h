@@ -1,0 +1,55 @@
+// tests/unit/test_util.h - helpers shared by the unit tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "cosyvoice/error.h"
+
+namespace cosyvoice::testing {
+
+// Folder with files generated at test time (COSYVOICE_TEST_DATA, set by CTest).
+inline std::filesystem::path TestData() {
+  const char *dir = std::getenv("COSYVOICE_TEST_DATA");
+  if (dir == nullptr) {
+    ADD_FAILURE() << "COSYVOICE_TEST_DATA is not set: run the tests through ctest";
+    return {};
+  }
+  return dir;
+}
+
+// A fresh, empty temporary directory removed at destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "cosyvoice-test-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path &path() const { return path_; }
+  std::filesystem::path operator/(const std::string &name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace cosyvoice::testing
+
+// Expects `statement` to throw cosyvoice::Error with `code` and a message containing `substr`.
+#define EXPECT_COSY_ERROR(statement, expected_code, substr)                           \
+  do {                                                                                \
+    try {                                                                             \
+      statement;                                                                      \
+      ADD_FAILURE() << "expected cosyvoice::Error containing \"" << (substr) << "\""; \
+    } catch (const ::cosyvoice::Error &e) {                                           \
+      EXPECT_EQ(e.code(), (expected_code)) << e.what();                               \
+      EXPECT_NE(std::string(e.what()).find(substr), std::string::npos)                \
+          << "message: " << e.what() << "\nexpected to contain: " << (substr);        \
+    }                                                                                 \
+  } while (0)
