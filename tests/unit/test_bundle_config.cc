@@ -1,0 +1,213 @@
+// tests/unit/test_bundle_config.cc - strict reading of config.json (docs/bundle.md §2, §4).
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "common/sha256.h"
+#include "engine/bundle_config.h"
+#include "test_util.h"
+
+namespace cosyvoice {
+namespace {
+
+using nlohmann::json;
+using testing::TempDir;
+
+// A complete, valid config with release-like values; the listed files are created with the sizes
+// recorded, so Load() passes before a test breaks one thing.
+json ValidConfig() {
+  return json::parse(R"({
+    "format": "cosyvoice-ort-bundle", "format_version": "1.0",
+    "model": {"name": "unit-test", "source_files": {"llm.pt": {"bytes": 1, "sha256": "x"}}},
+    "exporter": {"version": "0.1.0", "torch": "1.13", "onnx": "1.12", "opset": 17, "created": "now"},
+    "sample_rate": 24000,
+    "files": {},
+    "tokenizer": {"vocab": "tokenizer/vocab.json", "merges": "tokenizer/merges.txt",
+                  "added_tokens": "tokenizer/added_tokens.json", "endofprompt_id": 151646,
+                  "system_prompt": "You are a helpful assistant."},
+    "frontend": {
+      "speech_tokenizer": {"file": "frontend/speech_tokenizer_v3.onnx", "sample_rate": 16000, "n_mels": 128,
+                           "n_fft": 400, "hop_length": 160, "max_seconds": 30.0, "token_rate": 25},
+      "campplus": {"file": "frontend/campplus.onnx", "sample_rate": 16000, "num_mel_bins": 80, "embedding_dim": 192},
+      "prompt_mel": {"sample_rate": 24000, "n_fft": 1920, "hop_length": 480, "win_length": 1920, "n_mels": 80,
+                     "fmin": 0.0, "fmax": 12000.0, "center": false}},
+    "llm": {"file": "llm/llm.onnx", "text_embedding": "llm/text_embedding.npy",
+            "speech_embedding": "llm/speech_embedding.npy",
+            "hidden_size": 896, "num_layers": 24, "num_attention_heads": 14, "num_kv_heads": 2, "head_dim": 64,
+            "max_positions": 32768, "rope_theta": 1000000.0, "rms_norm_eps": 1e-6,
+            "text_vocab_size": 151936, "speech_token_size": 6561, "speech_vocab_size": 6761,
+            "sos": 6561, "eos": 6562, "task_id": 6563, "fill": 6564, "stop_tokens": [6561, 6761],
+            "sampling": {"top_p": 0.8, "top_k": 25, "win_size": 10, "tau_r": 0.1},
+            "min_token_text_ratio": 2.0, "max_token_text_ratio": 20.0,
+            "silent_tokens": [1, 2, 28, 29, 55, 248, 494, 2241, 2242, 2322, 2323], "max_silent_run": 5},
+    "flow": {"encoder": "flow/flow_encoder.onnx", "estimator": "flow/flow_estimator.onnx",
+             "noise": "flow/flow_noise.npy", "mel_bins": 80, "token_mel_ratio": 2, "pre_lookahead": 3,
+             "spk_embed_dim": 192, "vocab_size": 6561, "n_timesteps": 10, "cfg_rate": 0.7,
+             "t_scheduler": "cosine", "static_chunk_size": 50, "max_frames": 15000},
+    "hift": {"f0": "hift/hift_f0.onnx", "generator": "hift/hift_generator.onnx", "sample_rate": 24000,
+             "hop_length": 480, "istft_n_fft": 16, "istft_hop": 4, "nb_harmonics": 8, "sine_amp": 0.1,
+             "noise_std": 0.003, "voiced_threshold": 10.0, "audio_limit": 0.99, "lookahead_frames": 8,
+             "source_noise": {"generator": "mt19937", "seed": 0, "skip": 5052970}},
+    "streaming": {"token_hop_len": 25, "token_max_hop_len": 100, "stream_scale_factor": 2},
+    "checks": {}
+  })");
+}
+
+class BundleConfigTest : public ::testing::Test {
+ protected:
+  // Writes `config` (after creating every file it names) into the temp bundle.
+  void Write(json config) {
+    const char *files[] = {"tokenizer/vocab.json",        "tokenizer/merges.txt",
+                           "tokenizer/added_tokens.json", "frontend/speech_tokenizer_v3.onnx",
+                           "frontend/campplus.onnx",      "llm/llm.onnx",
+                           "llm/text_embedding.npy",      "llm/speech_embedding.npy",
+                           "flow/flow_encoder.onnx",      "flow/flow_estimator.onnx",
+                           "flow/flow_noise.npy",         "hift/hift_f0.onnx",
+                           "hift/hift_generator.onnx"};
+    if (config["files"].empty()) {
+      for (const char *f : files) {
+        const auto path = dir_ / f;
+        std::filesystem::create_directories(path.parent_path());
+        std::ofstream(path) << "content of " << f;
+        config["files"][f] = {{"bytes", std::filesystem::file_size(path)}, {"sha256", Sha256File(path)}};
+      }
+    }
+    std::ofstream(dir_ / "config.json") << config.dump(2);
+  }
+  TempDir dir_;
+};
+
+TEST_F(BundleConfigTest, LoadsAValidConfig) {
+  Write(ValidConfig());
+  const BundleConfig c = BundleConfig::Load(dir_.path());
+  EXPECT_EQ(c.format_major, 1);
+  EXPECT_EQ(c.llm.num_layers, 24);
+  EXPECT_EQ(c.llm.stop_begin, 6561);
+  EXPECT_EQ(c.llm.stop_end, 6761);
+  EXPECT_TRUE(c.llm.IsStop(6562));
+  EXPECT_FALSE(c.llm.IsStop(6560));
+  EXPECT_EQ(c.flow.max_frames, 15000);
+  EXPECT_EQ(c.hift.source_noise.skip, 5052970u);
+  EXPECT_EQ(c.files.size(), 13u);
+  EXPECT_EQ(c.Path("llm/llm.onnx"), dir_.path() / "llm/llm.onnx");
+  EXPECT_NO_THROW(c.VerifyChecksums());
+}
+
+TEST_F(BundleConfigTest, MissingDirectoryOrConfig) {
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_ / "nope"), ErrorCode::kBundle, "not a directory");
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "config.json: missing");
+}
+
+TEST_F(BundleConfigTest, MalformedJsonNamesTheFile) {
+  std::ofstream(dir_ / "config.json") << "{\"format\": ";
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "config.json: invalid JSON");
+}
+
+TEST_F(BundleConfigTest, ForeignFormatAndUnsupportedVersions) {
+  json c = ValidConfig();
+  c["format"] = "something-else";
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle,
+                    "field format: expected \"cosyvoice-ort-bundle\"");
+  c = ValidConfig();
+  c["format_version"] = "2.0";
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle,
+                    "bundle format 2.0 is not supported");
+  c["format_version"] = "1.9";
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "re-export");
+  c["format_version"] = "one";
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "expected \"MAJOR.MINOR\"");
+}
+
+TEST_F(BundleConfigTest, UnknownKeysAreErrorsAtEveryLevel) {
+  json c = ValidConfig();
+  c["llm"]["num_layer"] = 3;  // typo
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "unknown field llm.num_layer");
+  c = ValidConfig();
+  c["extra"] = true;
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "unknown field extra");
+}
+
+TEST_F(BundleConfigTest, MissingAndMistypedFieldsNameTheField) {
+  json c = ValidConfig();
+  c["flow"].erase("cfg_rate");
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "field flow.cfg_rate: missing");
+  c = ValidConfig();
+  c["llm"]["num_layers"] = 0;
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle,
+                    "field llm.num_layers: expected an integer in [1, 1024], got 0");
+  c = ValidConfig();
+  c["llm"]["sampling"]["top_k"] = "25";
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle,
+                    "llm.sampling.top_k: expected an integer");
+}
+
+TEST_F(BundleConfigTest, CrossFieldFactsAreChecked) {
+  json c = ValidConfig();
+  c["llm"]["num_kv_heads"] = 3;
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "num_kv_heads: must divide");
+  c = ValidConfig();
+  c["llm"]["eos"] = 12;
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "llm.eos: must be a special id");
+  c = ValidConfig();
+  c["hift"]["hop_length"] = 512;
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle,
+                    "prompt_mel.hop_length: must equal hift.hop_length");
+  c = ValidConfig();
+  c["flow"]["t_scheduler"] = "linear";
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "only \"cosine\"");
+}
+
+TEST_F(BundleConfigTest, TruncatedMissingAndUnlistedFiles) {
+  Write(ValidConfig());
+  std::filesystem::resize_file(dir_ / "flow/flow_noise.npy", 3);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "flow_noise.npy: size 3 bytes");
+
+  std::filesystem::remove(dir_ / "flow/flow_noise.npy");
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle,
+                    "flow_noise.npy: missing from the bundle");
+
+  json c = ValidConfig();
+  Write(c);  // recreate all files
+  json written = json::parse(std::ifstream(dir_ / "config.json"));
+  written["files"].erase("hift/hift_f0.onnx");
+  std::ofstream(dir_ / "config.json") << written.dump();
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle,
+                    "does not list \"hift/hift_f0.onnx\"");
+}
+
+TEST_F(BundleConfigTest, ChecksumMismatchIsReported) {
+  Write(ValidConfig());
+  { std::ofstream(dir_ / "llm/llm.onnx") << "content of llm/llm.onnY"; }  // same size, other bytes
+  const BundleConfig c = BundleConfig::Load(dir_.path());
+  EXPECT_COSY_ERROR(c.VerifyChecksums(), ErrorCode::kBundle, "llm.onnx: sha256");
+}
+
+TEST(Sha256, KnownAnswers) {
+  auto hex = [](const std::string &s) {
+    Sha256 h;
+    h.Update(s.data(), s.size());
+    return h.HexDigest();
+  };
+  EXPECT_EQ(hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(hex(std::string(1000000, 'a')),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+}  // namespace
+}  // namespace cosyvoice
