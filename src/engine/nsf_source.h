@@ -1,0 +1,43 @@
+// src/engine/nsf_source.h - HiFT's neural-source-filter excitation, computed from F0 in C++.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+namespace cosyvoice {
+
+struct NsfSourceParams {
+  int sample_rate = 24000;
+  int hop_length = 480;   // samples per F0 frame
+  int num_harmonics = 9;  // fundamental + nb_harmonics overtones
+  float sine_amp = 0.1f;
+  float noise_std = 0.003f;       // noise amplitude where voiced
+  float voiced_threshold = 10.f;  // Hz
+  uint32_t noise_seed = 0;
+  uint64_t noise_skip = 5052970;  // 32-bit outputs of MT19937 drawn before the noise buffer
+};
+
+// The fixed uniform noise that upstream draws once at construction (`sine_waves`, [1, 7.2M, 9]):
+// the MT19937(seed) stream after `skip` outputs, value (u32 & 0xFFFFFF) * 2^-24, harmonic index
+// fastest (docs/determinism.md). Generated lazily and cached: indexed from sample 0 on every call.
+class SourceNoise {
+ public:
+  SourceNoise(uint32_t seed, uint64_t skip, int num_harmonics);
+  // Values for samples [0, num_samples) x harmonics, row-major [num_samples][num_harmonics].
+  const float *Get(int64_t num_samples);
+
+ private:
+  std::mt19937 engine_;
+  int num_harmonics_;
+  std::vector<float> values_;
+};
+
+// Excitation per harmonic before the learned merge (the merge Linear(9->1)+tanh is in the
+// generator graph): [num_samples = F0 frames * hop][num_harmonics], matching upstream's
+// SineGen2 (causal: nearest upsampling of the per-frame phase) in float32 with the
+// double-accumulated cumulative sum of torch's CPU cumsum (spec-verification C.1).
+std::vector<float> NsfHarmonics(const std::vector<float> &f0, const NsfSourceParams &params,
+                                SourceNoise &noise);
+
+}  // namespace cosyvoice

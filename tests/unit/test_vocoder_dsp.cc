@@ -1,0 +1,121 @@
+// tests/unit/test_vocoder_dsp.cc - NSF source noise/excitation and the ISTFT.
+#include <gmock/gmock.h>
+
+#include <cmath>
+
+#include "common/npy.h"
+#include "engine/istft.h"
+#include "engine/nsf_source.h"
+#include "test_util.h"
+
+namespace cosyvoice {
+namespace {
+
+using testing::TestData;
+
+TEST(SourceNoise, EqualsTorchsFixedBufferBitForBit) {
+  const NpyArray want = NpyArray::Load(TestData() / "dsp/source_noise_head.npy");
+  SourceNoise noise(0, 5052970, 9);
+  const float *got = noise.Get(want.dim(0));
+  const float *w = want.data<float>();
+  for (int64_t i = 0; i < want.num_elements(); ++i) ASSERT_EQ(got[i], w[i]) << "element " << i;
+}
+
+TEST(SourceNoise, LaterCallsExtendTheSameStream) {
+  SourceNoise a(0, 10, 9), b(0, 10, 9);
+  a.Get(5);
+  const float *long_a = a.Get(100);
+  const float *long_b = b.Get(100);
+  for (int i = 0; i < 900; ++i) ASSERT_EQ(long_a[i], long_b[i]);
+}
+
+TEST(Istft, MatchesTorchIstft) {
+  const auto real = NpyArray::Load(TestData() / "dsp/istft_real.npy");
+  const auto imag = NpyArray::Load(TestData() / "dsp/istft_imag.npy");
+  const auto want = NpyArray::Load(TestData() / "dsp/istft_out.npy");
+  Istft istft(16, 4);
+  const int frames = static_cast<int>(real.dim(1));
+  const auto got = istft.Run(real.data<float>(), imag.data<float>(), frames);
+  ASSERT_EQ(static_cast<int64_t>(got.size()), want.dim(0));
+  double max_err = 0, max_ref = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double ref = static_cast<double>(want.data<float>()[i]);
+    max_err = std::max(max_err, std::abs(static_cast<double>(got[i]) - ref));
+    max_ref = std::max(max_ref, std::abs(ref));
+  }
+  EXPECT_LT(max_err, 1e-5 * std::max(1.0, max_ref)) << "max |ref| " << max_ref;
+}
+
+TEST(Istft, InvertsAWindowedStft) {
+  // STFT (centered, periodic Hann, n_fft 16, hop 4) of a test signal by a direct DFT, then the
+  // ISTFT must give the signal back: sum_f w*(w*x) / sum_f w^2 = x.
+  const int n_fft = 16, hop = 4, nb = 9, frames = 40;
+  const int length = hop * (frames - 1);
+  std::vector<double> x(static_cast<size_t>(length));
+  for (int t = 0; t < length; ++t) x[t] = std::sin(0.37 * t) + 0.25 * std::cos(1.9 * t + 0.3);
+  auto padded = [&](int p) {  // reflect padding of n_fft/2, as torch.stft(center=True)
+    int t = p - n_fft / 2;
+    if (t < 0) t = -t;
+    if (t >= length) t = 2 * (length - 1) - t;
+    return x[t];
+  };
+  std::vector<float> re(nb * frames), im(nb * frames);
+  for (int f = 0; f < frames; ++f) {
+    for (int k = 0; k < nb; ++k) {
+      double a = 0, b = 0;
+      for (int n = 0; n < n_fft; ++n) {
+        const double w = 0.5 - 0.5 * std::cos(2 * M_PI * n / n_fft);
+        const double v = w * padded(f * hop + n);
+        a += v * std::cos(2 * M_PI * k * n / n_fft);
+        b -= v * std::sin(2 * M_PI * k * n / n_fft);
+      }
+      re[k * frames + f] = static_cast<float>(a);
+      im[k * frames + f] = static_cast<float>(b);
+    }
+  }
+  const auto y = Istft(n_fft, hop).Run(re.data(), im.data(), frames);
+  ASSERT_EQ(y.size(), static_cast<size_t>(length));
+  for (int t = 0; t < length; ++t) EXPECT_NEAR(static_cast<double>(y[t]), x[t], 2e-6) << t;
+}
+
+TEST(NsfHarmonics, UnvoicedIsScaledNoiseVoicedIsSinePlusSmallNoise) {
+  NsfSourceParams p;
+  p.hop_length = 4;  // small hop keeps the test readable
+  SourceNoise noise(0, 0, p.num_harmonics);
+  const std::vector<float> f0 = {0.0f, 5.0f, 220.0f, 440.0f};
+  const auto out = NsfHarmonics(f0, p, noise);
+  ASSERT_EQ(out.size(), 4u * 4u * 9u);
+  SourceNoise ref(0, 0, p.num_harmonics);
+  const float *buf = ref.Get(16);
+  for (int n = 0; n < 8; ++n)  // frames 0 and 1 are unvoiced (below 10 Hz)
+    for (int h = 0; h < 9; ++h) EXPECT_FLOAT_EQ(out[n * 9 + h], (0.1f / 3.0f) * buf[n * 9 + h]);
+  for (int n = 8; n < 16; ++n) {
+    for (int h = 0; h < 9; ++h) {
+      const float sine = out[n * 9 + h] - 0.003f * buf[n * 9 + h];
+      EXPECT_LE(std::abs(sine), 0.1f + 1e-6f);
+    }
+  }
+  // the phase is constant within a frame (nearest upsampling): equal sines across the hop
+  for (int k = 1; k < 4; ++k) {
+    const float s0 = out[8 * 9] - 0.003f * buf[8 * 9];
+    const float sk = out[(8 + k) * 9] - 0.003f * buf[(8 + k) * 9];
+    EXPECT_NEAR(s0, sk, 1e-7);
+  }
+}
+
+TEST(NsfHarmonics, PhaseAccumulatesFrameByFrame) {
+  // f0 such that each frame advances harmonic 0 by exactly 1/8 cycle per sample:
+  // rad = f0/sr = 1/8 per frame-step in the down-sampled domain, phase_k = 2*pi*hop*k/8.
+  NsfSourceParams p;
+  p.sample_rate = 800;
+  p.hop_length = 1;
+  p.noise_std = 0.0f;
+  p.num_harmonics = 1;
+  SourceNoise noise(0, 0, 1);
+  const std::vector<float> f0(16, 100.0f);
+  const auto out = NsfHarmonics(f0, p, noise);
+  for (int k = 0; k < 16; ++k) EXPECT_NEAR(out[k], 0.1 * std::sin(2 * M_PI * (k + 1) / 8.0), 1e-6) << k;
+}
+
+}  // namespace
+}  // namespace cosyvoice
