@@ -23,6 +23,40 @@ def save(graph, path, metadata=None):
     onnx.save(model, path)
 
 
+def toy_llm(out_dir, layers=2, kv_heads=2, head_dim=4, vocab=5):
+    """A stand-in with llm.onnx's exact I/O contract (docs/bundle.md §3.1) whose logits are easy to
+    predict: new_key_i = (i+1)*x, new_value_i = -(i+1)*x (x reshaped to heads), and
+    logits = concat_i(sum of all keys_i, sum of all values_i over positions and heads) @ W,
+    so logits depend on every cached position: a cache bug changes them."""
+    import numpy as np
+    f32, i64 = TensorProto.FLOAT, TensorProto.INT64
+    hidden = kv_heads * head_dim
+    nodes, inputs, outputs, inits, feats = [], [], [], [], []
+    inputs.append(helper.make_tensor_value_info("inputs_embeds", f32, [1, "S", hidden]))
+    inits.append(helper.make_tensor("kv_shape", i64, [4], [1, -1, kv_heads, head_dim]))
+    inits.append(helper.make_tensor("sum_axes", i64, [2], [1, 2]))
+    for i in range(layers):
+        for kind, scale in (("key", i + 1.0), ("value", -(i + 1.0))):
+            inits.append(helper.make_tensor(f"scale_{kind}_{i}", f32, [], [scale]))
+            nodes += [
+                helper.make_node("Mul", ["inputs_embeds", f"scale_{kind}_{i}"], [f"scaled_{kind}_{i}"]),
+                helper.make_node("Reshape", [f"scaled_{kind}_{i}", "kv_shape"], [f"new_{kind}_{i}"]),
+                helper.make_node("Concat", [f"past_{kind}_{i}", f"new_{kind}_{i}"], [f"all_{kind}_{i}"], axis=1),
+                helper.make_node("ReduceSum", [f"all_{kind}_{i}", "sum_axes"], [f"sum_{kind}_{i}"], keepdims=0),
+            ]
+            inputs.append(helper.make_tensor_value_info(f"past_{kind}_{i}", f32, [1, "P", kv_heads, head_dim]))
+            outputs.append(helper.make_tensor_value_info(f"new_{kind}_{i}", f32, [1, "S", kv_heads, head_dim]))
+            feats.append(f"sum_{kind}_{i}")
+    w = (np.arange(len(feats) * head_dim * vocab, dtype=np.float32).reshape(-1, vocab) % 7 - 3) / 4
+    inits.append(helper.make_tensor("W", f32, list(w.shape), w.flatten().tolist()))
+    nodes += [helper.make_node("Concat", feats, ["feat"], axis=1),
+              helper.make_node("MatMul", ["feat", "W"], ["logits"])]
+    outputs.insert(0, helper.make_tensor_value_info("logits", f32, [1, vocab]))
+    g = helper.make_graph(nodes, "toy_llm", inputs, outputs, initializer=inits)
+    save(g, os.path.join(out_dir, "toy_llm.onnx"))
+    np.save(os.path.join(out_dir, "toy_llm_W.npy"), w)
+
+
 def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     f32, f64, i64, b = TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.INT64, TensorProto.BOOL
@@ -54,6 +88,8 @@ def main(out_dir):
         [helper.make_tensor_value_info("x", f32, [1, "S", 4])],
         [helper.make_tensor_value_info("y", f32, [1, "S", 4])], initializer=[two])
     save(g, os.path.join(out_dir, "scale.onnx"))
+
+    toy_llm(out_dir)
 
     # Not an ONNX file at all.
     with open(os.path.join(out_dir, "corrupt.onnx"), "wb") as f:

@@ -42,14 +42,14 @@ class TempDir {
 }  // namespace cosyvoice::testing
 
 // Expects `statement` to throw cosyvoice::Error with `code` and a message containing `substr`.
-#define EXPECT_COSY_ERROR(statement, expected_code, substr)                           \
-  do {                                                                                \
-    try {                                                                             \
-      statement;                                                                      \
-      ADD_FAILURE() << "expected cosyvoice::Error containing \"" << (substr) << "\""; \
-    } catch (const ::cosyvoice::Error &e) {                                           \
-      EXPECT_EQ(e.code(), (expected_code)) << e.what();                               \
-      EXPECT_NE(std::string(e.what()).find(substr), std::string::npos)                \
-          << "message: " << e.what() << "\nexpected to contain: " << (substr);        \
-    }                                                                                 \
+#define EXPECT_COSY_ERROR(statement, expected_code, substr)                              \
+  do {                                                                                   \
+    try {                                                                                \
+      statement;                                                                         \
+      ADD_FAILURE() << "expected cosyvoice::Error containing \"" << (substr) << "\"";    \
+    } catch (const ::cosyvoice::Error &cosy_error_) {                                    \
+      EXPECT_EQ(cosy_error_.code(), (expected_code)) << cosy_error_.what();              \
+      EXPECT_NE(std::string(cosy_error_.what()).find(substr), std::string::npos)         \
+          << "message: " << cosy_error_.what() << "\nexpected to contain: " << (substr); \
+    }                                                                                    \
   } while (0)

@@ -1,0 +1,39 @@
+// src/engine/embedding_table.cc
+#include "engine/embedding_table.h"
+
+#include "cosyvoice/error.h"
+
+namespace cosyvoice {
+
+EmbeddingTable::EmbeddingTable(const std::filesystem::path &path, int64_t rows, int64_t dim)
+    : path_(path), rows_(rows), dim_(dim) {
+  try {
+    table_ = NpyArray::Load(path, /*memory_map=*/true);
+  } catch (const Error &e) {
+    throw Error(ErrorCode::kBundle, e.what());
+  }
+  if (table_.dtype() != DType::kFloat32 || table_.rank() != 2 || table_.dim(0) != rows ||
+      table_.dim(1) != dim) {
+    throw Error(ErrorCode::kBundle, path.string() + ": expected float32 [" + std::to_string(rows) + ", " +
+                                        std::to_string(dim) + "], found " + DTypeName(table_.dtype()) + " " +
+                                        table_.ShapeString());
+  }
+}
+
+const float *EmbeddingTable::Row(int64_t id) const {
+  if (id < 0 || id >= rows_) {
+    throw Error(ErrorCode::kInvalidArgument, path_.filename().string() + ": token id " + std::to_string(id) +
+                                                 " outside [0, " + std::to_string(rows_) + ")");
+  }
+  return table_.data<float>() + id * dim_;
+}
+
+void EmbeddingTable::Gather(const std::vector<int32_t> &ids, std::vector<float> &out) const {
+  out.reserve(out.size() + ids.size() * static_cast<size_t>(dim_));
+  for (int32_t id : ids) {
+    const float *r = Row(id);
+    out.insert(out.end(), r, r + dim_);
+  }
+}
+
+}  // namespace cosyvoice

@@ -1,0 +1,79 @@
+// src/engine/token_generator.cc
+#include "engine/token_generator.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "cosyvoice/error.h"
+
+namespace cosyvoice {
+namespace {
+double Seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+SpeechTokenGenerator::SpeechTokenGenerator(LlmGraph &llm, const EmbeddingTable &speech_embedding,
+                                           const LlmConfig &config)
+    : llm_(llm), speech_embedding_(speech_embedding), config_(config) {}
+
+std::vector<int> SpeechTokenGenerator::Generate(const std::vector<float> &lm_input, int min_len, int max_len,
+                                                RasSampler &sampler, const TokenCallback &on_token,
+                                                GenerationStats *stats) {
+  const int64_t hidden = llm_.shape().hidden_size;
+  const int64_t positions = static_cast<int64_t>(lm_input.size()) / hidden;
+  if (positions < 1 || positions * hidden != static_cast<int64_t>(lm_input.size())) {
+    throw Error(ErrorCode::kInvalidArgument, "llm input must be a non-empty [positions, hidden] matrix");
+  }
+  if (positions + max_len > config_.max_positions) {
+    throw Error(ErrorCode::kInvalidArgument, "text too long: " + std::to_string(positions) +
+                                                 " prompt positions + up to " + std::to_string(max_len) +
+                                                 " speech tokens exceed the model's " +
+                                                 std::to_string(config_.max_positions) + " positions");
+  }
+  KvCache cache(llm_.shape(), positions + std::max(max_len, 1));
+  GenerationStats local;
+  GenerationStats &st = stats ? *stats : local;
+
+  auto t0 = std::chrono::steady_clock::now();
+  const float *logits = llm_.Forward(lm_input.data(), positions, cache);
+  st.prefill_positions = positions;
+  st.prefill_seconds = Seconds(t0);
+
+  std::vector<int> out;
+  t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < max_len; ++i) {
+    if (i > 0) {
+      logits = llm_.Forward(speech_embedding_.Row(out.back()), 1, cache);
+      ++st.decoded_tokens;
+    }
+    const int token = sampler.Sample(logits, llm_.shape().vocab_size, out, i < min_len);
+    if (config_.IsStop(token)) break;
+    out.push_back(token);
+    if (on_token && !on_token(token))
+      throw Error(ErrorCode::kCancelled, "generation cancelled by the callback");
+    if (i + 1 == max_len) st.hit_max_len = true;
+  }
+  st.decode_seconds = Seconds(t0);
+  return out;
+}
+
+LengthLimits ComputeLengthLimits(int tts_text_tokens, double min_ratio, double max_ratio) {
+  // upstream: int(text_len * ratio), i.e. truncation toward zero
+  return {static_cast<int>(tts_text_tokens * min_ratio), static_cast<int>(tts_text_tokens * max_ratio)};
+}
+
+std::vector<int> FilterSilentRuns(const std::vector<int> &tokens, const std::vector<int> &silent_tokens,
+                                  int max_run) {
+  std::vector<int> out;
+  int run = 0;
+  for (int t : tokens) {
+    const bool silent = std::find(silent_tokens.begin(), silent_tokens.end(), t) != silent_tokens.end();
+    run = silent ? run + 1 : 0;
+    if (silent && run > max_run) continue;
+    out.push_back(t);
+  }
+  return out;
+}
+
+}  // namespace cosyvoice

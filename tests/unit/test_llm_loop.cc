@@ -1,0 +1,161 @@
+// tests/unit/test_llm_loop.cc - KV cache plumbing, embedding tables and the decoding loop on a
+// toy graph with llm.onnx's contract (tests/tools/make_test_graphs.py: toy_llm).
+#include <gmock/gmock.h>
+
+#include <numeric>
+
+#include "common/npy.h"
+#include "engine/embedding_table.h"
+#include "engine/token_generator.h"
+#include "models/llm_graph.h"
+#include "test_util.h"
+
+namespace cosyvoice {
+namespace {
+
+using testing::TempDir;
+using testing::TestData;
+
+const LlmGraphShape kToy{8, 2, 2, 4, 5};
+
+// What toy_llm computes from the sum of all embeddings fed so far (see make_test_graphs.py).
+std::vector<float> ExpectedLogits(const std::vector<float> &all_embeds) {
+  const NpyArray w = NpyArray::Load(TestData() / "graphs/toy_llm_W.npy");
+  double e[4] = {0, 0, 0, 0};
+  for (size_t i = 0; i < all_embeds.size(); ++i) e[i % 4] += static_cast<double>(all_embeds[i]);
+  std::vector<double> feat;
+  for (double scale : {1.0, -1.0, 2.0, -2.0})
+    for (double x : e) feat.push_back(scale * x);
+  std::vector<float> out(5, 0.f);
+  for (int v = 0; v < 5; ++v) {
+    double acc = 0;
+    for (size_t j = 0; j < feat.size(); ++j) acc += feat[j] * static_cast<double>(w.data<float>()[j * 5 + v]);
+    out[static_cast<size_t>(v)] = static_cast<float>(acc);
+  }
+  return out;
+}
+
+std::vector<float> Ramp(size_t n, float start) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = start + 0.25f * static_cast<float>(i % 11) - 1.0f;
+  return v;
+}
+
+TEST(LlmGraph, PrefillThenDecodeWritesTheCacheInPlace) {
+  LlmGraph llm(TestData() / "graphs/toy_llm.onnx", kToy, RuntimeConfig{});
+  KvCache cache(kToy, 10);
+  std::vector<float> all = Ramp(3 * 8, 0.5f);
+  const float *logits = llm.Forward(all.data(), 3, cache);
+  EXPECT_EQ(cache.length(), 3);
+  EXPECT_THAT(std::vector<float>(logits, logits + 5),
+              ::testing::Pointwise(::testing::FloatNear(1e-4), ExpectedLogits(all)));
+  for (int step = 0; step < 4; ++step) {
+    std::vector<float> x = Ramp(8, static_cast<float>(step));
+    all.insert(all.end(), x.begin(), x.end());
+    logits = llm.Forward(x.data(), 1, cache);
+    EXPECT_THAT(std::vector<float>(logits, logits + 5),
+                ::testing::Pointwise(::testing::FloatNear(1e-4), ExpectedLogits(all)));
+  }
+  EXPECT_EQ(cache.length(), 7);
+  // rows hold (i+1)*x and -(i+1)*x for layer i, in order
+  for (int64_t r = 0; r < 7; ++r) {
+    for (int j = 0; j < 8; ++j) {
+      const float x = all[static_cast<size_t>(r * 8 + j)];
+      EXPECT_FLOAT_EQ(cache.key(0)[r * 8 + j], x);
+      EXPECT_FLOAT_EQ(cache.value(1)[r * 8 + j], -2 * x);
+    }
+  }
+}
+
+TEST(LlmGraph, RejectsOverflowAndMismatchedShape) {
+  LlmGraph llm(TestData() / "graphs/toy_llm.onnx", kToy, RuntimeConfig{});
+  KvCache cache(kToy, 2);
+  std::vector<float> x = Ramp(3 * 8, 0.f);
+  EXPECT_COSY_ERROR(llm.Forward(x.data(), 3, cache), ErrorCode::kRuntime, "KV cache full");
+  LlmGraphShape wrong = kToy;
+  wrong.num_layers = 3;
+  EXPECT_COSY_ERROR(LlmGraph(TestData() / "graphs/toy_llm.onnx", wrong, RuntimeConfig{}), ErrorCode::kBundle,
+                    "missing input 'past_key_2'");
+  wrong = kToy;
+  wrong.vocab_size = 6;
+  EXPECT_COSY_ERROR(LlmGraph(TestData() / "graphs/toy_llm.onnx", wrong, RuntimeConfig{}), ErrorCode::kBundle,
+                    "output 'logits' has shape [1, 5], expected [1, 6]");
+}
+
+TEST(EmbeddingTable, ChecksShapeAndIds) {
+  TempDir dir;
+  std::vector<float> t(4 * 8);
+  std::iota(t.begin(), t.end(), 0.f);
+  SaveNpy(dir / "e.npy", {4, 8}, t.data());
+  EmbeddingTable e(dir / "e.npy", 4, 8);
+  EXPECT_EQ(e.Row(2)[0], 16.f);
+  std::vector<float> out;
+  e.Gather({3, 0}, out);
+  EXPECT_EQ(out.size(), 16u);
+  EXPECT_EQ(out[0], 24.f);
+  EXPECT_EQ(out[8], 0.f);
+  EXPECT_COSY_ERROR(e.Row(4), ErrorCode::kInvalidArgument, "token id 4 outside [0, 4)");
+  EXPECT_COSY_ERROR(EmbeddingTable(dir / "e.npy", 5, 8), ErrorCode::kBundle,
+                    "expected float32 [5, 8], found float32 [4, 8]");
+}
+
+class GeneratorTest : public ::testing::Test {
+ protected:
+  GeneratorTest() : llm_(TestData() / "graphs/toy_llm.onnx", kToy, RuntimeConfig{}) {
+    std::vector<float> t(5 * 8);
+    for (size_t i = 0; i < t.size(); ++i) t[i] = 0.1f * static_cast<float>((i * 7) % 5) - 0.2f;
+    SaveNpy(dir_ / "speech.npy", {5, 8}, t.data());
+    table_ = std::make_unique<EmbeddingTable>(dir_ / "speech.npy", 5, 8);
+    config_.max_positions = 1000;
+    config_.stop_begin = 3;  // ids 3 and 4 stop
+    config_.stop_end = 5;
+  }
+  TempDir dir_;
+  LlmGraph llm_;
+  std::unique_ptr<EmbeddingTable> table_;
+  LlmConfig config_;
+};
+
+TEST_F(GeneratorTest, RespectsMinAndMaxLengthAndIsDeterministic) {
+  SpeechTokenGenerator gen(llm_, *table_, config_);
+  const std::vector<float> prompt = Ramp(2 * 8, 0.3f);
+  auto run = [&](uint64_t seed, int min_len, int max_len, GenerationStats *st) {
+    RasSampler s({1.0, 25, 10, 0.1}, 3, 5, seed);
+    return gen.Generate(prompt, min_len, max_len, s, nullptr, st);
+  };
+  GenerationStats st;
+  const auto a = run(7, 6, 12, &st);
+  EXPECT_EQ(a, run(7, 6, 12, nullptr));
+  EXPECT_GE(a.size(), 6u);  // no stop id can be drawn before min_len
+  EXPECT_LE(a.size(), 12u);
+  for (int t : a) EXPECT_LT(t, 3);
+  EXPECT_EQ(st.prefill_positions, 2);
+  EXPECT_EQ(st.decoded_tokens, static_cast<int64_t>(a.size()) - (st.hit_max_len ? 1 : 0));
+  EXPECT_EQ(run(7, 0, 0, nullptr).size(), 0u);
+}
+
+TEST_F(GeneratorTest, CallbackCanCancel) {
+  SpeechTokenGenerator gen(llm_, *table_, config_);
+  RasSampler s({1.0, 25, 10, 0.1}, 3, 5, 1);
+  int seen = 0;
+  EXPECT_COSY_ERROR(gen.Generate(Ramp(8, 0.f), 5, 10, s, [&](int) { return ++seen < 3; }),
+                    ErrorCode::kCancelled, "cancelled");
+  EXPECT_EQ(seen, 3);
+}
+
+TEST(LengthLimits, TruncateLikeUpstream) {
+  const auto l = ComputeLengthLimits(7, 2.0, 20.0);
+  EXPECT_EQ(l.min_len, 14);
+  EXPECT_EQ(l.max_len, 140);
+  EXPECT_EQ(ComputeLengthLimits(3, 2.5, 20.0).min_len, 7);
+}
+
+TEST(SilentFilter, KeepsTheFirstFiveOfARun) {
+  const std::vector<int> silent = {1, 2};
+  const std::vector<int> in = {9, 1, 1, 2, 1, 1, 1, 2, 8, 1, 1};
+  EXPECT_EQ(FilterSilentRuns(in, silent, 5), (std::vector<int>{9, 1, 1, 2, 1, 1, 8, 1, 1}));
+  EXPECT_EQ(FilterSilentRuns({1, 1, 1}, silent, 0), (std::vector<int>{}));
+}
+
+}  // namespace
+}  // namespace cosyvoice
