@@ -1,0 +1,44 @@
+// src/engine/vocoder.h - mel -> waveform: F0 graph, NSF excitation, generator graph, ISTFT.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/bundle_config.h"
+#include "engine/istft.h"
+#include "engine/nsf_source.h"
+#include "models/hift_graphs.h"
+
+namespace cosyvoice {
+
+struct VocoderStats {
+  double f0_seconds = 0, source_seconds = 0, generator_seconds = 0, istft_seconds = 0;
+};
+
+class Vocoder {
+ public:
+  Vocoder(HiftF0Graph &f0, HiftGeneratorGraph &generator, const HiftConfig &config);
+
+  // mel [mel_bins, frames] channel-major. finalize: hop * frames samples; otherwise the first
+  // hop * (frames - lookahead_frames), which equal upstream's finalize=False output.
+  std::vector<float> Run(const float *mel, int64_t frames, bool finalize, VocoderStats *stats = nullptr);
+
+  // Intermediates of the last Run (for parity tests and debugging).
+  const std::vector<float> &last_f0() const { return f0_; }
+
+ private:
+  HiftF0Graph &f0_graph_;
+  HiftGeneratorGraph &generator_;
+  const HiftConfig &config_;
+  NsfSourceParams source_params_;
+  SourceNoise noise_;
+  Istft istft_;
+  std::vector<float> f0_;
+};
+
+// Upstream's speed change: F.interpolate(mel, size=int(frames / speed), mode='linear',
+// align_corners=False) along time, in float32. mel is [mel_bins, frames] channel-major.
+std::vector<float> ResampleMelLinear(const std::vector<float> &mel, int mel_bins, int64_t frames,
+                                     int64_t out_frames);
+
+}  // namespace cosyvoice
