@@ -23,6 +23,8 @@ from __future__ import annotations
 import math
 from typing import Callable, Iterable, Iterator, List, Optional, Sequence
 
+import numpy as np
+
 MASK64 = (1 << 64) - 1
 
 # CosyVoice3 speech vocabulary: 6561 FSQ codes, then 200 special ids (sos 6561, eos 6562,
@@ -158,8 +160,8 @@ def ras_step(logits, decoded: Sequence[int], step: int, min_len: int, rng: Xoshi
              trace: Optional[dict] = None) -> int:
     """One repetition-aware sampling step; consumes 1 or 2 doubles of ``rng``.
 
-    logits: the float32 scores of one step, length V (6761).  Log-probabilities work equally
-    (softmax is shift invariant).  decoded: the tokens emitted so far (never prompt tokens).
+    logits: the scores of one step, length V (6761), taken as float32 (other inputs are rounded to
+    float32 first).  Log-probabilities work equally (softmax is shift invariant).  decoded: the tokens emitted so far (never prompt tokens).
     (a) step < min_len: every id >= speech_token_size gets -inf (upstream HEAD masks only 6561;
         this deliberately blocks every stop id, as before upstream commit 0e62489).
     (b) p = softmax64(logits).
@@ -168,7 +170,8 @@ def ras_step(logits, decoded: Sequence[int], step: int, min_len: int, rng: Xoshi
     (d) rep = occurrences of the drawn id in decoded[-win_size:]; if rep >= win_size * tau_r,
         set its p to 0 and, if the remaining total is > 0, draw again over all p in id order.
     """
-    xs = [float(x) for x in logits]
+    # The definition is on float32 logits: round whatever comes in to float32, then widen exactly.
+    xs = np.asarray(logits, dtype=np.float32).reshape(-1).astype(np.float64).tolist()
     V = len(xs)
     if step < min_len:
         for j in range(speech_token_size, V):

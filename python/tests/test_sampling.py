@@ -312,8 +312,8 @@ def test_decode_loop_stops_without_emitting_stop_token():
 
 # Golden vector for the C++ engine, documented in docs/determinism.md §6.  It was produced by this
 # implementation (it pins the definition, so any change to it is deliberate); it exercises ties,
-# top_k, min_len masking of a stop id in the nucleus (steps 2, 5, 8), one repetition fallback
-# (step 12) and a stop drawn from the nucleus (step 23).
+# top_k, min_len masking of the stop id that every step's nucleus contains (steps 0..9), one
+# repetition fallback (step 12) and a stop drawn from the nucleus (step 23).
 GOLDEN_SEED = 20251123
 GOLDEN_MIN_LEN = 10
 GOLDEN_TOKENS = [2321, 3972, 5339, 963, 1651, 5660, 5963, 4651, 4660, 4642, 2330, 981, 483, 5972, 339, 3321,
@@ -342,6 +342,12 @@ def test_golden_sequence_from_determinism_doc():
     assert stop == GOLDEN_STOP
     assert fallbacks == [12]
     assert s.rng.draws == GOLDEN_DRAWS
+    for st in range(3):                  # the guard really matters: each nucleus holds a stop id
+        tr = {}
+        S.ras_step(golden_logits(st), [], 20, 0, S.Xoshiro256StarStar(1), trace=tr)
+        assert [k for k in tr["kept"] if k >= 6561] == [[6642], [6651], [6660]][st]
+        S.ras_step(golden_logits(st), [], st, GOLDEN_MIN_LEN, S.Xoshiro256StarStar(1), trace=tr)
+        assert all(k < 6561 for k in tr["kept"])
     # without the min_len guard the stop id would have been drawn earlier
     s2 = S.RasSampler(GOLDEN_SEED)
     out2 = []
