@@ -367,7 +367,8 @@ class _CtypesSession:
                 et = _NP_TO_ONNX.get(a.dtype)
                 if et is None:
                     raise TypeError("%s: input %r has unsupported dtype %s" % (path, name, a.dtype))
-                a = np.ascontiguousarray(a)
+                if not a.flags.c_contiguous:  # (np.ascontiguousarray would turn a 0-d array into 1-d)
+                    a = a.copy(order="C")
                 arrays.append(a)
                 shape = (ctypes.c_int64 * max(a.ndim, 1))(*a.shape)
                 v = _P()

@@ -60,6 +60,9 @@ def zoo(tmp_path):
                         [_vi("table", TP.FLOAT, ["V", "D"]), _vi("idx", TP.INT64, ["B", "L"])],
                         [_vi("rows", TP.FLOAT, ["B", "L", "D"]), _vi("idx1", TP.INT64, ["B", "L"])],
                         [numpy_helper.from_array(np.array(1, np.int64), "one")])
+    g["scalar"] = _save(tmp_path, "scalar", [helper.make_node("Identity", ["s"], ["t"]),
+                                             helper.make_node("Shape", ["s"], ["rank0"])],
+                        [_vi("s", TP.FLOAT, [])], [_vi("t", TP.FLOAT, []), _vi("rank0", TP.INT64, [None])])
     g["bool"] = _save(tmp_path, "bool", [helper.make_node("Greater", ["x", "thr"], ["gt"]),
                                          helper.make_node("Not", ["gt"], ["le"]),
                                          helper.make_node("And", ["le", "mask"], ["both"]),
@@ -150,6 +153,16 @@ def test_bool_and_int32_io_and_scalar_input(zoo):
     out2 = g.run({"x": [0.1, 0.5, 0.9, -1.0], "thr": 0.4, "mask": [True, True, False, True], "n": [1, -2, 3, 2 ** 30]})
     for k in out:
         np.testing.assert_array_equal(out2[k], out[k])
+
+
+def test_rank0_and_non_contiguous_inputs(zoo):
+    g = _ctypes(zoo["scalar"], opt_level="disable")
+    out = g.run({"s": np.float32(2.5)})
+    assert out["t"].shape == () and out["t"] == np.float32(2.5)
+    assert out["rank0"].shape == (0,)                    # the input really arrived with rank 0
+    a = np.arange(24, dtype=np.float32).reshape(4, 6)[:, ::2]   # a strided view
+    y = _ctypes(zoo["add"]).run({"a": a, "b": a.T.copy().T})["y"]
+    np.testing.assert_array_equal(y, 2 * a)
 
 
 def test_optimization_levels_agree(zoo):
