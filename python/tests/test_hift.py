@@ -144,3 +144,56 @@ def test_decode_shapes(tiny_hift):
     assert mag2.shape == (1, 9, 120 * (T - 4) + 1)
     assert (mag > 0).all() and ph.abs().max() <= 1.0
     assert (mag2 - mag[:, :, :mag2.shape[2]]).abs().max() <= 1e-5 * mag.abs().max()
+
+
+def _naive_generator(hift, mel, s_stft):
+    """Spec §7.2/§7.4 in float64 from the folded weights: conv_pre (k5, 4 frames right pad),
+    3 x [leaky 0.1, nearest up, left pad k-1, conv; reflection pad (1, 0) after the last;
+    + source_resblock(source_down(s_stft)); mean of 3 resblocks], leaky 0.01, conv_post
+    (k7, left pad 6), exp / sin."""
+    sd = {k: v.double() for k, v in hift.state_dict().items()}
+    conv = lambda x, p, left=0, right=0, stride=1, dil=1: F.conv1d(  # noqa: E731
+        F.pad(x, (left, right)), sd[p + ".weight"], sd[p + ".bias"], stride=stride, dilation=dil)
+    snake = lambda x, p: x + torch.sin(sd[p][None, :, None] * x) ** 2 / (sd[p][None, :, None] + 1e-9)  # noqa: E731
+
+    def resblock(x, p, k):
+        for j, d in enumerate((1, 3, 5)):
+            xt = conv(snake(x, f"{p}.activations1.{j}.alpha"), f"{p}.convs1.{j}", left=(k - 1) * d, dil=d)
+            xt = conv(snake(xt, f"{p}.activations2.{j}.alpha"), f"{p}.convs2.{j}", left=k - 1)
+            x = x + xt
+        return x
+
+    x = conv(mel.double(), "conv_pre", right=4)
+    s = s_stft.double()
+    downs = [dict(left=14, stride=15), dict(left=2, stride=3), dict()]
+    for i, (u, k) in enumerate(zip((8, 5, 3), (16, 11, 7))):
+        x = F.leaky_relu(x, 0.1).repeat_interleave(u, dim=2)
+        x = conv(x, f"ups.{i}", left=k - 1)
+        if i == 2:
+            x = torch.cat([x[:, :, 1:2], x], dim=2)
+        x = x + resblock(conv(s, f"source_downs.{i}", **downs[i]), f"source_resblocks.{i}", (7, 7, 11)[i])
+        x = sum(resblock(x, f"resblocks.{3 * i + j}", kk) for j, kk in enumerate((3, 7, 11))) / 3
+    x = conv(F.leaky_relu(x, 0.01), "conv_post", left=6)
+    return torch.exp(x[:, :9]), torch.sin(x[:, 9:])
+
+
+def _naive_f0(hift, mel):
+    sd = {k: v for k, v in hift.state_dict().items() if k.startswith("f0_predictor.")}
+    x = mel.double()
+    for i, pad in zip((0, 2, 4, 6, 8), ((0, 3), (2, 0), (2, 0), (2, 0), (2, 0))):
+        x = F.elu(F.conv1d(F.pad(x, pad), sd[f"f0_predictor.condnet.{i}.weight"], sd[f"f0_predictor.condnet.{i}.bias"]))
+    w, b = sd["f0_predictor.classifier.weight"], sd["f0_predictor.classifier.bias"]
+    return (x.transpose(1, 2) @ w.T + b).squeeze(-1).abs()
+
+
+def test_generator_and_f0_match_naive_reference(tiny_hift):
+    T = 12
+    mel = _mel(T, seed=9)
+    with torch.no_grad():
+        f0 = tiny_hift.f0(mel)
+        s_stft = tiny_hift.stft(tiny_hift.source(f0, NOISE))
+        mag, ph = tiny_hift.decode(mel, s_stft)
+    assert torch.allclose(f0.double(), _naive_f0(tiny_hift, mel).float().double(), rtol=1e-6, atol=1e-5)
+    nm, nph = _naive_generator(tiny_hift, mel, s_stft)
+    assert torch.allclose(mag.double(), nm, rtol=1e-4, atol=1e-6)
+    assert torch.allclose(ph.double(), nph, rtol=1e-4, atol=1e-5)
