@@ -128,6 +128,8 @@ def fold_hift_state(state: Mapping[str, torch.Tensor], model: CausalHiFTGenerato
     pairs: Dict[str, Dict[str, Tuple[str, torch.Tensor]]] = {}
     problems: List[str] = []
     for key, t in state.items():
+        # upstream does key.replace('generator.', '') anywhere in the key; only a leading prefix
+        # can occur in a generator or HiFiGan state dict, so only that is stripped here
         k = key[len("generator."):] if key.startswith("generator.") else key
         for suffix, role in ((WN_G, "g"), (WN_V, "v"), (_LEGACY_G, "g"), (_LEGACY_V, "v")):
             if k.endswith(suffix):

@@ -431,7 +431,6 @@ class _Builder:
 
 # --- reference resolution ---------------------------------------------------------------------
 
-_TOP_LINES: Dict[int, Dict[str, int]] = {}   # id(parsed doc) -> top-level key lines (handed to _Interp)
 _REF_RE = re.compile(r"<([^<>]+)>")
 _ARITH_OPS = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -541,6 +540,10 @@ def parse_yaml(text: str, file: str = "<yaml>", overrides: Optional[Dict[str, An
     """Parse HyperPyYAML text into a dict whose tagged nodes are ``_Tagged`` objects with all
     references resolved (shared objects stay shared).  ``overrides`` replace top-level keys
     before references are resolved, like ``load_hyperpyyaml(..., overrides=...)``."""
+    return _parse_yaml(text, file, overrides)[0]
+
+
+def _parse_yaml(text: str, file: str, overrides: Optional[Dict[str, Any]]) -> Tuple[dict, Dict[str, int]]:
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as e:
@@ -550,12 +553,13 @@ def parse_yaml(text: str, file: str = "<yaml>", overrides: Optional[Dict[str, An
         raise _err(file, None, "", "empty document")
     if not isinstance(root, yaml.MappingNode) or root.tag.startswith("!"):
         raise _err(file, root.start_mark.line + 1, "", "the top level must be a plain mapping")
+    # Overrides may add keys the yaml lacks (the release's yaml is not public; if it had no
+    # qwen_pretrain_path, upstream's override would still supply it).
     builder = _Builder(file)
     doc, lines = builder._mapping(root, "")
-    _TOP_LINES[id(doc)] = lines
     for k, v in (overrides or {}).items():
         doc[k] = v
-    return _Resolver(file, doc).resolve(doc)
+    return _Resolver(file, doc).resolve(doc), lines
 
 
 # ---------------------------------------------------------------------------------------------
@@ -918,6 +922,9 @@ def _interpret(ip: _Interp, qwen: Qwen2Config) -> CosyVoice3Config:
     content = cp["content"]
     if not isinstance(content, dict):
         raise ip.fail(cp, "content", "flow.decoder.cfm_params", f"expected a mapping, found {_describe(content)}")
+    # Spec gap: the CFM parameters are an omegaconf dict; upstream reads solver, t_scheduler,
+    # training_cfg_rate and inference_cfg_rate as attributes (sigma_min falls back to Matcha's
+    # 1e-4).  We require only what inference uses; the training-only ones get defaults.
     cfm_defaults = {"sigma_min": 1e-4, "training_cfg_rate": 0.0, "reg_loss_type": "l1"}
     cpath = "flow.decoder.cfm_params.content"
     cc: Dict[str, Any] = {"__line__": ip.line_of(cp, "content"), "__lines__": {}}
@@ -1127,8 +1134,8 @@ def load_config(yaml_path: PathLike, qwen: Union[Qwen2Config, PathLike, None] = 
             text = Path(yaml_path).read_text(encoding="utf-8")
         except OSError as e:
             raise ConfigError(f"{file}: cannot read: {e}") from None
-    doc = parse_yaml(text, file, overrides)
-    ip = _Interp(file, doc, _TOP_LINES.pop(id(doc), None))
+    doc, top_lines = _parse_yaml(text, file, overrides)
+    ip = _Interp(file, doc, top_lines)
     if not isinstance(qwen, Qwen2Config):
         if qwen is None:
             n = ip.node(ip.top("llm", "!new:cosyvoice.llm.llm.CosyVoice3LM"), "llm", "cosyvoice.llm.llm.CosyVoice3LM")

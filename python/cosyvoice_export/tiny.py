@@ -23,6 +23,7 @@ the same seed gives byte-identical tensors.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import sys
@@ -31,7 +32,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, asdict
 from pathlib import Path
 from string import Template
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict
 
 import torch
 from torch import nn
@@ -313,7 +314,11 @@ def yaml_text(dims: Dims) -> str:
 
 
 def qwen2_config_json(dims: Dims) -> Dict[str, object]:
-    """A Qwen2 ``config.json`` like BlankEN's, with the given widths."""
+    """A Qwen2 ``config.json`` like BlankEN's, with the given widths.
+
+    BlankEN's real config.json is not public (spec-verification §5); the architecture values
+    (theta 1e6, eps 1e-6, tied embeddings, 151936 rows) are those the spec infers, the other
+    fields are those of a standard Qwen2-0.5B config and are not read by this project."""
     return OrderedDict([
         ("architectures", ["Qwen2ForCausalLM"]),
         ("attention_dropout", 0.0),
@@ -533,16 +538,19 @@ def speech_tokenizer_standin(seed: int) -> SpeechTokenizerStandIn:
 
 
 def export_onnx_standins(out_dir: Path, seed: int) -> None:
+    extra = {}
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        extra["dynamo"] = False          # torch >= 2.9 defaults to the dynamo exporter
     with torch.no_grad():
         torch.onnx.export(campplus_standin(seed), (torch.zeros(1, 50, 80),), str(out_dir / "campplus.onnx"),
                           input_names=["input"], output_names=["output"], dynamic_axes={"input": {1: "M"}},
-                          opset_version=17, do_constant_folding=True)
+                          opset_version=17, do_constant_folding=True, **extra)
         torch.onnx.export(speech_tokenizer_standin(seed),
                           (torch.zeros(1, 128, 37), torch.tensor([37], dtype=torch.int32)),
                           str(out_dir / "speech_tokenizer_v3.onnx"),
                           input_names=["feats", "feats_length"], output_names=["indices"],
                           dynamic_axes={"feats": {2: "T"}, "indices": {1: "T_tok"}},
-                          opset_version=17, do_constant_folding=True)
+                          opset_version=17, do_constant_folding=True, **extra)
 
 
 # ---------------------------------------------------------------------------------------------

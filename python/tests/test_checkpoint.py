@@ -1,6 +1,5 @@
 """Strict checkpoint loading, weight-norm folding and full-size parameter counts (on meta)."""
 
-import io
 
 import numpy as np
 import pytest

@@ -161,8 +161,8 @@ def test_rejects_unknown_kwarg_and_out_of_range(tmp_path):
     base = tiny.yaml_text(tiny.TINY)
     _expect_error(base.replace("            ff_mult: 2\n", "            ff_mult: 2\n            ff_mul: 3\n"),
                   tmp_path, "flow.decoder.estimator.ff_mul", "unknown keyword argument")
-    msg = _expect_error(base.replace("inference_cfg_rate: 0.7", "inference_cfg_rate: -0.5"),
-                        tmp_path, "flow.decoder.cfm_params.content.inference_cfg_rate", "out of range")
+    _expect_error(base.replace("inference_cfg_rate: 0.7", "inference_cfg_rate: -0.5"),
+                  tmp_path, "flow.decoder.cfm_params.content.inference_cfg_rate", "out of range")
     _expect_error(base.replace("    audio_limit: 0.99", "    audio_limit: 1.5"), tmp_path, "hift.audio_limit",
                   "out of range")
     _expect_error(base.replace("    upsample_kernel_sizes: [16, 11, 7]", "    upsample_kernel_sizes: [16, 11]"),

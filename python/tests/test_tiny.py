@@ -176,3 +176,7 @@ def test_deterministic(tiny_dir, tiny_cfg, tmp_path):
         assert any(not torch.equal(a[k], b[k]) for k in a if not k.endswith("inv_freq")), name
     # the yaml is the template for the tiny dims
     assert (tiny_dir / "cosyvoice3.yaml").read_text() == tiny.yaml_text(tiny.TINY)
+    # the ONNX stand-ins are reproducible too
+    tiny.export_onnx_standins(tmp_path, 0)
+    for name in ("campplus.onnx", "speech_tokenizer_v3.onnx"):
+        assert (tmp_path / name).read_bytes() == (tiny_dir / name).read_bytes(), name

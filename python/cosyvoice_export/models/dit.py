@@ -22,7 +22,7 @@ ONNX graph can take it as an input); C >= T gives full attention.
 from __future__ import annotations
 
 import math
-from typing import Optional, Tuple, Union
+from typing import Union
 
 import torch
 import torch.nn.functional as F
