@@ -20,7 +20,6 @@ TINY       := models/tiny
 MODEL      ?=
 GENERATOR  := $(if $(shell command -v ninja 2>/dev/null),-G Ninja,)
 PY_SOURCES := $(shell find python/cosyvoice_export -name '*.py' 2>/dev/null)
-HAVE_EXPORTER := $(wildcard python/cosyvoice_export/__main__.py)
 
 .PHONY: help deps build test test-cpp test-python test-sanitize tiny-model demo format format-check clean
 
@@ -48,7 +47,13 @@ build: deps $(BUILD)/CMakeCache.txt
 	  echo "[build] $(CLI) ready ($$(( $$(date +%s) - start )) s)"
 
 # ---- the tiny random-weight model in the released layout, its bundle and its goldens -----------
-ifneq ($(HAVE_EXPORTER),)
+# Each step runs only when its command exists in this checkout and its inputs changed.
+PY_COMMANDS := $(shell $(PYENV) $(PY) -m cosyvoice_export --help 2>/dev/null | sed -n 's/^    \([a-z_]*\) .*/\1/p')
+has_cmd = $(filter $(1),$(PY_COMMANDS))
+TINY_STAMPS := $(if $(call has_cmd,tiny),$(TINY)/checkpoint/.done) \
+               $(if $(call has_cmd,export),$(TINY)/bundle/.done) \
+               $(if $(call has_cmd,goldens),$(TINY)/goldens/.done)
+
 $(TINY)/checkpoint/.done: $(PY_SOURCES)
 	@echo "[tiny] writing a random-weight checkpoint in the released layout"
 	rm -rf $(TINY)/checkpoint && $(PYENV) $(PY) -m cosyvoice_export tiny --out $(TINY)/checkpoint
@@ -61,11 +66,10 @@ $(TINY)/goldens/.done: $(TINY)/bundle/.done
 	@echo "[tiny] dumping goldens from the PyTorch reference"
 	rm -rf $(TINY)/goldens && $(PYENV) $(PY) -m cosyvoice_export goldens --checkpoint $(TINY)/checkpoint --bundle $(TINY)/bundle --out $(TINY)/goldens
 	@touch $@
-tiny-model: deps $(TINY)/goldens/.done
-else
-tiny-model:
-	@echo "[tiny] the exporter (python/cosyvoice_export) is not in this checkout yet: no tiny model"
-endif
+
+tiny-model: deps $(TINY_STAMPS)
+	@for step in tiny export goldens; do \
+	  case " $(PY_COMMANDS) " in *" $$step "*) ;; *) echo "[tiny] '$$step' is not in this checkout yet: skipped";; esac; done
 
 # ---- tests ---------------------------------------------------------------------------------------
 test: build tiny-model
