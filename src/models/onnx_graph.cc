@@ -1,6 +1,7 @@
 // src/models/onnx_graph.cc
 #include "models/onnx_graph.h"
 
+#include <algorithm>
 #include <set>
 
 #include "common/log.h"
@@ -39,8 +40,15 @@ std::vector<TensorSpec> ReadDeclared(Ort::Session &session, bool inputs, const s
   return out;
 }
 
-void CheckAgainst(const std::vector<TensorSpec> &expected, const std::vector<TensorSpec> &declared,
-                  const char *kind, const std::string &file) {
+void CheckAgainst(std::vector<TensorSpec> &expected, const std::vector<TensorSpec> &declared,
+                  const char *kind, const std::string &file, bool by_position) {
+  if (by_position) {
+    if (expected.size() != declared.size()) {
+      throw Error(ErrorCode::kBundle, file + ": has " + std::to_string(declared.size()) + " " + kind +
+                                          "s, expected " + std::to_string(expected.size()));
+    }
+    for (size_t i = 0; i < expected.size(); ++i) expected[i].name = declared[i].name;
+  }
   std::set<std::string> expected_names;
   for (const auto &e : expected) expected_names.insert(e.name);
   for (const auto &d : declared) {
@@ -58,7 +66,9 @@ void CheckAgainst(const std::vector<TensorSpec> &expected, const std::vector<Ten
       if (x.name == e.name) d = &x;
     if (d == nullptr) throw Error(ErrorCode::kBundle, file + ": missing " + kind + " '" + e.name + "'");
     const std::string what = file + ": " + kind + " '" + e.name + "'";
-    if (d->dtype != e.dtype) {
+    const bool type_ok = d->dtype == e.dtype || std::find(e.also_accepted.begin(), e.also_accepted.end(),
+                                                          d->dtype) != e.also_accepted.end();
+    if (!type_ok) {
       throw Error(ErrorCode::kBundle,
                   what + " has element type " + DTypeName(d->dtype) + ", expected " + DTypeName(e.dtype));
     }
@@ -121,10 +131,14 @@ OnnxGraph::OnnxGraph(const std::filesystem::path &path, GraphSignature signature
 
   const auto inputs = ReadDeclared(*session_, true, file);
   const auto outputs = ReadDeclared(*session_, false, file);
-  CheckAgainst(signature_.inputs, inputs, "input", file);
-  CheckAgainst(signature_.outputs, outputs, "output", file);
-  for (const auto &t : inputs) declared_shapes_[t.name] = t.dims;
-  for (const auto &t : outputs) declared_shapes_[t.name] = t.dims;
+  CheckAgainst(signature_.inputs, inputs, "input", file, signature_.by_position);
+  CheckAgainst(signature_.outputs, outputs, "output", file, signature_.by_position);
+  for (const auto *list : {&inputs, &outputs}) {
+    for (const auto &t : *list) {
+      declared_shapes_[t.name] = t.dims;
+      declared_types_[t.name] = t.dtype;
+    }
+  }
   for (const auto &s : signature_.inputs) input_names_.push_back(s.name.c_str());
   for (const auto &s : signature_.outputs) output_names_.push_back(s.name.c_str());
 
@@ -144,6 +158,14 @@ std::optional<std::string> OnnxGraph::Metadata(const std::string &key) const {
 std::vector<int64_t> OnnxGraph::DeclaredShape(const std::string &name) const {
   auto it = declared_shapes_.find(name);
   if (it == declared_shapes_.end()) {
+    throw Error(ErrorCode::kInvalidArgument, path_.string() + ": no tensor named '" + name + "'");
+  }
+  return it->second;
+}
+
+DType OnnxGraph::DeclaredType(const std::string &name) const {
+  auto it = declared_types_.find(name);
+  if (it == declared_types_.end()) {
     throw Error(ErrorCode::kInvalidArgument, path_.string() + ": no tensor named '" + name + "'");
   }
   return it->second;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/npy.h"
@@ -18,14 +19,25 @@ namespace cosyvoice {
 // What a wrapper expects of one graph input or output. dims: -1 accepts any size (symbolic or
 // fixed); a value >= 0 must match a fixed dimension of the graph (a symbolic one is accepted).
 struct TensorSpec {
+  TensorSpec() = default;
+  TensorSpec(std::string n, DType t, std::vector<int64_t> d, std::vector<DType> also = {})
+      : name(std::move(n)), dtype(t), dims(std::move(d)), also_accepted(std::move(also)) {}
   std::string name;
   DType dtype = DType::kFloat32;
-  std::vector<int64_t> dims;  // rank = dims.size()
+  std::vector<int64_t> dims;         // rank = dims.size()
+  std::vector<DType> also_accepted;  // other element types the wrapper handles
 };
 
 struct GraphSignature {
+  GraphSignature() = default;
+  GraphSignature(std::vector<TensorSpec> in, std::vector<TensorSpec> out, bool positional = false)
+      : inputs(std::move(in)), outputs(std::move(out)), by_position(positional) {}
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
+  // Match tensors by position instead of name (graphs we do not produce ourselves, such as the
+  // release's speech tokenizer, which upstream also calls positionally). The names are then
+  // replaced by the graph's own.
+  bool by_position = false;
 };
 
 // What a graph file declares (symbolic dimensions as -1).
@@ -51,6 +63,8 @@ class OnnxGraph {
 
   const std::filesystem::path &path() const { return path_; }
   const GraphSignature &signature() const { return signature_; }
+  // The element type the graph declares for a tensor (useful with TensorSpec::also_accepted).
+  DType DeclaredType(const std::string &name) const;
   // Execution providers the session was created with, e.g. {"cpu"}.
   const std::vector<std::string> &providers() const { return providers_; }
   // Custom metadata written by the exporter (ONNX metadata_props).
@@ -76,6 +90,7 @@ class OnnxGraph {
   std::vector<std::string> providers_;
   std::map<std::string, std::string> metadata_;
   std::map<std::string, std::vector<int64_t>> declared_shapes_;
+  std::map<std::string, DType> declared_types_;
   std::vector<const char *> input_names_;   // point into signature_
   std::vector<const char *> output_names_;  // point into signature_
 };

@@ -180,3 +180,29 @@ TEST(SessionFactory, ProfilingWritesATrace) {
 
 }  // namespace
 }  // namespace cosyvoice
+
+namespace cosyvoice {
+namespace {
+
+TEST(OnnxGraph, PositionalSignatureTakesTheGraphsNames) {
+  Generic g(testing::TestData() / "graphs/mixed.onnx",
+            GraphSignature({{"first", DType::kInt64, {-1}}, {"second", DType::kBool, {-1}}},
+                           {{"a", DType::kFloat64, {-1}}, {"b", DType::kBool, {-1}}}, /*positional=*/true),
+            RuntimeConfig{});
+  EXPECT_STREQ(g.input_names()[0], "ids");
+  EXPECT_STREQ(g.input_names()[1], "mask");
+  EXPECT_STREQ(g.output_names()[1], "inverted");
+  EXPECT_COSY_ERROR(Generic(testing::TestData() / "graphs/mixed.onnx",
+                            GraphSignature({{"only", DType::kInt64, {-1}}}, {}, true), RuntimeConfig{}),
+                    ErrorCode::kBundle, "has 2 inputs, expected 1");
+}
+
+TEST(OnnxGraph, AlsoAcceptedElementTypes) {
+  GraphSignature s = AddSignature();
+  s.outputs[0] = TensorSpec("z", DType::kFloat64, {-1, 3}, {DType::kFloat32});
+  AddGraph g(RuntimeConfig{}, s);
+  EXPECT_EQ(g.DeclaredType("z"), DType::kFloat32);
+}
+
+}  // namespace
+}  // namespace cosyvoice
