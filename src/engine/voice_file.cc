@@ -1,0 +1,117 @@
+// src/engine/voice_file.cc - Voice::Save / Voice::Load (docs/voice-format.md).
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <fstream>
+
+#include "common/sha256.h"
+#include "cosyvoice/cosyvoice.h"
+
+namespace cosyvoice {
+namespace {
+
+constexpr char kMagic[8] = {'C', 'V', 'V', 'O', 'I', 'C', 'E', '\0'};
+constexpr uint32_t kVersion = 1;
+
+void PutU32(std::string &out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint32_t GetU32(const std::string &in, size_t at) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
+  return v;
+}
+
+template <typename T>
+void PutArray(std::string &out, const std::vector<T> &v) {
+  // little-endian hosts only (every platform ONNX Runtime supports)
+  out.append(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(T));
+}
+
+[[noreturn]] void Bad(const std::string &path, const std::string &what) {
+  throw Error(ErrorCode::kInvalidArgument, path + ": not a usable voice file: " + what);
+}
+
+}  // namespace
+
+void Voice::Save(const std::string &path) const {
+  std::string payload;
+  PutArray(payload, speech_tokens);
+  PutArray(payload, speaker_embedding);
+  PutArray(payload, prompt_mel);
+  Sha256 sha;
+  sha.Update(payload.data(), payload.size());
+  const nlohmann::json header = {
+      {"transcript", transcript},
+      {"num_speech_tokens", speech_tokens.size()},
+      {"embedding_dim", speaker_embedding.size()},
+      {"mel_bins", mel_bins},
+      {"mel_frames", mel_frames()},
+      {"prompt_seconds", prompt_seconds},
+      {"source", source},
+      {"frontend_id", frontend_id},
+      {"payload_sha256", sha.HexDigest()},
+  };
+  const std::string json = header.dump();
+  std::string out(kMagic, sizeof(kMagic));
+  PutU32(out, kVersion);
+  PutU32(out, static_cast<uint32_t>(json.size()));
+  out += json;
+  out += payload;
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) throw Error(ErrorCode::kIo, path + ": cannot open for writing");
+  f.write(out.data(), static_cast<std::streamsize>(out.size()));
+  if (!f) throw Error(ErrorCode::kIo, path + ": write failed");
+}
+
+Voice Voice::Load(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(ErrorCode::kInvalidArgument, path + ": cannot open voice file");
+  const std::string in((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (in.size() < 16 || std::memcmp(in.data(), kMagic, sizeof(kMagic)) != 0) Bad(path, "bad magic");
+  const uint32_t version = GetU32(in, 8);
+  if (version != kVersion) Bad(path, "format version " + std::to_string(version) + ", this build reads 1");
+  const uint32_t json_len = GetU32(in, 12);
+  if (16 + static_cast<size_t>(json_len) > in.size()) Bad(path, "truncated header");
+  nlohmann::json h;
+  try {
+    h = nlohmann::json::parse(in.substr(16, json_len));
+  } catch (const nlohmann::json::exception &e) {
+    Bad(path, std::string("header: ") + e.what());
+  }
+  Voice v;
+  size_t tokens = 0, dim = 0;
+  int64_t frames = 0;
+  try {
+    v.transcript = h.at("transcript").get<std::string>();
+    tokens = h.at("num_speech_tokens").get<size_t>();
+    dim = h.at("embedding_dim").get<size_t>();
+    v.mel_bins = h.at("mel_bins").get<int>();
+    frames = h.at("mel_frames").get<int64_t>();
+    v.prompt_seconds = h.at("prompt_seconds").get<double>();
+    v.source = h.at("source").get<std::string>();
+    v.frontend_id = h.at("frontend_id").get<std::string>();
+  } catch (const nlohmann::json::exception &e) {
+    Bad(path, std::string("header field: ") + e.what());
+  }
+  if (v.mel_bins <= 0 || frames < 0) Bad(path, "bad mel dimensions");
+  const size_t mel_values = static_cast<size_t>(frames) * static_cast<size_t>(v.mel_bins);
+  const size_t payload = tokens * 4 + dim * 4 + mel_values * 4;
+  const size_t at = 16 + json_len;
+  if (in.size() - at != payload) {
+    Bad(path, "payload is " + std::to_string(in.size() - at) + " bytes, header implies " +
+                  std::to_string(payload) + " (truncated or corrupt)");
+  }
+  Sha256 sha;
+  sha.Update(in.data() + at, payload);
+  if (sha.HexDigest() != h.value("payload_sha256", "")) Bad(path, "checksum mismatch (corrupt file)");
+  v.speech_tokens.resize(tokens);
+  v.speaker_embedding.resize(dim);
+  v.prompt_mel.resize(mel_values);
+  std::memcpy(v.speech_tokens.data(), in.data() + at, tokens * 4);
+  std::memcpy(v.speaker_embedding.data(), in.data() + at + tokens * 4, dim * 4);
+  std::memcpy(v.prompt_mel.data(), in.data() + at + tokens * 4 + dim * 4, mel_values * 4);
+  return v;
+}
+
+}  // namespace cosyvoice
