@@ -11,7 +11,7 @@ namespace cosyvoice {
 namespace {
 
 constexpr char kMagic[8] = {'C', 'V', 'V', 'O', 'I', 'C', 'E', '\0'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVoiceFormatVersion = 1;
 
 void PutU32(std::string &out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -54,7 +54,7 @@ void Voice::Save(const std::string &path) const {
   };
   const std::string json = header.dump();
   std::string out(kMagic, sizeof(kMagic));
-  PutU32(out, kVersion);
+  PutU32(out, kVoiceFormatVersion);
   PutU32(out, static_cast<uint32_t>(json.size()));
   out += json;
   out += payload;
@@ -70,7 +70,7 @@ Voice Voice::Load(const std::string &path) {
   const std::string in((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   if (in.size() < 16 || std::memcmp(in.data(), kMagic, sizeof(kMagic)) != 0) Bad(path, "bad magic");
   const uint32_t version = GetU32(in, 8);
-  if (version != kVersion) Bad(path, "format version " + std::to_string(version) + ", this build reads 1");
+  if (version != kVoiceFormatVersion) Bad(path, "format version " + std::to_string(version) + ", this build reads 1");
   const uint32_t json_len = GetU32(in, 12);
   if (16 + static_cast<size_t>(json_len) > in.size()) Bad(path, "truncated header");
   nlohmann::json h;
