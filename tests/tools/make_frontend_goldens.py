@@ -112,7 +112,20 @@ def make_inputs(wav_dir):
         synth("edge_%d_24k" % n, 24000, 0.3 * np.sin(2 * np.pi * 300 * t(24000, n)) + 0.05 * rng.standard_normal(n))
     for n in (1439, 1441):  # 48 kHz: 480/481 samples at 16 kHz, 720/721 at 24 kHz
         synth("edge_%d_48k" % n, 48000, 0.3 * np.sin(2 * np.pi * 300 * t(48000, n)) + 0.05 * rng.standard_normal(n))
+    make_bad_inputs(os.path.join(wav_dir, "bad"), rng)
     return cases
+
+
+def make_bad_inputs(bad, rng):
+    """Files the frontend must reject (e2e error paths)."""
+    os.makedirs(bad, exist_ok=True)
+    open(os.path.join(bad, "empty.wav"), "wb").close()
+    with open(os.path.join(bad, "corrupt.wav"), "wb") as f:
+        f.write(b"RIFF\x10\x00\x00\x00WAVEfmt garbage, not a wave file" + bytes(range(256)))
+    write(os.path.join(bad, "rate8k.wav"), 0.3 * np.sin(2 * np.pi * 440 * np.arange(8000) / 8000), 8000, "PCM_16")
+    write(os.path.join(bad, "silent.wav"), np.zeros(16000, np.float32), 16000, "PCM_16")
+    write(os.path.join(bad, "long31s.wav"), 0.1 * rng.standard_normal(31 * 16000), 16000, "PCM_16")
+    write(os.path.join(bad, "short100.wav"), 0.3 * rng.standard_normal(100), 16000, "FLOAT")
 
 
 def save(path, x):
