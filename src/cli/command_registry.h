@@ -43,5 +43,6 @@ std::vector<CommandFactory> AllCommands();
 Command MakeVersionCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeInspectCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeInfoCommand(CLI::App &parent, const GlobalOptions &global);
+Command MakeFeaturesCommand(CLI::App &parent, const GlobalOptions &global);
 
 }  // namespace cosyvoice::cli
