@@ -20,24 +20,12 @@
 #include <string>
 #include <vector>
 
+#include "cosyvoice/audio.h"
 #include "cosyvoice/error.h"
 #include "cosyvoice/runtime_config.h"
 #include "cosyvoice/version.h"
 
 namespace cosyvoice {
-
-// Mono audio as float samples in [-1, 1].
-struct Audio {
-  std::vector<float> samples;
-  int sample_rate = 0;
-  double seconds() const { return sample_rate > 0 ? static_cast<double>(samples.size()) / sample_rate : 0.0; }
-};
-
-// Reads WAV/FLAC/OGG/MP3 (anything libsndfile reads), averaging channels to mono.
-// Throws Error(kInvalidAudio) naming the file for unreadable or empty audio.
-Audio ReadAudioFile(const std::string &path);
-// Writes a WAV file: 16-bit PCM (`float_samples` false) or 32-bit float.
-void WriteWavFile(const std::string &path, const Audio &audio, bool float_samples = false);
 
 // Load-time configuration.
 struct EngineConfig {

@@ -287,4 +287,10 @@ std::string SupportedAudioFormats() {
   return formats;
 }
 
+Audio ReadAudioFile(const std::string &path) { return ReadAudio(path); }
+
+void WriteWavFile(const std::string &path, const Audio &audio, bool float_samples) {
+  WriteWav(path, audio.samples, audio.sample_rate, float_samples ? WavEncoding::kFloat32 : WavEncoding::kPcm16);
+}
+
 }  // namespace cosyvoice

@@ -10,15 +10,9 @@
 #include <string>
 #include <vector>
 
-namespace cosyvoice {
+#include "cosyvoice/audio.h"  // struct Audio
 
-struct Audio {
-  std::vector<float> samples;  // mono, nominally in [-1, 1]
-  int sample_rate = 0;
-  double duration_seconds() const {
-    return sample_rate > 0 ? static_cast<double>(samples.size()) / sample_rate : 0.0;
-  }
-};
+namespace cosyvoice {
 
 // Reads a file. Errors (all name the file): Error(kIo) when it does not exist or cannot be opened
 // for reading; Error(kInvalidAudio) when it is not audio libsndfile can decode (the message lists
