@@ -1,0 +1,244 @@
+// src/engine/engine.cc - loading a bundle, preparing voices, planning a request's text.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "audio/audio_io.h"
+#include "audio/features.h"
+#include "common/log.h"
+#include "engine/engine_impl.h"
+
+namespace cosyvoice {
+namespace {
+
+// The C++ feature extractors implement upstream's fixed parameters; a bundle asking for others
+// would be silently mis-served, so it is refused.
+void CheckFrontendMatchesBuild(const BundleConfig &b) {
+  auto fail = [&](const std::string &what) {
+    throw Error(ErrorCode::kUnsupported, b.config_path.string() + ": " + what +
+                                              " differs from what this build implements (docs/bundle.md §2)");
+  };
+  const auto &st = b.speech_tokenizer;
+  if (st.sample_rate != 16000 || st.n_mels != 128 || st.n_fft != 400 || st.hop_length != 160)
+    fail("frontend.speech_tokenizer (16 kHz, 128 mels, n_fft 400, hop 160)");
+  if (b.campplus.sample_rate != 16000 || b.campplus.num_mel_bins != 80) fail("frontend.campplus (16 kHz, 80 bins)");
+  const auto &m = b.prompt_mel;
+  if (m.sample_rate != 24000 || m.n_fft != 1920 || m.hop_length != 480 || m.win_length != 1920 || m.n_mels != 80 ||
+      m.fmin != 0.0 || m.fmax != 12000.0 || m.center)
+    fail("frontend.prompt_mel (24 kHz, n_fft 1920, hop 480, 80 mels, 0-12 kHz, center false)");
+}
+
+double Since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+void EngineConfig::Validate() const {
+  if (model_dir.empty()) throw Error(ErrorCode::kInvalidArgument, "engine config: model_dir is empty");
+  runtime.Validate();
+}
+
+Engine::Impl::Impl(const EngineConfig &cfg) : config(cfg), bundle(BundleConfig::Load(cfg.model_dir)) {
+  config.Validate();
+  if (config.verify_checksums) bundle.VerifyChecksums();
+  CheckFrontendMatchesBuild(bundle);
+  const auto t0 = std::chrono::steady_clock::now();
+  const RuntimeConfig &rt = config.runtime;
+  const LlmConfig &l = bundle.llm;
+
+  text = std::make_unique<TextProcessor>(bundle);
+  conventions.system_prompt = bundle.tokenizer.system_prompt;
+  conventions.marker = text->TokenContent(bundle.tokenizer.endofprompt_id);
+
+  text_embedding = std::make_unique<EmbeddingTable>(bundle.Path(l.text_embedding), l.text_vocab_size, l.hidden_size);
+  speech_embedding =
+      std::make_unique<EmbeddingTable>(bundle.Path(l.speech_embedding), l.speech_vocab_size, l.hidden_size);
+  llm = std::make_unique<LlmGraph>(bundle.Path(l.file),
+                                   LlmGraphShape{l.hidden_size, l.num_layers, l.num_kv_heads, l.head_dim,
+                                                 l.speech_vocab_size},
+                                   rt);
+  const FlowConfig &f = bundle.flow;
+  flow_encoder = std::make_unique<FlowEncoderGraph>(bundle.Path(f.encoder), f.mel_bins, f.spk_embed_dim, rt);
+  flow_estimator = std::make_unique<FlowEstimatorGraph>(bundle.Path(f.estimator), f.mel_bins, rt);
+  try {
+    flow_noise = NpyArray::Load(bundle.Path(f.noise), /*memory_map=*/true);
+  } catch (const Error &e) {
+    throw Error(ErrorCode::kBundle, e.what());
+  }
+  flow = std::make_unique<FlowMatching>(*flow_encoder, *flow_estimator, flow_noise, f);
+  const HiftConfig &h = bundle.hift;
+  hift_f0 = std::make_unique<HiftF0Graph>(bundle.Path(h.f0), f.mel_bins, rt);
+  hift_generator = std::make_unique<HiftGeneratorGraph>(bundle.Path(h.generator), f.mel_bins, h.nb_harmonics + 1,
+                                                        h.istft_n_fft / 2 + 1, rt);
+  vocoder = std::make_unique<Vocoder>(*hift_f0, *hift_generator, h);
+
+  // Voices carry the identity of the frontend graphs that made them.
+  auto sha = [&](const std::string &rel) {
+    auto it = bundle.files.find(rel);
+    return it == bundle.files.end() ? std::string("?") : it->second.sha256.substr(0, 16);
+  };
+  frontend_id = "st:" + sha(bundle.speech_tokenizer.file) + ",cp:" + sha(bundle.campplus.file);
+
+  summary.model_name = bundle.model_name;
+  summary.sample_rate = bundle.sample_rate;
+  summary.mel_bins = f.mel_bins;
+  summary.format_version = std::to_string(bundle.format_major) + "." + std::to_string(bundle.format_minor);
+  summary.providers = llm->providers();
+  COSY_LOG(kDebug) << "bundle " << bundle.dir.string() << " loaded in " << Since(t0) << " s";
+}
+
+SpeechTokenizerGraph &Engine::Impl::speech_tokenizer() {
+  if (!speech_tokenizer_) {
+    COSY_LOG(kDebug) << "loading the speech tokenizer";
+    speech_tokenizer_ = std::make_unique<SpeechTokenizerGraph>(bundle.Path(bundle.speech_tokenizer.file),
+                                                               bundle.speech_tokenizer.n_mels, config.runtime);
+  }
+  return *speech_tokenizer_;
+}
+
+CampplusGraph &Engine::Impl::campplus() {
+  if (!campplus_) {
+    campplus_ = std::make_unique<CampplusGraph>(bundle.Path(bundle.campplus.file), bundle.campplus.num_mel_bins,
+                                                bundle.campplus.embedding_dim, config.runtime);
+  }
+  return *campplus_;
+}
+
+std::vector<int32_t> Engine::Impl::SpeechTokens(const std::vector<float> &x16) {
+  const FeatureMatrix mel = WhisperLogMel(x16);  // [128, T]
+  return speech_tokenizer().Run(mel.data, mel.cols);
+}
+
+Voice Engine::Impl::CreateVoice(const Audio &prompt, const std::string &transcript, const std::string &source) {
+  const std::string name = source.empty() ? "prompt audio" : source;
+  AudioRequirements req;
+  req.max_seconds = bundle.speech_tokenizer.max_seconds;
+  const PromptAudio audio = PreparePromptAudio(prompt, name, req);
+
+  Voice v;
+  v.transcript = transcript;
+  v.source = source;
+  v.frontend_id = frontend_id;
+  v.mel_bins = bundle.flow.mel_bins;
+  v.prompt_seconds = prompt.duration_seconds();
+  std::vector<int32_t> tokens = SpeechTokens(audio.x16);
+  const FeatureMatrix fbank = KaldiFbank(audio.x16);  // [M, 80], mean-subtracted
+  v.speaker_embedding = campplus().Run(fbank.data, fbank.rows);
+  const FeatureMatrix mel = MatchaMel(audio.x24);  // [T24, 80]
+
+  // 2:1 alignment of prompt tokens (25 Hz) and prompt mel (50 Hz), spec §2.1 step 4
+  const int64_t ratio = bundle.flow.token_mel_ratio;
+  const int64_t k = std::min<int64_t>(mel.rows / ratio, static_cast<int64_t>(tokens.size()));
+  if (k < 1) {
+    throw Error(ErrorCode::kInvalidAudio, name + ": too short to make a voice (" +
+                                              std::to_string(prompt.duration_seconds()) +
+                                              " s); use a few seconds of clear speech");
+  }
+  tokens.resize(static_cast<size_t>(k));
+  v.speech_tokens = std::move(tokens);
+  v.prompt_mel.assign(mel.data.begin(), mel.data.begin() + k * ratio * mel.cols);
+  return v;
+}
+
+std::vector<SegmentPlan> Engine::Impl::PlanSegments(const SynthesisRequest &r, const SynthesisOptions &o) const {
+  std::vector<SegmentPlan> plans;
+  std::string prompt;
+  switch (r.mode) {
+    case Mode::kZeroShot:
+      if (r.voice->transcript.find_first_not_of(" \t\r\n") == std::string::npos) {
+        throw Error(ErrorCode::kInvalidArgument,
+                    "zero-shot needs the voice's transcript (what the prompt recording says); "
+                    "use cross_lingual or instruct2 for a voice without one");
+      }
+      prompt = conventions.ZeroShotPrompt(r.voice->transcript);
+      break;
+    case Mode::kInstruct2:
+      prompt = conventions.InstructPrompt(r.instruct);
+      break;
+    case Mode::kCrossLingual:
+    case Mode::kVoiceConversion:
+      break;
+  }
+  const std::vector<int32_t> prompt_ids = prompt.empty() ? std::vector<int32_t>{} : text->Encode(prompt);
+  for (std::string segment : text->Split(r.text, o.text_frontend)) {
+    if (r.mode == Mode::kCrossLingual) segment = conventions.CrossLingualText(segment);
+    conventions.CheckOneMarker(prompt, segment);
+    SegmentPlan p;
+    p.text = segment;
+    p.text_ids = text->Encode(segment);
+    p.prompt_ids = prompt_ids;
+    p.use_prompt_speech = r.mode == Mode::kZeroShot;
+    if (p.text_ids.empty()) continue;
+    plans.push_back(std::move(p));
+  }
+  if (plans.empty()) throw Error(ErrorCode::kInvalidArgument, "the text has nothing to speak after normalization");
+  return plans;
+}
+
+std::vector<float> Engine::Impl::LmInput(const SegmentPlan &plan, const Voice &voice) const {
+  const LlmConfig &l = bundle.llm;
+  std::vector<float> x;
+  const size_t positions = 2 + plan.prompt_ids.size() + plan.text_ids.size() +
+                           (plan.use_prompt_speech ? voice.speech_tokens.size() : 0);
+  x.reserve(positions * static_cast<size_t>(l.hidden_size));
+  speech_embedding->Gather({l.sos}, x);
+  text_embedding->Gather(plan.prompt_ids, x);
+  text_embedding->Gather(plan.text_ids, x);
+  speech_embedding->Gather({l.task_id}, x);
+  if (plan.use_prompt_speech) speech_embedding->Gather(voice.speech_tokens, x);
+  return x;
+}
+
+// ---- Engine (pimpl forwarding) ------------------------------------------------------------------
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+std::unique_ptr<Engine> Engine::Create(const EngineConfig &config) {
+  config.Validate();
+  return std::unique_ptr<Engine>(new Engine(std::make_unique<Impl>(config)));
+}
+
+Voice Engine::CreateVoice(const Audio &prompt, const std::string &transcript, const std::string &source) const {
+  return impl_->CreateVoice(prompt, transcript, source);
+}
+
+Voice Engine::CreateVoiceFromFile(const std::string &wav_path, const std::string &transcript) const {
+  return impl_->CreateVoice(ReadAudio(wav_path), transcript, wav_path);
+}
+
+Audio Engine::Synthesize(const SynthesisRequest &request, const SynthesisOptions &options,
+                         const AudioCallback &callback, SynthesisStats *stats) {
+  return impl_->Synthesize(request, options, callback, stats);
+}
+
+std::vector<std::string> Engine::SplitText(const std::string &text, bool text_frontend) const {
+  return impl_->text->Split(text, text_frontend);
+}
+
+std::vector<int32_t> Engine::Tokenize(const std::string &text) const { return impl_->text->Encode(text); }
+
+const BundleSummary &Engine::summary() const { return impl_->summary; }
+int Engine::sample_rate() const { return impl_->bundle.sample_rate; }
+
+const char *ModeName(Mode mode) {
+  switch (mode) {
+    case Mode::kZeroShot: return "zero_shot";
+    case Mode::kCrossLingual: return "cross_lingual";
+    case Mode::kInstruct2: return "instruct2";
+    case Mode::kVoiceConversion: return "vc";
+  }
+  return "?";
+}
+
+Mode ParseMode(const std::string &name) {
+  if (name == "zero_shot" || name == "zero-shot") return Mode::kZeroShot;
+  if (name == "cross_lingual" || name == "cross-lingual") return Mode::kCrossLingual;
+  if (name == "instruct2" || name == "instruct") return Mode::kInstruct2;
+  if (name == "vc" || name == "voice_conversion") return Mode::kVoiceConversion;
+  throw Error(ErrorCode::kInvalidArgument,
+              "mode '" + name + "': expected zero_shot, cross_lingual, instruct2 or vc");
+}
+
+}  // namespace cosyvoice

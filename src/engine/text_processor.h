@@ -1,0 +1,33 @@
+// src/engine/text_processor.h - text in the engine: normalization, splitting and tokenization
+// behind one small interface (implemented over src/text/).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/bundle_config.h"
+
+namespace cosyvoice {
+
+class TextProcessor {
+ public:
+  // Loads the bundle's tokenizer files; throws Error(kBundle) naming the file.
+  explicit TextProcessor(const BundleConfig &bundle);
+  ~TextProcessor();
+
+  std::vector<int32_t> Encode(const std::string &text) const;
+  // CosyVoice3's text_normalize with split=true (spec §3.1): normalized sentence segments.
+  // Text containing "<|" and "|>" bypasses normalization and is returned as one segment.
+  std::vector<std::string> Split(const std::string &text, bool text_frontend) const;
+  // The content of a special token, e.g. "<|endofprompt|>" for the bundle's endofprompt id.
+  std::string TokenContent(int32_t id) const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cosyvoice
