@@ -375,6 +375,8 @@ std::optional<Match> Decade(const Input &in, size_t pos) {
     return std::nullopt;
   const size_t e = in.DigitsEnd(i);
   if ((e - i != 2 && e - i != 4) || in[e - 1] != U'0') return std::nullopt;
+  // 20s..90s, or '10s and '00s with the apostrophe: a bare "10s" is ten seconds.
+  if (e - i == 2 && i == pos && (in[i] == U'0' || in[i] == U'1')) return std::nullopt;
   size_t end = e;
   if (in[end] == U'\'' || in[end] == U'’') ++end;
   if (in[end] != U's' || in.IsLetter(end + 1) || in.IsDigit(end + 1)) return std::nullopt;

@@ -143,7 +143,7 @@ std::string Time(const ClockTime &t) {
   if (!t.meridiem.empty())
     out += t.meridiem == "am" ? " AM" : " PM";
   else if (t.minute == 0 && t.second <= 0)
-    out += " o'clock";
+    out += t.hour > 12 || t.hour == 0 ? " hundred" : " o'clock";  // 17:00 -> seventeen hundred
   return out;
 }
 

@@ -22,8 +22,9 @@ char32_t Fold(char32_t c) {
   }
 }
 
+// Letters and digits of space-separated scripts (Han, kana and Hangul need no space).
 bool IsWordChar(char32_t c) {
-  return text::IsAsciiDigit(c) || text::IsLetter(c);
+  return text::IsAsciiDigit(c) || (text::IsLetter(c) && c < 0x2E80);
 }
 bool IsAsciiWordChar(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');

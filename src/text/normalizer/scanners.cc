@@ -43,8 +43,8 @@ std::string StripZeros(std::string_view digits) {
 bool AtNumberStart(const Input &in, size_t pos) {
   if (pos > 0 && in.IsDigit(pos - 1)) return false;
   // "1.5", "1,234": the digits after the separator belong to the number before it.
-  const char32_t before = in.Before(pos);
-  if ((before == U'.' || before == U',') && pos >= 2 && in.IsDigit(pos - 2)) return false;
+  // "1.2.3": digits after a point belong to the number before it (commas never: "1,2,3" is a list).
+  if (in.Before(pos) == U'.' && pos >= 2 && in.IsDigit(pos - 2)) return false;
   return true;
 }
 
@@ -154,7 +154,7 @@ std::optional<ClockTime> ScanClockTime(const Input &in, size_t pos) {
   if (m - end <= 1) {
     for (const char32_t *form : {U"a.m.", U"p.m.", U"am", U"pm"}) {
       const std::u32string_view f(form);
-      if (in.AtIgnoreCase(m, f) && !in.IsLetter(m + f.size()) && !in.IsDigit(m + f.size())) {
+      if (in.AtIgnoreCase(m, f) && !in.IsWordLetter(m + f.size()) && !in.IsDigit(m + f.size())) {
         t.meridiem = (form[0] == U'a') ? "am" : "pm";
         t.meridiem_dotted = f.size() == 4;
         end = m + f.size();
