@@ -1,6 +1,7 @@
 // tests/unit/test_text_frontend.cc - the text frontend's API: errors, options, the bypass, the engine.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "text/normalizer/tables.h"
 #include "text/normalizer/text_normalizer.h"
 #include "text/text_frontend.h"
+#include "text/utf8.h"
 
 namespace cosyvoice {
 namespace {
@@ -140,6 +142,36 @@ TEST(TextNormalizer, EveryTableIsEmbedded) {
     EXPECT_FALSE(tn::Table(name).empty()) << name;
   }
   EXPECT_COSY_ERROR(tn::Table("nope.tsv"), ErrorCode::kRuntime, "'nope.tsv' is not embedded");
+}
+
+// Random mixes of digits, separators, symbols, letters and Han: no rule may throw or loop, and the
+// output stays valid UTF-8 (ASan/UBSan run this too).
+TEST(TextNormalizer, SurvivesRandomInput) {
+  const std::vector<std::string> alphabet = {"0",  "1",  "2",  "5",  "9",  ".",  ",",  ":",   "-",  "/",
+                                             "+",  "=",  "%",  "$",  "¥",  "°C", "km", "s",   "am", " ",
+                                             "年", "月", "日", "第", "个", "A",  "x",  "No.", "v",  "½",
+                                             "−",  "×",  "'",  "\"", "，", "。", "<|", "|>",  "\n"};
+  std::mt19937 rng(20240305);
+  const tn::TextNormalizer zh(tn::Language::kZh), en(tn::Language::kEn);
+  const TextFrontend frontend;
+  for (int round = 0; round < 3000; ++round) {
+    std::string text;
+    const int length = 1 + static_cast<int>(rng() % 24);
+    for (int k = 0; k < length; ++k) text += alphabet[rng() % alphabet.size()];
+    for (const std::string &out : {zh.Normalize(text), en.Normalize(text)}) {
+      EXPECT_EQ(text::ToU32(out).find(U'\uFFFD'), std::u32string::npos) << text;
+    }
+    if (!text::StripWhitespace(text).empty()) {
+      EXPECT_NO_THROW(frontend.Split(text)) << text;
+    }
+  }
+  // Very long digit runs are read digit by digit rather than overflowing.
+  const std::string digits(200, '7');
+  EXPECT_EQ(en.Normalize(digits).size(), 200 * 6 - 1);
+  std::string qi;
+  for (int k = 0; k < 200; ++k) qi += "七";
+  EXPECT_EQ(zh.Normalize(digits), qi);
+  EXPECT_EQ(text::SpellOutNumber(std::string(40, '1')), std::string(40, '1'));  // past decillions: kept
 }
 
 }  // namespace

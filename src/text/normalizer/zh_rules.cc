@@ -330,7 +330,13 @@ std::optional<Match> Ordinal(const Input &in, size_t pos) {
   if (in[pos] != U'第') return std::nullopt;
   const auto n = ScanNumber(in, pos + 1, {false, false, true});
   if (!n) return std::nullopt;
-  return Match{n->end, "第" + zh::Cardinal(StripZeros(n->integer), Two::kPlain)};
+  std::string out = "第" + zh::Cardinal(StripZeros(n->integer), Two::kPlain);
+  // 第3-5名 -> 第三到五名
+  if (IsRangeSeparator(in[n->end]) && in.IsDigit(n->end + 1)) {
+    if (const auto m = ScanNumber(in, n->end + 1, {false, false, true}))
+      return Match{m->end, out + "到" + zh::Cardinal(StripZeros(m->integer), Two::kPlain)};
+  }
+  return Match{n->end, out};
 }
 
 std::optional<Match> Math(const Input &in, size_t pos) {
