@@ -27,12 +27,6 @@ const Lexicon &Scales() {
   return lexicon;
 }
 
-int ToInt(std::string_view digits) {
-  int v = 0;
-  for (char c : digits) v = v * 10 + (c - '0');
-  return digits.size() > 9 ? -1 : v;
-}
-
 bool IsRangeSeparator(char32_t c) {
   return c == U'-' || c == U'~' || c == U'–' || c == U'—';
 }
@@ -80,7 +74,7 @@ std::optional<std::pair<int, size_t>> DayAt(const Input &in, size_t pos) {
   if (!in.IsDigit(pos) || !AtNumberStart(in, pos)) return std::nullopt;
   size_t end = in.DigitsEnd(pos);
   if (end - pos > 2) return std::nullopt;
-  const int day = ToInt(in.Ascii(pos, end));
+  const int day = DigitsValue(in.Ascii(pos, end));
   if (day < 1 || day > 31) return std::nullopt;
   for (const char32_t *suffix : {U"st", U"nd", U"rd", U"th"})
     if (in.AtIgnoreCase(end, suffix) && !in.IsLetter(end + 2)) end += 2;
@@ -321,7 +315,7 @@ std::optional<Match> Measure(const Input &in, size_t pos) {
 }
 
 bool LooksLikeYear(const Number &n) {
-  const int v = ToInt(n.integer);
+  const int v = DigitsValue(n.integer);
   return n.integer.size() == 4 && n.fraction.empty() && !n.grouped && v >= 1000 && v <= 2099;
 }
 
@@ -385,7 +379,7 @@ std::optional<Match> Decade(const Input &in, size_t pos) {
 }
 
 std::string SayFraction(const std::string &num, const std::string &den, bool mixed) {
-  const int d = ToInt(den), n = ToInt(num);
+  const int d = DigitsValue(den), n = DigitsValue(num);
   const bool one = n == 1;
   std::string name;
   if (d == 2) {
@@ -481,7 +475,7 @@ std::optional<Match> Dotted(const Input &in, size_t pos) {
   }
   if (parts.size() < 3) return std::nullopt;
   bool ip = parts.size() == 4;
-  for (const auto &p : parts) ip = ip && p.size() <= 3 && ToInt(p) <= 255;
+  for (const auto &p : parts) ip = ip && p.size() <= 3 && DigitsValue(p) <= 255;
   std::string out;
   for (size_t k = 0; k < parts.size(); ++k) {
     if (k) out += ip ? " dot " : " " + en::Word("point") + " ";

@@ -11,12 +11,6 @@ std::string Word(std::string_view key) {
 
 namespace {
 
-int ToInt(std::string_view digits) {
-  int v = 0;
-  for (char c : digits) v = v * 10 + (c - '0');
-  return v;
-}
-
 std::string Under100(int v) {
   if (v < 20) return Word(std::to_string(v));
   const std::string tens = Word(std::to_string(v / 10 * 10));
@@ -37,7 +31,7 @@ std::vector<std::string> Groups(std::string_view digits, bool *last_is_small) {
   std::vector<std::string> parts;
   *last_is_small = false;
   for (size_t g = 0; g < n; ++g) {
-    const int v = ToInt(std::string_view(padded).substr(g * 3, 3));
+    const int v = DigitsValue(std::string_view(padded).substr(g * 3, 3));
     if (v == 0) continue;
     const size_t scale = n - 1 - g;
     std::string part = Under1000(v);
@@ -103,8 +97,8 @@ std::string Plural(const std::string &word) {
 
 std::string Year(std::string_view digits) {
   if (digits.size() != 4 || digits[0] == '0') return Cardinal(digits);
-  const int high = ToInt(digits.substr(0, 2));
-  const int low = ToInt(digits.substr(2, 2));
+  const int high = DigitsValue(digits.substr(0, 2));
+  const int low = DigitsValue(digits.substr(2, 2));
   if (low == 0) return high % 10 == 0 ? Cardinal(digits) : Under100(high) + " " + Word("hundred");
   if (low < 10) {
     if (high % 10 == 0)  // 2005 -> two thousand five
@@ -128,7 +122,7 @@ std::string MonthName(int month) {
 }
 
 std::string Date(const tn::Date &d) {
-  std::string out = MonthName(ToInt(d.month));
+  std::string out = MonthName(DigitsValue(d.month));
   if (!d.day.empty()) out += " " + Ordinal(d.day);
   if (!d.year.empty()) out += (d.day.empty() ? " " : ", ") + Year(d.year);
   return out;

@@ -64,7 +64,7 @@ class RuleEngine {
   // apart from letters or digits that touch it in the input ("A4" -> "A four").
   RuleEngine(std::vector<Rule> rules, bool space_words);
   std::string Apply(std::string_view text) const;
-  // The names of the rules that fired, in order (for tests and `--verbose`).
+  // The same, also naming the rules that fired, in order (for tests and debugging).
   std::string Apply(std::string_view text, std::vector<std::string> *fired) const;
 
  private:

@@ -11,12 +11,6 @@ bool IsDateSeparator(char32_t c) {
   return c == U'-' || c == U'/' || c == U'.';
 }
 
-int ToInt(std::string_view digits) {
-  int v = 0;
-  for (char c : digits) v = v * 10 + (c - '0');
-  return v;
-}
-
 // Digits at pos, between min and max of them; returns the end or 0.
 size_t DigitField(const Input &in, size_t pos, size_t min, size_t max) {
   const size_t end = in.DigitsEnd(pos);
@@ -32,6 +26,13 @@ bool IsColon(char32_t c) {
 
 std::string_view Field(const TableRow &row, size_t i) {
   return i < row.size() ? row[i] : std::string_view();
+}
+
+int DigitsValue(std::string_view digits) {
+  if (digits.size() > 9) return -1;
+  int v = 0;
+  for (char c : digits) v = v * 10 + (c - '0');
+  return v;
 }
 
 std::string StripZeros(std::string_view digits) {
@@ -94,14 +95,14 @@ std::optional<Date> ScanNumericDate(const Input &in, size_t pos) {
   if (first_len == 4) {  // year first
     const size_t m_end = DigitField(in, first_end + 1, 1, 2);
     if (m_end == 0) return std::nullopt;
-    const int month = ToInt(in.Ascii(first_end + 1, m_end));
+    const int month = DigitsValue(in.Ascii(first_end + 1, m_end));
     if (month < 1 || month > 12) return std::nullopt;
     d.year = in.Ascii(pos, first_end);
     d.month = std::to_string(month);
     if (in[m_end] == sep) {
       const size_t d_end = DigitField(in, m_end + 1, 1, 2);
       if (d_end == 0 || !ends_cleanly(d_end)) return std::nullopt;
-      const int day = ToInt(in.Ascii(m_end + 1, d_end));
+      const int day = DigitsValue(in.Ascii(m_end + 1, d_end));
       if (day < 1 || day > 31) return std::nullopt;
       d.day = std::to_string(day);
       d.end = d_end;
@@ -117,8 +118,8 @@ std::optional<Date> ScanNumericDate(const Input &in, size_t pos) {
   if (second_end == 0 || in[second_end] != sep) return std::nullopt;
   const size_t year_end = DigitField(in, second_end + 1, 4, 4);
   if (year_end == 0 || !ends_cleanly(year_end)) return std::nullopt;
-  int a = ToInt(in.Ascii(pos, first_end));
-  int b = ToInt(in.Ascii(first_end + 1, second_end));
+  int a = DigitsValue(in.Ascii(pos, first_end));
+  int b = DigitsValue(in.Ascii(first_end + 1, second_end));
   if (a > 12) std::swap(a, b);  // 25/12/2024: day first
   if (a < 1 || a > 12 || b < 1 || b > 31) return std::nullopt;
   d.year = in.Ascii(second_end + 1, year_end);
@@ -133,17 +134,17 @@ std::optional<ClockTime> ScanClockTime(const Input &in, size_t pos) {
   const size_t h_end = DigitField(in, pos, 1, 2);
   if (h_end == 0) return std::nullopt;
   ClockTime t;
-  t.hour = ToInt(in.Ascii(pos, h_end));
+  t.hour = DigitsValue(in.Ascii(pos, h_end));
   size_t end = h_end;
   if (IsColon(in[h_end])) {
     const size_t m_end = DigitField(in, h_end + 1, 2, 2);
     if (m_end == 0) return std::nullopt;
-    t.minute = ToInt(in.Ascii(h_end + 1, m_end));
+    t.minute = DigitsValue(in.Ascii(h_end + 1, m_end));
     end = m_end;
     if (IsColon(in[m_end])) {
       const size_t s_end = DigitField(in, m_end + 1, 2, 2);
       if (s_end == 0) return std::nullopt;
-      t.second = ToInt(in.Ascii(m_end + 1, s_end));
+      t.second = DigitsValue(in.Ascii(m_end + 1, s_end));
       end = s_end;
     }
     if (in.IsDigit(end) || (IsColon(in[end]) && in.IsDigit(end + 1))) return std::nullopt;
@@ -204,10 +205,6 @@ std::optional<Lexicon::Hit> Lexicon::Longest(const Input &in, size_t pos, bool w
   }
   return best;
 }
-
-}  // namespace cosyvoice::tn
-
-namespace cosyvoice::tn {
 
 bool SignAt(const Input &in, size_t pos) {
   const char32_t c = in[pos];

@@ -84,12 +84,11 @@ class Lexicon {
 // Field `i` of a row, or empty.
 std::string_view Field(const TableRow &row, size_t i);
 
+// The value of a string of at most 9 ASCII digits; -1 when longer (never overflows).
+int DigitsValue(std::string_view digits);
+
 // Strips leading zeros ("007" -> "7", "000" -> "0").
 std::string StripZeros(std::string_view digits);
-
-}  // namespace cosyvoice::tn
-
-namespace cosyvoice::tn {
 
 // Whether a + - − at pos is the sign of the number after it: a digit follows, and no digit, letter or
 // closing bracket precedes it ("-5", "(−3", but not "COVID-19", "3-5", "x-1").

@@ -250,6 +250,10 @@ std::optional<Match> Measure(const Input &in, size_t pos) {
   const size_t j = in.SkipSpaces(n->end);
   const auto unit = Units().Longest(in, j);
   if (!unit || j - n->end > 1) return std::nullopt;
+  // A one-letter unit after a Latin word is part of a name: iPhone 6s, Windows 7 h...
+  const std::string_view key = Field(*unit->row, 0);
+  const size_t before = pos > 0 && in[pos - 1] == U' ' ? pos - 1 : pos;
+  if (key.size() == 1 && before > 0 && in.IsAsciiLetter(before - 1)) return std::nullopt;
   std::string number;
   if (n->sign == "-" && Field(*unit->row, 2) == "temperature")
     number = zh::Word("below_zero") + zh::Decimal(Unsigned(*n), Two::kPlain);
