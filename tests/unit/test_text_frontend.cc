@@ -135,10 +135,11 @@ TEST(TextNormalizer, LeavesTextWithoutPatternsAlone) {
 }
 
 TEST(TextNormalizer, EveryTableIsEmbedded) {
-  for (const char *name : {"zh_digits.tsv", "zh_units.tsv", "zh_currency.tsv", "zh_math.tsv",
-                           "zh_measure_words.tsv", "zh_digit_keywords.tsv", "vulgar_fractions.tsv",
-                           "en_number_words.tsv", "en_ordinals.tsv", "en_months.tsv", "en_units.tsv",
-                           "en_currency.tsv", "en_math.tsv", "en_year_words.tsv", "en_scales.tsv"}) {
+  for (const char *name :
+       {"zh_digits.tsv", "zh_units.tsv", "zh_currency.tsv", "zh_math.tsv", "zh_measure_words.tsv",
+        "zh_digit_keywords.tsv", "vulgar_fractions.tsv", "en_number_words.tsv", "en_ordinals.tsv",
+        "en_months.tsv", "en_units.tsv", "en_currency.tsv", "en_math.tsv", "en_year_words.tsv",
+        "en_scales.tsv", "en_whitelist.tsv", "zh_whitelist.tsv"}) {
     EXPECT_FALSE(tn::Table(name).empty()) << name;
   }
   EXPECT_COSY_ERROR(tn::Table("nope.tsv"), ErrorCode::kRuntime, "'nope.tsv' is not embedded");

@@ -94,6 +94,11 @@ std::optional<std::pair<std::string, size_t>> YearAfter(const Input &in, size_t 
   return std::make_pair(in.Ascii(start, end), end);
 }
 
+std::optional<Match> Whitelist(const Input &in, size_t pos) {
+  static const Lexicon whitelist("en_whitelist.tsv");
+  return MatchWhitelist(in, pos, whitelist);
+}
+
 std::optional<Match> Url(const Input &in, size_t pos) {
   if (pos > 0 && !in.IsSpace(pos - 1) && in.Before(pos) != U'(' && in.Before(pos) != U'"')
     return std::nullopt;
@@ -214,14 +219,13 @@ std::optional<Match> Time(const Input &in, size_t pos) {
   return Match{t->end, out};
 }
 
-// 16:9, 3:2, 1:100 -> sixteen to nine.
+// 16:9, 3:2, 1:100, 1:2:3 -> sixteen to nine, ..., one to two to three.
 std::optional<Match> Ratio(const Input &in, size_t pos) {
-  if (!in.IsDigit(pos) || !AtNumberStart(in, pos)) return std::nullopt;
-  const size_t a = in.DigitsEnd(pos);
-  if (a - pos > 3 || in[a] != U':' || !in.IsDigit(a + 1)) return std::nullopt;
-  const size_t b = in.DigitsEnd(a + 1);
-  if (b - a - 1 > 3 || ((in[b] == U':' || in[b] == U'.') && in.IsDigit(b + 1))) return std::nullopt;
-  return Match{b, en::Cardinal(in.Ascii(pos, a)) + " to " + en::Cardinal(in.Ascii(a + 1, b))};
+  const auto terms = ScanRatio(in, pos);
+  if (!terms) return std::nullopt;
+  std::string out;
+  for (const auto &term : terms->second) out += (out.empty() ? "" : " to ") + en::Cardinal(term);
+  return Match{terms->first, out};
 }
 
 std::string SayMoney(Number n, const TableRow &currency, const std::string &scale) {
@@ -522,13 +526,27 @@ std::optional<Match> Cardinal(const Input &in, size_t pos) {
 
 std::vector<Rule> EnglishRules() {
   return {
-      {"url", Url},          {"phone", Phone},           {"date_words", DateWords},
-      {"date", NumericDate}, {"range", Range},           {"time", Time},
-      {"ratio", Ratio},      {"money", Money},           {"math", Math},
-      {"decade", Decade},    {"percent", Percent},       {"measure", Measure},
-      {"ordinal", Ordinal},  {"fraction", FractionRule}, {"number_sign", NumberSign},
-      {"version", Version},  {"dotted", Dotted},         {"year", Year},
-      {"sign", Signed},      {"cardinal", Cardinal},
+      {"whitelist", Whitelist},
+      {"url", Url},
+      {"phone", Phone},
+      {"date_words", DateWords},
+      {"date", NumericDate},
+      {"range", Range},
+      {"time", Time},
+      {"ratio", Ratio},
+      {"money", Money},
+      {"math", Math},
+      {"decade", Decade},
+      {"percent", Percent},
+      {"measure", Measure},
+      {"ordinal", Ordinal},
+      {"fraction", FractionRule},
+      {"number_sign", NumberSign},
+      {"version", Version},
+      {"dotted", Dotted},
+      {"year", Year},
+      {"sign", Signed},
+      {"cardinal", Cardinal},
   };
 }
 

@@ -169,6 +169,22 @@ std::optional<ClockTime> ScanClockTime(const Input &in, size_t pos) {
   return t;
 }
 
+std::optional<std::pair<size_t, std::vector<std::string>>> ScanRatio(const Input &in, size_t pos) {
+  if (!in.IsDigit(pos) || !AtNumberStart(in, pos)) return std::nullopt;
+  std::vector<std::string> terms;
+  size_t end = pos;
+  while (true) {
+    const size_t e = in.DigitsEnd(end);
+    if (e - end > 3) return std::nullopt;
+    terms.push_back(in.Ascii(end, e));
+    end = e;
+    if (!IsColon(in[end]) || !in.IsDigit(end + 1)) break;
+    ++end;
+  }
+  if (terms.size() < 2 || (in[end] == U'.' && in.IsDigit(end + 1))) return std::nullopt;
+  return std::make_pair(end, std::move(terms));
+}
+
 std::optional<Fraction> ScanFraction(const Input &in, size_t pos) {
   if (!AtNumberStart(in, pos) || in.Before(pos) == U'/') return std::nullopt;
   const size_t n_end = in.DigitsEnd(pos);
@@ -190,6 +206,13 @@ std::optional<Fraction> ScanVulgarFraction(const Input &in, size_t pos) {
 Lexicon::Lexicon(std::string_view table) : rows_(&Table(table)) {
   keys_.reserve(rows_->size());
   for (const auto &row : *rows_) keys_.push_back(text::ToU32(row.at(0)));
+}
+
+std::optional<Match> MatchWhitelist(const Input &in, size_t pos, const Lexicon &whitelist) {
+  if (pos > 0 && (in.IsDigit(pos - 1) || in.IsWordLetter(pos - 1))) return std::nullopt;
+  const auto hit = whitelist.Longest(in, pos, false);
+  if (!hit || in.IsDigit(hit->end) || in.IsWordLetter(hit->end)) return std::nullopt;
+  return Match{hit->end, std::string(Field(*hit->row, 1))};
 }
 
 std::optional<Lexicon::Hit> Lexicon::Longest(const Input &in, size_t pos, bool word_end,

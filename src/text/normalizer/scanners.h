@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "text/normalizer/rule_engine.h"
@@ -53,6 +54,10 @@ struct ClockTime {
 // 10:30, 10:30:15, 10:30pm, 10:30 a.m., 10 pm, 10am ("10 pm" forms need the am/pm).
 std::optional<ClockTime> ScanClockTime(const Input &in, size_t pos);
 
+// Numbers of 1-3 digits joined by colons (a score or ratio, once the time matcher has declined):
+// the end and the numbers.
+std::optional<std::pair<size_t, std::vector<std::string>>> ScanRatio(const Input &in, size_t pos);
+
 struct Fraction {
   size_t end = 0;
   std::string numerator, denominator;
@@ -80,6 +85,10 @@ class Lexicon {
   const std::vector<TableRow> *rows_;
   std::vector<std::u32string> keys_;
 };
+
+// An entry of a whitelist table (fixed expressions such as "24/7") at pos, standing alone: no letter
+// or digit touches it. Returns the match with the table's reading.
+std::optional<Match> MatchWhitelist(const Input &in, size_t pos, const Lexicon &whitelist);
 
 // Field `i` of a row, or empty.
 std::string_view Field(const TableRow &row, size_t i);

@@ -62,6 +62,11 @@ size_t DigitGroups(const Input &in, size_t pos, std::string *digits, std::vector
   }
 }
 
+std::optional<Match> Whitelist(const Input &in, size_t pos) {
+  static const Lexicon whitelist("zh_whitelist.tsv");
+  return MatchWhitelist(in, pos, whitelist);
+}
+
 // 电话13812345678, 尾号1702: digit by digit with 幺.
 std::optional<Match> DigitKeyword(const Input &in, size_t pos) {
   const auto keyword = DigitKeywords().Longest(in, pos, false);
@@ -154,15 +159,13 @@ std::optional<Match> Time(const Input &in, size_t pos) {
   return Match{t->end, zh::Time(*t)};
 }
 
-// A score or ratio that is not a time: 78:96, 3:2, 1:100 -> 七十八比九十六.
+// A score or ratio that is not a time: 78:96, 3:2, 1:100, 1:2:3 -> 七十八比九十六, ..., 一比二比三.
 std::optional<Match> Score(const Input &in, size_t pos) {
-  if (!in.IsDigit(pos) || !AtNumberStart(in, pos)) return std::nullopt;
-  const size_t a = in.DigitsEnd(pos);
-  if (a - pos > 3 || (in[a] != U':' && in[a] != U'：') || !in.IsDigit(a + 1)) return std::nullopt;
-  const size_t b = in.DigitsEnd(a + 1);
-  if (b - a - 1 > 3 || ((in[b] == U':' || in[b] == U'.') && in.IsDigit(b + 1))) return std::nullopt;
-  return Match{
-      b, zh::Cardinal(in.Ascii(pos, a), Two::kPlain) + "比" + zh::Cardinal(in.Ascii(a + 1, b), Two::kPlain)};
+  const auto terms = ScanRatio(in, pos);
+  if (!terms) return std::nullopt;
+  std::string out;
+  for (const auto &term : terms->second) out += (out.empty() ? "" : "比") + zh::Cardinal(term, Two::kPlain);
+  return Match{terms->first, out};
 }
 
 // 元/角/分: ¥12.50 -> 十二元五角, ¥0.05 -> 五分, ¥12.05 -> 十二元零五分.
@@ -393,6 +396,7 @@ std::optional<Match> Cardinal(const Input &in, size_t pos) {
 
 std::vector<Rule> ChineseRules() {
   return {
+      {"whitelist", Whitelist},
       {"digit_keyword", DigitKeyword},
       {"phone", Phone},
       {"date_zh", DateChinese},
