@@ -247,22 +247,27 @@ std::string WithUnit(const std::string &number, const TableRow &unit) {
   return reading.substr(0, slot) + number + reading.substr(slot + 2);
 }
 
+// A number with a unit: 2kg -> 两千克, -3℃ -> 零下三摄氏度, 10km/h -> 每小时十公里.
+std::string Quantity(const Number &n, const TableRow &unit) {
+  std::string number;
+  if (n.sign == "-" && Field(unit, 2) == "temperature")
+    number = zh::Word("below_zero") + zh::Decimal(Unsigned(n), Two::kPlain);
+  else
+    number = zh::Decimal(n, n.fraction.empty() && n.sign.empty() ? Two::kLiang : Two::kAuto);
+  return WithUnit(number, unit);
+}
+
 std::optional<Match> Measure(const Input &in, size_t pos) {
   const auto n = SignedNumber(in, pos);
   if (!n) return std::nullopt;
   const size_t j = in.SkipSpaces(n->end);
   const auto unit = Units().Longest(in, j);
   if (!unit || j - n->end > 1) return std::nullopt;
-  // A one-letter unit after a Latin word is part of a name: iPhone 6s, Windows 7 h...
+  // A one-letter unit after a Latin word is part of a name: iPhone 6s.
   const std::string_view key = Field(*unit->row, 0);
   const size_t before = pos > 0 && in[pos - 1] == U' ' ? pos - 1 : pos;
   if (key.size() == 1 && before > 0 && in.IsAsciiLetter(before - 1)) return std::nullopt;
-  std::string number;
-  if (n->sign == "-" && Field(*unit->row, 2) == "temperature")
-    number = zh::Word("below_zero") + zh::Decimal(Unsigned(*n), Two::kPlain);
-  else
-    number = zh::Decimal(*n, n->fraction.empty() && n->sign.empty() ? Two::kLiang : Two::kAuto);
-  return Match{unit->end, WithUnit(number, *unit->row)};
+  return Match{unit->end, Quantity(*n, *unit->row)};
 }
 
 // 3-5 / 3~5 / 3–5 -> 三到五; 10%-20% and 10-20% -> 百分之十到百分之二十; 3-5kg -> 三到五千克;
@@ -273,7 +278,7 @@ std::optional<Match> Range(const Input &in, size_t pos) {
     const auto t2 = ScanClockTime(in, t1->end + 1);
     if (t2 && t2->minute >= 0) return Match{t2->end, zh::Time(*t1) + "到" + zh::Time(*t2)};
   }
-  const auto a = ScanNumber(in, pos);
+  const auto a = SignedNumber(in, pos);
   if (!a) return std::nullopt;
   size_t sep = a->end;
   const bool left_percent = in[sep] == U'%';
@@ -290,13 +295,16 @@ std::optional<Match> Range(const Input &in, size_t pos) {
     return std::nullopt;  // a longer date or number, or an expression: 10-3=7
   if (in[end] == U'%') {
     if (left_unit) return std::nullopt;
-    return Match{end + 1,
-                 "百分之" + zh::Decimal(*a, Two::kPlain) + "到百分之" + zh::Decimal(*b, Two::kPlain)};
+    return Match{end + 1, Negative(*a) + "百分之" + zh::Decimal(Unsigned(*a), Two::kPlain) + "到百分之" +
+                              zh::Decimal(*b, Two::kPlain)};
   }
   if (left_percent) return std::nullopt;
   const auto right_unit = Units().Longest(in, in.SkipSpaces(end));
   if (right_unit && in.SkipSpaces(end) - end <= 1) {
     if (left_unit && left_unit->row != right_unit->row) return std::nullopt;
+    // -5℃~3℃ -> 零下五摄氏度到三摄氏度: each side keeps its unit when the left one had it or is below zero.
+    if (left_unit || !a->sign.empty())
+      return Match{right_unit->end, Quantity(*a, *right_unit->row) + "到" + Quantity(*b, *right_unit->row)};
     return Match{right_unit->end, WithUnit(zh::Decimal(*a, Two::kLiang) + "到" + zh::Decimal(*b, Two::kLiang),
                                            *right_unit->row)};
   }
@@ -386,6 +394,18 @@ std::optional<Match> Generation(const Input &in, size_t pos) {
   return Match{end, zh::Digits(in.Ascii(pos, end))};
 }
 
+// RTX 4090, ISO 9001, A380: a number of three or more digits right after a Latin word is a model
+// number, read digit by digit (四零九零).
+std::optional<Match> ModelNumber(const Input &in, size_t pos) {
+  size_t before = pos;
+  if (before > 0 && (in[before - 1] == U' ' || in[before - 1] == U'-')) --before;
+  if (before == 0 || !in.IsAsciiLetter(before - 1) || !in.IsDigit(pos) || !AtNumberStart(in, pos))
+    return std::nullopt;
+  const size_t end = in.DigitsEnd(pos);
+  if (end - pos < 3 || ((in[end] == U'.' || in[end] == U',') && in.IsDigit(end + 1))) return std::nullopt;
+  return Match{end, zh::Digits(in.Ascii(pos, end))};
+}
+
 std::optional<Match> Cardinal(const Input &in, size_t pos) {
   const auto n = ScanNumber(in, pos);
   if (!n) return std::nullopt;
@@ -414,6 +434,7 @@ std::vector<Rule> ChineseRules() {
       {"sign", Signed},
       {"dotted", Dotted},
       {"generation", Generation},
+      {"model_number", ModelNumber},
       {"cardinal", Cardinal},
   };
 }
