@@ -181,6 +181,22 @@ std::string SayYuan(const Number &n, const std::string &name) {
   return out;
 }
 
+// The spoken 块/毛 form: 5.5块 -> 五块五, 5.5块钱 -> 五块五毛钱, 5.55块 -> 五块五毛五分, 0.5块 -> 五毛,
+// 5.05块 -> 五块零五分. A trailing 毛 is dropped unless 钱 follows.
+std::string SayKuai(const Number &n, bool before_qian) {
+  const std::string whole = StripZeros(n.integer.empty() ? "0" : n.integer);
+  const std::string cents = (n.fraction + "00").substr(0, 2);
+  std::string out = whole == "0" ? "" : zh::Cardinal(whole, Two::kLiang) + "块";
+  if (cents[0] != '0') {
+    out += zh::Cardinal(cents.substr(0, 1), Two::kLiang);
+    if (cents[1] != '0' || before_qian || whole == "0") out += "毛";
+  } else if (cents[1] != '0' && !out.empty()) {
+    out += zh::Word("0");
+  }
+  if (cents[1] != '0') out += zh::Cardinal(cents.substr(1), Two::kLiang) + "分";
+  return out;
+}
+
 std::string SayMoney(const Input &in, Number n, const TableRow &currency, size_t *end) {
   const std::string name(Field(currency, 1));
   // A scale character after the amount: ¥1.5亿 -> 一点五亿元, $5万 -> 五万美元.
@@ -209,6 +225,8 @@ std::optional<Match> Money(const Input &in, size_t pos) {
   const auto n = ScanNumber(in, pos);
   if (!n) return std::nullopt;
   if (in[n->end] == U'元' && !n->fraction.empty()) return Match{n->end + 1, SayYuan(*n, "元")};
+  if (in[n->end] == U'块' && !n->fraction.empty() && n->fraction.size() <= 2)
+    return Match{n->end + 1, SayKuai(*n, in[n->end + 1] == U'钱')};
   const size_t j = in.SkipSpaces(n->end);
   const auto code = Currencies().Longest(in, j, true);
   if (!code || j - n->end > 1 || !in.IsAsciiLetter(j) || in.IsAsciiLetter(code->end)) return std::nullopt;
