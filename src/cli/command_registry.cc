@@ -24,7 +24,7 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
 }
 
 std::vector<CommandFactory> AllCommands() {
-  return {MakeVersionCommand, MakeInfoCommand, MakeInspectCommand, MakeFeaturesCommand};
+  return {MakeVersionCommand, MakeInfoCommand, MakeInspectCommand, MakeNormalizeCommand, MakeFeaturesCommand};
 }
 
 }  // namespace cosyvoice::cli

@@ -44,5 +44,6 @@ Command MakeVersionCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeInspectCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeInfoCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeFeaturesCommand(CLI::App &parent, const GlobalOptions &global);
+Command MakeNormalizeCommand(CLI::App &parent, const GlobalOptions &global);
 
 }  // namespace cosyvoice::cli
