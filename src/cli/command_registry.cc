@@ -24,7 +24,8 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
 }
 
 std::vector<CommandFactory> AllCommands() {
-  return {MakeVersionCommand, MakeInfoCommand, MakeInspectCommand, MakeNormalizeCommand, MakeFeaturesCommand};
+  return {MakeTtsCommand,       MakeVoiceCommand,     MakeBenchCommand,    MakeInfoCommand,
+          MakeNormalizeCommand, MakeFeaturesCommand,  MakeInspectCommand,  MakeVersionCommand};
 }
 
 }  // namespace cosyvoice::cli

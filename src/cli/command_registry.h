@@ -43,6 +43,9 @@ std::vector<CommandFactory> AllCommands();
 Command MakeVersionCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeInspectCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeInfoCommand(CLI::App &parent, const GlobalOptions &global);
+Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global);
+Command MakeVoiceCommand(CLI::App &parent, const GlobalOptions &global);
+Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeFeaturesCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeNormalizeCommand(CLI::App &parent, const GlobalOptions &global);
 

@@ -1,0 +1,69 @@
+// src/cli/synthesis_options.cc
+#include "cli/synthesis_options.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "common/log.h"
+
+namespace cosyvoice::cli {
+
+void RequestFlags::AddTo(CLI::App *app) {
+  app->add_option("-t,--text", text, "Text to speak");
+  app->add_option("--text-file", text_file, "Read the text to speak from a UTF-8 file");
+  app->add_option("--mode", mode, "zero_shot | cross_lingual | instruct2 | vc (default: inferred from the flags)");
+  app->add_option("--instruct", instruct, "Instruction for instruct2, e.g. \"请用四川话说这句话。\" or \"Speak slowly.\"");
+  app->add_option("--source-wav", source_wav, "Voice conversion: the speech to re-voice (<= 30 s)");
+  app->add_option("--prompt-wav", prompt_wav, "Prompt recording of the voice to clone (>= 16 kHz, 3-30 s of speech)");
+  app->add_option("--prompt-text", prompt_text, "Transcript of the prompt recording (zero-shot)");
+  app->add_option("--voice", voice_file, "A voice file from `cosyvoice voice create` (instead of --prompt-wav)");
+}
+
+void RequestFlags::Resolve() {
+  if (!text_file.empty()) {
+    if (!text.empty()) throw Error(ErrorCode::kInvalidArgument, "give --text or --text-file, not both");
+    std::ifstream in(text_file);
+    if (!in) throw Error(ErrorCode::kIo, text_file + ": cannot open");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  if (voice_file.empty() == prompt_wav.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "give the voice either as --prompt-wav (with --prompt-text) or --voice");
+  }
+}
+
+Voice RequestFlags::LoadVoice(const Engine &engine, bool quiet) const {
+  if (!voice_file.empty()) {
+    Voice v = Voice::Load(voice_file);
+    if (!prompt_text.empty()) v.transcript = prompt_text;  // an explicit transcript wins
+    return v;
+  }
+  if (!quiet) COSY_LOG(kInfo) << "preparing the voice from " << prompt_wav;
+  return engine.CreateVoiceFromFile(prompt_wav, prompt_text);
+}
+
+Mode RequestFlags::ResolveMode(const Voice &voice) const {
+  if (!mode.empty()) return ParseMode(mode);
+  if (!source_wav.empty()) return Mode::kVoiceConversion;
+  if (!instruct.empty()) return Mode::kInstruct2;
+  if (voice.transcript.find_first_not_of(" \t\r\n") != std::string::npos) return Mode::kZeroShot;
+  return Mode::kCrossLingual;
+}
+
+void AddSynthesisFlags(CLI::App *app, SynthesisOptions &o) {
+  app->add_option("--seed", o.seed, "Sampling seed (segment i uses seed + i)")->default_val(0);
+  app->add_option("--speed", o.speed, "Speaking rate 0.5-2.0 (not with --stream)")->default_val(1.0);
+  app->add_option("--steps", o.n_timesteps, "Flow ODE steps (0: the bundle's, 10)")->default_val(0);
+  app->add_option("--cfg", o.cfg_rate, "Classifier-free guidance rate (<0: the bundle's, 0.7)")->default_val(-1);
+  app->add_option("--top-p", o.top_p, "Nucleus sampling mass (<0: the bundle's, 0.8)")->default_val(-1);
+  app->add_option("--top-k", o.top_k, "Top-k (0: the bundle's, 25)")->default_val(0);
+  app->add_option("--max-tokens", o.max_tokens, "Cap on speech tokens per sentence (25 per second of audio)");
+  app->add_option("--min-tokens", o.min_tokens, "Floor on speech tokens per sentence");
+  app->add_flag("--stream", o.stream, "Synthesize in chunks and emit audio as soon as it is ready");
+  app->add_flag_function(
+      "--no-text-frontend", [&o](std::int64_t) { o.text_frontend = false; },
+      "Do not normalize or split the text");
+}
+
+}  // namespace cosyvoice::cli

@@ -1,0 +1,29 @@
+// src/cli/synthesis_options.h - command-line flags shared by `tts` and `bench`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "cosyvoice/cosyvoice.h"
+
+namespace cosyvoice::cli {
+
+// What to say and in which voice.
+struct RequestFlags {
+  std::string text, text_file, mode, instruct, source_wav;
+  std::string prompt_wav, prompt_text, voice_file;
+  void AddTo(CLI::App *app);
+  // Reads the text file if given; checks that the flags make a complete request.
+  void Resolve();
+  // Loads or creates the voice (prints progress unless quiet).
+  Voice LoadVoice(const Engine &engine, bool quiet) const;
+  // The mode named by --mode, or inferred: --source-wav -> vc, --instruct -> instruct2,
+  // a transcript -> zero_shot, else cross_lingual.
+  Mode ResolveMode(const Voice &voice) const;
+};
+
+void AddSynthesisFlags(CLI::App *app, SynthesisOptions &options);
+
+}  // namespace cosyvoice::cli

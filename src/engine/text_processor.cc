@@ -1,0 +1,51 @@
+// src/engine/text_processor.cc
+#include "engine/text_processor.h"
+
+#include "cosyvoice/error.h"
+#include "text/bpe_tokenizer.h"
+#include "text/text_frontend.h"
+
+namespace cosyvoice {
+
+class TextProcessor::Impl {
+ public:
+  explicit Impl(const BundleConfig &b)
+      : tokenizer(BpeTokenizer::FromFiles(b.Path(b.tokenizer.vocab), b.Path(b.tokenizer.merges),
+                                          b.Path(b.tokenizer.added_tokens))) {
+    TextFrontendOptions options;
+    // English segment lengths are counted in the bundle's own BPE tokens, as upstream does.
+    options.token_counter = [this](std::string_view s) { return tokenizer.Encode(s).size(); };
+    frontend = std::make_unique<TextFrontend>(options);
+  }
+  BpeTokenizer tokenizer;
+  std::unique_ptr<TextFrontend> frontend;
+};
+
+TextProcessor::TextProcessor(const BundleConfig &bundle) : impl_(std::make_unique<Impl>(bundle)) {
+  const auto id = bundle.tokenizer.endofprompt_id;
+  if (!impl_->tokenizer.IdToToken(id)) {
+    throw Error(ErrorCode::kBundle, bundle.config_path.string() + ": field tokenizer.endofprompt_id: id " +
+                                        std::to_string(id) + " is not a token of the bundle's tokenizer");
+  }
+}
+
+TextProcessor::~TextProcessor() = default;
+
+std::vector<int32_t> TextProcessor::Encode(const std::string &text) const { return impl_->tokenizer.Encode(text); }
+
+std::vector<std::string> TextProcessor::Split(const std::string &text, bool text_frontend) const {
+  if (text_frontend) return impl_->frontend->Split(text);
+  // upstream text_normalize(text_frontend=False): the text as given, one segment
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    throw Error(ErrorCode::kInvalidArgument, "text is empty");
+  }
+  return {text};
+}
+
+std::string TextProcessor::TokenContent(int32_t id) const {
+  auto t = impl_->tokenizer.IdToToken(id);
+  if (!t) throw Error(ErrorCode::kBundle, "tokenizer: no token with id " + std::to_string(id));
+  return *t;
+}
+
+}  // namespace cosyvoice
