@@ -1,0 +1,490 @@
+// src/text/bpe_tokenizer.cc
+#include "text/bpe_tokenizer.h"
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <queue>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+#include "cosyvoice/error.h"
+#include "text/byte_level.h"
+#include "text/pretokenizer.h"
+#include "text/unicode.h"
+#include "text/utf8.h"
+
+namespace cosyvoice {
+namespace {
+
+using nlohmann::json;
+
+// Words up to this many bytes are cached; the cache stops growing at kCacheCapacity entries
+// (Hugging Face's choices: 256 characters, 10,000 words).
+constexpr size_t kMaxCachedWordBytes = 256;
+constexpr size_t kCacheCapacity = 10000;
+
+uint64_t PairKey(int32_t a, int32_t b) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+}
+
+struct Merge {
+  int32_t rank;
+  int32_t new_id;
+};
+
+json ParseJsonFile(const std::filesystem::path &path, const char *what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::kBundle, path.string() + ": " + what + " not found or unreadable");
+  try {
+    return json::parse(in);
+  } catch (const json::exception &e) {
+    throw Error(ErrorCode::kBundle, path.string() + ": not valid JSON: " + e.what());
+  }
+}
+
+std::unordered_map<std::string, int32_t> VocabFromJson(const json &j, const std::string &where) {
+  if (!j.is_object()) throw Error(ErrorCode::kBundle, where + ": expected a JSON object {token: id}");
+  std::unordered_map<std::string, int32_t> vocab;
+  vocab.reserve(j.size());
+  for (const auto &[token, id] : j.items()) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
+        id.get<int64_t>() > std::numeric_limits<int32_t>::max())
+      throw Error(ErrorCode::kBundle,
+                  where + ": token '" + token + "': expected a non-negative 32-bit integer id");
+    vocab.emplace(token, static_cast<int32_t>(id.get<int64_t>()));
+  }
+  return vocab;
+}
+
+// "a b" -> {"a", "b"}; byte-level tokens never contain a space, so exactly one is expected.
+bool SplitMergeLine(std::string_view line, std::pair<std::string, std::string> *out) {
+  const size_t space = line.find(' ');
+  if (space == std::string_view::npos || space == 0 || space + 1 == line.size() ||
+      line.find(' ', space + 1) != std::string_view::npos)
+    return false;
+  *out = {std::string(line.substr(0, space)), std::string(line.substr(space + 1))};
+  return true;
+}
+
+// The merges of a merges.txt and the line each comes from.
+std::vector<std::pair<std::string, std::string>> LoadMergesTxt(const std::filesystem::path &path,
+                                                               std::vector<size_t> *lines) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::kBundle, path.string() + ": merges file not found or unreadable");
+  std::vector<std::pair<std::string, std::string>> merges;
+  std::string line;
+  size_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.rfind("#version", 0) == 0) continue;  // header, as tokenizers skips it
+    std::pair<std::string, std::string> merge;
+    if (!SplitMergeLine(line, &merge))
+      throw Error(ErrorCode::kBundle, path.string() + ": line " + std::to_string(line_no) +
+                                          ": expected two tokens separated by one space, got '" + line + "'");
+    merges.push_back(std::move(merge));
+    lines->push_back(line_no);
+  }
+  if (in.bad()) throw Error(ErrorCode::kBundle, path.string() + ": read error");
+  return merges;
+}
+
+// Checks that a tokenizer.json field holds `expected` (compared as JSON), else Error(kUnsupported).
+void ExpectField(const json &root, const char *field, const std::vector<json> &accepted,
+                 const std::string &where, const char *what) {
+  const json value = root.contains(field) ? root[field] : json();
+  for (const json &a : accepted)
+    if (value == a) return;
+  throw Error(ErrorCode::kUnsupported,
+              where + ": field " + field + ": expected " + what + ", got " + value.dump().substr(0, 200));
+}
+
+bool IsNullOr(const json &obj, const char *key, const json &value) {
+  return !obj.contains(key) || obj[key].is_null() || obj[key] == value;
+}
+
+}  // namespace
+
+struct BpeTokenizer::Impl {
+  std::string source;
+  std::unordered_map<std::string, int32_t> vocab;      // byte-level token -> id
+  std::unordered_map<int32_t, std::string> vocab_r;    // id -> byte-level token
+  std::array<int32_t, 256> byte_ids{};                 // id of each single-byte token, -1 if absent
+  std::unordered_map<uint64_t, Merge> merges;          // (left id, right id) -> rank, merged id
+  std::vector<AddedToken> added;                       // id order
+  std::unordered_map<std::string, int32_t> added_ids;  // content -> id
+  std::unordered_map<int32_t, std::string> added_r;    // id -> content as decoded (NFC if normalized)
+  std::unordered_set<std::string> special_contents;
+  AddedTokenMatcher raw_matcher;         // normalized=false tokens, matched before NFC
+  AddedTokenMatcher normalized_matcher;  // normalized=true tokens, matched in NFC text
+  size_t vocab_size = 0;
+
+  mutable std::mutex cache_mutex;
+  mutable std::unordered_map<std::string, std::vector<int32_t>> cache;
+
+  void EncodeGap(std::string_view gap, std::vector<int32_t> *ids) const;
+  void EncodeNormalized(std::string_view text, std::vector<int32_t> *ids) const;
+  void EncodeWord(std::string_view word, std::vector<int32_t> *ids) const;
+  void MergeWord(std::string_view word, std::vector<int32_t> *ids) const;
+};
+
+BpeTokenizer::BpeTokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BpeTokenizer::BpeTokenizer(BpeTokenizer &&) noexcept = default;
+BpeTokenizer &BpeTokenizer::operator=(BpeTokenizer &&) noexcept = default;
+BpeTokenizer::~BpeTokenizer() = default;
+
+BpeTokenizer::BpeTokenizer(std::unordered_map<std::string, int32_t> vocab,
+                           const std::vector<std::pair<std::string, std::string>> &merges,
+                           std::vector<AddedToken> added_tokens, const std::string &source)
+    : impl_(Build(std::move(vocab), merges, std::move(added_tokens), source,
+                  [](size_t rank) { return "merge " + std::to_string(rank + 1); })) {}
+
+std::unique_ptr<BpeTokenizer::Impl> BpeTokenizer::Build(
+    std::unordered_map<std::string, int32_t> vocab,
+    const std::vector<std::pair<std::string, std::string>> &merges, std::vector<AddedToken> added_tokens,
+    const std::string &source, const std::function<std::string(size_t)> &merge_origin) {
+  auto impl = std::make_unique<Impl>();
+  Impl &m = *impl;
+  m.source = source;
+  m.vocab = std::move(vocab);
+  m.vocab_r.reserve(m.vocab.size());
+  for (const auto &[token, id] : m.vocab) {
+    CheckUtf8(token, source + ": vocabulary token");
+    auto [it, fresh] = m.vocab_r.emplace(id, token);
+    if (!fresh)
+      throw Error(ErrorCode::kBundle, source + ": id " + std::to_string(id) + " is used by both '" +
+                                          it->second + "' and '" + token + "'");
+  }
+  for (int b = 0; b < 256; ++b) {
+    std::string one;
+    AppendUtf8(ByteToChar(static_cast<uint8_t>(b)), &one);
+    auto it = m.vocab.find(one);
+    m.byte_ids[static_cast<size_t>(b)] = it == m.vocab.end() ? -1 : it->second;
+  }
+
+  m.merges.reserve(merges.size());
+  for (size_t rank = 0; rank < merges.size(); ++rank) {
+    const auto &[a, b] = merges[rank];
+    auto id_of = [&](const std::string &token) {
+      auto it = m.vocab.find(token);
+      if (it == m.vocab.end())
+        throw Error(ErrorCode::kBundle, source + ": " + merge_origin(rank) + ": '" + a + " " + b +
+                                            "': token '" + token + "' is not in the vocabulary");
+      return it->second;
+    };
+    const int32_t ia = id_of(a), ib = id_of(b), merged = id_of(a + b);
+    // A repeated pair keeps its last rank, as in tokenizers (its map insert overwrites).
+    m.merges[PairKey(ia, ib)] = Merge{static_cast<int32_t>(rank), merged};
+  }
+
+  std::sort(added_tokens.begin(), added_tokens.end(),
+            [](const AddedToken &x, const AddedToken &y) { return x.id < y.id; });
+  std::vector<AddedToken> raw, normalized;
+  m.vocab_size = m.vocab.size();
+  for (auto &t : added_tokens) {
+    CheckUtf8(t.content, source + ": added token");
+    if (t.id < 0) throw Error(ErrorCode::kBundle, source + ": added token '" + t.content + "': negative id");
+    // An added token may repeat a vocabulary entry (it then only changes how text is split) but must
+    // keep its id, and must not take the id of another entry.
+    if (auto it = m.vocab.find(t.content); it != m.vocab.end() && it->second != t.id)
+      throw Error(ErrorCode::kBundle, source + ": added token '" + t.content + "' has id " +
+                                          std::to_string(t.id) + " but the vocabulary gives it " +
+                                          std::to_string(it->second));
+    if (auto it = m.vocab_r.find(t.id); it != m.vocab_r.end() && it->second != t.content)
+      throw Error(ErrorCode::kBundle, source + ": added token '" + t.content + "' has id " +
+                                          std::to_string(t.id) + ", which is the vocabulary's '" +
+                                          it->second + "'");
+    if (!m.added_ids.emplace(t.content, t.id).second)
+      throw Error(ErrorCode::kBundle, source + ": added token '" + t.content + "' is listed twice");
+    std::string decoded = t.normalized ? NfcNormalize(t.content) : t.content;
+    if (!m.added_r.emplace(t.id, decoded).second)
+      throw Error(ErrorCode::kBundle,
+                  source + ": id " + std::to_string(t.id) + " is used by two added tokens");
+    if (t.special) m.special_contents.insert(t.content);
+    if (m.vocab.count(t.content) == 0) ++m.vocab_size;
+    if (t.normalized) {
+      AddedToken pattern = t;
+      pattern.content = std::move(decoded);  // matched in NFC text, so in NFC form
+      normalized.push_back(std::move(pattern));
+    } else {
+      raw.push_back(t);
+    }
+  }
+  m.added = std::move(added_tokens);
+  m.raw_matcher = AddedTokenMatcher(std::move(raw));
+  m.normalized_matcher = AddedTokenMatcher(std::move(normalized));
+  return impl;
+}
+
+BpeTokenizer BpeTokenizer::FromFiles(const std::filesystem::path &vocab_json,
+                                     const std::filesystem::path &merges_txt,
+                                     const std::filesystem::path &added_tokens_json) {
+  auto vocab = VocabFromJson(ParseJsonFile(vocab_json, "vocabulary file"), vocab_json.string());
+  std::vector<size_t> lines;
+  auto merges = LoadMergesTxt(merges_txt, &lines);
+  auto added = LoadAddedTokens(added_tokens_json);
+  BpeTokenizer tokenizer(Build(std::move(vocab), merges, std::move(added), merges_txt.string(),
+                               [&](size_t rank) { return "line " + std::to_string(lines[rank]); }));
+  COSY_LOG(kDebug) << "tokenizer: " << tokenizer.VocabSize() << " tokens, " << merges.size()
+                   << " merges from " << vocab_json.parent_path().string();
+  return tokenizer;
+}
+
+BpeTokenizer BpeTokenizer::FromTokenizerJson(const std::filesystem::path &path) {
+  const json root = ParseJsonFile(path, "tokenizer file");
+  const std::string where = path.string();
+  if (!root.is_object()) throw Error(ErrorCode::kBundle, where + ": expected a JSON object");
+
+  // Only Qwen2's pipeline is implemented; anything else would tokenize differently.
+  ExpectField(root, "normalizer", {json{{"type", "NFC"}}}, where, "{\"type\": \"NFC\"}");
+  const json pre = root.value("pre_tokenizer", json());
+  const auto &seq = pre.is_object() ? pre.value("pretokenizers", json()) : json();
+  const bool pre_ok = pre.is_object() && pre.value("type", "") == "Sequence" && seq.is_array() &&
+                      seq.size() == 2 && seq[0].value("type", "") == "Split" &&
+                      seq[0].value("behavior", "") == "Isolated" && !seq[0].value("invert", false) &&
+                      seq[0].contains("pattern") &&
+                      seq[0]["pattern"] == json{{"Regex", std::string(kQwen2SplitPattern)}} &&
+                      seq[1].value("type", "") == "ByteLevel" && !seq[1].value("add_prefix_space", true) &&
+                      !seq[1].value("use_regex", true);
+  if (!pre_ok)
+    throw Error(ErrorCode::kUnsupported,
+                where + ": field pre_tokenizer: expected Sequence[Split(Qwen2 regex, Isolated), ByteLevel(" +
+                    "add_prefix_space=false, use_regex=false)]");
+  const json &decoder = root.value("decoder", json());
+  if (!decoder.is_object() || decoder.value("type", "") != "ByteLevel")
+    throw Error(ErrorCode::kUnsupported, where + ": field decoder: expected {\"type\": \"ByteLevel\", ...}");
+  const json &post = root.value("post_processor", json());
+  if (!post.is_null() && post.value("type", "") != "ByteLevel")
+    throw Error(ErrorCode::kUnsupported,
+                where + ": field post_processor: expected null or ByteLevel (no BOS/EOS)");
+  ExpectField(root, "truncation", {json()}, where, "null");
+  ExpectField(root, "padding", {json()}, where, "null");
+
+  const json &model = root.value("model", json());
+  if (!model.is_object() || model.value("type", "") != "BPE")
+    throw Error(ErrorCode::kUnsupported, where + ": field model.type: expected \"BPE\"");
+  const bool model_ok = IsNullOr(model, "dropout", 0.0) && IsNullOr(model, "unk_token", json()) &&
+                        IsNullOr(model, "continuing_subword_prefix", "") &&
+                        IsNullOr(model, "end_of_word_suffix", "") &&
+                        IsNullOr(model, "byte_fallback", false) && IsNullOr(model, "ignore_merges", false);
+  if (!model_ok)
+    throw Error(ErrorCode::kUnsupported,
+                where + ": field model: expected no dropout, unk_token, subword prefix or " +
+                    "suffix, byte_fallback or ignore_merges");
+  auto vocab = VocabFromJson(model.value("vocab", json()), where + ": model.vocab");
+  const json &merges_json = model.value("merges", json());
+  if (!merges_json.is_array())
+    throw Error(ErrorCode::kBundle, where + ": field model.merges: expected an array");
+  std::vector<std::pair<std::string, std::string>> merges;
+  merges.reserve(merges_json.size());
+  for (size_t i = 0; i < merges_json.size(); ++i) {
+    const json &e = merges_json[i];
+    std::pair<std::string, std::string> merge;
+    // Two spellings exist: "a b" (older files) and ["a", "b"] (tokenizers >= 0.20).
+    const bool ok = e.is_string() ? SplitMergeLine(e.get_ref<const std::string &>(), &merge)
+                                  : (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string() &&
+                                     ((merge = {e[0].get<std::string>(), e[1].get<std::string>()}), true));
+    if (!ok)
+      throw Error(ErrorCode::kBundle, where + ": model.merges[" + std::to_string(i) +
+                                          "]: expected \"a b\" or [\"a\", \"b\"], got " +
+                                          e.dump().substr(0, 100));
+    merges.push_back(std::move(merge));
+  }
+  std::vector<AddedToken> added;
+  const json &added_json = root.value("added_tokens", json::array());
+  if (!added_json.is_array())
+    throw Error(ErrorCode::kBundle, where + ": field added_tokens: expected an array");
+  // tokenizers ignores the ids written in the file: it adds the tokens in file order, and a token
+  // gets its vocabulary id when its content is a vocabulary entry, else the next id from the
+  // vocabulary size on. Do the same, and warn like it does when the file says otherwise.
+  auto next_id = static_cast<int32_t>(vocab.size());
+  for (size_t i = 0; i < added_json.size(); ++i) {
+    AddedToken t = AddedTokenFromJson(added_json[i], where + ": added_tokens[" + std::to_string(i) + "]");
+    auto it = vocab.find(t.content);
+    const int32_t id = it != vocab.end() ? it->second : next_id++;
+    if (id != t.id) {
+      COSY_LOG(kWarning) << where << ": added token '" << t.content << "' has id " << t.id
+                         << " in the file; Hugging Face tokenizers gives it " << id
+                         << ", and so does this loader";
+    }
+    t.id = id;
+    added.push_back(std::move(t));
+  }
+  return BpeTokenizer(Build(std::move(vocab), merges, std::move(added), where,
+                            [](size_t rank) { return "model.merges[" + std::to_string(rank) + "]"; }));
+}
+
+std::vector<int32_t> BpeTokenizer::Encode(std::string_view utf8) const {
+  CheckUtf8(utf8, "text");
+  std::vector<int32_t> ids;
+  ids.reserve(utf8.size() / 3 + 4);
+  std::vector<AddedTokenMatcher::Segment> segments;
+  impl_->raw_matcher.Split(utf8, &segments);
+  for (const auto &s : segments) {
+    if (s.id >= 0)
+      ids.push_back(s.id);
+    else
+      impl_->EncodeGap(utf8.substr(s.begin, s.end - s.begin), &ids);
+  }
+  return ids;
+}
+
+void BpeTokenizer::Impl::EncodeGap(std::string_view gap, std::vector<int32_t> *ids) const {
+  std::string nfc_storage;
+  std::string_view nfc = gap;
+  if (!IsNfc(gap)) {
+    nfc_storage = NfcNormalize(gap);
+    nfc = nfc_storage;
+  }
+  if (normalized_matcher.empty()) {
+    EncodeNormalized(nfc, ids);
+    return;
+  }
+  std::vector<AddedTokenMatcher::Segment> segments;
+  normalized_matcher.Split(nfc, &segments);
+  for (const auto &s : segments) {
+    if (s.id >= 0)
+      ids->push_back(s.id);
+    else
+      EncodeNormalized(nfc.substr(s.begin, s.end - s.begin), ids);
+  }
+}
+
+void BpeTokenizer::Impl::EncodeNormalized(std::string_view text, std::vector<int32_t> *ids) const {
+  std::vector<std::string_view> words;
+  PreTokenizeQwen2(text, &words);
+  for (std::string_view w : words) EncodeWord(w, ids);
+}
+
+void BpeTokenizer::Impl::EncodeWord(std::string_view word, std::vector<int32_t> *ids) const {
+  const bool cacheable = word.size() <= kMaxCachedWordBytes;
+  std::string key;
+  if (cacheable) {
+    key.assign(word);
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    auto it = cache.find(key);
+    if (it != cache.end()) {
+      ids->insert(ids->end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  const size_t first = ids->size();
+  MergeWord(word, ids);
+  if (cacheable) {
+    std::vector<int32_t> value(ids->begin() + static_cast<std::ptrdiff_t>(first), ids->end());
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    if (cache.size() < kCacheCapacity) cache.emplace(std::move(key), std::move(value));
+  }
+}
+
+// tokenizers' Word::merge_all: a min-heap of (rank, position) over adjacent pairs; a popped entry
+// whose pair has changed since it was pushed is stale and skipped.
+void BpeTokenizer::Impl::MergeWord(std::string_view word, std::vector<int32_t> *ids) const {
+  struct Symbol {
+    int32_t id;
+    int32_t prev, next;
+    bool alive;
+  };
+  struct Candidate {
+    int32_t rank, pos, new_id;
+    bool operator>(const Candidate &o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+  };
+  std::vector<Symbol> symbols;
+  symbols.reserve(word.size());
+  for (char ch : word) {
+    // Bytes without a token are dropped, as tokenizers does when there is no unk token.
+    const int32_t id = byte_ids[static_cast<uint8_t>(ch)];
+    if (id < 0) continue;
+    const auto n = static_cast<int32_t>(symbols.size());
+    if (n > 0) symbols.back().next = n;
+    symbols.push_back({id, n - 1, -1, true});
+  }
+  if (symbols.size() == 1) {
+    ids->push_back(symbols[0].id);
+    return;
+  }
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
+  auto find = [&](int32_t a, int32_t b) -> const Merge * {
+    auto it = merges.find(PairKey(a, b));
+    return it == merges.end() ? nullptr : &it->second;
+  };
+  for (size_t i = 0; i + 1 < symbols.size(); ++i)
+    if (const Merge *mg = find(symbols[i].id, symbols[i + 1].id))
+      queue.push({mg->rank, static_cast<int32_t>(i), mg->new_id});
+
+  while (!queue.empty()) {
+    const Candidate top = queue.top();
+    queue.pop();
+    Symbol &left = symbols[static_cast<size_t>(top.pos)];
+    if (!left.alive || left.next < 0) continue;
+    Symbol &right = symbols[static_cast<size_t>(left.next)];
+    const Merge *current = find(left.id, right.id);
+    if (current == nullptr || current->new_id != top.new_id) continue;  // stale
+    left.id = top.new_id;
+    right.alive = false;
+    left.next = right.next;
+    if (left.next >= 0) symbols[static_cast<size_t>(left.next)].prev = top.pos;
+    if (left.prev >= 0)
+      if (const Merge *mg = find(symbols[static_cast<size_t>(left.prev)].id, left.id))
+        queue.push({mg->rank, left.prev, mg->new_id});
+    if (left.next >= 0)
+      if (const Merge *mg = find(left.id, symbols[static_cast<size_t>(left.next)].id))
+        queue.push({mg->rank, top.pos, mg->new_id});
+  }
+  for (const Symbol &s : symbols)
+    if (s.alive) ids->push_back(s.id);
+}
+
+std::string BpeTokenizer::Decode(const std::vector<int32_t> &ids, bool skip_special_tokens) const {
+  std::string bytes, token_bytes;
+  for (int32_t id : ids) {
+    const std::string *token = nullptr;
+    if (auto it = impl_->added_r.find(id); it != impl_->added_r.end())
+      token = &it->second;
+    else if (auto jt = impl_->vocab_r.find(id); jt != impl_->vocab_r.end())
+      token = &jt->second;
+    if (token == nullptr) continue;  // unknown ids are dropped, as tokenizers does
+    if (skip_special_tokens && impl_->special_contents.count(*token)) continue;
+    // The byte-level decoder maps a token through the alphabet when it can, else keeps its UTF-8.
+    if (VocabStringToBytes(*token, &token_bytes))
+      bytes += token_bytes;
+    else
+      bytes += *token;
+  }
+  return Utf8Lossy(bytes);
+}
+
+int32_t BpeTokenizer::TokenToId(std::string_view token) const {
+  const std::string key(token);
+  if (auto it = impl_->added_ids.find(key); it != impl_->added_ids.end()) return it->second;
+  if (auto it = impl_->vocab.find(key); it != impl_->vocab.end()) return it->second;
+  return -1;
+}
+
+std::optional<std::string> BpeTokenizer::IdToToken(int32_t id) const {
+  if (auto it = impl_->added_r.find(id); it != impl_->added_r.end()) return it->second;
+  if (auto it = impl_->vocab_r.find(id); it != impl_->vocab_r.end()) return it->second;
+  return std::nullopt;
+}
+
+std::optional<int32_t> BpeTokenizer::SpecialTokenId(std::string_view content) const {
+  const std::string key(content);
+  if (!impl_->special_contents.count(key)) return std::nullopt;
+  return impl_->added_ids.at(key);
+}
+
+size_t BpeTokenizer::VocabSize() const {
+  return impl_->vocab_size;
+}
+
+const std::vector<AddedToken> &BpeTokenizer::added_tokens() const {
+  return impl_->added;
+}
+
+}  // namespace cosyvoice
