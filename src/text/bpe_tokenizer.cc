@@ -24,10 +24,9 @@ namespace {
 
 using nlohmann::json;
 
-// Words up to this many bytes are cached; the cache stops growing at kCacheCapacity entries
-// (Hugging Face's choices: 256 characters, 10,000 words).
+// Words up to this many bytes are cached; the cache stops growing at kCacheCapacity entries.
 constexpr size_t kMaxCachedWordBytes = 256;
-constexpr size_t kCacheCapacity = 10000;
+constexpr size_t kCacheCapacity = 32768;
 
 uint64_t PairKey(int32_t a, int32_t b) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
@@ -36,6 +35,40 @@ uint64_t PairKey(int32_t a, int32_t b) {
 struct Merge {
   int32_t rank;
   int32_t new_id;
+};
+
+// Open-addressing map from a pair of ids to its merge: the BPE inner loop does one lookup per
+// adjacent pair, and std::unordered_map's node chasing dominated it.
+class MergeTable {
+ public:
+  void Reserve(size_t n) {
+    size_t capacity = 16;
+    while (capacity < 2 * n) capacity *= 2;
+    slots_.assign(capacity, Slot{kEmpty, {0, 0}});
+    mask_ = capacity - 1;
+  }
+  // Inserts or overwrites (a repeated pair keeps its last rank, as in tokenizers).
+  void Set(uint64_t key, Merge merge) {
+    size_t i = Hash(key);
+    while (slots_[i].key != kEmpty && slots_[i].key != key) i = (i + 1) & mask_;
+    slots_[i] = {key, merge};
+  }
+  const Merge *Find(uint64_t key) const {
+    for (size_t i = Hash(key);; i = (i + 1) & mask_) {
+      if (slots_[i].key == key) return &slots_[i].merge;
+      if (slots_[i].key == kEmpty) return nullptr;
+    }
+  }
+
+ private:
+  static constexpr uint64_t kEmpty = ~uint64_t{0};  // ids are non-negative int32: never a key
+  struct Slot {
+    uint64_t key;
+    Merge merge;
+  };
+  size_t Hash(uint64_t key) const { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & mask_; }
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
 };
 
 json ParseJsonFile(const std::filesystem::path &path, const char *what) {
@@ -116,7 +149,7 @@ struct BpeTokenizer::Impl {
   std::unordered_map<std::string, int32_t> vocab;      // byte-level token -> id
   std::unordered_map<int32_t, std::string> vocab_r;    // id -> byte-level token
   std::array<int32_t, 256> byte_ids{};                 // id of each single-byte token, -1 if absent
-  std::unordered_map<uint64_t, Merge> merges;          // (left id, right id) -> rank, merged id
+  MergeTable merges;                                   // (left id, right id) -> rank, merged id
   std::vector<AddedToken> added;                       // id order
   std::unordered_map<std::string, int32_t> added_ids;  // content -> id
   std::unordered_map<int32_t, std::string> added_r;    // id -> content as decoded (NFC if normalized)
@@ -168,7 +201,7 @@ std::unique_ptr<BpeTokenizer::Impl> BpeTokenizer::Build(
     m.byte_ids[static_cast<size_t>(b)] = it == m.vocab.end() ? -1 : it->second;
   }
 
-  m.merges.reserve(merges.size());
+  m.merges.Reserve(merges.size());
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const auto &[a, b] = merges[rank];
     auto id_of = [&](const std::string &token) {
@@ -179,8 +212,7 @@ std::unique_ptr<BpeTokenizer::Impl> BpeTokenizer::Build(
       return it->second;
     };
     const int32_t ia = id_of(a), ib = id_of(b), merged = id_of(a + b);
-    // A repeated pair keeps its last rank, as in tokenizers (its map insert overwrites).
-    m.merges[PairKey(ia, ib)] = Merge{static_cast<int32_t>(rank), merged};
+    m.merges.Set(PairKey(ia, ib), Merge{static_cast<int32_t>(rank), merged});
   }
 
   std::sort(added_tokens.begin(), added_tokens.end(),
@@ -363,6 +395,11 @@ void BpeTokenizer::Impl::EncodeNormalized(std::string_view text, std::vector<int
 }
 
 void BpeTokenizer::Impl::EncodeWord(std::string_view word, std::vector<int32_t> *ids) const {
+  if (word.size() == 1) {  // digits, single punctuation: nothing to merge or cache
+    const int32_t id = byte_ids[static_cast<uint8_t>(word[0])];
+    if (id >= 0) ids->push_back(id);
+    return;
+  }
   const bool cacheable = word.size() <= kMaxCachedWordBytes;
   std::string key;
   if (cacheable) {
@@ -410,10 +447,7 @@ void BpeTokenizer::Impl::MergeWord(std::string_view word, std::vector<int32_t> *
     return;
   }
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
-  auto find = [&](int32_t a, int32_t b) -> const Merge * {
-    auto it = merges.find(PairKey(a, b));
-    return it == merges.end() ? nullptr : &it->second;
-  };
+  auto find = [&](int32_t a, int32_t b) { return merges.Find(PairKey(a, b)); };
   for (size_t i = 0; i + 1 < symbols.size(); ++i)
     if (const Merge *mg = find(symbols[i].id, symbols[i + 1].id))
       queue.push({mg->rank, static_cast<int32_t>(i), mg->new_id});
