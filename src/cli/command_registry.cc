@@ -24,7 +24,7 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
 }
 
 std::vector<CommandFactory> AllCommands() {
-  return {MakeVersionCommand, MakeInspectCommand};
+  return {MakeVersionCommand, MakeInspectCommand, MakeTokenizeCommand};
 }
 
 }  // namespace cosyvoice::cli

@@ -42,5 +42,6 @@ std::vector<CommandFactory> AllCommands();
 // Factories (one per cmd_*.cc file).
 Command MakeVersionCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeInspectCommand(CLI::App &parent, const GlobalOptions &global);
+Command MakeTokenizeCommand(CLI::App &parent, const GlobalOptions &global);
 
 }  // namespace cosyvoice::cli
