@@ -3,26 +3,20 @@
 
 #include <algorithm>
 #include <array>
-#include <fstream>
-#include <functional>
-#include <limits>
 #include <mutex>
 #include <queue>
 #include <unordered_set>
-
-#include <nlohmann/json.hpp>
 
 #include "common/log.h"
 #include "cosyvoice/error.h"
 #include "text/byte_level.h"
 #include "text/pretokenizer.h"
+#include "text/tokenizer_files.h"
 #include "text/unicode.h"
 #include "text/utf8.h"
 
 namespace cosyvoice {
 namespace {
-
-using nlohmann::json;
 
 // Words up to this many bytes are cached; the cache stops growing at kCacheCapacity entries.
 constexpr size_t kMaxCachedWordBytes = 256;
@@ -71,81 +65,9 @@ class MergeTable {
   size_t mask_ = 0;
 };
 
-json ParseJsonFile(const std::filesystem::path &path, const char *what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kBundle, path.string() + ": " + what + " not found or unreadable");
-  try {
-    return json::parse(in);
-  } catch (const json::exception &e) {
-    throw Error(ErrorCode::kBundle, path.string() + ": not valid JSON: " + e.what());
-  }
-}
-
-std::unordered_map<std::string, int32_t> VocabFromJson(const json &j, const std::string &where) {
-  if (!j.is_object()) throw Error(ErrorCode::kBundle, where + ": expected a JSON object {token: id}");
-  std::unordered_map<std::string, int32_t> vocab;
-  vocab.reserve(j.size());
-  for (const auto &[token, id] : j.items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
-        id.get<int64_t>() > std::numeric_limits<int32_t>::max())
-      throw Error(ErrorCode::kBundle,
-                  where + ": token '" + token + "': expected a non-negative 32-bit integer id");
-    vocab.emplace(token, static_cast<int32_t>(id.get<int64_t>()));
-  }
-  return vocab;
-}
-
-// "a b" -> {"a", "b"}; byte-level tokens never contain a space, so exactly one is expected.
-bool SplitMergeLine(std::string_view line, std::pair<std::string, std::string> *out) {
-  const size_t space = line.find(' ');
-  if (space == std::string_view::npos || space == 0 || space + 1 == line.size() ||
-      line.find(' ', space + 1) != std::string_view::npos)
-    return false;
-  *out = {std::string(line.substr(0, space)), std::string(line.substr(space + 1))};
-  return true;
-}
-
-// The merges of a merges.txt and the line each comes from.
-std::vector<std::pair<std::string, std::string>> LoadMergesTxt(const std::filesystem::path &path,
-                                                               std::vector<size_t> *lines) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kBundle, path.string() + ": merges file not found or unreadable");
-  std::vector<std::pair<std::string, std::string>> merges;
-  std::string line;
-  size_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.rfind("#version", 0) == 0) continue;  // header, as tokenizers skips it
-    std::pair<std::string, std::string> merge;
-    if (!SplitMergeLine(line, &merge))
-      throw Error(ErrorCode::kBundle, path.string() + ": line " + std::to_string(line_no) +
-                                          ": expected two tokens separated by one space, got '" + line + "'");
-    merges.push_back(std::move(merge));
-    lines->push_back(line_no);
-  }
-  if (in.bad()) throw Error(ErrorCode::kBundle, path.string() + ": read error");
-  return merges;
-}
-
-// Checks that a tokenizer.json field holds `expected` (compared as JSON), else Error(kUnsupported).
-void ExpectField(const json &root, const char *field, const std::vector<json> &accepted,
-                 const std::string &where, const char *what) {
-  const json value = root.contains(field) ? root[field] : json();
-  for (const json &a : accepted)
-    if (value == a) return;
-  throw Error(ErrorCode::kUnsupported,
-              where + ": field " + field + ": expected " + what + ", got " + value.dump().substr(0, 200));
-}
-
-bool IsNullOr(const json &obj, const char *key, const json &value) {
-  return !obj.contains(key) || obj[key].is_null() || obj[key] == value;
-}
-
 }  // namespace
 
 struct BpeTokenizer::Impl {
-  std::string source;
   std::unordered_map<std::string, int32_t> vocab;      // byte-level token -> id
   std::unordered_map<int32_t, std::string> vocab_r;    // id -> byte-level token
   std::array<int32_t, 256> byte_ids{};                 // id of each single-byte token, -1 if absent
@@ -167,7 +89,6 @@ struct BpeTokenizer::Impl {
   void MergeWord(std::string_view word, std::vector<int32_t> *ids) const;
 };
 
-BpeTokenizer::BpeTokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 BpeTokenizer::BpeTokenizer(BpeTokenizer &&) noexcept = default;
 BpeTokenizer &BpeTokenizer::operator=(BpeTokenizer &&) noexcept = default;
 BpeTokenizer::~BpeTokenizer() = default;
@@ -175,17 +96,19 @@ BpeTokenizer::~BpeTokenizer() = default;
 BpeTokenizer::BpeTokenizer(std::unordered_map<std::string, int32_t> vocab,
                            const std::vector<std::pair<std::string, std::string>> &merges,
                            std::vector<AddedToken> added_tokens, const std::string &source)
-    : impl_(Build(std::move(vocab), merges, std::move(added_tokens), source,
-                  [](size_t rank) { return "merge " + std::to_string(rank + 1); })) {}
+    : BpeTokenizer([&] {
+        BpeFiles files{source, std::move(vocab), merges, {}, std::move(added_tokens)};
+        for (size_t i = 0; i < merges.size(); ++i)
+          files.merge_origins.push_back("merge " + std::to_string(i + 1));
+        return files;
+      }()) {}
 
-std::unique_ptr<BpeTokenizer::Impl> BpeTokenizer::Build(
-    std::unordered_map<std::string, int32_t> vocab,
-    const std::vector<std::pair<std::string, std::string>> &merges, std::vector<AddedToken> added_tokens,
-    const std::string &source, const std::function<std::string(size_t)> &merge_origin) {
-  auto impl = std::make_unique<Impl>();
-  Impl &m = *impl;
-  m.source = source;
-  m.vocab = std::move(vocab);
+BpeTokenizer::BpeTokenizer(BpeFiles files) : impl_(std::make_unique<Impl>()) {
+  const std::string &source = files.source;
+  const auto &merges = files.merges;
+  auto &added_tokens = files.added_tokens;
+  Impl &m = *impl_;
+  m.vocab = std::move(files.vocab);
   m.vocab_r.reserve(m.vocab.size());
   for (const auto &[token, id] : m.vocab) {
     CheckUtf8(token, source + ": vocabulary token");
@@ -201,14 +124,18 @@ std::unique_ptr<BpeTokenizer::Impl> BpeTokenizer::Build(
     m.byte_ids[static_cast<size_t>(b)] = it == m.vocab.end() ? -1 : it->second;
   }
 
+  auto origin = [&](size_t rank) {
+    return rank < files.merge_origins.size() ? files.merge_origins[rank]
+                                             : "merge " + std::to_string(rank + 1);
+  };
   m.merges.Reserve(merges.size());
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const auto &[a, b] = merges[rank];
     auto id_of = [&](const std::string &token) {
       auto it = m.vocab.find(token);
       if (it == m.vocab.end())
-        throw Error(ErrorCode::kBundle, source + ": " + merge_origin(rank) + ": '" + a + " " + b +
-                                            "': token '" + token + "' is not in the vocabulary");
+        throw Error(ErrorCode::kBundle, source + ": " + origin(rank) + ": '" + a + " " + b + "': token '" +
+                                            token + "' is not in the vocabulary");
       return it->second;
     };
     const int32_t ia = id_of(a), ib = id_of(b), merged = id_of(a + b);
@@ -251,105 +178,19 @@ std::unique_ptr<BpeTokenizer::Impl> BpeTokenizer::Build(
   m.added = std::move(added_tokens);
   m.raw_matcher = AddedTokenMatcher(std::move(raw));
   m.normalized_matcher = AddedTokenMatcher(std::move(normalized));
-  return impl;
 }
 
 BpeTokenizer BpeTokenizer::FromFiles(const std::filesystem::path &vocab_json,
                                      const std::filesystem::path &merges_txt,
                                      const std::filesystem::path &added_tokens_json) {
-  auto vocab = VocabFromJson(ParseJsonFile(vocab_json, "vocabulary file"), vocab_json.string());
-  std::vector<size_t> lines;
-  auto merges = LoadMergesTxt(merges_txt, &lines);
-  auto added = LoadAddedTokens(added_tokens_json);
-  BpeTokenizer tokenizer(Build(std::move(vocab), merges, std::move(added), merges_txt.string(),
-                               [&](size_t rank) { return "line " + std::to_string(lines[rank]); }));
-  COSY_LOG(kDebug) << "tokenizer: " << tokenizer.VocabSize() << " tokens, " << merges.size()
-                   << " merges from " << vocab_json.parent_path().string();
+  BpeTokenizer tokenizer(ReadBpeFiles(vocab_json, merges_txt, added_tokens_json));
+  COSY_LOG(kDebug) << "tokenizer: " << tokenizer.VocabSize() << " tokens from "
+                   << vocab_json.parent_path().string();
   return tokenizer;
 }
 
 BpeTokenizer BpeTokenizer::FromTokenizerJson(const std::filesystem::path &path) {
-  const json root = ParseJsonFile(path, "tokenizer file");
-  const std::string where = path.string();
-  if (!root.is_object()) throw Error(ErrorCode::kBundle, where + ": expected a JSON object");
-
-  // Only Qwen2's pipeline is implemented; anything else would tokenize differently.
-  ExpectField(root, "normalizer", {json{{"type", "NFC"}}}, where, "{\"type\": \"NFC\"}");
-  const json pre = root.value("pre_tokenizer", json());
-  const auto &seq = pre.is_object() ? pre.value("pretokenizers", json()) : json();
-  const bool pre_ok = pre.is_object() && pre.value("type", "") == "Sequence" && seq.is_array() &&
-                      seq.size() == 2 && seq[0].value("type", "") == "Split" &&
-                      seq[0].value("behavior", "") == "Isolated" && !seq[0].value("invert", false) &&
-                      seq[0].contains("pattern") &&
-                      seq[0]["pattern"] == json{{"Regex", std::string(kQwen2SplitPattern)}} &&
-                      seq[1].value("type", "") == "ByteLevel" && !seq[1].value("add_prefix_space", true) &&
-                      !seq[1].value("use_regex", true);
-  if (!pre_ok)
-    throw Error(ErrorCode::kUnsupported,
-                where + ": field pre_tokenizer: expected Sequence[Split(Qwen2 regex, Isolated), ByteLevel(" +
-                    "add_prefix_space=false, use_regex=false)]");
-  const json &decoder = root.value("decoder", json());
-  if (!decoder.is_object() || decoder.value("type", "") != "ByteLevel")
-    throw Error(ErrorCode::kUnsupported, where + ": field decoder: expected {\"type\": \"ByteLevel\", ...}");
-  const json &post = root.value("post_processor", json());
-  if (!post.is_null() && post.value("type", "") != "ByteLevel")
-    throw Error(ErrorCode::kUnsupported,
-                where + ": field post_processor: expected null or ByteLevel (no BOS/EOS)");
-  ExpectField(root, "truncation", {json()}, where, "null");
-  ExpectField(root, "padding", {json()}, where, "null");
-
-  const json &model = root.value("model", json());
-  if (!model.is_object() || model.value("type", "") != "BPE")
-    throw Error(ErrorCode::kUnsupported, where + ": field model.type: expected \"BPE\"");
-  const bool model_ok = IsNullOr(model, "dropout", 0.0) && IsNullOr(model, "unk_token", json()) &&
-                        IsNullOr(model, "continuing_subword_prefix", "") &&
-                        IsNullOr(model, "end_of_word_suffix", "") &&
-                        IsNullOr(model, "byte_fallback", false) && IsNullOr(model, "ignore_merges", false);
-  if (!model_ok)
-    throw Error(ErrorCode::kUnsupported,
-                where + ": field model: expected no dropout, unk_token, subword prefix or " +
-                    "suffix, byte_fallback or ignore_merges");
-  auto vocab = VocabFromJson(model.value("vocab", json()), where + ": model.vocab");
-  const json &merges_json = model.value("merges", json());
-  if (!merges_json.is_array())
-    throw Error(ErrorCode::kBundle, where + ": field model.merges: expected an array");
-  std::vector<std::pair<std::string, std::string>> merges;
-  merges.reserve(merges_json.size());
-  for (size_t i = 0; i < merges_json.size(); ++i) {
-    const json &e = merges_json[i];
-    std::pair<std::string, std::string> merge;
-    // Two spellings exist: "a b" (older files) and ["a", "b"] (tokenizers >= 0.20).
-    const bool ok = e.is_string() ? SplitMergeLine(e.get_ref<const std::string &>(), &merge)
-                                  : (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string() &&
-                                     ((merge = {e[0].get<std::string>(), e[1].get<std::string>()}), true));
-    if (!ok)
-      throw Error(ErrorCode::kBundle, where + ": model.merges[" + std::to_string(i) +
-                                          "]: expected \"a b\" or [\"a\", \"b\"], got " +
-                                          e.dump().substr(0, 100));
-    merges.push_back(std::move(merge));
-  }
-  std::vector<AddedToken> added;
-  const json &added_json = root.value("added_tokens", json::array());
-  if (!added_json.is_array())
-    throw Error(ErrorCode::kBundle, where + ": field added_tokens: expected an array");
-  // tokenizers ignores the ids written in the file: it adds the tokens in file order, and a token
-  // gets its vocabulary id when its content is a vocabulary entry, else the next id from the
-  // vocabulary size on. Do the same, and warn like it does when the file says otherwise.
-  auto next_id = static_cast<int32_t>(vocab.size());
-  for (size_t i = 0; i < added_json.size(); ++i) {
-    AddedToken t = AddedTokenFromJson(added_json[i], where + ": added_tokens[" + std::to_string(i) + "]");
-    auto it = vocab.find(t.content);
-    const int32_t id = it != vocab.end() ? it->second : next_id++;
-    if (id != t.id) {
-      COSY_LOG(kWarning) << where << ": added token '" << t.content << "' has id " << t.id
-                         << " in the file; Hugging Face tokenizers gives it " << id
-                         << ", and so does this loader";
-    }
-    t.id = id;
-    added.push_back(std::move(t));
-  }
-  return BpeTokenizer(Build(std::move(vocab), merges, std::move(added), where,
-                            [](size_t rank) { return "model.merges[" + std::to_string(rank) + "]"; }));
+  return BpeTokenizer(ReadTokenizerJson(path));
 }
 
 std::vector<int32_t> BpeTokenizer::Encode(std::string_view utf8) const {

@@ -3,7 +3,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +14,8 @@
 #include "text/added_tokens.h"
 
 namespace cosyvoice {
+
+struct BpeFiles;  // text/tokenizer_files.h
 
 // Encodes text the way Hugging Face tokenizers runs Qwen2's tokenizer.json (NFC normalizer,
 // Split(Qwen2 regex, Isolated) + ByteLevel pre-tokenizer, BPE model without unk, dropout or byte
@@ -73,12 +74,7 @@ class BpeTokenizer {
 
  private:
   struct Impl;
-  explicit BpeTokenizer(std::unique_ptr<Impl> impl);
-  // `merge_origin(rank)` names a merge in error messages ("line 7", "model.merges[5]").
-  static std::unique_ptr<Impl> Build(std::unordered_map<std::string, int32_t> vocab,
-                                     const std::vector<std::pair<std::string, std::string>> &merges,
-                                     std::vector<AddedToken> added_tokens, const std::string &source,
-                                     const std::function<std::string(size_t)> &merge_origin);
+  explicit BpeTokenizer(BpeFiles files);
   std::unique_ptr<Impl> impl_;
 };
 
