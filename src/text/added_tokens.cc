@@ -119,7 +119,9 @@ std::vector<AddedToken> LoadAddedTokens(const std::filesystem::path &path) {
 AddedTokenMatcher::AddedTokenMatcher(std::vector<AddedToken> tokens) : tokens_(std::move(tokens)) {
   trie_.emplace_back();
   for (size_t t = 0; t < tokens_.size(); ++t) {
+    if (tokens_[t].content.empty()) continue;  // would match everywhere; loaders refuse it
     int32_t node = 0;
+    starts_token_[static_cast<unsigned char>(tokens_[t].content[0])] = true;
     for (char ch : tokens_[t].content) {
       const auto byte = static_cast<unsigned char>(ch);
       int32_t next = Child(node, byte);
@@ -158,13 +160,10 @@ int32_t AddedTokenMatcher::LongestAt(std::string_view text, size_t i, size_t *le
 void AddedTokenMatcher::Split(std::string_view text, std::vector<Segment> *segments) const {
   size_t offset = 0;  // end of what is already segmented
   if (!tokens_.empty()) {
-    const auto &root = trie_[0].children;
     size_t i = 0;
     while (i < text.size()) {
       // Patterns are valid UTF-8, so a byte-wise match always sits on character boundaries.
-      const auto byte = static_cast<unsigned char>(text[i]);
-      if (!std::binary_search(root.begin(), root.end(), std::make_pair(byte, int32_t{0}),
-                              [](const auto &a, const auto &b) { return a.first < b.first; })) {
+      if (!starts_token_[static_cast<unsigned char>(text[i])]) {
         ++i;
         continue;
       }

@@ -1,6 +1,7 @@
 // src/text/added_tokens.h - tokens added on top of a BPE vocabulary, and how text is split on them.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -60,6 +61,7 @@ class AddedTokenMatcher {
 
   std::vector<AddedToken> tokens_;
   std::vector<Node> trie_;
+  std::array<bool, 256> starts_token_{};  // first bytes of the tokens: most text bytes skip the trie
 };
 
 }  // namespace cosyvoice

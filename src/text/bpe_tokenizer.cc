@@ -147,6 +147,7 @@ BpeTokenizer::BpeTokenizer(BpeFiles files) : impl_(std::make_unique<Impl>()) {
   std::vector<AddedToken> raw, normalized;
   m.vocab_size = m.vocab.size();
   for (auto &t : added_tokens) {
+    if (t.content.empty()) throw Error(ErrorCode::kBundle, source + ": an added token has empty content");
     CheckUtf8(t.content, source + ": added token");
     if (t.id < 0) throw Error(ErrorCode::kBundle, source + ": added token '" + t.content + "': negative id");
     // An added token may repeat a vocabulary entry (it then only changes how text is split) but must
