@@ -3,6 +3,7 @@
 // third_party/node/tokenizers, fetched by `make deps`). Used by tests/golden/test_tokenizer_golden.cc.
 //
 // usage: node hf_tokenize.js CORPUS.json TOKENIZER.json OUT.json
+//   env COSYVOICE_HF_TOKENIZERS: the binding's folder (default: third_party/node/tokenizers)
 //   CORPUS.json: {"texts": [str], "decode": [[id]], "probes": [str]}  (tests/tools/make_tokenizer_corpus.py)
 //   OUT.json:    {"vocab_size", "cases": [{"ids", "decoded", "prefix_decoded", "skip_special_decoded"}],
 //                 "decode": [str], "token_to_id": [id or -1]}
@@ -21,7 +22,8 @@ function die(msg) {
 async function main() {
   const [corpusPath, tokenizerPath, outPath] = process.argv.slice(2);
   if (!outPath) die('usage: node hf_tokenize.js CORPUS.json TOKENIZER.json OUT.json');
-  const binding = path.join(__dirname, '..', '..', 'third_party', 'node', 'tokenizers');
+  const binding =
+    process.env.COSYVOICE_HF_TOKENIZERS || path.join(__dirname, '..', '..', 'third_party', 'node', 'tokenizers');
   let Tokenizer;
   try {
     ({ Tokenizer } = require(binding));

@@ -167,6 +167,11 @@ TEST(Tokenizer, EmptyTextGivesNoIds) {
   EXPECT_TRUE(Toy({}).Encode("").empty());
 }
 
+TEST(Tokenizer, RefusesAnEmptyAddedToken) {
+  EXPECT_COSY_ERROR(Toy({}, {Added(1000, "")}), ErrorCode::kBundle,
+                    "<memory>: an added token has empty content");
+}
+
 TEST(Tokenizer, RejectsInvalidUtf8WithItsByteOffset) {
   const BpeTokenizer tok = Toy({});
   EXPECT_COSY_ERROR(tok.Encode("ab\xFF"), ErrorCode::kInvalidArgument,
