@@ -48,5 +48,6 @@ Command MakeVoiceCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeFeaturesCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeNormalizeCommand(CLI::App &parent, const GlobalOptions &global);
+Command MakeTokenizeCommand(CLI::App &parent, const GlobalOptions &global);
 
 }  // namespace cosyvoice::cli

@@ -1,0 +1,56 @@
+// src/cli/cmd_tokenize.cc - `cosyvoice tokenize`: text to the LLM's text token ids.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "cli/command_registry.h"
+#include "common/log.h"
+#include "cosyvoice/error.h"
+#include "text/bpe_tokenizer.h"
+
+namespace cosyvoice::cli {
+namespace {
+
+// TODO(bundle): read the paths from BUNDLE/config.json's "tokenizer" section (docs/bundle.md section 2)
+// through the bundle config loader once it lands; until then the files are at their documented places.
+BpeTokenizer LoadBundleTokenizer(const std::filesystem::path &bundle) {
+  if (!std::filesystem::is_directory(bundle))
+    throw Error(ErrorCode::kBundle, bundle.string() + ": model bundle directory not found");
+  const std::filesystem::path dir = bundle / "tokenizer";
+  return BpeTokenizer::FromFiles(dir / "vocab.json", dir / "merges.txt", dir / "added_tokens.json");
+}
+
+}  // namespace
+
+Command MakeTokenizeCommand(CLI::App &parent, const GlobalOptions & /*global*/) {
+  struct Args {
+    std::string model, tokenizer_json, text;
+  };
+  auto args = std::make_shared<Args>();
+  Command cmd;
+  cmd.app = parent.add_subcommand("tokenize", "Print the text token ids of --text as a JSON array");
+  auto *source = cmd.app->add_option_group("tokenizer", "Where the tokenizer comes from (exactly one)");
+  source->add_option("--model", args->model, "Model bundle directory (uses BUNDLE/tokenizer/)");
+  source->add_option("--tokenizer-json", args->tokenizer_json,
+                     "A Hugging Face tokenizer.json of the Qwen2 kind");
+  source->require_option(1);
+  cmd.app
+      ->add_option("--text", args->text,
+                   "UTF-8 text; added tokens such as <|endofprompt|> or [breath] are "
+                   "matched as written, and an empty text gives []")
+      ->required();
+  cmd.run = [args] {
+    const BpeTokenizer tokenizer = args->model.empty() ? BpeTokenizer::FromTokenizerJson(args->tokenizer_json)
+                                                       : LoadBundleTokenizer(args->model);
+    const std::vector<int32_t> ids = tokenizer.Encode(args->text);
+    std::string line = "[";
+    for (size_t i = 0; i < ids.size(); ++i) line += (i ? ", " : "") + std::to_string(ids[i]);
+    std::printf("%s]\n", line.c_str());
+    COSY_LOG(kDebug) << ids.size() << " tokens for " << args->text.size() << " bytes of text";
+    return 0;
+  };
+  return cmd;
+}
+
+}  // namespace cosyvoice::cli
