@@ -287,10 +287,13 @@ std::string SupportedAudioFormats() {
   return formats;
 }
 
-Audio ReadAudioFile(const std::string &path) { return ReadAudio(path); }
+Audio ReadAudioFile(const std::string &path) {
+  return ReadAudio(path);
+}
 
 void WriteWavFile(const std::string &path, const Audio &audio, bool float_samples) {
-  WriteWav(path, audio.samples, audio.sample_rate, float_samples ? WavEncoding::kFloat32 : WavEncoding::kPcm16);
+  WriteWav(path, audio.samples, audio.sample_rate,
+           float_samples ? WavEncoding::kFloat32 : WavEncoding::kPcm16);
 }
 
 }  // namespace cosyvoice

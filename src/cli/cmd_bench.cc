@@ -1,6 +1,6 @@
 // src/cli/cmd_bench.cc - `cosyvoice bench`: per-stage times, tokens/s, RTF, first audio, peak RSS.
-#include <nlohmann/json.hpp>
 #include <sys/resource.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -42,9 +42,12 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
   cmd.app = parent.add_subcommand("bench", "Time each stage of synthesis (median of --runs after --warmup)");
   cmd.app->add_option("-m,--model", args->model, "Bundle directory")->required();
   cmd.app->add_option("--runs", args->runs, "Timed runs")->default_val(3)->check(CLI::Range(1, 1000));
-  cmd.app->add_option("--warmup", args->warmup, "Untimed runs first")->default_val(1)->check(CLI::Range(0, 100));
-  cmd.app->add_option("--tokens", args->tokens,
-                      "Generate exactly this many speech tokens per sentence (25 = 1 s), for comparable runs");
+  cmd.app->add_option("--warmup", args->warmup, "Untimed runs first")
+      ->default_val(1)
+      ->check(CLI::Range(0, 100));
+  cmd.app->add_option(
+      "--tokens", args->tokens,
+      "Generate exactly this many speech tokens per sentence (25 = 1 s), for comparable runs");
   cmd.app->add_flag("--json", args->json, "Print one JSON object instead of a table");
   args->request.AddTo(cmd.app);
   AddSynthesisFlags(cmd.app, args->options);
@@ -80,9 +83,12 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     std::vector<SynthesisStats> runs;
     for (int i = 0; i < a.warmup + a.runs; ++i) {
       SynthesisStats st;
-      engine->Synthesize(req, a.options, [](const AudioChunk &) { return true; }, &st);
+      engine->Synthesize(
+          req, a.options, [](const AudioChunk &) { return true; }, &st);
       if (i >= a.warmup) runs.push_back(st);
-      if (!g->quiet && !a.json) COSY_LOG(kInfo) << (i < a.warmup ? "warmup" : "run") << " " << i + 1 << ": " << st.total_seconds << " s";
+      if (!g->quiet && !a.json)
+        COSY_LOG(kInfo) << (i < a.warmup ? "warmup" : "run") << " " << i + 1 << ": " << st.total_seconds
+                        << " s";
     }
     auto med = [&](auto field) {
       std::vector<double> v;
@@ -98,24 +104,38 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     const double text = med([](const SynthesisStats &s) { return s.seconds.text; });
     const double first = med([](const SynthesisStats &s) { return s.first_audio_seconds; });
     const double tokens = med([](const SynthesisStats &s) { return static_cast<double>(s.speech_tokens); });
-    const double positions = med([](const SynthesisStats &s) { return static_cast<double>(s.prompt_positions); });
+    const double positions =
+        med([](const SynthesisStats &s) { return static_cast<double>(s.prompt_positions); });
     const double rss = PeakRssMb();
 
     if (a.json) {
-      nlohmann::json j = {
-          {"model", engine->summary().model_name}, {"mode", ModeName(req.mode)},
-          {"threads", config.runtime.intra_op_threads}, {"providers", engine->summary().providers},
-          {"stream", a.options.stream}, {"runs", a.runs}, {"load_seconds", load_s}, {"voice_seconds", voice_s},
-          {"text_seconds", text}, {"llm_prefill_seconds", prefill}, {"prefill_positions", positions},
-          {"llm_decode_seconds", decode}, {"speech_tokens", tokens},
-          {"tokens_per_second", decode > 0 ? tokens / decode : 0.0}, {"flow_seconds", flow},
-          {"vocoder_seconds", vocoder}, {"total_seconds", total}, {"audio_seconds", audio},
-          {"rtf", audio > 0 ? total / audio : 0.0}, {"first_audio_seconds", first}, {"peak_rss_mb", rss}};
+      nlohmann::json j = {{"model", engine->summary().model_name},
+                          {"mode", ModeName(req.mode)},
+                          {"threads", config.runtime.intra_op_threads},
+                          {"providers", engine->summary().providers},
+                          {"stream", a.options.stream},
+                          {"runs", a.runs},
+                          {"load_seconds", load_s},
+                          {"voice_seconds", voice_s},
+                          {"text_seconds", text},
+                          {"llm_prefill_seconds", prefill},
+                          {"prefill_positions", positions},
+                          {"llm_decode_seconds", decode},
+                          {"speech_tokens", tokens},
+                          {"tokens_per_second", decode > 0 ? tokens / decode : 0.0},
+                          {"flow_seconds", flow},
+                          {"vocoder_seconds", vocoder},
+                          {"total_seconds", total},
+                          {"audio_seconds", audio},
+                          {"rtf", audio > 0 ? total / audio : 0.0},
+                          {"first_audio_seconds", first},
+                          {"peak_rss_mb", rss}};
       std::printf("%s\n", j.dump(2).c_str());
       return 0;
     }
-    std::printf("cosyvoice bench: %s, mode %s, %d run(s), threads %d, %s\n", engine->summary().model_name.c_str(),
-                ModeName(req.mode), a.runs, config.runtime.intra_op_threads, a.options.stream ? "streaming" : "offline");
+    std::printf("cosyvoice bench: %s, mode %s, %d run(s), threads %d, %s\n",
+                engine->summary().model_name.c_str(), ModeName(req.mode), a.runs,
+                config.runtime.intra_op_threads, a.options.stream ? "streaming" : "offline");
     std::printf("  %-22s %10s  %s\n", "stage", "seconds", "rate");
     std::printf("  %-22s %10.3f\n", "load bundle", load_s);
     std::printf("  %-22s %10.3f\n", "voice (frontend)", voice_s);
@@ -125,8 +145,10 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     std::printf("  %-22s %10.3f  %.0f tokens, %.1f tokens/s (real time: 25)\n", "llm decode", decode, tokens,
                 decode > 0 ? tokens / decode : 0.0);
     std::printf("  %-22s %10.3f  %.3f s per second of audio\n", "flow", flow, audio > 0 ? flow / audio : 0.0);
-    std::printf("  %-22s %10.3f  %.3f s per second of audio\n", "vocoder", vocoder, audio > 0 ? vocoder / audio : 0.0);
-    std::printf("  %-22s %10.3f  %.2f s of audio, RTF %.3f\n", "total", total, audio, audio > 0 ? total / audio : 0.0);
+    std::printf("  %-22s %10.3f  %.3f s per second of audio\n", "vocoder", vocoder,
+                audio > 0 ? vocoder / audio : 0.0);
+    std::printf("  %-22s %10.3f  %.2f s of audio, RTF %.3f\n", "total", total, audio,
+                audio > 0 ? total / audio : 0.0);
     std::printf("  %-22s %10.3f\n", "first audio", first);
     std::printf("  %-22s %10.0f MB\n", "peak RSS", rss);
     return 0;

@@ -19,7 +19,8 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global) {
   };
   auto args = std::make_shared<Args>();
   Command cmd;
-  cmd.app = parent.add_subcommand("tts", "Synthesize speech: zero-shot cloning, cross-lingual, instruct2 or voice conversion");
+  cmd.app = parent.add_subcommand(
+      "tts", "Synthesize speech: zero-shot cloning, cross-lingual, instruct2 or voice conversion");
   cmd.app->add_option("-m,--model", args->model, "Bundle directory (docs/bundle.md)")->required();
   cmd.app->add_option("-o,--output", args->output, "Output WAV (24 kHz mono)")->default_val("out.wav");
   cmd.app->add_flag("--float", args->float_wav, "Write 32-bit float samples instead of 16-bit PCM");
@@ -28,7 +29,8 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global) {
   args->runtime.AddTo(cmd.app);
   cmd.app->footer(
       "Examples:\n"
-      "  cosyvoice tts -m bundle --prompt-wav me.wav --prompt-text \"what me.wav says\" -t \"Hello!\" -o hi.wav\n"
+      "  cosyvoice tts -m bundle --prompt-wav me.wav --prompt-text \"what me.wav says\" -t \"Hello!\" -o "
+      "hi.wav\n"
       "  cosyvoice tts -m bundle --voice me.voice --instruct \"请用四川话说这句话。\" -t \"今天天气不错。\"\n"
       "  cosyvoice tts -m bundle --voice me.voice --mode vc --source-wav other.wav -o converted.wav");
   const GlobalOptions *g = &global;
@@ -48,7 +50,8 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global) {
     req.instruct = a.request.instruct;
     Audio source;
     if (req.mode == Mode::kVoiceConversion) {
-      if (a.request.source_wav.empty()) throw Error(ErrorCode::kInvalidArgument, "vc mode needs --source-wav");
+      if (a.request.source_wav.empty())
+        throw Error(ErrorCode::kInvalidArgument, "vc mode needs --source-wav");
       source = ReadAudioFile(a.request.source_wav);
       req.source_audio = &source;
     } else if (req.text.find_first_not_of(" \t\r\n") == std::string::npos) {

@@ -15,7 +15,8 @@ Command MakeVoiceCommand(CLI::App &parent, const GlobalOptions &global) {
   };
   auto args = std::make_shared<Args>();
   Command cmd;
-  cmd.app = parent.add_subcommand("voice", "Prepare a voice from a recording (create) or describe a voice file (info)");
+  cmd.app = parent.add_subcommand(
+      "voice", "Prepare a voice from a recording (create) or describe a voice file (info)");
   cmd.app->require_subcommand(1);
   CLI::App *create = cmd.app->add_subcommand("create", "Prompt recording + transcript -> voice file");
   create->add_option("-m,--model", args->model, "Bundle directory")->required();
@@ -46,7 +47,8 @@ Command MakeVoiceCommand(CLI::App &parent, const GlobalOptions &global) {
       const Voice v = Voice::Load(a.info_file);
       std::printf("voice        %s\n", a.info_file.c_str());
       std::printf("source       %s (%.2f s)\n", v.source.c_str(), v.prompt_seconds);
-      std::printf("transcript   %s\n", v.transcript.empty() ? "(none: cross-lingual/instruct2/vc only)" : v.transcript.c_str());
+      std::printf("transcript   %s\n",
+                  v.transcript.empty() ? "(none: cross-lingual/instruct2/vc only)" : v.transcript.c_str());
       std::printf("prompt       %zu speech tokens, %lld mel frames x %d bins\n", v.speech_tokens.size(),
                   static_cast<long long>(v.mel_frames()), v.mel_bins);
       std::printf("embedding    %zu floats\n", v.speaker_embedding.size());

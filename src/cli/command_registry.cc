@@ -24,9 +24,9 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
 }
 
 std::vector<CommandFactory> AllCommands() {
-  return {MakeTtsCommand,       MakeVoiceCommand,    MakeBenchCommand,   MakeInfoCommand,
-          MakeNormalizeCommand, MakeTokenizeCommand, MakeFeaturesCommand, MakeInspectCommand,
-          MakeVersionCommand};
+  return {MakeTtsCommand,      MakeVoiceCommand,     MakeBenchCommand,
+          MakeInfoCommand,     MakeNormalizeCommand, MakeTokenizeCommand,
+          MakeFeaturesCommand, MakeInspectCommand,   MakeVersionCommand};
 }
 
 }  // namespace cosyvoice::cli

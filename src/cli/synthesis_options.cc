@@ -11,12 +11,16 @@ namespace cosyvoice::cli {
 void RequestFlags::AddTo(CLI::App *app) {
   app->add_option("-t,--text", text, "Text to speak");
   app->add_option("--text-file", text_file, "Read the text to speak from a UTF-8 file");
-  app->add_option("--mode", mode, "zero_shot | cross_lingual | instruct2 | vc (default: inferred from the flags)");
-  app->add_option("--instruct", instruct, "Instruction for instruct2, e.g. \"请用四川话说这句话。\" or \"Speak slowly.\"");
+  app->add_option("--mode", mode,
+                  "zero_shot | cross_lingual | instruct2 | vc (default: inferred from the flags)");
+  app->add_option("--instruct", instruct,
+                  "Instruction for instruct2, e.g. \"请用四川话说这句话。\" or \"Speak slowly.\"");
   app->add_option("--source-wav", source_wav, "Voice conversion: the speech to re-voice (<= 30 s)");
-  app->add_option("--prompt-wav", prompt_wav, "Prompt recording of the voice to clone (>= 16 kHz, 3-30 s of speech)");
+  app->add_option("--prompt-wav", prompt_wav,
+                  "Prompt recording of the voice to clone (>= 16 kHz, 3-30 s of speech)");
   app->add_option("--prompt-text", prompt_text, "Transcript of the prompt recording (zero-shot)");
-  app->add_option("--voice", voice_file, "A voice file from `cosyvoice voice create` (instead of --prompt-wav)");
+  app->add_option("--voice", voice_file,
+                  "A voice file from `cosyvoice voice create` (instead of --prompt-wav)");
 }
 
 void RequestFlags::Resolve() {
@@ -29,7 +33,8 @@ void RequestFlags::Resolve() {
     text = ss.str();
   }
   if (voice_file.empty() == prompt_wav.empty()) {
-    throw Error(ErrorCode::kInvalidArgument, "give the voice either as --prompt-wav (with --prompt-text) or --voice");
+    throw Error(ErrorCode::kInvalidArgument,
+                "give the voice either as --prompt-wav (with --prompt-text) or --voice");
   }
 }
 
@@ -55,7 +60,8 @@ void AddSynthesisFlags(CLI::App *app, SynthesisOptions &o) {
   app->add_option("--seed", o.seed, "Sampling seed (segment i uses seed + i)")->default_val(0);
   app->add_option("--speed", o.speed, "Speaking rate 0.5-2.0 (not with --stream)")->default_val(1.0);
   app->add_option("--steps", o.n_timesteps, "Flow ODE steps (0: the bundle's, 10)")->default_val(0);
-  app->add_option("--cfg", o.cfg_rate, "Classifier-free guidance rate (<0: the bundle's, 0.7)")->default_val(-1);
+  app->add_option("--cfg", o.cfg_rate, "Classifier-free guidance rate (<0: the bundle's, 0.7)")
+      ->default_val(-1);
   app->add_option("--top-p", o.top_p, "Nucleus sampling mass (<0: the bundle's, 0.8)")->default_val(-1);
   app->add_option("--top-k", o.top_k, "Top-k (0: the bundle's, 25)")->default_val(0);
   app->add_option("--max-tokens", o.max_tokens, "Cap on speech tokens per sentence (25 per second of audio)");

@@ -26,9 +26,15 @@ class LogMessage {
   std::ostringstream stream_;
 };
 
+// Turns the streamed expression into void so that COSY_LOG is a single expression (safe in an
+// unbraced if/else, unlike an `if (...) else` macro).
+struct LogVoidify {
+  void operator&(std::ostream &) {}
+};
+
 }  // namespace cosyvoice
 
-#define COSY_LOG(level)                                         \
-  if (!::cosyvoice::LogEnabled(::cosyvoice::LogLevel::level)) { \
-  } else                                                        \
-    ::cosyvoice::LogMessage(::cosyvoice::LogLevel::level).stream()
+#define COSY_LOG(level)                                  \
+  !::cosyvoice::LogEnabled(::cosyvoice::LogLevel::level) \
+      ? (void)0                                          \
+      : ::cosyvoice::LogVoidify() & ::cosyvoice::LogMessage(::cosyvoice::LogLevel::level).stream()

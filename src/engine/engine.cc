@@ -16,15 +16,16 @@ namespace {
 void CheckFrontendMatchesBuild(const BundleConfig &b) {
   auto fail = [&](const std::string &what) {
     throw Error(ErrorCode::kUnsupported, b.config_path.string() + ": " + what +
-                                              " differs from what this build implements (docs/bundle.md §2)");
+                                             " differs from what this build implements (docs/bundle.md §2)");
   };
   const auto &st = b.speech_tokenizer;
   if (st.sample_rate != 16000 || st.n_mels != 128 || st.n_fft != 400 || st.hop_length != 160)
     fail("frontend.speech_tokenizer (16 kHz, 128 mels, n_fft 400, hop 160)");
-  if (b.campplus.sample_rate != 16000 || b.campplus.num_mel_bins != 80) fail("frontend.campplus (16 kHz, 80 bins)");
+  if (b.campplus.sample_rate != 16000 || b.campplus.num_mel_bins != 80)
+    fail("frontend.campplus (16 kHz, 80 bins)");
   const auto &m = b.prompt_mel;
-  if (m.sample_rate != 24000 || m.n_fft != 1920 || m.hop_length != 480 || m.win_length != 1920 || m.n_mels != 80 ||
-      m.fmin != 0.0 || m.fmax != 12000.0 || m.center)
+  if (m.sample_rate != 24000 || m.n_fft != 1920 || m.hop_length != 480 || m.win_length != 1920 ||
+      m.n_mels != 80 || m.fmin != 0.0 || m.fmax != 12000.0 || m.center)
     fail("frontend.prompt_mel (24 kHz, n_fft 1920, hop 480, 80 mels, 0-12 kHz, center false)");
 }
 
@@ -51,13 +52,13 @@ Engine::Impl::Impl(const EngineConfig &cfg) : config(cfg), bundle(BundleConfig::
   conventions.system_prompt = bundle.tokenizer.system_prompt;
   conventions.marker = text->TokenContent(bundle.tokenizer.endofprompt_id);
 
-  text_embedding = std::make_unique<EmbeddingTable>(bundle.Path(l.text_embedding), l.text_vocab_size, l.hidden_size);
+  text_embedding =
+      std::make_unique<EmbeddingTable>(bundle.Path(l.text_embedding), l.text_vocab_size, l.hidden_size);
   speech_embedding =
       std::make_unique<EmbeddingTable>(bundle.Path(l.speech_embedding), l.speech_vocab_size, l.hidden_size);
-  llm = std::make_unique<LlmGraph>(bundle.Path(l.file),
-                                   LlmGraphShape{l.hidden_size, l.num_layers, l.num_kv_heads, l.head_dim,
-                                                 l.speech_vocab_size},
-                                   rt);
+  llm = std::make_unique<LlmGraph>(
+      bundle.Path(l.file),
+      LlmGraphShape{l.hidden_size, l.num_layers, l.num_kv_heads, l.head_dim, l.speech_vocab_size}, rt);
   const FlowConfig &f = bundle.flow;
   flow_encoder = std::make_unique<FlowEncoderGraph>(bundle.Path(f.encoder), f.mel_bins, f.spk_embed_dim, rt);
   flow_estimator = std::make_unique<FlowEstimatorGraph>(bundle.Path(f.estimator), f.mel_bins, rt);
@@ -69,8 +70,8 @@ Engine::Impl::Impl(const EngineConfig &cfg) : config(cfg), bundle(BundleConfig::
   flow = std::make_unique<FlowMatching>(*flow_encoder, *flow_estimator, flow_noise, f);
   const HiftConfig &h = bundle.hift;
   hift_f0 = std::make_unique<HiftF0Graph>(bundle.Path(h.f0), f.mel_bins, rt);
-  hift_generator = std::make_unique<HiftGeneratorGraph>(bundle.Path(h.generator), f.mel_bins, h.nb_harmonics + 1,
-                                                        h.istft_n_fft / 2 + 1, rt);
+  hift_generator = std::make_unique<HiftGeneratorGraph>(bundle.Path(h.generator), f.mel_bins,
+                                                        h.nb_harmonics + 1, h.istft_n_fft / 2 + 1, rt);
   vocoder = std::make_unique<Vocoder>(*hift_f0, *hift_generator, h);
 
   // Voices carry the identity of the frontend graphs that made them.
@@ -91,16 +92,17 @@ Engine::Impl::Impl(const EngineConfig &cfg) : config(cfg), bundle(BundleConfig::
 SpeechTokenizerGraph &Engine::Impl::speech_tokenizer() {
   if (!speech_tokenizer_) {
     COSY_LOG(kDebug) << "loading the speech tokenizer";
-    speech_tokenizer_ = std::make_unique<SpeechTokenizerGraph>(bundle.Path(bundle.speech_tokenizer.file),
-                                                               bundle.speech_tokenizer.n_mels, config.runtime);
+    speech_tokenizer_ = std::make_unique<SpeechTokenizerGraph>(
+        bundle.Path(bundle.speech_tokenizer.file), bundle.speech_tokenizer.n_mels, config.runtime);
   }
   return *speech_tokenizer_;
 }
 
 CampplusGraph &Engine::Impl::campplus() {
   if (!campplus_) {
-    campplus_ = std::make_unique<CampplusGraph>(bundle.Path(bundle.campplus.file), bundle.campplus.num_mel_bins,
-                                                bundle.campplus.embedding_dim, config.runtime);
+    campplus_ =
+        std::make_unique<CampplusGraph>(bundle.Path(bundle.campplus.file), bundle.campplus.num_mel_bins,
+                                        bundle.campplus.embedding_dim, config.runtime);
   }
   return *campplus_;
 }
@@ -110,7 +112,8 @@ std::vector<int32_t> Engine::Impl::SpeechTokens(const std::vector<float> &x16) {
   return speech_tokenizer().Run(mel.data, mel.cols);
 }
 
-Voice Engine::Impl::CreateVoice(const Audio &prompt, const std::string &transcript, const std::string &source) {
+Voice Engine::Impl::CreateVoice(const Audio &prompt, const std::string &transcript,
+                                const std::string &source) {
   const std::string name = source.empty() ? "prompt audio" : source;
   AudioRequirements req;
   req.max_seconds = bundle.speech_tokenizer.max_seconds;
@@ -141,7 +144,8 @@ Voice Engine::Impl::CreateVoice(const Audio &prompt, const std::string &transcri
   return v;
 }
 
-std::vector<SegmentPlan> Engine::Impl::PlanSegments(const SynthesisRequest &r, const SynthesisOptions &o) const {
+std::vector<SegmentPlan> Engine::Impl::PlanSegments(const SynthesisRequest &r,
+                                                    const SynthesisOptions &o) const {
   std::vector<SegmentPlan> plans;
   std::string prompt;
   switch (r.mode) {
@@ -153,12 +157,9 @@ std::vector<SegmentPlan> Engine::Impl::PlanSegments(const SynthesisRequest &r, c
       }
       prompt = conventions.ZeroShotPrompt(r.voice->transcript);
       break;
-    case Mode::kInstruct2:
-      prompt = conventions.InstructPrompt(r.instruct);
-      break;
+    case Mode::kInstruct2: prompt = conventions.InstructPrompt(r.instruct); break;
     case Mode::kCrossLingual:
-    case Mode::kVoiceConversion:
-      break;
+    case Mode::kVoiceConversion: break;
   }
   const std::vector<int32_t> prompt_ids = prompt.empty() ? std::vector<int32_t>{} : text->Encode(prompt);
   for (std::string segment : text->Split(r.text, o.text_frontend)) {
@@ -172,7 +173,8 @@ std::vector<SegmentPlan> Engine::Impl::PlanSegments(const SynthesisRequest &r, c
     if (p.text_ids.empty()) continue;
     plans.push_back(std::move(p));
   }
-  if (plans.empty()) throw Error(ErrorCode::kInvalidArgument, "the text has nothing to speak after normalization");
+  if (plans.empty())
+    throw Error(ErrorCode::kInvalidArgument, "the text has nothing to speak after normalization");
   return plans;
 }
 
@@ -200,7 +202,8 @@ std::unique_ptr<Engine> Engine::Create(const EngineConfig &config) {
   return std::unique_ptr<Engine>(new Engine(std::make_unique<Impl>(config)));
 }
 
-Voice Engine::CreateVoice(const Audio &prompt, const std::string &transcript, const std::string &source) const {
+Voice Engine::CreateVoice(const Audio &prompt, const std::string &transcript,
+                          const std::string &source) const {
   return impl_->CreateVoice(prompt, transcript, source);
 }
 
@@ -217,10 +220,16 @@ std::vector<std::string> Engine::SplitText(const std::string &text, bool text_fr
   return impl_->text->Split(text, text_frontend);
 }
 
-std::vector<int32_t> Engine::Tokenize(const std::string &text) const { return impl_->text->Encode(text); }
+std::vector<int32_t> Engine::Tokenize(const std::string &text) const {
+  return impl_->text->Encode(text);
+}
 
-const BundleSummary &Engine::summary() const { return impl_->summary; }
-int Engine::sample_rate() const { return impl_->bundle.sample_rate; }
+const BundleSummary &Engine::summary() const {
+  return impl_->summary;
+}
+int Engine::sample_rate() const {
+  return impl_->bundle.sample_rate;
+}
 
 const char *ModeName(Mode mode) {
   switch (mode) {

@@ -23,10 +23,10 @@ namespace cosyvoice {
 
 // One text segment's worth of work, prepared before any model runs.
 struct SegmentPlan {
-  std::string text;                  // tts text as fed to the tokenizer
-  std::vector<int32_t> text_ids;     // its tokens
-  std::vector<int32_t> prompt_ids;   // transcript/instruction tokens (with the system prompt)
-  bool use_prompt_speech = false;    // zero-shot: prompt speech tokens follow task_id
+  std::string text;                 // tts text as fed to the tokenizer
+  std::vector<int32_t> text_ids;    // its tokens
+  std::vector<int32_t> prompt_ids;  // transcript/instruction tokens (with the system prompt)
+  bool use_prompt_speech = false;   // zero-shot: prompt speech tokens follow task_id
 };
 
 class Engine::Impl {
@@ -34,11 +34,12 @@ class Engine::Impl {
   explicit Impl(const EngineConfig &config);
 
   Voice CreateVoice(const Audio &prompt, const std::string &transcript, const std::string &source);
-  Audio Synthesize(const SynthesisRequest &request, const SynthesisOptions &options, const AudioCallback &callback,
-                   SynthesisStats *stats);
+  Audio Synthesize(const SynthesisRequest &request, const SynthesisOptions &options,
+                   const AudioCallback &callback, SynthesisStats *stats);
 
   // Everything a request's text turns into, one plan per segment (throws kInvalidArgument).
-  std::vector<SegmentPlan> PlanSegments(const SynthesisRequest &request, const SynthesisOptions &options) const;
+  std::vector<SegmentPlan> PlanSegments(const SynthesisRequest &request,
+                                        const SynthesisOptions &options) const;
   // [sos] + E_t(prompt ++ text) + [task_id] (+ E_s(prompt speech)) as [positions, hidden].
   std::vector<float> LmInput(const SegmentPlan &plan, const Voice &voice) const;
 

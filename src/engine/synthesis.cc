@@ -14,7 +14,9 @@ namespace cosyvoice {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double Since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 constexpr size_t kMaxTextBytes = 100000;  // ~ an hour of speech; longer input is almost surely a mistake
 
@@ -28,12 +30,14 @@ struct Resolved {
 Resolved Resolve(const SynthesisOptions &o, const BundleConfig &b) {
   Resolved r;
   const SamplingConfig &s = b.llm.sampling;
-  r.ras.top_p = o.top_p > 0 ? o.top_p : s.top_p;
+  r.ras.top_p = o.top_p > 0 ? static_cast<double>(o.top_p) : s.top_p;
   r.ras.top_k = o.top_k > 0 ? o.top_k : s.top_k;
   r.ras.win_size = o.win_size >= 0 ? o.win_size : s.win_size;
-  r.ras.tau_r = o.tau_r >= 0 ? o.tau_r : s.tau_r;
-  r.min_ratio = o.min_token_text_ratio >= 0 ? o.min_token_text_ratio : b.llm.min_token_text_ratio;
-  r.max_ratio = o.max_token_text_ratio >= 0 ? o.max_token_text_ratio : b.llm.max_token_text_ratio;
+  r.ras.tau_r = o.tau_r >= 0 ? static_cast<double>(o.tau_r) : s.tau_r;
+  r.min_ratio =
+      o.min_token_text_ratio >= 0 ? static_cast<double>(o.min_token_text_ratio) : b.llm.min_token_text_ratio;
+  r.max_ratio =
+      o.max_token_text_ratio >= 0 ? static_cast<double>(o.max_token_text_ratio) : b.llm.max_token_text_ratio;
   r.flow.n_timesteps = o.n_timesteps > 0 ? o.n_timesteps : b.flow.n_timesteps;
   r.flow.cfg_rate = o.cfg_rate >= 0 ? o.cfg_rate : static_cast<float>(b.flow.cfg_rate);
   return r;
@@ -44,8 +48,13 @@ class Emitter {
  public:
   Emitter(const AudioCallback &callback, int sample_rate, int segment, int segments, Audio &out,
           SynthesisStats &stats, Clock::time_point start)
-      : callback_(callback), rate_(sample_rate), segment_(segment), segments_(segments), out_(out),
-        stats_(stats), start_(start) {}
+      : callback_(callback),
+        rate_(sample_rate),
+        segment_(segment),
+        segments_(segments),
+        out_(out),
+        stats_(stats),
+        start_(start) {}
 
   void Emit(const float *samples, size_t n, bool segment_done) {
     if (n == 0 && !segment_done) return;
@@ -73,7 +82,9 @@ class Emitter {
 }  // namespace
 
 void SynthesisOptions::Validate() const {
-  auto fail = [](const std::string &m) { throw Error(ErrorCode::kInvalidArgument, "synthesis options: " + m); };
+  auto fail = [](const std::string &m) {
+    throw Error(ErrorCode::kInvalidArgument, "synthesis options: " + m);
+  };
   if (!(speed >= 0.5f && speed <= 2.0f)) fail("speed must be in [0.5, 2.0], got " + std::to_string(speed));
   if (stream && speed != 1.0f) fail("speed cannot change in streaming mode (upstream ignores it there)");
   if (n_timesteps < 0 || n_timesteps > 1000) fail("n_timesteps must be in [1, 1000] (0: bundle default)");
@@ -86,8 +97,8 @@ void SynthesisOptions::Validate() const {
     fail("max_token_text_ratio must be >= min_token_text_ratio");
 }
 
-Audio Engine::Impl::Synthesize(const SynthesisRequest &r, const SynthesisOptions &o, const AudioCallback &callback,
-                               SynthesisStats *stats_out) {
+Audio Engine::Impl::Synthesize(const SynthesisRequest &r, const SynthesisOptions &o,
+                               const AudioCallback &callback, SynthesisStats *stats_out) {
   const auto start = Clock::now();
   o.Validate();
   if (r.voice == nullptr) throw Error(ErrorCode::kInvalidArgument, "request: a voice is required");
@@ -100,12 +111,14 @@ Audio Engine::Impl::Synthesize(const SynthesisRequest &r, const SynthesisOptions
   if (voice.mel_bins != bundle.flow.mel_bins || voice.speech_tokens.empty() ||
       voice.mel_frames() != static_cast<int64_t>(voice.speech_tokens.size()) * bundle.flow.token_mel_ratio ||
       static_cast<int>(voice.speaker_embedding.size()) != bundle.flow.spk_embed_dim) {
-    throw Error(ErrorCode::kInvalidArgument, "voice '" + voice.source + "' does not fit this model (mel bins, "
+    throw Error(ErrorCode::kInvalidArgument, "voice '" + voice.source +
+                                                 "' does not fit this model (mel bins, "
                                                  "prompt length or embedding size)");
   }
   if (r.text.size() > kMaxTextBytes) {
-    throw Error(ErrorCode::kInvalidArgument, "text is " + std::to_string(r.text.size()) + " bytes; the limit is " +
-                                                 std::to_string(kMaxTextBytes) + " per request");
+    throw Error(ErrorCode::kInvalidArgument, "text is " + std::to_string(r.text.size()) +
+                                                 " bytes; the limit is " + std::to_string(kMaxTextBytes) +
+                                                 " per request");
   }
   const Resolved opt = Resolve(o, bundle);
   SynthesisStats local;
@@ -159,9 +172,11 @@ Audio Engine::Impl::Synthesize(const SynthesisRequest &r, const SynthesisOptions
 
   for (size_t i = 0; i < plans.size(); ++i) {
     const SegmentPlan &plan = plans[i];
-    Emitter emit(callback, out.sample_rate, static_cast<int>(i), static_cast<int>(plans.size()), out, st, start);
+    Emitter emit(callback, out.sample_rate, static_cast<int>(i), static_cast<int>(plans.size()), out, st,
+                 start);
     const std::vector<float> lm_input = LmInput(plan, voice);
-    LengthLimits limits = ComputeLengthLimits(static_cast<int>(plan.text_ids.size()), opt.min_ratio, opt.max_ratio);
+    LengthLimits limits =
+        ComputeLengthLimits(static_cast<int>(plan.text_ids.size()), opt.min_ratio, opt.max_ratio);
     if (o.max_tokens > 0) limits.max_len = std::min(limits.max_len, o.max_tokens);
     if (o.min_tokens > 0) limits.min_len = std::max(limits.min_len, o.min_tokens);
     limits.min_len = std::min(limits.min_len, limits.max_len);
@@ -196,15 +211,17 @@ Audio Engine::Impl::Synthesize(const SynthesisRequest &r, const SynthesisOptions
       std::vector<float> merged(static_cast<size_t>(mel_bins * (acc_frames + add)));
       for (int c = 0; c < mel_bins; ++c) {
         std::copy_n(acc_mel.begin() + c * acc_frames, acc_frames, merged.begin() + c * (acc_frames + add));
-        std::copy_n(gen.begin() + c * gen_frames + from_frame, add, merged.begin() + c * (acc_frames + add) + acc_frames);
+        std::copy_n(gen.begin() + c * gen_frames + from_frame, add,
+                    merged.begin() + c * (acc_frames + add) + acc_frames);
       }
       acc_mel.swap(merged);
       acc_frames += add;
     };
     auto run_chunk = [&](bool final_chunk) {
       auto tf = Clock::now();
-      in.tokens.assign(flow_tokens.begin(),
-                       final_chunk ? flow_tokens.end() : flow_tokens.begin() + offset + (offset == 0 ? hop + pad : hop) + lookahead);
+      in.tokens.assign(flow_tokens.begin(), final_chunk ? flow_tokens.end()
+                                                        : flow_tokens.begin() + offset +
+                                                              (offset == 0 ? hop + pad : hop) + lookahead);
       in.finalize = final_chunk;
       in.streaming = !final_chunk;  // upstream's last chunk runs with full attention
       int64_t frames = 0;
@@ -232,7 +249,8 @@ Audio Engine::Impl::Synthesize(const SynthesisRequest &r, const SynthesisOptions
     int silent_run = 0;
     double chunk_seconds_in_llm = 0;  // streamed chunks run inside the LLM loop
     auto on_token = [&](int token) {
-      const bool silent = std::find(l.silent_tokens.begin(), l.silent_tokens.end(), token) != l.silent_tokens.end();
+      const bool silent =
+          std::find(l.silent_tokens.begin(), l.silent_tokens.end(), token) != l.silent_tokens.end();
       silent_run = silent ? silent_run + 1 : 0;
       if (!(silent && silent_run > l.max_silent_run)) flow_tokens.push_back(token);
       if (o.stream) {
@@ -244,7 +262,8 @@ Audio Engine::Impl::Synthesize(const SynthesisRequest &r, const SynthesisOptions
     };
 
     GenerationStats gs;
-    const std::vector<int> tokens = generator.Generate(lm_input, limits.min_len, limits.max_len, sampler, on_token, &gs);
+    const std::vector<int> tokens =
+        generator.Generate(lm_input, limits.min_len, limits.max_len, sampler, on_token, &gs);
     st.seconds.llm_prefill += gs.prefill_seconds;
     st.seconds.llm_decode += std::max(0.0, gs.decode_seconds - chunk_seconds_in_llm);
     st.prompt_positions += gs.prefill_positions;

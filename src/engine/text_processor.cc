@@ -31,7 +31,9 @@ TextProcessor::TextProcessor(const BundleConfig &bundle) : impl_(std::make_uniqu
 
 TextProcessor::~TextProcessor() = default;
 
-std::vector<int32_t> TextProcessor::Encode(const std::string &text) const { return impl_->tokenizer.Encode(text); }
+std::vector<int32_t> TextProcessor::Encode(const std::string &text) const {
+  return impl_->tokenizer.Encode(text);
+}
 
 std::vector<std::string> TextProcessor::Split(const std::string &text, bool text_frontend) const {
   if (text_frontend) return impl_->frontend->Split(text);

@@ -70,7 +70,8 @@ Voice Voice::Load(const std::string &path) {
   const std::string in((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   if (in.size() < 16 || std::memcmp(in.data(), kMagic, sizeof(kMagic)) != 0) Bad(path, "bad magic");
   const uint32_t version = GetU32(in, 8);
-  if (version != kVoiceFormatVersion) Bad(path, "format version " + std::to_string(version) + ", this build reads 1");
+  if (version != kVoiceFormatVersion)
+    Bad(path, "format version " + std::to_string(version) + ", this build reads 1");
   const uint32_t json_len = GetU32(in, 12);
   if (16 + static_cast<size_t>(json_len) > in.size()) Bad(path, "truncated header");
   nlohmann::json h;
