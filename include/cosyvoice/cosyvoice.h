@@ -81,10 +81,11 @@ struct SynthesisOptions {
   float tau_r = -1.0f;
   float min_token_text_ratio = -1.0f;  // speech tokens per text token (bundle: 2 and 20)
   float max_token_text_ratio = -1.0f;
-  int max_tokens = 0;         // hard cap on speech tokens per segment (0: only the ratio)
-  int min_tokens = 0;         // hard floor (benchmarks: min_tokens == max_tokens fixes the length)
-  bool text_frontend = true;  // normalize numbers/symbols and split long text into sentences
-  bool stream = false;        // emit audio in chunks while a sentence is generated
+  int max_tokens = 0;              // hard cap on speech tokens per segment (0: only the ratio)
+  int min_tokens = 0;              // hard floor (benchmarks: min_tokens == max_tokens fixes the length)
+  bool text_frontend = true;       // normalize numbers/symbols and split long text into sentences
+  bool text_normalization = true;  // numbers, dates, units... (false: only the CosyVoice3 rules + splitting)
+  bool stream = false;             // emit audio in chunks while a sentence is generated
   void Validate() const;
 };
 

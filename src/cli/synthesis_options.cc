@@ -70,6 +70,9 @@ void AddSynthesisFlags(CLI::App *app, SynthesisOptions &o) {
   app->add_flag_function(
       "--no-text-frontend", [&o](std::int64_t) { o.text_frontend = false; },
       "Do not normalize or split the text");
+  app->add_flag_function(
+      "--no-normalization", [&o](std::int64_t) { o.text_normalization = false; },
+      "Keep numbers, dates and symbols as written (still split into sentences)");
 }
 
 }  // namespace cosyvoice::cli

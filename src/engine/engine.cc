@@ -162,7 +162,7 @@ std::vector<SegmentPlan> Engine::Impl::PlanSegments(const SynthesisRequest &r,
     case Mode::kVoiceConversion: break;
   }
   const std::vector<int32_t> prompt_ids = prompt.empty() ? std::vector<int32_t>{} : text->Encode(prompt);
-  for (std::string segment : text->Split(r.text, o.text_frontend)) {
+  for (std::string segment : text->Split(r.text, o.text_frontend, o.text_normalization)) {
     if (r.mode == Mode::kCrossLingual) segment = conventions.CrossLingualText(segment);
     conventions.CheckOneMarker(prompt, segment);
     SegmentPlan p;

@@ -16,9 +16,11 @@ class TextProcessor::Impl {
     // English segment lengths are counted in the bundle's own BPE tokens, as upstream does.
     options.token_counter = [this](std::string_view s) { return tokenizer.Encode(s).size(); };
     frontend = std::make_unique<TextFrontend>(options);
+    options.text_normalization = false;
+    frontend_no_tn = std::make_unique<TextFrontend>(options);
   }
   BpeTokenizer tokenizer;
-  std::unique_ptr<TextFrontend> frontend;
+  std::unique_ptr<TextFrontend> frontend, frontend_no_tn;
 };
 
 TextProcessor::TextProcessor(const BundleConfig &bundle) : impl_(std::make_unique<Impl>(bundle)) {
@@ -35,8 +37,9 @@ std::vector<int32_t> TextProcessor::Encode(const std::string &text) const {
   return impl_->tokenizer.Encode(text);
 }
 
-std::vector<std::string> TextProcessor::Split(const std::string &text, bool text_frontend) const {
-  if (text_frontend) return impl_->frontend->Split(text);
+std::vector<std::string> TextProcessor::Split(const std::string &text, bool text_frontend,
+                                              bool normalize) const {
+  if (text_frontend) return (normalize ? impl_->frontend : impl_->frontend_no_tn)->Split(text);
   // upstream text_normalize(text_frontend=False): the text as given, one segment
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
     throw Error(ErrorCode::kInvalidArgument, "text is empty");

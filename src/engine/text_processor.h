@@ -22,7 +22,8 @@ class TextProcessor {
   // CosyVoice3's text_normalize with split=true (spec §3.1): normalized sentence segments.
   // Text containing "<|" and "|>" bypasses normalization and is returned as one segment; so does
   // any text when `text_frontend` is false (upstream's text_frontend=False).
-  std::vector<std::string> Split(const std::string &text, bool text_frontend) const;
+  // `normalize` false skips only the text normalization (numbers, dates...), not the other rules.
+  std::vector<std::string> Split(const std::string &text, bool text_frontend, bool normalize = true) const;
   // The content of a special token, e.g. "<|endofprompt|>" for the bundle's endofprompt id.
   std::string TokenContent(int32_t id) const;
 
