@@ -92,9 +92,9 @@ class _Ctx:
         return p
 
     def export(self, module, args, rel: str, role: str, io) -> Path:
-        ins, outs, axes = io
+        ins, outs, shapes = io
         self.step(f"exporting {rel}")
-        p = onnx_io.export_graph(module, args, self.path(rel), role, ins, outs, axes, producer_version=__version__)
+        p = onnx_io.export_graph(module, args, self.path(rel), role, ins, outs, shapes, producer_version=__version__)
         self.step(f"wrote {rel} ({p.stat().st_size / 1e6:.1f} MB)")
         if self.ort_report:
             before = onnx_io.op_counts(p)
@@ -227,7 +227,7 @@ def _export_llm(ctx: _Ctx) -> None:
     ctx.step(f"wrote llm/text_embedding.npy [{q.vocab_size}, {q.hidden_size}] and "
              f"llm/speech_embedding.npy [{lm.cfg.speech_vocab_rows}, {q.hidden_size}]")
     step = LG.LlmStep(lm)
-    ctx.export(step, LG.example_inputs(lm, gen=ctx.gen), "llm/llm.onnx", "llm", LG.io_names(q.num_hidden_layers))
+    ctx.export(step, LG.example_inputs(lm, gen=ctx.gen), "llm/llm.onnx", "llm", LG.io(lm))
     del step
     gc.collect()
 
@@ -280,9 +280,9 @@ def _export_flow(ctx: _Ctx) -> None:
     flow = checkpoint.load_flow(ctx.ckpt / "flow.pt", ctx.cfg.flow)
     fc = flow.cfg
     ctx.export(FG.FlowEncoder(flow), FG.encoder_example(flow, gen=ctx.gen), "flow/flow_encoder.onnx",
-               "flow_encoder", FG.ENCODER_IO)
+               "flow_encoder", FG.encoder_io(flow))
     ctx.export(FG.FlowEstimator(flow.decoder.estimator), FG.estimator_example(flow, gen=ctx.gen),
-               "flow/flow_estimator.onnx", "flow_estimator", FG.ESTIMATOR_IO)
+               "flow/flow_estimator.onnx", "flow_estimator", FG.estimator_io(flow))
     gc.collect()
 
     ctx.step("parity flow/flow_encoder.onnx vs CausalMaskedDiffWithDiT.encode_tokens/embed_speaker")
@@ -343,12 +343,12 @@ def _export_hift(ctx: _Ctx) -> None:
     hift = checkpoint.load_hift(ctx.ckpt / "hift.pt", ctx.cfg.hift)
     hc = hift.cfg
     mel_ex = _mel_like((1, hc.in_channels, 13), ctx.gen)
-    ctx.export(HG.F0Predictor64(hift.f0_predictor), (mel_ex,), "hift/hift_f0.onnx", "hift_f0", HG.F0_IO)
+    ctx.export(HG.F0Predictor64(hift.f0_predictor), (mel_ex,), "hift/hift_f0.onnx", "hift_f0", HG.f0_io(hift))
     src_noise = noise.hift_source_noise(hc.samples_per_frame * max(GENERATOR_FRAMES + (13,)))
     with torch.no_grad():
         harm_ex = HG.nsf_harmonics(hift.f0(mel_ex), hc, src_noise)
     ctx.export(HG.HiftGenerator(hift), (mel_ex, harm_ex), "hift/hift_generator.onnx", "hift_generator",
-               HG.GENERATOR_IO)
+               HG.generator_io(hift))
 
     ctx.step("parity hift/hift_f0.onnx vs CausalConvRNNF0Predictor (float64)")
     g = ctx.session("hift/hift_f0.onnx")

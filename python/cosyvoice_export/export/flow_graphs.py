@@ -107,10 +107,19 @@ class FlowEstimator(nn.Module):
         return x + gate_mlp.unsqueeze(1) * block.ff(h)
 
 
-ENCODER_IO = (["token", "embedding"], ["mu", "spks"], {"token": {1: "L"}, "mu": {2: "T"}})
-ESTIMATOR_IO = (["x", "mu", "t", "spks", "cond", "attention_chunk"], ["velocity"],
-                {"x": {0: "B", 2: "T"}, "mu": {0: "B", 2: "T"}, "t": {0: "B"}, "spks": {0: "B"},
-                 "cond": {0: "B", 2: "T"}, "velocity": {0: "B", 2: "T"}})
+def encoder_io(flow: CausalMaskedDiffWithDiT):
+    """(input names, output names, declared shapes) of docs/bundle.md §3.2."""
+    m = flow.cfg.output_size
+    return (["token", "embedding"], ["mu", "spks"],
+            {"token": [1, "L"], "embedding": [1, flow.cfg.spk_embed_dim], "mu": [1, m, "T"], "spks": [1, m]})
+
+
+def estimator_io(flow: CausalMaskedDiffWithDiT):
+    """(input names, output names, declared shapes) of docs/bundle.md §3.3."""
+    btm = ["B", flow.cfg.output_size, "T"]
+    return (["x", "mu", "t", "spks", "cond", "attention_chunk"], ["velocity"],
+            {"x": btm, "mu": btm, "t": ["B"], "spks": ["B", flow.cfg.output_size], "cond": btm,
+             "attention_chunk": [], "velocity": btm})
 
 
 def encoder_example(flow: CausalMaskedDiffWithDiT, length: int = 7, gen=None):

@@ -130,6 +130,15 @@ def nsf_harmonics(f0: torch.Tensor, cfg, noise: np.ndarray) -> torch.Tensor:
     return rep(sines) + rep(amp) * torch.from_numpy(noise[:, :tf * up])
 
 
-F0_IO = (["mel"], ["f0"], {"mel": {2: "T"}, "f0": {1: "T"}})
-GENERATOR_IO = (["mel", "harmonics"], ["real", "imag"],
-                {"mel": {2: "T"}, "harmonics": {1: "samples"}, "real": {2: "frames"}, "imag": {2: "frames"}})
+def f0_io(hift: CausalHiFTGenerator):
+    """(input names, output names, declared shapes) of docs/bundle.md §3.4."""
+    return ["mel"], ["f0"], {"mel": [1, hift.cfg.in_channels, "T"], "f0": [1, "T"]}
+
+
+def generator_io(hift: CausalHiFTGenerator):
+    """(input names, output names, declared shapes) of docs/bundle.md §3.5."""
+    c = hift.cfg
+    bins = c.istft_n_fft // 2 + 1
+    return (["mel", "harmonics"], ["real", "imag"],
+            {"mel": [1, c.in_channels, "T"], "harmonics": [1, "samples", c.n_harmonic_channels],
+             "real": [1, bins, "frames"], "imag": [1, bins, "frames"]})

@@ -109,21 +109,21 @@ class LlmStep(nn.Module):
             x = x + torch.matmul(g * torch.sigmoid(g) * u, L.w_down)
         last = x[:, -1, :]                                                   # [1, H]
         logits = torch.matmul(_rms_norm(last, self.norm_w, self.eps), self.w_dec)
-        return (logits, *new)
+        return (logits.reshape(1, self.w_dec.shape[1]), *new)   # a constant shape: declared [1, V]
 
 
-def io_names(n_layers: int) -> Tuple[List[str], List[str], dict]:
-    ins = ["inputs_embeds"]
-    outs = ["logits"]
-    axes = {"inputs_embeds": {1: "S"}}
-    for i in range(n_layers):
+def io(lm: CosyVoice3LM) -> Tuple[List[str], List[str], dict]:
+    """(input names, output names, declared shapes) of docs/bundle.md §3.1."""
+    q = lm.cfg.qwen
+    kv = [q.num_key_value_heads, q.head_dim]
+    ins, outs = ["inputs_embeds"], ["logits"]
+    shapes = {"inputs_embeds": [1, "S", q.hidden_size], "logits": [1, lm.cfg.speech_vocab_rows]}
+    for i in range(q.num_hidden_layers):
         ins += [f"past_key_{i}", f"past_value_{i}"]
         outs += [f"new_key_{i}", f"new_value_{i}"]
-        for n in (f"past_key_{i}", f"past_value_{i}"):
-            axes[n] = {1: "P"}
-        for n in (f"new_key_{i}", f"new_value_{i}"):
-            axes[n] = {1: "S"}
-    return ins, outs, axes
+        shapes.update({f"past_key_{i}": [1, "P"] + kv, f"past_value_{i}": [1, "P"] + kv,
+                       f"new_key_{i}": [1, "S"] + kv, f"new_value_{i}": [1, "S"] + kv})
+    return ins, outs, shapes
 
 
 def example_inputs(lm: CosyVoice3LM, s: int = 3, p: int = 2, gen=None) -> tuple:

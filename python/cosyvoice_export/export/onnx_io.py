@@ -40,9 +40,17 @@ def _export_kwargs() -> dict:
 
 
 def export_graph(module: torch.nn.Module, args: tuple, path: Path, role: str, input_names: Sequence[str],
-                 output_names: Sequence[str], dynamic_axes: Dict[str, Dict[int, str]],
-                 producer_version: str = "") -> Path:
-    """Trace ``module(*args)`` into ``path`` and post-process it (see the module docstring)."""
+                 output_names: Sequence[str], shapes: Dict[str, Sequence], producer_version: str = "") -> Path:
+    """Trace ``module(*args)`` into ``path`` and post-process it (see the module docstring).
+
+    ``shapes`` maps every input and output name to its declared dims: an int, or a symbol such as
+    "S" (a dynamic axis).  They are also written into the graph, since the tracer loses static
+    dims through some ops and names unknown ones after itself."""
+    missing = [n for n in list(input_names) + list(output_names) if n not in shapes]
+    if missing:
+        raise ExportError(f"{path}: no declared shape for {missing}")
+    dynamic_axes = {n: {i: d for i, d in enumerate(dims) if isinstance(d, str)} for n, dims in shapes.items()}
+    dynamic_axes = {n: a for n, a in dynamic_axes.items() if a}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     module.eval()
@@ -52,7 +60,7 @@ def export_graph(module: torch.nn.Module, args: tuple, path: Path, role: str, in
         torch.onnx.export(module, args, str(path), input_names=list(input_names),
                           output_names=list(output_names), dynamic_axes=dynamic_axes,
                           opset_version=OPSET, do_constant_folding=True, **_export_kwargs())
-    postprocess(path, role, producer_version)
+    postprocess(path, role, producer_version, shapes)
     return path
 
 
@@ -114,8 +122,30 @@ def check_standard_ops(model: onnx.ModelProto, path: Path) -> None:
             raise ExportError(f"{path}: opset {imp.version}, expected {OPSET}")
 
 
-def postprocess(path: Path, role: str, producer_version: str = "") -> None:
+def set_declared_shapes(model: onnx.ModelProto, shapes: Dict[str, Sequence]) -> None:
+    found = set()
+    for vi in list(model.graph.input) + list(model.graph.output):
+        if vi.name not in shapes:
+            continue
+        found.add(vi.name)
+        shape = vi.type.tensor_type.shape
+        dims = list(shapes[vi.name])
+        del shape.dim[:]
+        for d in dims:
+            new = shape.dim.add()
+            if isinstance(d, int):
+                new.dim_value = d
+            else:
+                new.dim_param = str(d)
+    missing = set(shapes) - found
+    if missing:
+        raise ExportError(f"declared shapes for unknown inputs/outputs {sorted(missing)}")
+
+
+def postprocess(path: Path, role: str, producer_version: str = "", shapes: Optional[Dict[str, Sequence]] = None) -> None:
     model = onnx.load(str(path))
+    if shapes:
+        set_declared_shapes(model, shapes)
     dedup_initializers(model)
     check_standard_ops(model, path)
     set_metadata(model, role)
