@@ -55,12 +55,14 @@ $(TINY)/checkpoint/.done: $(PY_SOURCES)
 	@touch $@
 $(TINY)/bundle/.done: $(TINY)/checkpoint/.done
 	@echo "[tiny] exporting the ONNX bundle"
-	rm -rf $(TINY)/bundle && $(PYENV) $(PY) -m cosyvoice_export export --checkpoint $(TINY)/checkpoint --out $(TINY)/bundle
+	rm -rf $(TINY)/bundle && $(PYENV) $(PY) -m cosyvoice_export export --checkpoint $(TINY)/checkpoint --out $(TINY)/bundle --name cosyvoice3-tiny-random
 	@touch $@
+# TODO(py-goldens): drop the guard once the `goldens` command is registered in __main__.py.
 $(TINY)/goldens/.done: $(TINY)/bundle/.done
-	@echo "[tiny] dumping goldens from the PyTorch reference"
-	rm -rf $(TINY)/goldens && $(PYENV) $(PY) -m cosyvoice_export goldens --checkpoint $(TINY)/checkpoint --bundle $(TINY)/bundle --out $(TINY)/goldens
-	@touch $@
+	@if grep -q '"goldens":' python/cosyvoice_export/__main__.py; then \
+	  echo "[tiny] dumping goldens from the PyTorch reference"; \
+	  rm -rf $(TINY)/goldens && $(PYENV) $(PY) -m cosyvoice_export goldens --checkpoint $(TINY)/checkpoint --bundle $(TINY)/bundle --out $(TINY)/goldens && touch $@; \
+	else echo "[tiny] no goldens command in this checkout yet: goldens skipped"; fi
 tiny-model: deps $(TINY)/goldens/.done
 else
 tiny-model:

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from cosyvoice_export import checkpoint as C
-from cosyvoice_export import noise, tiny
+from cosyvoice_export import noise
 from cosyvoice_export.export import bundle as B
 from cosyvoice_export.export import hift_graphs as HG
 from cosyvoice_export.export import onnx_io
@@ -432,3 +432,15 @@ def test_cpp_info_rejects_truncated_file(bundle_dir, tmp_path):
         f.truncate(100)
     r = subprocess.run([str(CLI), "info", "--model", str(copy)], capture_output=True, text=True)
     assert r.returncode == 4 and "hift_f0.onnx" in r.stderr
+
+
+def test_ort_fuses_the_llm_patterns(bundle_dir, tmp_path):
+    """The LLM graph is written so that ORT's CPU optimizer fuses RMSNorm and the scaled QK^T
+    (docs/bundle.md §3.1); the optimized graph is written through ort.OrtGraph(optimized_model_path=)."""
+    before = onnx_io.op_counts(bundle_dir / "llm/llm.onnx")
+    after = onnx_io.ort_optimized_op_counts(bundle_dir / "llm/llm.onnx", tmp_path)
+    layers = 2
+    assert after.get("SimplifiedLayerNormalization") == 2 * layers + 1
+    assert after.get("com.microsoft:FusedMatMul") == layers
+    assert before["MatMul"] == 6 * layers + 1 and sum(after.values()) < sum(before.values())
+    assert not list(tmp_path.iterdir())                       # the optimized copy is removed

@@ -232,7 +232,14 @@ def _export_llm(ctx: _Ctx) -> None:
     gc.collect()
 
     ctx.step("parity llm/llm.onnx vs CosyVoice3LM")
-    g = ctx.session("llm/llm.onnx")
+    with ctx.session("llm/llm.onnx") as g:
+        ctx.checks["llm/llm.onnx"] = _llm_parity(ctx, lm, g)
+    del lm
+    gc.collect()
+
+
+def _llm_parity(ctx: _Ctx, lm, g: OrtGraph) -> dict:
+    q = lm.cfg.qwen
     chk = GraphCheck("llm/llm.onnx", "float32", TOL_LLM, ctx.log)
     kv = (q.num_key_value_heads, q.head_dim)
     L = q.num_hidden_layers
@@ -264,10 +271,7 @@ def _export_llm(ctx: _Ctx) -> None:
     got = g.run(_llm_feeds(x[:, 36:].contiguous(), past, L, kv))
     ref, _ = ref_run(x, None)
     chk.compare("prefill 36 + decode 1 = full 37", {"logits": got["logits"]}, {"logits": ref["logits"]})
-    ctx.checks["llm/llm.onnx"] = chk.finish()
-    g.close()
-    del lm, g
-    gc.collect()
+    return chk.finish()
 
 
 def _mel_like(shape, gen) -> torch.Tensor:
@@ -278,7 +282,6 @@ def _mel_like(shape, gen) -> torch.Tensor:
 def _export_flow(ctx: _Ctx) -> None:
     ctx.step("loading flow.pt")
     flow = checkpoint.load_flow(ctx.ckpt / "flow.pt", ctx.cfg.flow)
-    fc = flow.cfg
     ctx.export(FG.FlowEncoder(flow), FG.encoder_example(flow, gen=ctx.gen), "flow/flow_encoder.onnx",
                "flow_encoder", FG.encoder_io(flow))
     ctx.export(FG.FlowEstimator(flow.decoder.estimator), FG.estimator_example(flow, gen=ctx.gen),
@@ -286,7 +289,17 @@ def _export_flow(ctx: _Ctx) -> None:
     gc.collect()
 
     ctx.step("parity flow/flow_encoder.onnx vs CausalMaskedDiffWithDiT.encode_tokens/embed_speaker")
-    g = ctx.session("flow/flow_encoder.onnx")
+    with ctx.session("flow/flow_encoder.onnx") as g:
+        ctx.checks["flow/flow_encoder.onnx"] = _encoder_parity(ctx, flow, g)
+    ctx.step("parity flow/flow_estimator.onnx vs DiT.forward_chunked")
+    with ctx.session("flow/flow_estimator.onnx") as g:
+        ctx.checks["flow/flow_estimator.onnx"] = _estimator_parity(ctx, flow, g)
+    del flow
+    gc.collect()
+
+
+def _encoder_parity(ctx: _Ctx, flow, g: OrtGraph) -> dict:
+    fc = flow.cfg
     chk = GraphCheck("flow/flow_encoder.onnx", "float32", TOL_ENCODER, ctx.log)
     la, r = fc.pre_lookahead_len, fc.token_mel_ratio
     for n in ENCODER_LENGTHS:
@@ -301,11 +314,12 @@ def _export_flow(ctx: _Ctx) -> None:
             with torch.no_grad():
                 part = flow.encode_tokens(tok, finalize=False).numpy()
             chk.compare(f"L={n} non-final prefix", {"mu": got["mu"][:, :, :r * (n - la)]}, {"mu": part})
-    ctx.checks["flow/flow_encoder.onnx"] = chk.finish()
-    g.close()
+    return chk.finish()
 
-    ctx.step("parity flow/flow_estimator.onnx vs DiT.forward_chunked")
-    g = ctx.session("flow/flow_estimator.onnx")
+
+def _estimator_parity(ctx: _Ctx, flow, g: OrtGraph) -> dict:
+    fc = flow.cfg
+    r = fc.token_mel_ratio
     chk = GraphCheck("flow/flow_estimator.onnx", "float32", TOL_ESTIMATOR, ctx.log)
     est = flow.decoder.estimator
     c = fc.output_size
@@ -332,10 +346,7 @@ def _export_flow(ctx: _Ctx) -> None:
                 with torch.no_grad():
                     ref = est.forward_chunked(x, torch.ones(b, 1, t_len), mu, t, spks, cond, chunk)
                 chk.compare(f"T={t_len} B={b} chunk={chunk}", got, {"velocity": ref.numpy()}, dt)
-    ctx.checks["flow/flow_estimator.onnx"] = chk.finish()
-    g.close()
-    del flow, g
-    gc.collect()
+    return chk.finish()
 
 
 def _export_hift(ctx: _Ctx) -> None:
@@ -351,7 +362,17 @@ def _export_hift(ctx: _Ctx) -> None:
                HG.generator_io(hift))
 
     ctx.step("parity hift/hift_f0.onnx vs CausalConvRNNF0Predictor (float64)")
-    g = ctx.session("hift/hift_f0.onnx")
+    with ctx.session("hift/hift_f0.onnx") as g:
+        ctx.checks["hift/hift_f0.onnx"] = _f0_parity(ctx, hift, g)
+    ctx.step("parity hift/hift_generator.onnx vs m_source + torch.stft + CausalHiFTGenerator.decode")
+    with ctx.session("hift/hift_generator.onnx") as g:
+        ctx.checks["hift/hift_generator.onnx"] = _generator_parity(ctx, hift, g, src_noise)
+    del hift
+    gc.collect()
+
+
+def _f0_parity(ctx: _Ctx, hift, g: OrtGraph) -> dict:
+    hc = hift.cfg
     chk = GraphCheck("hift/hift_f0.onnx", "float64", TOL_F0, ctx.log)
     for t_len in F0_FRAMES:
         mel = _mel_like((1, hc.in_channels, t_len), ctx.gen)
@@ -361,11 +382,11 @@ def _export_hift(ctx: _Ctx) -> None:
         with torch.no_grad():
             ref = hift.f0(mel, finalize=True).numpy()
         chk.compare(f"T={t_len}", got, {"f0": ref}, dt)
-    ctx.checks["hift/hift_f0.onnx"] = chk.finish()
-    g.close()
+    return chk.finish()
 
-    ctx.step("parity hift/hift_generator.onnx vs m_source + torch.stft + CausalHiFTGenerator.decode")
-    g = ctx.session("hift/hift_generator.onnx")
+
+def _generator_parity(ctx: _Ctx, hift, g: OrtGraph, src_noise: np.ndarray) -> dict:
+    hc = hift.cfg
     chk = GraphCheck("hift/hift_generator.onnx", "float32", TOL_GENERATOR, ctx.log)
     for t_len in GENERATOR_FRAMES:
         mel = _mel_like((1, hc.in_channels, t_len), ctx.gen)
@@ -376,10 +397,7 @@ def _export_hift(ctx: _Ctx) -> None:
         dt = time.perf_counter() - t0
         re, im = HG.reference_spectrum(hift, mel, harm)
         chk.compare(f"T={t_len}", got, {"real": re.numpy(), "imag": im.numpy()}, dt)
-    ctx.checks["hift/hift_generator.onnx"] = chk.finish()
-    g.close()
-    del hift, g
-    gc.collect()
+    return chk.finish()
 
 
 # ------------------------------------------------------------------------------------- config
