@@ -444,3 +444,15 @@ def test_ort_fuses_the_llm_patterns(bundle_dir, tmp_path):
     assert after.get("com.microsoft:FusedMatMul") == layers
     assert before["MatMul"] == 6 * layers + 1 and sum(after.values()) < sum(before.values())
     assert not list(tmp_path.iterdir())                       # the optimized copy is removed
+
+
+def test_stale_partial_directory_of_a_killed_export_is_removed(tmp_path):
+    stale = tmp_path / ".b.partial-999999999"                # no such process
+    stale.mkdir()
+    (stale / "llm").mkdir()
+    B._remove_stale_partials(tmp_path / "b", lambda s: None)
+    assert not stale.exists()
+    live = tmp_path / f".b.partial-{os.getpid()}"            # a running export's directory is kept
+    live.mkdir()
+    B._remove_stale_partials(tmp_path / "b", lambda s: None)
+    assert live.exists()

@@ -467,6 +467,21 @@ def build_config(cfg: hparams.CosyVoice3Config, name: str, endofprompt_id: int, 
 
 # ------------------------------------------------------------------------------------- entry
 
+def _remove_stale_partials(out: Path, log: Callable[[str], None]) -> None:
+    """Temporary directories left by an export that was killed (its process is gone)."""
+    for p in out.parent.glob(f".{out.name}.partial-*"):
+        try:
+            pid = int(p.name.rsplit("-", 1)[1])
+            os.kill(pid, 0)
+            continue                      # that export is still running
+        except ProcessLookupError:
+            pass
+        except (ValueError, PermissionError):
+            continue
+        log(f"removing {p} left by an interrupted export")
+        shutil.rmtree(p, ignore_errors=True)
+
+
 def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False, name: Optional[str] = None,
                   ort_report: bool = False, log: Callable[[str], None] = print) -> dict:
     """Export ``checkpoint_dir`` into the bundle directory ``out``; returns the config written.
@@ -485,6 +500,7 @@ def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False,
             f"noise; the bundle records the documented {skip} (docs/determinism.md §7.2), which is what the "
             f"Python reference uses")
     out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(out, log)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -514,7 +530,10 @@ def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False,
             old = out.parent / f".{out.name}.old-{os.getpid()}"
             os.replace(out, old)
             os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink()
         else:
             os.replace(tmp, out)
         total = sum(e["bytes"] for e in files.values())
