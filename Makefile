@@ -60,7 +60,7 @@ $(TINY)/checkpoint/.done: $(PY_SOURCES)
 	@touch $@
 $(TINY)/bundle/.done: $(TINY)/checkpoint/.done
 	@echo "[tiny] exporting the ONNX bundle"
-	rm -rf $(TINY)/bundle && $(PYENV) $(PY) -m cosyvoice_export export --checkpoint $(TINY)/checkpoint --out $(TINY)/bundle
+	rm -rf $(TINY)/bundle && $(PYENV) $(PY) -m cosyvoice_export export --checkpoint $(TINY)/checkpoint --out $(TINY)/bundle --name cosyvoice3-tiny-random
 	@touch $@
 $(TINY)/goldens/.done: $(TINY)/bundle/.done
 	@echo "[tiny] dumping goldens from the PyTorch reference"

@@ -40,6 +40,7 @@ ORTAPI_INDEX = {
     "CreateSession": 7,
     "Run": 9,
     "CreateSessionOptions": 10,
+    "SetOptimizedModelFilePath": 11,
     "SetSessionLogSeverityLevel": 22,
     "SetSessionGraphOptimizationLevel": 23,
     "SetIntraOpNumThreads": 24,
@@ -158,6 +159,7 @@ _SIG = {  # name: (restype, argtypes)
     "CreateSession": (_P, [_P, ctypes.c_char_p, _P, _PP]),
     "Run": (_P, [_P, _P, ctypes.POINTER(ctypes.c_char_p), _PP, _SIZE, ctypes.POINTER(ctypes.c_char_p), _SIZE, _PP]),
     "CreateSessionOptions": (_P, [_PP]),
+    "SetOptimizedModelFilePath": (_P, [_P, ctypes.c_char_p]),
     "SetSessionLogSeverityLevel": (_P, [_P, ctypes.c_int]),
     "SetSessionGraphOptimizationLevel": (_P, [_P, ctypes.c_int]),
     "SetIntraOpNumThreads": (_P, [_P, ctypes.c_int]),
@@ -274,7 +276,7 @@ def ctypes_live_objects(lib_path: Optional[Path] = None) -> Dict[str, int]:
 # ------------------------------------------------------------------------------------ backends
 
 class _CtypesSession:
-    def __init__(self, path: str, threads: int, opt_level: int, lib_path=None):
+    def __init__(self, path: str, threads: int, opt_level: int, lib_path=None, optimized_model_path=None):
         self.c = c = _get_capi(lib_path)
         self.path = path
         self.handle = None
@@ -286,6 +288,9 @@ class _CtypesSession:
             c.check(c.fn["SetSessionGraphOptimizationLevel"](opts, opt_level), "SetSessionGraphOptimizationLevel", path)
             c.check(c.fn["SetIntraOpNumThreads"](opts, int(threads)), "SetIntraOpNumThreads", path)
             c.check(c.fn["SetInterOpNumThreads"](opts, 1), "SetInterOpNumThreads", path)
+            if optimized_model_path:
+                c.check(c.fn["SetOptimizedModelFilePath"](opts, os.fsencode(str(optimized_model_path))),
+                        "SetOptimizedModelFilePath", path)
             sess = _P()
             c.check(c.fn["CreateSession"](c.env, os.fsencode(path), opts, ctypes.byref(sess)), "CreateSession", path)
             c.live["Session"] += 1
@@ -432,7 +437,7 @@ class _CtypesSession:
 
 
 class _PipSession:
-    def __init__(self, path: str, threads: int, opt_level: int):
+    def __init__(self, path: str, threads: int, opt_level: int, optimized_model_path=None):
         import onnxruntime as ort
 
         self.path = path
@@ -440,6 +445,8 @@ class _PipSession:
         so.intra_op_num_threads = int(threads)
         so.inter_op_num_threads = 1
         so.log_severity_level = _LOG_LEVEL
+        if optimized_model_path:
+            so.optimized_model_filepath = str(optimized_model_path)
         so.graph_optimization_level = {0: ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
                                        1: ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
                                        2: ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
@@ -483,10 +490,11 @@ class OrtGraph:
 
     threads: intra-op threads; opt_level: "all" (ORT_ENABLE_ALL, default), "extended", "basic",
     "disable"; backend: None (onnxruntime package if importable, else ctypes), "onnxruntime" or
-    "ctypes"; lib_path: explicit libonnxruntime for the ctypes backend."""
+    "ctypes"; lib_path: explicit libonnxruntime for the ctypes backend; optimized_model_path: ORT
+    writes the graph as optimized for this session there (to see what it fused)."""
 
     def __init__(self, path, threads: int = 1, opt_level: str = "all", backend: Optional[str] = None,
-                 lib_path=None):
+                 lib_path=None, optimized_model_path=None):
         self.path = os.fspath(path)
         if not os.path.exists(self.path):
             raise OrtError("%s: no such ONNX model file" % self.path)
@@ -496,9 +504,9 @@ class OrtGraph:
         if backend in (None, "auto"):
             backend = "onnxruntime" if _pip_available() else "ctypes"
         if backend == "onnxruntime":
-            self._s = _PipSession(self.path, threads, level)
+            self._s = _PipSession(self.path, threads, level, optimized_model_path)
         elif backend == "ctypes":
-            self._s = _CtypesSession(self.path, threads, level, lib_path)
+            self._s = _CtypesSession(self.path, threads, level, lib_path, optimized_model_path)
         else:
             raise ValueError("backend must be None, 'onnxruntime' or 'ctypes', got %r" % (backend,))
         self.backend = backend

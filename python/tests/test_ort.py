@@ -1,6 +1,7 @@
 """ONNX Runtime runner.  Graphs are built here with onnx.helper and compared with numpy.  The ctypes
 backend is always exercised explicitly; the onnxruntime-package adapter is exercised through a
 stand-in module with the same API (the package itself is not installable here)."""
+import gc
 import sys
 import types
 
@@ -210,6 +211,7 @@ def test_ort_errors_carry_message_and_model_path(zoo, tmp_path):
 # ------------------------------------------------------------------------------------ resources
 
 def test_every_handle_is_released(zoo):
+    gc.collect()   # sessions of earlier tests kept alive by exception tracebacks (reference cycles)
     before = O.ctypes_live_objects()
     g = _ctypes(zoo["gather"])
     table = np.ones((10, 6), np.float32)
