@@ -17,6 +17,7 @@ from typing import Dict, List, Optional
 # command name -> module (relative to this package) implementing it
 COMMANDS: Dict[str, str] = {
     "tiny": ".tiny",
+    "reference": ".reference",
 }
 
 
