@@ -18,6 +18,8 @@ from typing import Dict, List, Optional
 COMMANDS: Dict[str, str] = {
     "tiny": ".tiny",
     "reference": ".reference",
+    "goldens": ".goldens",
+    "bench": ".bench",
 }
 
 
