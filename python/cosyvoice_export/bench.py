@@ -97,6 +97,7 @@ def run_bench(checkpoint: Path, threads: int, text: str, prompt_wav: Path, promp
         synth_s = time.perf_counter() - t0
     finally:
         est.forward_chunked = orig
+        ref.close()
     audio_s = wav.shape[0] / ref.cfg.sample_rate
     plans = ref.plan_segments(mode, text, voice) if mode != "vc" else []
     decode_steps = max(int(tm.get("llm_steps", 0)) - len(plans), 0)  # forward passes after each prefill

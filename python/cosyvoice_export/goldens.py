@@ -285,12 +285,21 @@ def write_case(ref: R.ReferencePipeline, case: Dict[str, Any], voices: Dict[str,
 def generate(checkpoint: Path, bundle: Optional[Path], out: Path, cases: Optional[List[str]] = None,
              log=R._stderr_log) -> Dict[str, Any]:
     """Write the goldens to ``out`` (emptied first).  ``cases``: a subset of case names."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)  # deterministic and lean; the tiny model needs no more
     t0 = time.time()
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    ref = R.ReferencePipeline(checkpoint, bundle, threads=1, log=log)
+    try:
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        with R.ReferencePipeline(checkpoint, bundle, threads=1, log=log) as ref:
+            return _generate(ref, checkpoint, bundle, out, cases, log, t0)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _generate(ref: R.ReferencePipeline, checkpoint: Path, bundle: Optional[Path], out: Path,
+              cases: Optional[List[str]], log, t0: float) -> Dict[str, Any]:
     selected = [c for c in CASES if cases is None or c["name"] in cases]
     unknown = sorted(set(cases or []) - {c["name"] for c in CASES})
     if unknown:

@@ -303,6 +303,20 @@ class ReferencePipeline:
                  + (f"; bundle {self.bundle_dir}" if self.bundle_dir else ""))
 
     # ---- frontend graphs ------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release the ONNX Runtime sessions of the frontend graphs (reopened on demand)."""
+        for name in ("_campplus", "_speech_tokenizer"):
+            g = getattr(self, name, None)
+            if g is not None:
+                g.close()
+                setattr(self, name, None)
+
+    def __enter__(self) -> "ReferencePipeline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def _graph(self, which: str):
         from .ort import OrtGraph
         if which == "campplus":
@@ -382,7 +396,14 @@ class ReferencePipeline:
         elif mode == "instruct2":
             if instruct is None or not instruct.strip():
                 raise ReferenceError("instruct2 needs an instruction (--instruct)")
-            prompt = instruct if ENDOFPROMPT in instruct else f"{SYSTEM_PROMPT} {instruct}{ENDOFPROMPT}"
+            at = instruct.find(ENDOFPROMPT)
+            if at < 0:
+                prompt = f"{SYSTEM_PROMPT} {instruct}{ENDOFPROMPT}"
+            elif at + len(ENDOFPROMPT) != len(instruct):
+                raise ReferenceError(f"instruction {instruct!r}: {ENDOFPROMPT} must end the instruction "
+                                     f"(the text to speak comes after it)")
+            else:
+                prompt = instruct
         else:
             prompt = ""
         plans = []
@@ -681,14 +702,15 @@ def main(args: argparse.Namespace) -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     try:
-        ref = ReferencePipeline(args.checkpoint, args.bundle, threads=max(args.threads, 1))
-        voice = ref.prepare_voice(args.prompt_wav, args.prompt_text)
-        t0 = time.time()
-        res = ref.synthesize(args.mode, args.text, voice, instruct=args.instruct, source_wav=args.source_wav,
-                             seed=args.seed, speed=args.speed, n_timesteps=args.n_timesteps, cfg_rate=args.cfg_rate,
-                             stream=args.stream, min_len=args.min_len, max_len=args.max_len)
-        wav, chunks = res if args.stream else (res, None)
-        elapsed = time.time() - t0
+        with ReferencePipeline(args.checkpoint, args.bundle, threads=max(args.threads, 1)) as ref:
+            voice = ref.prepare_voice(args.prompt_wav, args.prompt_text)
+            t0 = time.time()
+            res = ref.synthesize(args.mode, args.text, voice, instruct=args.instruct, source_wav=args.source_wav,
+                                 seed=args.seed, speed=args.speed, n_timesteps=args.n_timesteps,
+                                 cfg_rate=args.cfg_rate, stream=args.stream, min_len=args.min_len,
+                                 max_len=args.max_len)
+            wav, chunks = res if args.stream else (res, None)
+            elapsed = time.time() - t0
     except (ReferenceError, faudio.AudioError, checkpoint.CheckpointError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -22,7 +22,8 @@ ZH_LONG = ("今天天气真不错，我们去公园散步吧。人工智能正�
 
 @pytest.fixture(scope="session")
 def ref(tiny_dir):
-    return R.ReferencePipeline(tiny_dir, log=None)
+    with R.ReferencePipeline(tiny_dir, log=None) as r:
+        yield r
 
 
 @pytest.fixture(scope="session")
@@ -93,6 +94,8 @@ def test_cross_lingual_and_instruct2_prompts(ref, voice):
     assert ref.plan_segments("instruct2", EN, voice, instruct=full)[0].prompt_text == full
     with pytest.raises(R.ReferenceError, match="instruction"):
         ref.plan_segments("instruct2", EN, voice)
+    with pytest.raises(R.ReferenceError, match="must end the instruction"):
+        ref.plan_segments("instruct2", EN, voice, instruct="Be loud.<|endofprompt|>Now.")
 
 
 def test_two_endofprompt_markers_refused(ref, voice):
@@ -330,9 +333,9 @@ def test_reference_command(tiny_dir, tmp_path, capsys):
     with wave.open(str(out)) as w:
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 24000)
         pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
-    want = R.ReferencePipeline(tiny_dir, log=None)
-    v = want.prepare_voice(ALSA_SPEECH, "Front center.")
-    assert np.array_equal(pcm, R.to_pcm16(want.synthesize("zero_shot", EN, v, seed=0)))
+    with R.ReferencePipeline(tiny_dir, log=None) as want:
+        v = want.prepare_voice(ALSA_SPEECH, "Front center.")
+        assert np.array_equal(pcm, R.to_pcm16(want.synthesize("zero_shot", EN, v, seed=0)))
     rc = main(["reference", "--checkpoint", str(tiny_dir), "--mode", "instruct2", "--text", EN, "--prompt-wav",
                str(ALSA_SPEECH), "-o", str(out)])
     assert rc == 2 and "instruction" in capsys.readouterr().err
