@@ -265,6 +265,7 @@ class ReferencePipeline:
         self.tokenizer: Qwen2Tokenizer = CosyVoice3Tokenizer(self.checkpoint_dir / "CosyVoice-BlankEN")
         self.flow_noise = noise.flow_noise()                       # [1, 80, 15000]
         self.hift_noise = _HiftNoise()
+        self.system_prompt = SYSTEM_PROMPT
         self.bundle_config: Optional[Dict[str, Any]] = None
         self.bundle_config_sha256: Optional[str] = None
         frontend_dir = self.checkpoint_dir
@@ -279,6 +280,7 @@ class ReferencePipeline:
             bt = _load_bundle_tokenizer(self.bundle_dir, self.bundle_config)
             _assert_same_tokenizer(self.tokenizer, bt, f"{self.bundle_dir}/tokenizer")
             self.tokenizer = bt
+            self.system_prompt = self.bundle_config.get("tokenizer", {}).get("system_prompt", SYSTEM_PROMPT)
             noise_rel = self.bundle_config.get("flow", {}).get("noise", "flow/flow_noise.npy")
             bn = np.load(self.bundle_dir / noise_rel)
             want = self.flow_noise[0].numpy()
@@ -392,13 +394,13 @@ class ReferencePipeline:
             transcript = (voice.transcript if voice is not None else "") or ""
             if not transcript.strip():
                 raise ReferenceError("zero_shot needs the prompt transcript (--prompt-text)")
-            prompt = transcript if ENDOFPROMPT in transcript else PROMPT_PREFIX + transcript
+            prompt = transcript if ENDOFPROMPT in transcript else self.system_prompt + ENDOFPROMPT + transcript
         elif mode == "instruct2":
             if instruct is None or not instruct.strip():
                 raise ReferenceError("instruct2 needs an instruction (--instruct)")
             at = instruct.find(ENDOFPROMPT)
             if at < 0:
-                prompt = f"{SYSTEM_PROMPT} {instruct}{ENDOFPROMPT}"
+                prompt = f"{self.system_prompt} {instruct}{ENDOFPROMPT}"
             elif at + len(ENDOFPROMPT) != len(instruct):
                 raise ReferenceError(f"instruction {instruct!r}: {ENDOFPROMPT} must end the instruction "
                                      f"(the text to speak comes after it)")
@@ -410,7 +412,7 @@ class ReferencePipeline:
         for i, seg in enumerate(segments):
             tts = seg
             if mode == "cross_lingual" and ENDOFPROMPT not in seg:
-                tts = PROMPT_PREFIX + seg
+                tts = self.system_prompt + ENDOFPROMPT + seg
             n_eop = count_endofprompt(prompt) + count_endofprompt(tts)
             if n_eop != 1:
                 raise ReferenceError(f"segment {i}: the prompt and text together hold {n_eop} "
@@ -588,7 +590,7 @@ class ReferencePipeline:
                 sd = segment_seed(seed, p.index)
                 t0 = time.perf_counter()
                 toks, logits, stop = self.generate(lm_in, lo, hi, sd, record_logits=trace is not None, timings=tm)
-                flow_toks = sampling.SilentTokenFilter(self.cfg_max_silent_run()).filter(toks)
+                flow_toks = sampling.SilentTokenFilter(sampling.MAX_SILENT_RUN).filter(toks)
                 self.log(f"segment {p.index}: {len(p.text_ids)} text tokens, limits [{lo}, {hi}], seed {sd}: "
                          f"{len(toks)} speech tokens ({len(toks) - len(flow_toks)} silent dropped) "
                          f"in {time.perf_counter() - t0:.2f} s")
@@ -631,9 +633,6 @@ class ReferencePipeline:
             trace["wav"] = full
         tm["audio_seconds"] = tm.get("audio_seconds", 0.0) + full.shape[0] / self.cfg.sample_rate
         return (full, chunks) if stream else full
-
-    def cfg_max_silent_run(self) -> int:
-        return sampling.MAX_SILENT_RUN
 
     def _stream_segment(self, si: int, tokens: List[int], voice: Voice, n_timesteps: int, cfg_rate: float,
                         chunks: List[np.ndarray], chunks_trace: List[Dict[str, Any]], tm: Dict[str, float],
