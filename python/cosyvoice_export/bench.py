@@ -4,8 +4,9 @@
         [--prompt-wav ...] [--prompt-text ...] [--tokens 125] [--json]
 
 A random-weight LLM does not stop in a natural way, so the number of generated speech tokens is
-fixed (``min_len = max_len = --tokens``, default 125 = 5 s of audio); pass ``--tokens 0`` to use the
-text-derived limits instead.  Stages: model load, voice preparation (frontend DSP + the two ONNX
+fixed (``--min-tokens = --max-tokens = --tokens``, default 125 = 5 s of audio; the text must have at
+least tokens / 20 BPE tokens, since the cap only lowers the text-derived maximum); pass ``--tokens 0``
+to use the text-derived limits instead.  Stages: model load, voice preparation (frontend DSP + the two ONNX
 frontend graphs), LLM prefill, LLM decode (tokens/s), flow (total and per Euler step, measured
 around the DiT calls), HiFT, total; audio seconds, RTF (synthesis time / audio time, voice
 preparation included, model load excluded), peak RSS, the torch version and the BLAS library torch
@@ -91,7 +92,7 @@ def run_bench(checkpoint: Path, threads: int, text: str, prompt_wav: Path, promp
         voice = ref.prepare_voice(prompt_wav, prompt_text)
         voice_s = time.perf_counter() - t0
         tm: Dict[str, float] = {}
-        kw = {"min_len": tokens, "max_len": tokens} if tokens > 0 else {}
+        kw = {"min_tokens": tokens, "max_tokens": tokens} if tokens > 0 else {}
         t0 = time.perf_counter()
         wav = ref.synthesize(mode, text, voice, seed=seed, timings=tm, **kw)
         synth_s = time.perf_counter() - t0
@@ -167,7 +168,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt-wav", type=Path, default=DEFAULT_PROMPT, help=f"prompt (default {DEFAULT_PROMPT})")
     p.add_argument("--prompt-text", default=DEFAULT_PROMPT_TEXT, help="prompt transcript")
     p.add_argument("--tokens", type=int, default=125,
-                   help="generate exactly this many speech tokens (min_len = max_len; 125 = 5 s); 0: text limits")
+                   help="generate exactly this many speech tokens (min = max; 125 = 5 s); 0: text limits")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
 

@@ -68,9 +68,9 @@ CASES: List[Dict[str, Any]] = [
      "covers": "the same request with a second seed"},
     {"name": "zero_shot_zh_long", "mode": "zero_shot", "prompt": "long_22k", "text": ZH_LONG, "seed": 3,
      "transcript": "You are a helpful assistant.<|endofprompt|>Front left. Rear right. Side left. Rear center.",
-     "options": {"min_len": 12, "max_len": 16},
+     "options": {"max_tokens": 16},
      "covers": "Chinese text split into 2 segments (seeds seed+0, seed+1), long 22.05 kHz prompt, a "
-               "transcript that already holds <|endofprompt|>; min/max length overridden to keep it small"},
+               "transcript that already holds <|endofprompt|>; max_tokens 16 caps both segments to keep it small"},
     {"name": "cross_lingual_en_digits", "mode": "cross_lingual", "prompt": "front_center",
      "text": "I have 3 cats.", "seed": 6,
      "covers": "cross-lingual (prefix per segment, counted in the length limits), digits spelled out by "
@@ -91,7 +91,7 @@ CASES: List[Dict[str, Any]] = [
      "seed": 3, "options": {"speed": 1.5},
      "covers": "speed 1.5: linear mel interpolation to int(frames / 1.5) before HiFT"},
     {"name": "zero_shot_stream", "mode": "zero_shot", "prompt": "synth_16k", "text": EN_SHORT, "seed": 1,
-     "options": {"stream": True, "min_len": 82, "max_len": 82},
+     "options": {"stream": True, "min_tokens": 82, "max_tokens": 82},
      "covers": "streaming: K = 23 (pad 2), 82 tokens -> chunks tokens[:30] (hop 27), [:80] (hop 50), both "
                "chunk attention and finalize=False, then the final chunk over all 82 with full attention"},
 ]
@@ -193,7 +193,8 @@ def write_case(ref: R.ReferencePipeline, case: Dict[str, Any], voices: Dict[str,
                log=lambda s: None) -> Dict[str, Any]:
     d = out / "cases" / case["name"]
     d.mkdir(parents=True, exist_ok=True)
-    opts = {"speed": 1.0, "stream": False, "n_timesteps": 10, "cfg_rate": 0.7, "min_len": None, "max_len": None}
+    opts = {"speed": 1.0, "stream": False, "n_timesteps": 10, "cfg_rate": 0.7, "min_tokens": None,
+            "max_tokens": None}
     opts.update(case.get("options", {}))
     voice = voices[case["prompt"]]
     if "transcript" in case:
@@ -206,8 +207,8 @@ def write_case(ref: R.ReferencePipeline, case: Dict[str, Any], voices: Dict[str,
     t0 = time.time()
     res = ref.synthesize(case["mode"], case.get("text"), voice, instruct=case.get("instruct"), source_wav=source,
                          seed=case["seed"], speed=opts["speed"], n_timesteps=opts["n_timesteps"],
-                         cfg_rate=opts["cfg_rate"], stream=opts["stream"], trace=trace, min_len=opts["min_len"],
-                         max_len=opts["max_len"], keep_harmonics=bool(case.get("harmonics")))
+                         cfg_rate=opts["cfg_rate"], stream=opts["stream"], trace=trace,
+                         min_tokens=opts["min_tokens"], max_tokens=opts["max_tokens"], keep_harmonics=bool(case.get("harmonics")))
     wav = res[0] if opts["stream"] else res
     segs = []
     for s, tr in enumerate(trace["segments"]):

@@ -428,11 +428,18 @@ class ReferencePipeline:
         with torch.no_grad():
             return self.llm.prompt_embeds(plan.prompt_ids + plan.text_ids, sp)
 
-    def length_limits(self, plan: SegmentPlan, min_len: Optional[int] = None,
-                      max_len: Optional[int] = None) -> Tuple[int, int]:
+    def length_limits(self, plan: SegmentPlan, min_tokens: Optional[int] = None,
+                      max_tokens: Optional[int] = None) -> Tuple[int, int]:
+        """(min_len, max_len) from the tts-text token count (spec §5.3), then the engine's
+        ``min_tokens`` floor and ``max_tokens`` cap (C++ SynthesisOptions; None or 0 = unset):
+        ``max_len = min(max_len, max_tokens)``, ``min_len = min(max(min_len, min_tokens), max_len)``."""
         lo, hi = sampling.length_limits(len(plan.text_ids), self.cfg.llm.min_token_text_ratio,
                                         self.cfg.llm.max_token_text_ratio)
-        return (lo if min_len is None else int(min_len)), (hi if max_len is None else int(max_len))
+        if max_tokens:
+            hi = min(hi, int(max_tokens))
+        if min_tokens:
+            lo = max(lo, int(min_tokens))
+        return min(lo, hi), hi
 
     def generate(self, lm_input: torch.Tensor, min_len: int, max_len: int, seed: int,
                  record_logits: bool = False, timings: Optional[Dict[str, float]] = None
@@ -549,15 +556,15 @@ class ReferencePipeline:
     def synthesize(self, mode: str, text: Optional[str], voice: Voice, instruct: Optional[str] = None,
                    source_wav: Optional[PathLike] = None, seed: int = 0, speed: float = 1.0,
                    n_timesteps: int = 10, cfg_rate: float = 0.7, stream: bool = False,
-                   trace: Optional[Dict[str, Any]] = None, min_len: Optional[int] = None,
-                   max_len: Optional[int] = None, keep_harmonics: bool = False,
+                   trace: Optional[Dict[str, Any]] = None, min_tokens: Optional[int] = None,
+                   max_tokens: Optional[int] = None, keep_harmonics: bool = False,
                    timings: Optional[Dict[str, float]] = None):
         """Synthesize ``text`` (or convert ``source_wav`` in ``vc`` mode) in ``voice``.
 
         Returns the waveform (float32 numpy [N], 24 kHz, in [-0.99, 0.99]); with ``stream=True``
         returns ``(waveform, chunks)`` where ``chunks`` is the list of emitted pieces (their
-        concatenation is the waveform).  ``min_len``/``max_len`` override the LLM length limits
-        (every segment).  ``keep_harmonics`` also traces the NSF harmonics and the generator
+        concatenation is the waveform).  ``min_tokens``/``max_tokens``: floor and cap on the LLM
+        length limits of every segment (:meth:`length_limits`).  ``keep_harmonics`` also traces the NSF harmonics and the generator
         spectra of the first segment.  ``timings`` accumulates per-stage seconds."""
         if mode not in MODES:
             raise ReferenceError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
@@ -585,7 +592,7 @@ class ReferencePipeline:
             plans = self.plan_segments(mode, text, voice, instruct)
             work = []
             for p in plans:
-                lo, hi = self.length_limits(p, min_len, max_len)
+                lo, hi = self.length_limits(p, min_tokens, max_tokens)
                 lm_in = self.lm_input(p, voice)
                 sd = segment_seed(seed, p.index)
                 t0 = time.perf_counter()
@@ -598,10 +605,13 @@ class ReferencePipeline:
                          "lm_input": lm_in[0].numpy().copy() if trace is not None else None, "logits": logits}
                 work.append((p, toks, flow_toks, extra))
         for si, (p, toks, flow_toks, extra) in enumerate(work):
-            if not flow_toks:
-                raise ReferenceError(f"segment {si}: no speech tokens for the flow")
             seg_tr: Dict[str, Any] = dict(extra)
             seg_tr.update(tokens=list(toks), flow_tokens=list(flow_toks))
+            if not flow_toks:                     # the engine skips such a segment with a warning
+                self.log(f"warning: segment {si} produced no speech tokens; skipped")
+                seg_tr["wav"] = np.zeros(0, np.float32)
+                segs_trace.append(seg_tr)
+                continue
             if trace is not None:
                 seg_tr["mu"] = self.flow_mu(flow_toks, voice)
             if stream:
@@ -691,8 +701,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stream", action="store_true", help="streaming schedule (spec §8)")
     p.add_argument("--n-timesteps", type=int, default=10, help="flow Euler steps (default 10)")
     p.add_argument("--cfg-rate", type=float, default=0.7, help="classifier-free guidance (default 0.7)")
-    p.add_argument("--min-len", type=int, help="override the LLM minimum length (tokens per segment)")
-    p.add_argument("--max-len", type=int, help="override the LLM maximum length (tokens per segment)")
+    p.add_argument("--min-tokens", type=int, help="floor on speech tokens per segment (raises min_len)")
+    p.add_argument("--max-tokens", type=int, help="cap on speech tokens per segment (lowers max_len)")
     p.add_argument("--threads", type=int, default=0, help="torch/ORT threads (0: leave torch's default)")
     p.add_argument("-o", "--out", required=True, type=Path, help="output WAV (24 kHz, 16-bit)")
 
@@ -706,8 +716,8 @@ def main(args: argparse.Namespace) -> int:
             t0 = time.time()
             res = ref.synthesize(args.mode, args.text, voice, instruct=args.instruct, source_wav=args.source_wav,
                                  seed=args.seed, speed=args.speed, n_timesteps=args.n_timesteps,
-                                 cfg_rate=args.cfg_rate, stream=args.stream, min_len=args.min_len,
-                                 max_len=args.max_len)
+                                 cfg_rate=args.cfg_rate, stream=args.stream, min_tokens=args.min_tokens,
+                                 max_tokens=args.max_tokens)
             wav, chunks = res if args.stream else (res, None)
             elapsed = time.time() - t0
     except (ReferenceError, faudio.AudioError, checkpoint.CheckpointError, FileNotFoundError) as e:

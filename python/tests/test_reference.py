@@ -141,7 +141,12 @@ def test_length_limits(ref, voice):
     assert len(xl.text_ids) == len(zs.text_ids) + n_prefix          # the prefix counts
     ins = ref.plan_segments("instruct2", EN, voice, instruct="Be loud.")[0]
     assert ref.length_limits(ins) == ref.length_limits(zs)         # the instruction does not
-    assert ref.length_limits(zs, 3, 4) == (3, 4)
+    # the engine's min_tokens floor / max_tokens cap (C++ SynthesisOptions)
+    n = len(zs.text_ids)
+    assert ref.length_limits(zs, 3, 0) == (2 * n, 20 * n)
+    assert ref.length_limits(zs, 0, 5) == (5, 5)
+    assert ref.length_limits(zs, 4 * n, 3 * n) == (3 * n, 3 * n)
+    assert ref.length_limits(zs, 30 * n, 40 * n) == (20 * n, 20 * n)
 
 
 # ---- LLM invariants -----------------------------------------------------------------------------
@@ -149,7 +154,7 @@ def test_length_limits(ref, voice):
 def test_generation_invariants_and_segment_seeding(ref, voice):
     tr = {}
     seed = 2 ** 64 - 1                                              # wraps: segment 1 uses seed 0
-    ref.synthesize("zero_shot", ZH_LONG, voice, seed=seed, trace=tr, min_len=6, max_len=12, n_timesteps=2)
+    ref.synthesize("zero_shot", ZH_LONG, voice, seed=seed, trace=tr, min_tokens=6, max_tokens=12, n_timesteps=2)
     assert len(tr["segments"]) == 2
     for s, seg in enumerate(tr["segments"]):
         assert seg["seed"] == R.segment_seed(seed, s) == (seed + s) % 2 ** 64
@@ -199,7 +204,7 @@ def test_silent_filter_applied(ref, voice, monkeypatch):
 
     monkeypatch.setattr(ref.llm, "logits", silent_logits)
     tr = {}
-    ref.synthesize("zero_shot", EN, voice, seed=0, trace=tr, min_len=12, max_len=12, n_timesteps=2)
+    ref.synthesize("zero_shot", EN, voice, seed=0, trace=tr, min_tokens=12, max_tokens=12, n_timesteps=2)
     seg = tr["segments"][0]
     assert len(seg["tokens"]) == 12 and all(t in sampling.SILENT_TOKENS for t in seg["tokens"])
     assert seg["flow_tokens"] == seg["tokens"][:5]
@@ -284,7 +289,7 @@ def test_stream_schedule():
 def test_streaming_recomputation(ref, voice):
     tr = {}
     wav, chunks = ref.synthesize("zero_shot", EN, voice, seed=1, stream=True, speed=2.0, trace=tr,
-                                 min_len=95, max_len=95, n_timesteps=2)
+                                 min_tokens=95, max_tokens=95, n_timesteps=2)
     assert len(chunks) == 3 and np.array_equal(np.concatenate(chunks), wav)
     toks = tr["segments"][0]["flow_tokens"]
     _check_wav(wav, 960 * len(toks))                                   # speed ignored when streaming
