@@ -18,6 +18,9 @@ from typing import Dict, List, Optional
 COMMANDS: Dict[str, str] = {
     "tiny": ".tiny",
     "export": ".export",
+    "reference": ".reference",
+    "goldens": ".goldens",
+    "bench": ".bench",
 }
 
 
