@@ -86,12 +86,12 @@ test-python:
 	  cd python && $(PYENV) COSYVOICE_TINY=$(CURDIR)/$(TINY) $(PY) -m pytest -q -p no:cacheprovider tests 2>&1 | tee ../$(BUILD)/pytest.log | tail -n 25; \
 	else echo "== no Python tests in this checkout =="; fi
 
-test-sanitize: deps
+test-sanitize: deps tiny-model
 	cmake -S . -B $(BUILD_ASAN) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DCOSYVOICE_WERROR=ON \
 	  -DCOSYVOICE_SANITIZE="address;undefined" -DCOSYVOICE_BUILD_BENCH=OFF $(CMAKE_ARGS) >/dev/null
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
-	@echo "== unit tier under ASan+UBSan =="
-	cd $(BUILD_ASAN) && ctest -L unit --output-on-failure -j $(JOBS) 2>&1 | tee ctest-asan.log | grep -E 'tests passed|Failed|ERROR'
+	@echo "== unit and golden tiers under ASan+UBSan =="
+	cd $(BUILD_ASAN) && ctest -L 'unit|golden' --output-on-failure -j $(JOBS) 2>&1 | tee ctest-asan.log | grep -E 'tests passed|Failed|ERROR'
 
 # ---- demo ----------------------------------------------------------------------------------------
 demo: build tiny-model
