@@ -60,25 +60,15 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     }
     a.request.Resolve();
     if (a.tokens > 0) a.options.min_tokens = a.options.max_tokens = a.tokens;
-    EngineConfig config;
-    config.model_dir = a.model;
-    config.runtime = a.runtime.ToConfig();
     const auto t_load = std::chrono::steady_clock::now();
-    auto engine = Engine::Create(config);
+    auto engine = OpenEngine(a.model, a.runtime);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
     const auto t_voice = std::chrono::steady_clock::now();
     const Voice voice = a.request.LoadVoice(*engine, true);
     const double voice_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_voice).count();
-    SynthesisRequest req;
-    req.mode = a.request.ResolveMode(voice);
-    req.text = a.request.text;
-    req.voice = &voice;
-    req.instruct = a.request.instruct;
     Audio source;
-    if (req.mode == Mode::kVoiceConversion) {
-      source = ReadAudioFile(a.request.source_wav);
-      req.source_audio = &source;
-    }
+    const SynthesisRequest req = a.request.BuildRequest(voice, source);
+    const int threads = a.runtime.threads;
 
     std::vector<SynthesisStats> runs;
     for (int i = 0; i < a.warmup + a.runs; ++i) {
@@ -111,7 +101,7 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     if (a.json) {
       nlohmann::json j = {{"model", engine->summary().model_name},
                           {"mode", ModeName(req.mode)},
-                          {"threads", config.runtime.intra_op_threads},
+                          {"threads", threads},
                           {"providers", engine->summary().providers},
                           {"stream", a.options.stream},
                           {"runs", a.runs},
@@ -134,8 +124,8 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
       return 0;
     }
     std::printf("cosyvoice bench: %s, mode %s, %d run(s), threads %d, %s\n",
-                engine->summary().model_name.c_str(), ModeName(req.mode), a.runs,
-                config.runtime.intra_op_threads, a.options.stream ? "streaming" : "offline");
+                engine->summary().model_name.c_str(), ModeName(req.mode), a.runs, threads,
+                a.options.stream ? "streaming" : "offline");
     std::printf("  %-22s %10s  %s\n", "stage", "seconds", "rate");
     std::printf("  %-22s %10.3f\n", "load bundle", load_s);
     std::printf("  %-22s %10.3f\n", "voice (frontend)", voice_s);

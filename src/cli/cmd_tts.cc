@@ -37,26 +37,11 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global) {
   cmd.run = [args, g] {
     Args &a = *args;
     a.request.Resolve();
-    EngineConfig config;
-    config.model_dir = a.model;
-    config.runtime = a.runtime.ToConfig();
     if (!g->quiet) COSY_LOG(kInfo) << "loading " << a.model;
-    auto engine = Engine::Create(config);
+    auto engine = OpenEngine(a.model, a.runtime);
     const Voice voice = a.request.LoadVoice(*engine, g->quiet);
-    SynthesisRequest req;
-    req.mode = a.request.ResolveMode(voice);
-    req.text = a.request.text;
-    req.voice = &voice;
-    req.instruct = a.request.instruct;
     Audio source;
-    if (req.mode == Mode::kVoiceConversion) {
-      if (a.request.source_wav.empty())
-        throw Error(ErrorCode::kInvalidArgument, "vc mode needs --source-wav");
-      source = ReadAudioFile(a.request.source_wav);
-      req.source_audio = &source;
-    } else if (req.text.find_first_not_of(" \t\r\n") == std::string::npos) {
-      throw Error(ErrorCode::kInvalidArgument, "text is empty: give --text or --text-file");
-    }
+    const SynthesisRequest req = a.request.BuildRequest(voice, source);
     if (!g->quiet) COSY_LOG(kInfo) << "mode " << ModeName(req.mode) << ", seed " << a.options.seed;
     auto progress = [&](const AudioChunk &c) {
       if (!g->quiet && c.segment_done) {

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli/command_registry.h"
 #include "common/log.h"
 
 namespace cosyvoice::cli {
@@ -54,6 +55,29 @@ Mode RequestFlags::ResolveMode(const Voice &voice) const {
   if (!instruct.empty()) return Mode::kInstruct2;
   if (voice.transcript.find_first_not_of(" \t\r\n") != std::string::npos) return Mode::kZeroShot;
   return Mode::kCrossLingual;
+}
+
+SynthesisRequest RequestFlags::BuildRequest(const Voice &voice, Audio &source) const {
+  SynthesisRequest req;
+  req.mode = ResolveMode(voice);
+  req.text = text;
+  req.voice = &voice;
+  req.instruct = instruct;
+  if (req.mode == Mode::kVoiceConversion) {
+    if (source_wav.empty()) throw Error(ErrorCode::kInvalidArgument, "vc mode needs --source-wav");
+    source = ReadAudioFile(source_wav);
+    req.source_audio = &source;
+  } else if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    throw Error(ErrorCode::kInvalidArgument, "text is empty: give --text or --text-file");
+  }
+  return req;
+}
+
+std::unique_ptr<Engine> OpenEngine(const std::string &model, const RuntimeOptions &runtime) {
+  EngineConfig config;
+  config.model_dir = model;
+  config.runtime = runtime.ToConfig();
+  return Engine::Create(config);
 }
 
 void AddSynthesisFlags(CLI::App *app, SynthesisOptions &o) {

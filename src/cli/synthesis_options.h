@@ -22,7 +22,13 @@ struct RequestFlags {
   // The mode named by --mode, or inferred: --source-wav -> vc, --instruct -> instruct2,
   // a transcript -> zero_shot, else cross_lingual.
   Mode ResolveMode(const Voice &voice) const;
+  // The request for `voice`; voice conversion reads --source-wav into `source` (kept alive by the
+  // caller). Refuses an empty text for the text modes.
+  SynthesisRequest BuildRequest(const Voice &voice, Audio &source) const;
 };
+
+struct RuntimeOptions;
+std::unique_ptr<Engine> OpenEngine(const std::string &model, const RuntimeOptions &runtime);
 
 void AddSynthesisFlags(CLI::App *app, SynthesisOptions &options);
 

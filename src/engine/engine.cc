@@ -6,6 +6,7 @@
 #include "audio/audio_io.h"
 #include "audio/features.h"
 #include "common/log.h"
+#include "common/timer.h"
 #include "engine/engine_impl.h"
 
 namespace cosyvoice {
@@ -29,10 +30,6 @@ void CheckFrontendMatchesBuild(const BundleConfig &b) {
     fail("frontend.prompt_mel (24 kHz, n_fft 1920, hop 480, 80 mels, 0-12 kHz, center false)");
 }
 
-double Since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 }  // namespace
 
 void EngineConfig::Validate() const {
@@ -44,7 +41,7 @@ Engine::Impl::Impl(const EngineConfig &cfg) : config(cfg), bundle(BundleConfig::
   config.Validate();
   if (config.verify_checksums) bundle.VerifyChecksums();
   CheckFrontendMatchesBuild(bundle);
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = SteadyClock::now();
   const RuntimeConfig &rt = config.runtime;
   const LlmConfig &l = bundle.llm;
 
@@ -86,7 +83,7 @@ Engine::Impl::Impl(const EngineConfig &cfg) : config(cfg), bundle(BundleConfig::
   summary.mel_bins = f.mel_bins;
   summary.format_version = std::to_string(bundle.format_major) + "." + std::to_string(bundle.format_minor);
   summary.providers = llm->providers();
-  COSY_LOG(kDebug) << "bundle " << bundle.dir.string() << " loaded in " << Since(t0) << " s";
+  COSY_LOG(kDebug) << "bundle " << bundle.dir.string() << " loaded in " << SecondsSince(t0) << " s";
 }
 
 SpeechTokenizerGraph &Engine::Impl::speech_tokenizer() {

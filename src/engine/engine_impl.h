@@ -42,6 +42,11 @@ class Engine::Impl {
                                         const SynthesisOptions &options) const;
   // [sos] + E_t(prompt ++ text) + [task_id] (+ E_s(prompt speech)) as [positions, hidden].
   std::vector<float> LmInput(const SegmentPlan &plan, const Voice &voice) const;
+  // The flow input with the voice's prompt filled in (tokens still to set).
+  static FlowInput PromptFlowInput(const Voice &voice);
+  // Offline rendering of speech tokens: flow (finalize, full attention), speed change, vocoder.
+  std::vector<float> RenderOffline(const FlowInput &input, const FlowOptions &flow_options, float speed,
+                                   SynthesisStats &stats);
 
   EngineConfig config;
   BundleConfig bundle;

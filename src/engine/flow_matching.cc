@@ -5,15 +5,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/timer.h"
 #include "cosyvoice/error.h"
 
 namespace cosyvoice {
-namespace {
-double Since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
-
 FlowMatching::FlowMatching(FlowEncoderGraph &encoder, FlowEstimatorGraph &estimator, const NpyArray &noise,
                            const FlowConfig &config)
     : encoder_(encoder), estimator_(estimator), noise_(noise), config_(config) {
@@ -44,14 +39,14 @@ std::vector<float> FlowMatching::Run(const FlowInput &in, const FlowOptions &opt
   FlowStats &st = stats ? *stats : local;
 
   // 1. encoder: tokens -> mu, spks
-  auto t0 = std::chrono::steady_clock::now();
+  auto t0 = SteadyClock::now();
   std::vector<int64_t> all;
   all.reserve(in.prompt_tokens.size() + in.tokens.size());
   for (int32_t t : in.prompt_tokens) all.push_back(t);
   for (int32_t t : in.tokens) all.push_back(t);
   std::vector<float> emb(in.embedding, in.embedding + config_.spk_embed_dim);
   FlowEncoderGraph::Output enc = encoder_.Run(all, emb);
-  st.encoder_seconds += Since(t0);
+  st.encoder_seconds += SecondsSince(t0);
 
   int64_t T = enc.frames;  // 2L, the finalize form
   if (!in.finalize) T -= static_cast<int64_t>(config_.pre_lookahead) * config_.token_mel_ratio;
@@ -90,7 +85,7 @@ std::vector<float> FlowMatching::Run(const FlowInput &in, const FlowOptions &opt
   const float w_cond = 1.0f + options.cfg_rate, w_uncond = options.cfg_rate;
   std::vector<float> x2(2 * plane), v;
   float t = grid[0], dt = grid[1] - grid[0];
-  t0 = std::chrono::steady_clock::now();
+  t0 = SteadyClock::now();
   for (int step = 1; step <= options.n_timesteps; ++step) {
     std::memcpy(x2.data(), x.data(), sizeof(float) * plane);
     std::memcpy(x2.data() + plane, x.data(), sizeof(float) * plane);
@@ -104,7 +99,7 @@ std::vector<float> FlowMatching::Run(const FlowInput &in, const FlowOptions &opt
     if (step < options.n_timesteps) dt = grid[static_cast<size_t>(step + 1)] - t;
     ++st.steps;
   }
-  st.estimator_seconds += Since(t0);
+  st.estimator_seconds += SecondsSince(t0);
 
   // 5. the generated part: frames after the prompt
   const int64_t out_frames = T - prompt;

@@ -8,15 +8,13 @@
 #include "audio/audio_io.h"
 #include "audio/features.h"
 #include "common/log.h"
+#include "common/timer.h"
 #include "engine/engine_impl.h"
 
 namespace cosyvoice {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+using Clock = SteadyClock;
 
 constexpr size_t kMaxTextBytes = 100000;  // ~ an hour of speech; longer input is almost surely a mistake
 
@@ -58,7 +56,7 @@ class Emitter {
 
   void Emit(const float *samples, size_t n, bool segment_done) {
     if (n == 0 && !segment_done) return;
-    if (stats_.first_audio_seconds == 0 && n > 0) stats_.first_audio_seconds = Since(start_);
+    if (stats_.first_audio_seconds == 0 && n > 0) stats_.first_audio_seconds = SecondsSince(start_);
     out_.samples.insert(out_.samples.end(), samples, samples + n);
     if (!callback_) return;
     AudioChunk c;
@@ -80,6 +78,35 @@ class Emitter {
 };
 
 }  // namespace
+
+FlowInput Engine::Impl::PromptFlowInput(const Voice &voice) {
+  FlowInput in;
+  in.prompt_tokens = voice.speech_tokens;
+  in.prompt_mel = voice.prompt_mel.data();
+  in.prompt_frames = voice.mel_frames();
+  in.embedding = voice.speaker_embedding.data();
+  return in;
+}
+
+std::vector<float> Engine::Impl::RenderOffline(const FlowInput &input, const FlowOptions &flow_options,
+                                               float speed, SynthesisStats &st) {
+  FlowInput in = input;
+  in.finalize = true;
+  in.streaming = false;
+  auto t0 = Clock::now();
+  int64_t frames = 0;
+  std::vector<float> mel = flow->Run(in, flow_options, &frames);
+  st.seconds.flow += SecondsSince(t0);
+  if (speed != 1.0f) {  // upstream: F.interpolate(mel, size=int(frames / speed), mode='linear')
+    const int64_t n = static_cast<int64_t>(static_cast<float>(frames) / speed);
+    mel = ResampleMelLinear(mel, bundle.flow.mel_bins, frames, n);
+    frames = n;
+  }
+  t0 = Clock::now();
+  std::vector<float> wav = vocoder->Run(mel.data(), frames, true);
+  st.seconds.vocoder += SecondsSince(t0);
+  return wav;
+}
 
 void SynthesisOptions::Validate() const {
   auto fail = [](const std::string &m) {
@@ -136,36 +163,21 @@ Audio Engine::Impl::Synthesize(const SynthesisRequest &r, const SynthesisOptions
     const PromptAudio src = PreparePromptAudio(*r.source_audio, "source audio", req);
     const FeatureMatrix mel = WhisperLogMel(src.x16);
     std::vector<int32_t> tokens = speech_tokenizer().Run(mel.data, mel.cols);
-    st.seconds.frontend += Since(t0);
-    FlowInput in;
-    in.prompt_tokens = voice.speech_tokens;
+    st.seconds.frontend += SecondsSince(t0);
+    FlowInput in = PromptFlowInput(voice);
     in.tokens = std::move(tokens);
-    in.prompt_mel = voice.prompt_mel.data();
-    in.prompt_frames = voice.mel_frames();
-    in.embedding = voice.speaker_embedding.data();
-    t0 = Clock::now();
-    int64_t frames = 0;
-    std::vector<float> gen = flow->Run(in, opt.flow, &frames);
-    st.seconds.flow += Since(t0);
-    if (o.speed != 1.0f) {
-      const int64_t n = static_cast<int64_t>(static_cast<float>(frames) / o.speed);
-      gen = ResampleMelLinear(gen, bundle.flow.mel_bins, frames, n);
-      frames = n;
-    }
-    t0 = Clock::now();
-    const std::vector<float> wav = vocoder->Run(gen.data(), frames, true);
-    st.seconds.vocoder += Since(t0);
+    const std::vector<float> wav = RenderOffline(in, opt.flow, o.speed, st);
     Emitter(callback, out.sample_rate, 0, 1, out, st, start).Emit(wav.data(), wav.size(), true);
     st.segments = 1;
     st.speech_tokens = static_cast<int64_t>(in.tokens.size());
     st.audio_seconds = out.duration_seconds();
-    st.total_seconds = Since(start);
+    st.total_seconds = SecondsSince(start);
     return out;
   }
 
   auto t0 = Clock::now();
   const std::vector<SegmentPlan> plans = PlanSegments(r, o);
-  st.seconds.text += Since(t0);
+  st.seconds.text += SecondsSince(t0);
   st.segments = static_cast<int>(plans.size());
   const LlmConfig &l = bundle.llm;
   SpeechTokenGenerator generator(*llm, *speech_embedding, l);
@@ -185,11 +197,7 @@ Audio Engine::Impl::Synthesize(const SynthesisRequest &r, const SynthesisOptions
                      << " text tokens, " << lm_input.size() / static_cast<size_t>(l.hidden_size)
                      << " prompt positions, speech tokens " << limits.min_len << ".." << limits.max_len;
 
-    FlowInput in;
-    in.prompt_tokens = voice.speech_tokens;
-    in.prompt_mel = voice.prompt_mel.data();
-    in.prompt_frames = voice.mel_frames();
-    in.embedding = voice.speaker_embedding.data();
+    FlowInput in = PromptFlowInput(voice);
 
     // Streaming state (spec §8): hops of token_hop_len + pad, then growing by stream_scale_factor
     // up to token_max_hop_len; each chunk re-runs the flow over all tokens so far with chunk
@@ -226,11 +234,11 @@ Audio Engine::Impl::Synthesize(const SynthesisRequest &r, const SynthesisOptions
       in.streaming = !final_chunk;  // upstream's last chunk runs with full attention
       int64_t frames = 0;
       const std::vector<float> gen = flow->Run(in, opt.flow, &frames);
-      st.seconds.flow += Since(tf);
+      st.seconds.flow += SecondsSince(tf);
       append_mel(gen, frames, static_cast<int64_t>(offset) * bundle.flow.token_mel_ratio);
       tf = Clock::now();
       const std::vector<float> wav = vocoder->Run(acc_mel.data(), acc_frames, final_chunk);
-      st.seconds.vocoder += Since(tf);
+      st.seconds.vocoder += SecondsSince(tf);
       const size_t n = wav.size() > emitted_samples ? wav.size() - emitted_samples : 0;
       emit.Emit(wav.data() + emitted_samples, n, final_chunk);
       emitted_samples += n;
@@ -256,7 +264,7 @@ Audio Engine::Impl::Synthesize(const SynthesisRequest &r, const SynthesisOptions
       if (o.stream) {
         const auto tc = Clock::now();
         try_stream_chunks();
-        chunk_seconds_in_llm += Since(tc);
+        chunk_seconds_in_llm += SecondsSince(tc);
       }
       return true;
     };
@@ -277,26 +285,13 @@ Audio Engine::Impl::Synthesize(const SynthesisRequest &r, const SynthesisOptions
       try_stream_chunks();
       run_chunk(true);
     } else {
-      auto tf = Clock::now();
       in.tokens.assign(flow_tokens.begin(), flow_tokens.end());
-      in.finalize = true;
-      in.streaming = false;
-      int64_t frames = 0;
-      std::vector<float> gen = flow->Run(in, opt.flow, &frames);
-      st.seconds.flow += Since(tf);
-      if (o.speed != 1.0f) {
-        const int64_t n = static_cast<int64_t>(static_cast<float>(frames) / o.speed);
-        gen = ResampleMelLinear(gen, mel_bins, frames, n);
-        frames = n;
-      }
-      tf = Clock::now();
-      const std::vector<float> wav = vocoder->Run(gen.data(), frames, true);
-      st.seconds.vocoder += Since(tf);
+      const std::vector<float> wav = RenderOffline(in, opt.flow, o.speed, st);
       emit.Emit(wav.data(), wav.size(), true);
     }
   }
   st.audio_seconds = out.duration_seconds();
-  st.total_seconds = Since(start);
+  st.total_seconds = SecondsSince(start);
   return out;
 }
 

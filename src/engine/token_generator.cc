@@ -4,15 +4,10 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/timer.h"
 #include "cosyvoice/error.h"
 
 namespace cosyvoice {
-namespace {
-double Seconds(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
-
 SpeechTokenGenerator::SpeechTokenGenerator(LlmGraph &llm, const EmbeddingTable &speech_embedding,
                                            const LlmConfig &config)
     : llm_(llm), speech_embedding_(speech_embedding), config_(config) {}
@@ -35,13 +30,13 @@ std::vector<int> SpeechTokenGenerator::Generate(const std::vector<float> &lm_inp
   GenerationStats local;
   GenerationStats &st = stats ? *stats : local;
 
-  auto t0 = std::chrono::steady_clock::now();
+  auto t0 = SteadyClock::now();
   const float *logits = llm_.Forward(lm_input.data(), positions, cache);
   st.prefill_positions = positions;
-  st.prefill_seconds = Seconds(t0);
+  st.prefill_seconds = SecondsSince(t0);
 
   std::vector<int> out;
-  t0 = std::chrono::steady_clock::now();
+  t0 = SteadyClock::now();
   for (int i = 0; i < max_len; ++i) {
     if (i > 0) {
       logits = llm_.Forward(speech_embedding_.Row(out.back()), 1, cache);
@@ -54,7 +49,7 @@ std::vector<int> SpeechTokenGenerator::Generate(const std::vector<float> &lm_inp
       throw Error(ErrorCode::kCancelled, "generation cancelled by the callback");
     if (i + 1 == max_len) st.hit_max_len = true;
   }
-  st.decode_seconds = Seconds(t0);
+  st.decode_seconds = SecondsSince(t0);
   return out;
 }
 

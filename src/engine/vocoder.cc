@@ -4,15 +4,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/timer.h"
 #include "cosyvoice/error.h"
 
 namespace cosyvoice {
-namespace {
-double Since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-NsfSourceParams SourceParams(const HiftConfig &c) {
+NsfSourceParams SourceParamsFrom(const HiftConfig &c) {
   NsfSourceParams p;
   p.sample_rate = c.sample_rate;
   p.hop_length = c.hop_length;
@@ -24,13 +20,12 @@ NsfSourceParams SourceParams(const HiftConfig &c) {
   p.noise_skip = c.source_noise.skip;
   return p;
 }
-}  // namespace
 
 Vocoder::Vocoder(HiftF0Graph &f0, HiftGeneratorGraph &generator, const HiftConfig &config)
     : f0_graph_(f0),
       generator_(generator),
       config_(config),
-      source_params_(SourceParams(config)),
+      source_params_(SourceParamsFrom(config)),
       noise_(config.source_noise.seed, config.source_noise.skip, config.nb_harmonics + 1),
       istft_(config.istft_n_fft, config.istft_hop) {}
 
@@ -39,19 +34,19 @@ std::vector<float> Vocoder::Run(const float *mel, int64_t frames, bool finalize,
   VocoderStats &st = stats ? *stats : local;
   if (frames < 1) throw Error(ErrorCode::kInvalidArgument, "vocoder: no mel frames");
 
-  auto t0 = std::chrono::steady_clock::now();
+  auto t0 = SteadyClock::now();
   f0_ = f0_graph_.Run(mel, frames);
-  st.f0_seconds += Since(t0);
+  st.f0_seconds += SecondsSince(t0);
 
-  t0 = std::chrono::steady_clock::now();
+  t0 = SteadyClock::now();
   const std::vector<float> harmonics = NsfHarmonics(f0_, source_params_, noise_);
-  st.source_seconds += Since(t0);
+  st.source_seconds += SecondsSince(t0);
 
-  t0 = std::chrono::steady_clock::now();
+  t0 = SteadyClock::now();
   const HiftGeneratorGraph::Spectrum spec = generator_.Run(mel, frames, harmonics);
-  st.generator_seconds += Since(t0);
+  st.generator_seconds += SecondsSince(t0);
 
-  t0 = std::chrono::steady_clock::now();
+  t0 = SteadyClock::now();
   std::vector<float> wav = istft_.Run(spec.real.data(), spec.imag.data(), static_cast<int>(spec.spec_frames));
   const float limit = static_cast<float>(config_.audio_limit);
   for (float &s : wav) s = std::clamp(s, -limit, limit);
@@ -59,7 +54,7 @@ std::vector<float> Vocoder::Run(const float *mel, int64_t frames, bool finalize,
     const int64_t keep = std::max<int64_t>(0, (frames - config_.lookahead_frames) * config_.hop_length);
     wav.resize(static_cast<size_t>(std::min<int64_t>(keep, static_cast<int64_t>(wav.size()))));
   }
-  st.istft_seconds += Since(t0);
+  st.istft_seconds += SecondsSince(t0);
   return wav;
 }
 

@@ -36,6 +36,9 @@ class Vocoder {
   std::vector<float> f0_;
 };
 
+// The NSF source parameters a bundle's HiFT section defines.
+NsfSourceParams SourceParamsFrom(const HiftConfig &config);
+
 // Upstream's speed change: F.interpolate(mel, size=int(frames / speed), mode='linear',
 // align_corners=False) along time, in float32. mel is [mel_bins, frames] channel-major.
 std::vector<float> ResampleMelLinear(const std::vector<float> &mel, int mel_bins, int64_t frames,

@@ -254,12 +254,8 @@ TEST_F(EngineGolden, FlowEncoderAndSolver) {
       Report("flow encoder mu", what, dmu);
       EXPECT_LE(dmu.max_abs, kMuAbs) << what;
       if (!std::filesystem::exists(pre + "mel.npy")) continue;  // streaming cases: chunks below
-      FlowInput in;
-      in.prompt_tokens = voice.speech_tokens;
+      FlowInput in = Engine::Impl::PromptFlowInput(voice);
       in.tokens = flow_tokens;
-      in.prompt_mel = voice.prompt_mel.data();
-      in.prompt_frames = voice.mel_frames();
-      in.embedding = voice.speaker_embedding.data();
       int64_t frames = 0;
       const auto mel = engine_->flow->Run(in, {o.n_timesteps, o.cfg_rate}, &frames);
       const Diff dmel = Compare(mel, Load<float>(pre + "mel.npy"));
@@ -288,13 +284,7 @@ TEST_F(EngineGolden, VocoderStages) {
         // excitation from the reference's own F0 (isolates the source), then the generator graph
         const auto golden_f0 = Load<float>(pre + "f0.npy");
         const HiftConfig &h = engine_->bundle.hift;
-        NsfSourceParams p;
-        p.sample_rate = h.sample_rate;
-        p.hop_length = h.hop_length;
-        p.num_harmonics = h.nb_harmonics + 1;
-        p.sine_amp = static_cast<float>(h.sine_amp);
-        p.noise_std = static_cast<float>(h.noise_std);
-        p.voiced_threshold = static_cast<float>(h.voiced_threshold);
+        const NsfSourceParams p = SourceParamsFrom(h);
         SourceNoise noise(h.source_noise.seed, h.source_noise.skip, p.num_harmonics);
         const auto harmonics = NsfHarmonics(golden_f0, p, noise);
         const auto golden_harmonics = Load<float>(pre + "harmonics.npy");
