@@ -9,20 +9,19 @@
 #include "cli/command_registry.h"
 #include "common/log.h"
 #include "cosyvoice/error.h"
+#include "engine/bundle_config.h"
+#include "engine/text_processor.h"
+#include "text/bpe_tokenizer.h"
 #include "text/text_frontend.h"
 
 namespace cosyvoice::cli {
 
 namespace {
 
-// The bundle's tokenizer as the English length function of split_paragraph.
+// The bundle's tokenizer as the English length function of split_paragraph (as upstream counts).
 TokenCounter BundleTokenCounter(const std::string &bundle) {
-  if (!std::filesystem::is_directory(bundle))
-    throw Error(ErrorCode::kBundle, bundle + ": model bundle directory not found");
-  // TODO(tokenizer): count with the bundle's Qwen2 tokenizer once src/text/tokenizer is merged.
-  COSY_LOG(kWarning) << "normalize: the Qwen2 tokenizer is not in this build yet; English segment lengths "
-                        "are approximated (docs/text-normalization.md)";
-  return {};
+  auto tokenizer = std::make_shared<BpeTokenizer>(LoadBundleTokenizer(BundleConfig::Load(bundle)));
+  return [tokenizer](std::string_view text) { return tokenizer->Encode(text).size(); };
 }
 
 }  // namespace

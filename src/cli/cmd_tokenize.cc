@@ -7,18 +7,15 @@
 #include "cli/command_registry.h"
 #include "common/log.h"
 #include "cosyvoice/error.h"
+#include "engine/bundle_config.h"
+#include "engine/text_processor.h"
 #include "text/bpe_tokenizer.h"
 
 namespace cosyvoice::cli {
 namespace {
 
-// TODO(bundle): read the paths from BUNDLE/config.json's "tokenizer" section (docs/bundle.md section 2)
-// through the bundle config loader once it lands; until then the files are at their documented places.
-BpeTokenizer LoadBundleTokenizer(const std::filesystem::path &bundle) {
-  if (!std::filesystem::is_directory(bundle))
-    throw Error(ErrorCode::kBundle, bundle.string() + ": model bundle directory not found");
-  const std::filesystem::path dir = bundle / "tokenizer";
-  return BpeTokenizer::FromFiles(dir / "vocab.json", dir / "merges.txt", dir / "added_tokens.json");
+BpeTokenizer LoadFromBundle(const std::string &bundle) {
+  return LoadBundleTokenizer(BundleConfig::Load(bundle));
 }
 
 }  // namespace
@@ -31,7 +28,8 @@ Command MakeTokenizeCommand(CLI::App &parent, const GlobalOptions & /*global*/) 
   Command cmd;
   cmd.app = parent.add_subcommand("tokenize", "Print the text token ids of --text as a JSON array");
   auto *source = cmd.app->add_option_group("tokenizer", "Where the tokenizer comes from (exactly one)");
-  source->add_option("--model", args->model, "Model bundle directory (uses BUNDLE/tokenizer/)");
+  source->add_option("--model", args->model,
+                     "Model bundle directory (its tokenizer, as config.json names it)");
   source->add_option("--tokenizer-json", args->tokenizer_json,
                      "A Hugging Face tokenizer.json of the Qwen2 kind");
   source->require_option(1);
@@ -42,7 +40,7 @@ Command MakeTokenizeCommand(CLI::App &parent, const GlobalOptions & /*global*/) 
       ->required();
   cmd.run = [args] {
     const BpeTokenizer tokenizer = args->model.empty() ? BpeTokenizer::FromTokenizerJson(args->tokenizer_json)
-                                                       : LoadBundleTokenizer(args->model);
+                                                       : LoadFromBundle(args->model);
     const std::vector<int32_t> ids = tokenizer.Encode(args->text);
     std::string line = "[";
     for (size_t i = 0; i < ids.size(); ++i) line += (i ? ", " : "") + std::to_string(ids[i]);

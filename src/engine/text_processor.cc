@@ -7,11 +7,14 @@
 
 namespace cosyvoice {
 
+BpeTokenizer LoadBundleTokenizer(const BundleConfig &b) {
+  return BpeTokenizer::FromFiles(b.Path(b.tokenizer.vocab), b.Path(b.tokenizer.merges),
+                                 b.Path(b.tokenizer.added_tokens));
+}
+
 class TextProcessor::Impl {
  public:
-  explicit Impl(const BundleConfig &b)
-      : tokenizer(BpeTokenizer::FromFiles(b.Path(b.tokenizer.vocab), b.Path(b.tokenizer.merges),
-                                          b.Path(b.tokenizer.added_tokens))) {
+  explicit Impl(const BundleConfig &b) : tokenizer(LoadBundleTokenizer(b)) {
     TextFrontendOptions options;
     // English segment lengths are counted in the bundle's own BPE tokens, as upstream does.
     options.token_counter = [this](std::string_view s) { return tokenizer.Encode(s).size(); };

@@ -12,6 +12,10 @@
 
 namespace cosyvoice {
 
+class BpeTokenizer;
+// The bundle's tokenizer (the files its config.json names). Throws Error(kBundle) naming the file.
+BpeTokenizer LoadBundleTokenizer(const BundleConfig &bundle);
+
 class TextProcessor {
  public:
   // Loads the bundle's tokenizer files; throws Error(kBundle) naming the file.
