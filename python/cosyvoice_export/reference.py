@@ -506,50 +506,27 @@ class ReferencePipeline:
 
     # ---- HiFT -----------------------------------------------------------------------------------
     def nsf_harmonics(self, f0: torch.Tensor) -> torch.Tensor:
-        """f0 [1, Tf] -> the excitation per harmonic before the learned merge, [1, 480 Tf, 9]:
-        the same arithmetic as ``CausalHiFTGenerator.source`` (whose ``m_source`` then merges it),
-        i.e. what the engine computes in C++ and feeds to the generator graph."""
-        c = self.hift.cfg
-        up = c.samples_per_frame
-        length = f0.shape[1] * up
-        nz = self.hift_noise.get(length)
-        harm = torch.arange(1, c.n_harmonic_channels + 1, dtype=f0.dtype)
-        fn = f0[:, :, None] * harm
-        rad = (fn / c.sampling_rate) % 1
-        phase = torch.cumsum(rad.to(torch.float64), dim=1).to(f0.dtype) * 2 * np.pi
-        phase = phase * up
-        sines = torch.sin(phase) * c.nsf_alpha
-        uv = (f0[:, :, None] > c.nsf_voiced_threshold).to(f0.dtype)
-        noise_amp = uv * c.nsf_sigma + (1 - uv) * c.nsf_alpha / 3
-        rep = lambda z: z.repeat_interleave(up, dim=1)  # noqa: E731
-        return rep(sines) * rep(uv) + rep(noise_amp) * nz.to(f0.dtype)
+        """f0 [1, Tf] -> the excitation per harmonic before the learned merge, [1, 480 Tf, 9],
+        with this pipeline's source noise (what the engine feeds to the generator graph)."""
+        return self.hift.harmonics(f0, self.hift_noise.get(f0.shape[1] * self.hift.cfg.samples_per_frame))
 
     def vocode(self, mel: torch.Tensor, finalize: bool, trace: Optional[Dict[str, Any]] = None,
                keep_harmonics: bool = False) -> torch.Tensor:
         """HiFT on mel [1, 80, T] -> waveform [1, 480 T] (finalize) or [1, 480 (T - 8)].
-
-        Composed from the model's pieces exactly as ``CausalHiFTGenerator.inference`` (tested
-        equal), with the NSF excitation explicit.  ``trace`` receives f0 [T'] and, with
-        ``keep_harmonics``, harmonics [480 T', 9] and the generator's real/imag spectra."""
+        ``trace`` receives f0 [T'] and, with ``keep_harmonics``, harmonics [480 T', 9] and the
+        generator's real/imag spectra."""
         h = self.hift
-        with torch.no_grad():
-            f0 = h.f0(mel, finalize)
-            harm = self.nsf_harmonics(f0)
-            s = h.m_source(harm).transpose(1, 2)
-            s_stft = h.stft(s)
-            mel_g = mel if finalize else mel[:, :, :-h.f0_predictor.lookahead]
-            mag, ph = h.decode(mel_g, s_stft, finalize)
-            wav = h.istft(mag, ph)
-            if not finalize:
-                wav = wav[:, :-h.cfg.samples_per_frame]
-            wav = torch.clamp(wav, -h.cfg.audio_limit, h.cfg.audio_limit)
-            if trace is not None:
-                trace["f0"] = f0[0].numpy().copy()
-                if keep_harmonics:
-                    m = torch.clamp(mag, max=1e2)
-                    trace["harmonics"] = harm[0].numpy().copy()
-                    trace["real"] = (m * torch.cos(ph))[0].numpy().copy()
-                    trace["imag"] = (m * torch.sin(ph))[0].numpy().copy()
+        pieces: Dict[str, torch.Tensor] = {}
+        noise = self.hift_noise.get(mel.shape[2] * h.cfg.samples_per_frame)
+        wav = h.inference(mel, noise, finalize, trace=pieces)
+        if trace is not None:
+            trace["f0"] = pieces["f0"][0].numpy().copy()
+            if keep_harmonics:
+                m = torch.clamp(pieces["magnitude"], max=1e2)
+                ph = pieces["phase"]
+                trace["harmonics"] = pieces["harmonics"][0].numpy().copy()
+                trace["real"] = (m * torch.cos(ph))[0].numpy().copy()
+                trace["imag"] = (m * torch.sin(ph))[0].numpy().copy()
         return wav
 
     # ---- synthesis ------------------------------------------------------------------------------

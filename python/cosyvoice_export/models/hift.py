@@ -218,9 +218,10 @@ class CausalHiFTGenerator(nn.Module):
         return self.f0_predictor(mel, finalize).to(mel.dtype)
 
     # ---- source (NSF, SineGen2 causal) ----------------------------------------------------------
-    def source(self, f0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    def harmonics(self, f0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """f0 [B, Tf] Hz (float32), noise: the fixed uniform [0, 1) buffer [1 or B, >= L, 9]
-        -> excitation s [B, 1, L] with L = 480 Tf.
+        -> the NSF excitation per harmonic before the learned merge, [B, L, 9] with L = 480 Tf
+        (what the C++ engine computes and feeds to the generator graph).
 
         Upstream upsamples f0 ×480 (nearest), builds per-sample ``rad = (f0 h / sr) % 1``,
         linearly resamples it ÷480 (which reads two samples of the same block, so it equals
@@ -244,8 +245,11 @@ class CausalHiFTGenerator(nn.Module):
         uv = (f0[:, :, None] > cfg.nsf_voiced_threshold).to(f0.dtype)  # [B, Tf, 1]
         noise_amp = uv * cfg.nsf_sigma + (1 - uv) * cfg.nsf_alpha / 3
         rep = lambda z: z.repeat_interleave(up, dim=1)                # noqa: E731  nearest ×480
-        sine_waves = rep(sines) * rep(uv) + rep(noise_amp) * noise[:, :length].to(f0.dtype)
-        return self.m_source(sine_waves).transpose(1, 2)
+        return rep(sines) * rep(uv) + rep(noise_amp) * noise[:, :length].to(f0.dtype)
+
+    def source(self, f0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """f0 [B, Tf] -> excitation s [B, 1, 480 Tf]: the harmonics merged by ``m_source``."""
+        return self.m_source(self.harmonics(f0, noise)).transpose(1, 2)
 
     # ---- STFT / ISTFT ---------------------------------------------------------------------------
     def _window(self, device) -> torch.Tensor:
@@ -296,18 +300,22 @@ class CausalHiFTGenerator(nn.Module):
         half = cfg.istft_n_fft // 2 + 1
         return torch.exp(x[:, :half, :]), torch.sin(x[:, half:, :])
 
-    def inference(self, mel: torch.Tensor, noise: torch.Tensor, finalize: bool = True) -> torch.Tensor:
+    def inference(self, mel: torch.Tensor, noise: torch.Tensor, finalize: bool = True,
+                  trace: Optional[dict] = None) -> torch.Tensor:
         """mel [B, 80, T] -> waveform [B, 480 T] (finalize) or [B, 480 (T - 8)], clamped to
-        ±audio_limit.  ``noise`` is the fixed uniform source-noise buffer [1, >= 480 T, 9]."""
+        ±audio_limit.  ``noise`` is the fixed uniform source-noise buffer [1, >= 480 T, 9].
+        ``trace`` (a dict) receives the intermediates: f0, harmonics, magnitude, phase."""
         with torch.no_grad():
             f0 = self.f0(mel, finalize)
-            s = self.source(f0, noise)
-            s_stft = self.stft(s)
+            harm = self.harmonics(f0, noise)
+            s_stft = self.stft(self.m_source(harm).transpose(1, 2))
             mel_g = mel if finalize else mel[:, :, :-self.f0_predictor.lookahead]
             mag, ph = self.decode(mel_g, s_stft, finalize)
             wav = self.istft(mag, ph)
             if not finalize:
                 wav = wav[:, :-self.cfg.samples_per_frame]
+            if trace is not None:
+                trace.update(f0=f0, harmonics=harm, magnitude=mag, phase=ph)
             return torch.clamp(wav, -self.cfg.audio_limit, self.cfg.audio_limit)
 
 
