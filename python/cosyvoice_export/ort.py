@@ -260,6 +260,17 @@ class _CApi:
 _capi_cache: Dict[str, _CApi] = {}
 
 
+
+def _element_type_and_dims(c, info, path):
+    """Element type, dimension count and dims of an OrtTensorTypeAndShapeInfo."""
+    et = ctypes.c_int()
+    c.check(c.fn["GetTensorElementType"](info, ctypes.byref(et)), "GetTensorElementType", path)
+    nd = _SIZE()
+    c.check(c.fn["GetDimensionsCount"](info, ctypes.byref(nd)), "GetDimensionsCount", path)
+    dims = (ctypes.c_int64 * max(nd.value, 1))()
+    c.check(c.fn["GetDimensions"](info, dims, nd.value), "GetDimensions", path)
+    return et, nd, dims
+
 def _get_capi(lib_path: Optional[Path] = None) -> _CApi:
     path = Path(lib_path) if lib_path else find_onnxruntime_library()
     key = str(path.resolve())
@@ -339,12 +350,7 @@ class _CtypesSession:
             return "non-tensor(%d)" % onnx_type.value, None
         info = _P()  # owned by type_info: not released separately
         c.check(c.fn["CastTypeInfoToTensorInfo"](type_info, ctypes.byref(info)), "CastTypeInfoToTensorInfo", path)
-        et = ctypes.c_int()
-        c.check(c.fn["GetTensorElementType"](info, ctypes.byref(et)), "GetTensorElementType", path)
-        nd = _SIZE()
-        c.check(c.fn["GetDimensionsCount"](info, ctypes.byref(nd)), "GetDimensionsCount", path)
-        dims = (ctypes.c_int64 * max(nd.value, 1))()
-        c.check(c.fn["GetDimensions"](info, dims, nd.value), "GetDimensions", path)
+        et, nd, dims = _element_type_and_dims(c, info, path)
         syms = (ctypes.c_char_p * max(nd.value, 1))()
         c.check(c.fn["GetSymbolicDimensions"](info, syms, nd.value), "GetSymbolicDimensions", path)
         shape = []
@@ -409,12 +415,7 @@ class _CtypesSession:
         c.check(c.fn["GetTensorTypeAndShape"](value, ctypes.byref(info)), "GetTensorTypeAndShape", path)
         c.live["TensorTypeAndShapeInfo"] += 1
         try:
-            et = ctypes.c_int()
-            c.check(c.fn["GetTensorElementType"](info, ctypes.byref(et)), "GetTensorElementType", path)
-            nd = _SIZE()
-            c.check(c.fn["GetDimensionsCount"](info, ctypes.byref(nd)), "GetDimensionsCount", path)
-            dims = (ctypes.c_int64 * max(nd.value, 1))()
-            c.check(c.fn["GetDimensions"](info, dims, nd.value), "GetDimensions", path)
+            et, nd, dims = _element_type_and_dims(c, info, path)
             count = _SIZE()
             c.check(c.fn["GetTensorShapeElementCount"](info, ctypes.byref(count)), "GetTensorShapeElementCount", path)
         finally:
