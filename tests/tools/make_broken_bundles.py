@@ -6,6 +6,7 @@ usage: make_broken_bundles.py BUNDLE OUT_DIR
   newer_format/    config.json says format_version 1.9
   wrong_layers/    config.json says the LLM has one more layer than llm.onnx has
   missing_graph/   hift/hift_f0.onnx deleted
+  huge_skip/       hift.source_noise.skip = 1e15 (drawing that many MT19937 outputs took hours)
 """
 import json
 import os
@@ -50,6 +51,10 @@ def main(bundle, out_dir):
     w = os.path.join(out_dir, "wrong_layers")
     clone(bundle, w)
     edit_config(w, lambda c: c["llm"].__setitem__("num_layers", c["llm"]["num_layers"] + 1))
+
+    h = os.path.join(out_dir, "huge_skip")
+    clone(bundle, h)
+    edit_config(h, lambda c: c["hift"]["source_noise"].__setitem__("skip", 10**15))
 
     m = os.path.join(out_dir, "missing_graph")
     clone(bundle, m)

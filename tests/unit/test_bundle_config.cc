@@ -142,7 +142,7 @@ TEST_F(BundleConfigTest, MissingAndMistypedFieldsNameTheField) {
   c["llm"]["num_layers"] = 0;
   Write(c);
   EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle,
-                    "field llm.num_layers: expected an integer in [1, 1024], got 0");
+                    "field llm.num_layers: expected an integer in [1, 256], got 0");
   c = ValidConfig();
   c["llm"]["sampling"]["top_k"] = "25";
   Write(c);
@@ -168,6 +168,90 @@ TEST_F(BundleConfigTest, CrossFieldFactsAreChecked) {
   c["flow"]["t_scheduler"] = "linear";
   Write(c);
   EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "only \"cosine\"");
+}
+
+// Every numeric field has a documented range (docs/bundle.md §2.1), so that no value can make
+// loading or synthesis loop for hours or divide by zero.
+TEST_F(BundleConfigTest, ValuesThatWouldHangOrBreakSynthesisAreRefused) {
+  struct Case {
+    const char *section, *sub, *key;
+    json value;
+    const char *message;
+  };
+  const Case cases[] = {
+      // 1e15 MT19937 draws at load took hours (issue 14); the bound is 2^27.
+      {"hift", "source_noise", "skip", 1000000000000000LL,
+       "hift.source_noise.skip: expected an integer in [0, 134217728]"},
+      {"hift", nullptr, "istft_hop", 16, "istft_hop: must be at most istft_n_fft / 2"},
+      {"hift", nullptr, "istft_n_fft", 15, "istft_n_fft: must be even"},
+      {"hift", nullptr, "audio_limit", 0.0, "audio_limit: must be in (0, 1]"},
+      {"flow", nullptr, "static_chunk_size", 51, "static_chunk_size: must be a multiple of token_mel_ratio"},
+      {"flow", nullptr, "static_chunk_size", 1, "static_chunk_size: must be a multiple of token_mel_ratio"},
+      {"flow", nullptr, "n_timesteps", 1000, "flow.n_timesteps: expected an integer in [1, 100]"},
+      {"flow", nullptr, "max_frames", 16777216, "flow.max_frames: expected an integer in [1, 1000000]"},
+      {"llm", nullptr, "max_positions", 16777216, "llm.max_positions: expected an integer in [16, 131072]"},
+      {"llm", nullptr, "max_token_text_ratio", 10000.0,
+       "llm.max_token_text_ratio: expected a number in [0, 100]"},
+      {"llm", "sampling", "top_p", 0.0, "llm.sampling.top_p: must be in (0, 1]"},
+      {"llm", "sampling", "win_size", 1048576, "llm.sampling.win_size: expected an integer in [0, 1000]"},
+      {"streaming", nullptr, "token_hop_len", 1,
+       "streaming.token_hop_len: expected an integer in [10, 1000]"},
+      {"frontend", "speech_tokenizer", "hop_length", 1,
+       "speech_tokenizer.hop_length: expected an integer in [16, 8192]"},
+      {"frontend", "speech_tokenizer", "max_seconds", 3600.0,
+       "speech_tokenizer.max_seconds: expected a number in [1, 300]"},
+      {"frontend", "prompt_mel", "n_fft", 65536, "prompt_mel.n_fft: expected an integer in [16, 8192]"},
+  };
+  for (const Case &k : cases) {
+    json c = ValidConfig();
+    json &section = k.sub ? c[k.section][k.sub] : c[k.section];
+    section[k.key] = k.value;
+    Write(c);
+    EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, k.message);
+  }
+  json c = ValidConfig();
+  c["llm"]["silent_tokens"] = json::array();
+  for (int i = 0; i < 1025; ++i) c["llm"]["silent_tokens"].push_back(1);
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "silent_tokens: at most 1024 ids");
+}
+
+TEST_F(BundleConfigTest, TheReleaseValuesSitInsideTheRanges) {
+  json c = ValidConfig();
+  c["hift"]["source_noise"]["skip"] = 134217728;  // the bound itself is accepted
+  Write(c);
+  EXPECT_EQ(BundleConfig::Load(dir_.path()).hift.source_noise.skip, 134217728u);
+}
+
+TEST_F(BundleConfigTest, FileNamesMustStayInsideTheBundle) {
+  for (const char *name : {"../outside.onnx", "/etc/passwd", "llm/../../x", "a//b", "./llm.onnx", ""}) {
+    json c = ValidConfig();
+    Write(c);
+    json written = json::parse(std::ifstream(dir_ / "config.json"));
+    written["files"][name] = {{"bytes", 1}, {"sha256", "x"}};
+    std::ofstream(dir_ / "config.json") << written.dump();
+    SCOPED_TRACE(name);
+    EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "is not a plain relative path");
+  }
+}
+
+TEST_F(BundleConfigTest, AHugeConfigIsRefusedBeforeParsing) {
+  {
+    std::ofstream out(dir_ / "config.json");
+    out << "{\"format\": \"";
+    out << std::string(17u << 20, 'x');
+    out << "\"}";
+  }
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "a bundle config is a few kB");
+}
+
+TEST(BundleConfigParse, NamesTheConfigOfTheGivenDirectoryAndTouchesNoFile) {
+  json c = ValidConfig();
+  c["files"]["llm/llm.onnx"] = {{"bytes", 123}, {"sha256", "x"}};
+  EXPECT_COSY_ERROR(BundleConfig::Parse(c.dump(), "/no/such/bundle"), ErrorCode::kBundle,
+                    "/no/such/bundle/config.json: field files: does not list");
+  EXPECT_COSY_ERROR(BundleConfig::Parse("[1, 2", "/b"), ErrorCode::kBundle, "/b/config.json: invalid JSON");
+  EXPECT_COSY_ERROR(BundleConfig::Parse("[1, 2]", "/b"), ErrorCode::kBundle, "expected a JSON object");
 }
 
 TEST_F(BundleConfigTest, TruncatedMissingAndUnlistedFiles) {
