@@ -10,7 +10,8 @@ enum class GraphOptimization { kDisabled, kBasic, kExtended, kAll };
 
 // Load-time settings shared by every ONNX graph of a bundle. Per-request options live elsewhere.
 struct RuntimeConfig {
-  // Intra-op threads per session; 0 lets ONNX Runtime choose (one per physical core).
+  // Intra-op threads per session; 0 lets ONNX Runtime choose (one per physical core). More than the
+  // CPUs available to the process are capped at that count, with a warning.
   int intra_op_threads = 0;
   // Inter-op threads; graphs here are sequential, so 1 is right unless a graph has parallel branches.
   int inter_op_threads = 1;
