@@ -37,8 +37,8 @@ const bool kTelemetryConfiguredAtStartup = (DisableOrtTelemetryUnlessOptedIn(), 
 // caller anyway - as an exception with our context, or as the one-line provider fallback of
 // session_factory.cc (ORT printed five red lines for `--provider cuda,cpu`, one per graph) - so
 // they are debug output (-v); only a fatal message is shown as an error.
-void OrtLogToOurs(void * /*param*/, OrtLoggingLevel severity, const char * /*category*/, const char * /*logid*/,
-                  const char *code_location, const char *message) {
+void OrtLogToOurs(void * /*param*/, OrtLoggingLevel severity, const char * /*category*/,
+                  const char * /*logid*/, const char *code_location, const char *message) {
   const LogLevel level = severity >= ORT_LOGGING_LEVEL_FATAL ? LogLevel::kError : LogLevel::kDebug;
   if (!LogEnabled(level)) return;
   std::string text(message != nullptr ? message : "");
