@@ -9,6 +9,15 @@
 
 namespace cosyvoice::text {
 
+// Length limits of the texts that become LLM prompt positions in front of every segment. A voice's
+// transcript describes at most speech_tokenizer.max_seconds (30 s) of speech: fast speech is ~8
+// syllables/s (240 Chinese characters = 720 bytes, ~120 English words = 700 bytes), so 4 kB is a
+// 5x margin. Upstream's instructions are one short sentence ("请用四川话说这句话。", 30 bytes).
+// Unbounded, a 10 MB transcript was refused only after 14 s and 497 MB, a 12 kB instruction took
+// 408 MB (issue 14).
+constexpr size_t kMaxTranscriptBytes = 4096;
+constexpr size_t kMaxInstructionBytes = 1024;
+
 struct CleanedText {
   std::string text;
   size_t removed_controls = 0;   // single control characters (C0/C1 other than \t \n \r, and DEL)
