@@ -1,6 +1,8 @@
 // src/engine/embedding_table.cc
 #include "engine/embedding_table.h"
 
+#include <cmath>
+
 #include "cosyvoice/error.h"
 
 namespace cosyvoice {
@@ -25,7 +27,18 @@ const float *EmbeddingTable::Row(int64_t id) const {
     throw Error(ErrorCode::kInvalidArgument, path_.filename().string() + ": token id " + std::to_string(id) +
                                                  " outside [0, " + std::to_string(rows_) + ")");
   }
-  return table_.data<float>() + id * dim_;
+  const float *row = table_.data<float>() + id * dim_;
+  // Tables are memory-mapped and can be 545 MB: each row is checked when it is used (~100 ns for
+  // 896 values) instead of scanning the table at load, so a damaged row is refused before it
+  // reaches the LLM wherever it sits.
+  for (int64_t k = 0; k < dim_; ++k) {
+    if (!std::isfinite(row[k])) {
+      throw Error(ErrorCode::kBundle, path_.string() + ": row " + std::to_string(id) + " (token " +
+                                          std::to_string(id) +
+                                          ") holds a non-finite value: the file is damaged");
+    }
+  }
+  return row;
 }
 
 void EmbeddingTable::Gather(const std::vector<int32_t> &ids, std::vector<float> &out) const {

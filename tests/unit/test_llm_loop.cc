@@ -2,6 +2,7 @@
 // toy graph with llm.onnx's contract (tests/tools/make_test_graphs.py: toy_llm).
 #include <gmock/gmock.h>
 
+#include <limits>
 #include <numeric>
 
 #include "common/npy.h"
@@ -97,6 +98,19 @@ TEST(EmbeddingTable, ChecksShapeAndIds) {
   EXPECT_COSY_ERROR(e.Row(4), ErrorCode::kInvalidArgument, "token id 4 outside [0, 4)");
   EXPECT_COSY_ERROR(EmbeddingTable(dir / "e.npy", 5, 8), ErrorCode::kBundle,
                     "expected float32 [5, 8], found float32 [4, 8]");
+}
+
+// A table with the right shape but damaged values must not feed NaN to the LLM (issue 14).
+TEST(EmbeddingTable, ADamagedRowIsRefusedWhenUsed) {
+  TempDir dir;
+  std::vector<float> t(4 * 8, 0.5f);
+  t[2 * 8 + 3] = std::numeric_limits<float>::quiet_NaN();
+  SaveNpy(dir / "e.npy", {4, 8}, t.data());
+  EmbeddingTable e(dir / "e.npy", 4, 8);
+  EXPECT_EQ(e.Row(1)[0], 0.5f);
+  std::vector<float> out;
+  EXPECT_COSY_ERROR(e.Gather({0, 2}, out), ErrorCode::kBundle,
+                    "e.npy: row 2 (token 2) holds a non-finite value");
 }
 
 class GeneratorTest : public ::testing::Test {
