@@ -9,6 +9,10 @@ SHELL := /bin/bash
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS  ?= 2
+FUZZ_TARGETS ?=
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 export ONNXRUNTIME_ROOT
@@ -21,12 +25,13 @@ MODEL      ?=
 GENERATOR  := $(if $(shell command -v ninja 2>/dev/null),-G Ninja,)
 PY_SOURCES := $(shell find python/cosyvoice_export -name '*.py' 2>/dev/null)
 
-.PHONY: help deps build test test-cpp test-python test-sanitize tiny-model demo format format-check clean
+.PHONY: help deps build test test-cpp test-python test-sanitize fuzz tiny-model demo format format-check clean
 
 help:
 	@echo "make demo            synthesize a sentence in a cloned voice (tiny random model unless MODEL=bundle dir)"
 	@echo "make test            build and run every test tier (unit, golden, e2e, python)"
 	@echo "make test-sanitize   unit tier under ASan+UBSan (CI runs this too)"
+	@echo "make fuzz            libFuzzer targets, FUZZ_SECONDS (60) each, FUZZ_JOBS (2) at a time (docs/fuzzing.md)"
 	@echo "make deps            install/fetch dependencies only   make build   configure + build only"
 	@echo "make tiny-model      random-weight checkpoint -> bundle -> goldens under $(TINY)/"
 	@echo "make format          clang-format the C++ sources      make clean  remove build trees"
@@ -93,6 +98,16 @@ test-sanitize: deps tiny-model
 	@echo "== unit and golden tiers under ASan+UBSan =="
 	cd $(BUILD_ASAN) && ctest -L 'unit|golden' --output-on-failure -j $(JOBS) 2>&1 | tee ctest-asan.log | grep -E 'tests passed|Failed|ERROR'
 
+# ---- fuzzing: a separate clang build of the input parsers with libFuzzer + ASan + UBSan ---------
+fuzz: deps
+	@command -v clang++-14 >/dev/null || { echo "make fuzz needs clang++-14 (scripts/setup/install-debian-deps.sh)"; exit 1; }
+	cmake -S . -B $(BUILD_FUZZ) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
+	  -DCOSYVOICE_BUILD_FUZZERS=ON -DCOSYVOICE_BUILD_TESTS=OFF -DCOSYVOICE_BUILD_CLI=OFF -DCOSYVOICE_BUILD_BENCH=OFF \
+	  $(CMAKE_ARGS) >/dev/null
+	@start=$$(date +%s); cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_targets; \
+	  echo "[fuzz] targets built ($$(( $$(date +%s) - start )) s)"
+	@scripts/fuzz.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
 # ---- demo ----------------------------------------------------------------------------------------
 demo: build tiny-model
 	@scripts/demo.sh "$(CLI)" "$(if $(MODEL),$(MODEL),$(TINY)/bundle)" "$(if $(MODEL),real,tiny)"
@@ -104,4 +119,4 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(CXX_FILES)
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -287,7 +287,7 @@ BundleConfig BundleConfig::Parse(std::string_view json_text, const std::filesyst
   nlohmann::json root;
   try {
     root = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::parse_error &e) {
+  } catch (const nlohmann::json::exception &e) {  // parse_error, and out_of_range for 1e400
     throw Error(ErrorCode::kBundle, c.config_path.string() + ": invalid JSON: " + e.what());
   }
   JsonObjectReader r(root, c.config_path.string());

@@ -252,6 +252,10 @@ TEST(BundleConfigParse, NamesTheConfigOfTheGivenDirectoryAndTouchesNoFile) {
                     "/no/such/bundle/config.json: field files: does not list");
   EXPECT_COSY_ERROR(BundleConfig::Parse("[1, 2", "/b"), ErrorCode::kBundle, "/b/config.json: invalid JSON");
   EXPECT_COSY_ERROR(BundleConfig::Parse("[1, 2]", "/b"), ErrorCode::kBundle, "expected a JSON object");
+  // found by fuzzing: a number too large for a double is nlohmann's out_of_range, not a parse_error,
+  // and escaped as an uncaught exception
+  EXPECT_COSY_ERROR(BundleConfig::Parse("{\"format\": 1e884}", "/b"), ErrorCode::kBundle,
+                    "/b/config.json: invalid JSON");
 }
 
 TEST_F(BundleConfigTest, TruncatedMissingAndUnlistedFiles) {
