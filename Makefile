@@ -98,7 +98,7 @@ demo: build tiny-model
 	@scripts/demo.sh "$(CLI)" "$(if $(MODEL),$(MODEL),$(TINY)/bundle)" "$(if $(MODEL),real,tiny)"
 
 # ---- housekeeping --------------------------------------------------------------------------------
-CXX_FILES = $(shell find src include tests bench -name '*.cc' -o -name '*.h' 2>/dev/null)
+CXX_FILES = $(shell find src include tests bench examples -name '*.cc' -o -name '*.h' 2>/dev/null)
 format:
 	clang-format -i $(CXX_FILES)
 format-check:
