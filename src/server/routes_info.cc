@@ -26,7 +26,7 @@ void ServeAsset(const CallPtr &call, const char *name, const char *type) {
   // The page loads nothing from elsewhere; say so to the browser too.
   call->res.set_header(
       "Content-Security-Policy",
-      "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; connect-src 'self'");
+      "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; connect-src 'self' blob:");
   call->res.set_header("X-Content-Type-Options", "nosniff");
 }
 
@@ -74,6 +74,11 @@ void RegisterInfoRoutes(Router &router, ServerState &state) {
       });
   router.Add(M::kGet, "/", "/", Access::kPublic,
              [](const CallPtr &call) { ServeAsset(call, "index.html", "text/html; charset=utf-8"); });
+  // Browsers ask for it; the page has none.
+  router.Add(M::kGet, "/favicon.ico", "/favicon.ico", Access::kPublic, [](const CallPtr &call) {
+    call->status = 204;
+    call->res.status = 204;
+  });
   router.Add(M::kGet, "/app.js", "/app.js", Access::kPublic,
              [](const CallPtr &call) { ServeAsset(call, "app.js", "text/javascript; charset=utf-8"); });
   router.Add(M::kGet, "/style.css", "/style.css", Access::kPublic,
