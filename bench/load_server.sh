@@ -16,7 +16,7 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT
 port=""
 for _ in $(seq 600); do
-  port=$(grep -o 'listening on http://[^ ]*' "$log" | sed 's/.*:\([0-9]*\)\/$/\1/') || true
+  port=$(grep -o 'listening on http://[^ ]*:[0-9]*/ ' "$log" | sed 's/.*:\([0-9]*\)\/ $/\1/') || true
   [[ -n "$port" ]] && break
   kill -0 $pid 2>/dev/null || { cat "$log"; exit 1; }
   sleep 0.1

@@ -1,6 +1,8 @@
 // src/server/server.cc - HttpServer: configuration of cpp-httplib, the routes, and shutdown.
 #include "server/server.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 
 #include "common/log.h"
@@ -42,6 +44,14 @@ HttpServer::HttpServer(ServerConfig config, std::unique_ptr<EngineBackend> backe
   http_.set_write_timeout(30, 0);  // a client that stops reading
   http_.set_keep_alive_timeout(5);
   http_.set_tcp_nodelay(true);  // small audio chunks must not wait for Nagle
+  // Instead of cpp-httplib's default SO_REUSEPORT, which would let a second server bind the same
+  // port and silently share it: SO_REUSEADDR only, so a taken port is an error. The listening
+  // socket is remembered for Shutdown.
+  http_.set_socket_options([this](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd_ = sock;
+  });
   http_.set_error_handler([](const httplib::Request &, httplib::Response &res) {
     // cpp-httplib's own answers (404, 413 payload too large, 400 bad request) as error objects.
     if (!res.body.empty()) return;
@@ -95,7 +105,9 @@ void HttpServer::Shutdown() {
     COSY_LOG(kInfo) << "shutting down: no new connections; " << s.pool->running() << " running and "
                     << s.pool->queued() << " queued jobs may finish within "
                     << s.config.shutdown_grace_seconds << " s";
-    http_.stop();
+    // Shutting the listening socket down ends cpp-httplib's accept loop; Server::stop() would also
+    // make it abandon responses still being streamed (its is_shutting_down check), which must finish.
+    if (listen_fd_ >= 0) ::shutdown(listen_fd_, SHUT_RDWR);
     const auto grace = std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double>(s.config.shutdown_grace_seconds));
     if (!s.pool->WaitIdle(Clock::now() + grace)) {

@@ -74,6 +74,7 @@ class HttpServer {
   std::unique_ptr<Router> router_;
   std::once_flag shutdown_once_;
   int port_ = -1;
+  std::atomic<int> listen_fd_{-1};
 };
 
 }  // namespace cosyvoice::server
