@@ -31,7 +31,7 @@ std::unique_ptr<Engine> Open(const std::string &bundle_dir, int threads) {
 
 class Worker : public EngineWorker {
  public:
-  explicit Worker(std::unique_ptr<Engine> engine) : engine_(std::move(engine)) {}
+  explicit Worker(std::shared_ptr<Engine> engine) : engine_(std::move(engine)) {}
   Voice CreateVoice(const Audio &prompt, const std::string &transcript, const std::string &source) override {
     return engine_->CreateVoice(prompt, transcript, source);
   }
@@ -44,7 +44,7 @@ class Worker : public EngineWorker {
   void Cancel() override { cancel_ = true; }
 
  private:
-  std::unique_ptr<Engine> engine_;
+  std::shared_ptr<Engine> engine_;
   std::atomic<bool> cancel_{false};
 };
 
@@ -65,8 +65,9 @@ class Backend : public EngineBackend {
  private:
   std::string dir_;
   int threads_;
-  std::unique_ptr<Engine> info_;
+  std::shared_ptr<Engine> info_;
   mutable std::mutex mutex_;
+  mutable bool info_lent_ = false;
 };
 
 }  // namespace
