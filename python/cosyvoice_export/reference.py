@@ -535,18 +535,31 @@ class ReferencePipeline:
                    n_timesteps: int = 10, cfg_rate: float = 0.7, stream: bool = False,
                    trace: Optional[Dict[str, Any]] = None, min_tokens: Optional[int] = None,
                    max_tokens: Optional[int] = None, keep_harmonics: bool = False,
-                   timings: Optional[Dict[str, float]] = None):
+                   timings: Optional[Dict[str, float]] = None, stream_mode: str = "recompute",
+                   stream_schedule: str = "upstream"):
         """Synthesize ``text`` (or convert ``source_wav`` in ``vc`` mode) in ``voice``.
 
         Returns the waveform (float32 numpy [N], 24 kHz, in [-0.99, 0.99]); with ``stream=True``
         returns ``(waveform, chunks)`` where ``chunks`` is the list of emitted pieces (their
         concatenation is the waveform).  ``min_tokens``/``max_tokens``: floor and cap on the LLM
         length limits of every segment (:meth:`length_limits`).  ``keep_harmonics`` also traces the NSF harmonics and the generator
-        spectra of the first segment.  ``timings`` accumulates per-stage seconds."""
+        spectra of the first segment.  ``timings`` accumulates per-stage seconds.  ``stream_mode``:
+        ``recompute`` (upstream's loop), ``exact`` or ``fast`` (incremental, streaming.py);
+        ``stream_schedule``: ``upstream`` (hops 25 + pad, 50, 100, ...) or ``chunk`` (fast only:
+        one 25-token attention chunk per emission after the first)."""
         if mode not in MODES:
             raise ReferenceError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
         if not (speed > 0 and math.isfinite(speed)):
             raise ReferenceError(f"speed must be a positive number, got {speed}")
+        from . import streaming
+        if stream_mode not in streaming.MODES:
+            raise ReferenceError(f"unknown stream mode {stream_mode!r}; expected one of {', '.join(streaming.MODES)}")
+        if stream_schedule not in streaming.SCHEDULES:
+            raise ReferenceError(f"unknown stream schedule {stream_schedule!r}; expected one of "
+                                 f"{', '.join(streaming.SCHEDULES)}")
+        if stream_schedule != "upstream" and stream_mode != "fast":
+            raise ReferenceError(f"stream schedule {stream_schedule!r} needs stream mode 'fast' (the final chunk "
+                                 f"boundary of 'exact' and 'recompute' is upstream's)")
         if stream and speed != 1.0:
             self.log(f"warning: speed {speed} is ignored when streaming (as upstream does)")
             speed = 1.0
@@ -592,8 +605,13 @@ class ReferencePipeline:
             if trace is not None:
                 seg_tr["mu"] = self.flow_mu(flow_toks, voice)
             if stream:
-                wav_seg = self._stream_segment(si, flow_toks, voice, n_timesteps, cfg_rate, chunks, chunks_trace, tm,
-                                               trace is not None)
+                if stream_mode == "recompute":
+                    wav_seg = self._stream_segment(si, flow_toks, voice, n_timesteps, cfg_rate, chunks, chunks_trace,
+                                                   tm, trace is not None)
+                else:
+                    wav_seg = self._stream_segment_incremental(si, flow_toks, voice, n_timesteps, cfg_rate, chunks,
+                                                               chunks_trace, tm, trace is not None, stream_mode,
+                                                               stream_schedule)
                 seg_tr["wav"] = wav_seg
             else:
                 t0 = time.perf_counter()
@@ -658,6 +676,38 @@ class ReferencePipeline:
                      f"{'final' if final else 'streaming'}, {new.shape[0]} samples")
         return np.concatenate(out).astype(np.float32)
 
+    def _stream_segment_incremental(self, si: int, tokens: List[int], voice: Voice, n_timesteps: int, cfg_rate: float,
+                                    chunks: List[np.ndarray], chunks_trace: List[Dict[str, Any]], tm: Dict[str, float],
+                                    keep: bool, mode: str, schedule: str) -> np.ndarray:
+        """The same segment through the incremental schedule (streaming.py, docs/streaming.md):
+        ``exact`` gives the chunks of :meth:`_stream_segment` within float32 parity, ``fast`` runs
+        the final chunk chunk-causally too."""
+        from . import streaming
+        t0 = time.perf_counter()
+        emitted = sum(c.shape[0] for c in chunks)
+        seg_start = emitted
+        records: List[Dict[str, Any]] = []
+        out = streaming.stream_segment(self.flow, self.hift, self.flow_noise, self.hift_noise.get, tokens,
+                                       voice.speech_tokens, voice.prompt_mel, voice.embedding, mode=mode,
+                                       schedule=schedule, n_timesteps=n_timesteps, cfg_rate=cfg_rate,
+                                       on_chunk=records.append)
+        tm["flow"] = tm.get("flow", 0.0) + time.perf_counter() - t0     # flow and HiFT interleaved
+        acc = 0
+        for rec, new in zip(records, out):
+            acc += rec["mel_frames"]
+            entry = {k: rec[k] for k in ("offset", "hop", "token_end", "final")}
+            entry.update(segment=si, index=len(chunks), attention=rec["attention"], mel_frames=rec["mel_frames"],
+                         acc_mel_frames=acc, sample_start=emitted - seg_start, samples=int(new.shape[0]))
+            emitted += new.shape[0]
+            chunks.append(new)
+            if keep:
+                entry["mel"] = rec["mel"]
+                entry["wav"] = new
+            chunks_trace.append(entry)
+            self.log(f"segment {si} chunk {entry['index']}: tokens [:{entry['token_end']}] {mode} "
+                     f"{'final' if entry['final'] else 'streaming'}, {new.shape[0]} samples")
+        return np.concatenate(out).astype(np.float32)
+
 
 # ---------------------------------------------------------------------------------------------
 # command
@@ -676,6 +726,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="sampling seed; segment s uses seed + s (default 0)")
     p.add_argument("--speed", type=float, default=1.0, help="speed factor (offline only; default 1)")
     p.add_argument("--stream", action="store_true", help="streaming schedule (spec §8)")
+    p.add_argument("--stream-mode", default="recompute", choices=("recompute", "exact", "fast"),
+                   help="streaming: upstream's recompute loop, or the incremental schedule (docs/streaming.md)")
+    p.add_argument("--stream-schedule", default="upstream", choices=("upstream", "chunk"),
+                   help="streaming hops: upstream's doubling, or one attention chunk per emission (fast only)")
     p.add_argument("--n-timesteps", type=int, default=10, help="flow Euler steps (default 10)")
     p.add_argument("--cfg-rate", type=float, default=0.7, help="classifier-free guidance (default 0.7)")
     p.add_argument("--min-tokens", type=int, help="floor on speech tokens per segment (raises min_len)")
@@ -694,6 +748,7 @@ def main(args: argparse.Namespace) -> int:
             res = ref.synthesize(args.mode, args.text, voice, instruct=args.instruct, source_wav=args.source_wav,
                                  seed=args.seed, speed=args.speed, n_timesteps=args.n_timesteps,
                                  cfg_rate=args.cfg_rate, stream=args.stream, min_tokens=args.min_tokens,
+                                 stream_mode=args.stream_mode, stream_schedule=args.stream_schedule,
                                  max_tokens=args.max_tokens)
             wav, chunks = res if args.stream else (res, None)
             elapsed = time.time() - t0
