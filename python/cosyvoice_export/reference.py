@@ -390,24 +390,7 @@ class ReferencePipeline:
         segments = self.normalize(text)
         if not segments:
             raise ReferenceError(f"text {text!r} has nothing to speak after normalisation")
-        if mode == "zero_shot":
-            transcript = (voice.transcript if voice is not None else "") or ""
-            if not transcript.strip():
-                raise ReferenceError("zero_shot needs the prompt transcript (--prompt-text)")
-            prompt = transcript if ENDOFPROMPT in transcript else self.system_prompt + ENDOFPROMPT + transcript
-        elif mode == "instruct2":
-            if instruct is None or not instruct.strip():
-                raise ReferenceError("instruct2 needs an instruction (--instruct)")
-            at = instruct.find(ENDOFPROMPT)
-            if at < 0:
-                prompt = f"{self.system_prompt} {instruct}{ENDOFPROMPT}"
-            elif at + len(ENDOFPROMPT) != len(instruct):
-                raise ReferenceError(f"instruction {instruct!r}: {ENDOFPROMPT} must end the instruction "
-                                     f"(the text to speak comes after it)")
-            else:
-                prompt = instruct
-        else:
-            prompt = ""
+        prompt = self.prompt_string(mode, voice, instruct)
         plans = []
         for i, seg in enumerate(segments):
             tts = seg
@@ -421,6 +404,74 @@ class ReferencePipeline:
             plans.append(SegmentPlan(i, seg, prompt, tts, self.encode(prompt) if prompt else [], self.encode(tts),
                                      mode == "zero_shot"))
         return plans
+
+    def prompt_string(self, mode: str, voice: Optional[Voice] = None, instruct: Optional[str] = None) -> str:
+        """The prompt text of a mode: zero-shot ``system + <|endofprompt|> + transcript`` (the
+        transcript as is when it holds the marker), instruct2 the instruction (wrapped as
+        ``system instruction<|endofprompt|>`` when bare), cross-lingual none."""
+        if mode == "zero_shot":
+            transcript = (voice.transcript if voice is not None else "") or ""
+            if not transcript.strip():
+                raise ReferenceError("zero_shot needs the prompt transcript (--prompt-text)")
+            return transcript if ENDOFPROMPT in transcript else self.system_prompt + ENDOFPROMPT + transcript
+        if mode == "instruct2":
+            if instruct is None or not instruct.strip():
+                raise ReferenceError("instruct2 needs an instruction (--instruct)")
+            at = instruct.find(ENDOFPROMPT)
+            if at < 0:
+                return f"{self.system_prompt} {instruct}{ENDOFPROMPT}"
+            if at + len(ENDOFPROMPT) != len(instruct):
+                raise ReferenceError(f"instruction {instruct!r}: {ENDOFPROMPT} must end the instruction "
+                                     f"(the text to speak comes after it)")
+            return instruct
+        return ""
+
+    # ---- text-in streaming ----------------------------------------------------------------------
+    def synthesize_text_stream(self, mode: str, pieces, voice: Voice, instruct: Optional[str] = None, seed: int = 0,
+                               n_timesteps: int = 10, cfg_rate: float = 0.7, stream: bool = False,
+                               stream_mode: str = "recompute", stream_schedule: str = "upstream",
+                               max_tokens: Optional[int] = None, trace: Optional[Dict[str, Any]] = None):
+        """Text that arrives in pieces (upstream's ``inference_bistream``, bistream.py): each piece
+        (a string) is tokenized on its own and fed token by token to the interleaved decode loop;
+        no normalisation or splitting (upstream skips them for a generator).  zero_shot or
+        instruct2 (upstream needs <|endofprompt|> in the prompt text, which cross-lingual lacks).
+        Returns the waveform, or ``(waveform, chunks)`` with ``stream``.  ``trace`` receives
+        ``pieces`` (their token ids), ``tokens`` (emitted), ``flow_tokens`` and ``sampled`` (with fills)."""
+        from . import bistream, streaming
+        if mode not in ("zero_shot", "instruct2"):
+            raise ReferenceError(f"text streaming supports zero_shot and instruct2, not {mode!r} "
+                                 f"(upstream needs {ENDOFPROMPT} in the prompt text)")
+        if stream_mode not in streaming.MODES:
+            raise ReferenceError(f"unknown stream mode {stream_mode!r}")
+        prompt = self.prompt_string(mode, voice, instruct)
+        speech = voice.speech_tokens.tolist() if mode == "zero_shot" else []
+        eop = self.encode(ENDOFPROMPT)
+        b = bistream.BistreamLM(self.llm, self.encode(prompt), speech, segment_seed(seed, 0), endofprompt_id=eop[0],
+                                max_tokens=max_tokens)
+        piece_ids, toks = [], []
+        for piece in pieces:
+            ids = self.encode(piece) if piece else []
+            piece_ids.append(ids)
+            toks += b.push(ids)
+        if b.text_fed == 0:
+            raise ReferenceError("empty text: nothing to synthesize")
+        toks += b.finish()
+        flow_toks = sampling.SilentTokenFilter(sampling.MAX_SILENT_RUN).filter(toks)
+        self.log(f"text stream: {len(piece_ids)} pieces, {b.text_fed} text tokens -> {len(toks)} speech tokens")
+        if trace is not None:
+            trace.update(pieces=piece_ids, tokens=list(toks), flow_tokens=list(flow_toks), sampled=list(b.out))
+        if not flow_toks:
+            raise ReferenceError("the text produced no speech tokens")
+        chunks: List[np.ndarray] = []
+        if stream:
+            if stream_mode == "recompute":
+                wav = self._stream_segment(0, flow_toks, voice, n_timesteps, cfg_rate, chunks, [], {}, False)
+            else:
+                wav = self._stream_segment_incremental(0, flow_toks, voice, n_timesteps, cfg_rate, chunks, [], {},
+                                                       False, stream_mode, stream_schedule)
+            return wav, chunks
+        mel = self.run_flow(flow_toks, voice, False, True, n_timesteps, cfg_rate)
+        return self.vocode(mel, True)[0].numpy().copy()
 
     # ---- LLM ------------------------------------------------------------------------------------
     def lm_input(self, plan: SegmentPlan, voice: Voice) -> torch.Tensor:

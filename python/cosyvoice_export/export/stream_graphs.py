@@ -141,3 +141,55 @@ def chunk_example(flow: CausalMaskedDiffWithDiT, b: int = 2, s: int = 13, p: int
     return (r(b, c, s), r(b, c, s), torch.rand(b, generator=gen), r(b, c), r(b, c, s),
             torch.tensor(5, dtype=torch.int64), r(b, cfg.dim, cfg.conv_pos_kernel - 1),
             r(b, cfg.dim, cfg.conv_pos_kernel - 1), *past)
+
+
+# ---- export + parity (docs/bundle.md §3.8) ----------------------------------------------------------
+
+# (S new frames, P cached frames, attention chunk): a first chunk from an empty cache, chunks after
+# a cache (aligned), two chunks at once, a final partial chunk, full attention from scratch (the
+# offline estimator) and a single frame
+CHUNK_CASES = ((50, 0, 50), (50, 100, 50), (100, 50, 50), (7, 150, 50), (57, 0, 1 << 30), (1, 50, 50))
+
+
+def chunk_parity(flow: CausalMaskedDiffWithDiT, graph, gen: torch.Generator, log=print, tolerance=None) -> dict:
+    """Runs the exported graph (an ``OrtGraph``) against :func:`streaming.dit_incremental` on
+    :data:`CHUNK_CASES` with both CFG batch sizes; velocity and caches to 1e-4 relative (the
+    estimator's tolerance, docs/bundle.md §3.7)."""
+    from ..streaming import StepCache, dit_incremental
+    from .parity import GraphCheck, Tolerance
+
+    tol = tolerance or {"*": Tolerance("rel", 1e-4)}
+    chk = GraphCheck("flow/flow_estimator_chunk.onnx", "float32", tol, log)
+    dit = flow.decoder.estimator
+    ins, _, _ = chunk_io(flow)
+    for s, p, c in CHUNK_CASES:
+        for b in (1, 2):
+            ex = list(chunk_example(flow, b=b, s=s, p=p, gen=gen))
+            ex[5] = torch.tensor(c, dtype=torch.int64)
+            cache = StepCache(list(ex[8::2]), list(ex[9::2]), ex[6], ex[7])
+            with torch.no_grad():
+                v, new = dit_incremental(dit, ex[0], ex[1], ex[2], ex[3], ex[4], cache, c)
+            ref = {"velocity": v, "new_conv_state_1": new.conv1, "new_conv_state_2": new.conv2}
+            for i in range(dit.cfg.depth):
+                ref[f"new_key_{i}"], ref[f"new_value_{i}"] = new.keys[i], new.values[i]
+            got = graph.run({n: t.numpy() for n, t in zip(ins, ex)})
+            chk.compare(f"S={s} P={p} B={b} chunk={min(c, 99999)}", got, {k: t.numpy() for k, t in ref.items()})
+    return chk.finish()
+
+
+def export_chunk_graph(flow: CausalMaskedDiffWithDiT, path, threads: int = 2, log=print, producer_version: str = ""):
+    """Writes ``flow_estimator_chunk.onnx`` for ``flow`` at ``path`` and checks it; returns the
+    parity record (for ``config.json`` ``checks``)."""
+    from pathlib import Path
+    from ..ort import OrtGraph
+    from . import onnx_io
+
+    gen = torch.Generator().manual_seed(20251123)
+    ins, outs, shapes = chunk_io(flow)
+    p = onnx_io.export_graph(FlowEstimatorChunk(flow.decoder.estimator), chunk_example(flow, gen=gen), Path(path),
+                             "flow_estimator_chunk", ins, outs, shapes, producer_version=producer_version)
+    g = OrtGraph(p, threads=threads)
+    try:
+        return chunk_parity(flow, g, gen, log)
+    finally:
+        g.close()
