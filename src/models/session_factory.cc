@@ -106,11 +106,14 @@ std::vector<std::string> AvailableProviders() {
 
 SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std::string &graph_name) {
   config.Validate();
-  OrtEnvironment();  // the Env must exist before any session options are used
+  // The Env (and with it the process-wide thread pools) must exist before any session options are
+  // used; every session runs on those pools instead of creating its own.
+  // More threads than CPUs only make the pool's spinning workers fight (CapThreadCount).
+  OrtEnvironment(CapThreadCount(config.intra_op_threads, "intra_op_threads"),
+                 CapThreadCount(config.inter_op_threads, "inter_op_threads"));
   SessionOptionsResult result;
   Ort::SessionOptions &options = result.options;
-  options.SetIntraOpNumThreads(CapThreadCount(config.intra_op_threads, "intra_op_threads"));
-  options.SetInterOpNumThreads(CapThreadCount(config.inter_op_threads, "inter_op_threads"));
+  options.DisablePerSessionThreads();
   options.SetGraphOptimizationLevel(ToOrt(config.optimization));
   options.SetExecutionMode(ORT_SEQUENTIAL);
   if (!config.profile_prefix.empty()) {
