@@ -44,7 +44,7 @@ class EngineGolden : public ::testing::Test {
     manifest_ = new json(ReadJson(GoldensDir() / "manifest.json"));
     EngineConfig c;
     c.model_dir = BundleDir().string();
-    c.runtime.intra_op_threads = 1;
+    c.runtime.intra_op_threads = testing::TestThreads();
     engine_ = new Engine::Impl(c);
   }
   static void TearDownTestSuite() {
