@@ -44,12 +44,26 @@ def chain(*lengths: float, transcendental: int = 0) -> float:
 
 def pair(depth: float, scale: float = 1.0) -> float:
     """Largest difference of two float32 evaluations of a chain of ``depth`` on terms of ``scale``."""
-    return 2.0 * gamma(depth) * float(scale)
+    return 2.0 * gamma(depth) * scale
 
 
 def vs64(depth: float, scale: float = 1.0) -> float:
     """Largest difference between a float32 evaluation and a float64 one of the same chain."""
-    return (gamma(depth) + gamma(depth, U64)) * float(scale)
+    return (gamma(depth) + gamma(depth, U64)) * scale
+
+
+def fft_depth(n: int) -> float:
+    """Accumulation depth of one bin of a mixed-radix (real) FFT of size n (kissfft, PocketFFT, MKL):
+    one butterfly per prime factor p of n, summing p terms after a twiddle multiply (p + 2 roundings)
+    with float32 twiddles (FN_ULPS per level), plus a real FFT's split step (4 roundings, a twiddle).
+    The error of a bin is gamma(fft_depth(n)) times the frame's l1 norm sum |x|."""
+    d, p = 4.0 + FN_ULPS, 2
+    while n > 1:
+        while n % p == 0:
+            d += p + 2 + FN_ULPS
+            n //= p
+        p += 1
+    return d
 
 
 # ---- accumulation depth of a module ---------------------------------------------------------------
@@ -107,3 +121,39 @@ def euler_cfg_gain(cfg_rate: float) -> float:
     with weights dt_k; with the solver's Lipschitz constant taken as 1 over the unit time interval
     the propagated error grows by at most e^1 (Gronwall)."""
     return math.e * (1.0 + 2.0 * float(cfg_rate))
+
+
+_ONNX_FN = {"Exp", "Log", "Tanh", "Sigmoid", "Erf", "Sqrt", "Pow", "Sin", "Cos", "Softplus", "Gelu", "Reciprocal"}
+_ONNX_REDUCE = {"ReduceMean", "ReduceSum", "GlobalAveragePool", "Softmax", "LogSoftmax", "ReduceL2"}
+
+
+def onnx_graph_depth(path, reduce_len: int) -> float:
+    """Accumulation depth of an ONNX graph (for graphs the reference does not hold as PyTorch modules:
+    CAM++, the speech tokenizer): the fan-in of every MatMul/Gemm/Conv with a constant weight, ``reduce_len``
+    per reduction over a dynamic axis (mean/sum pooling, softmax) and FN_ULPS per transcendental node.
+    Conservative like weight_depth: every branch is counted."""
+    import onnx
+    from onnx import numpy_helper
+
+    g = onnx.load(str(path), load_external_data=False).graph
+    shapes = {i.name: list(i.dims) for i in g.initializer}
+    for n in g.node:                                     # Constant nodes hold weights too
+        if n.op_type == "Constant":
+            for a in n.attribute:
+                if a.name == "value":
+                    shapes[n.output[0]] = list(numpy_helper.to_array(a.t).shape)
+    depth = 0.0
+    for n in g.node:
+        w = shapes.get(n.input[1]) if len(n.input) > 1 else None
+        if n.op_type == "MatMul" and w and len(w) >= 2:
+            depth += w[-2]
+        elif n.op_type == "Gemm" and w and len(w) == 2:
+            trans_b = any(a.name == "transB" and a.i for a in n.attribute)
+            depth += w[1] if trans_b else w[0]
+        elif n.op_type in ("Conv", "ConvTranspose") and w and len(w) >= 3:
+            depth += w[1] * math.prod(w[2:])
+        elif n.op_type in _ONNX_REDUCE:
+            depth += reduce_len + (FN_ULPS if n.op_type in ("Softmax", "LogSoftmax") else 0)
+        elif n.op_type in _ONNX_FN:
+            depth += FN_ULPS
+    return depth

@@ -14,6 +14,7 @@
 // Nothing here depends on the CPU, the thread count or a library version.
 #pragma once
 
+#include <cmath>
 #include <initializer_list>
 
 namespace cosyvoice::testing {
@@ -29,6 +30,21 @@ constexpr double Gamma(double n, double u = kU) { return n * u / (1.0 - n * u); 
 constexpr double Chain(std::initializer_list<double> lengths, int transcendental = 0) {
   double d = kFnUlps * transcendental;
   for (double n : lengths) d += n;
+  return d;
+}
+
+// Accumulation depth of one bin of a mixed-radix (real) FFT of size n (kissfft, PocketFFT, MKL):
+// every output is reached through one butterfly per prime factor p of n, which sums p terms after
+// a twiddle multiply (p + 2 roundings), with float32 twiddles (kFnUlps each level); a real FFT adds
+// its split step (4 roundings and a twiddle). Relative to the frame's l1 norm sum |x|.
+inline double FftDepth(int n) {
+  double d = 4 + kFnUlps;
+  for (int p = 2; n > 1; ++p) {
+    while (n % p == 0) {
+      d += p + 2 + kFnUlps;
+      n /= p;
+    }
+  }
   return d;
 }
 
