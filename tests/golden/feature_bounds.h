@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "audio/features.h"
+#include "audio/resampler.h"
 #include "fp32_bounds.h"
 
 namespace cosyvoice::testing {
@@ -172,6 +173,27 @@ inline std::vector<double> FbankBounds(const std::vector<float> &x16, double dx 
     for (int64_t t = 0; t < T; ++t) b[static_cast<size_t>(t * bands + m)] += mb + Pair(T + 2.0, 2 * col);
   }
   return b;
+}
+
+// Largest |ours - torchaudio| of a resampled sample: torchaudio convolves in float32 (gamma(taps) of
+// sum |x k|), ours accumulates in float64 and rounds once (u |y|), and the kernels may differ by 1 ulp
+// of the largest tap (see ResampleKernelsMatchTorchaudio). sum |x k| <= max |x| * the largest row's l1.
+inline double ResampleBound(const std::vector<float> &audio, int from, int to) {
+  if (from == to) return 0.0;
+  const Resampler r(from, to);
+  const size_t taps = static_cast<size_t>(2 * r.width() + r.orig_step());
+  double row_l1 = 0, max_tap = 0, max_x = 0;
+  for (size_t j = 0; j < r.kernel().size() / taps; ++j) {
+    double l1 = 0;
+    for (size_t k = 0; k < taps; ++k) {
+      l1 += std::fabs(static_cast<double>(r.kernel()[j * taps + k]));
+      max_tap = std::max(max_tap, std::fabs(static_cast<double>(r.kernel()[j * taps + k])));
+    }
+    row_l1 = std::max(row_l1, l1);
+  }
+  for (float v : audio) max_x = std::max(max_x, std::fabs(static_cast<double>(v)));
+  return Vs64(static_cast<double>(taps), max_x * row_l1) + kU * max_x * row_l1 +
+         2 * kU * max_tap * static_cast<double>(taps) * max_x;
 }
 
 // max over elements of |got - ref| / bound (<= 1 when within bounds), for reports and checks.

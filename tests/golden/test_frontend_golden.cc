@@ -213,27 +213,6 @@ TEST(FrontendGolden, DecodedAudioIsIdentical) {
   }
 }
 
-// Largest |ours - torchaudio| of a resampled sample: torchaudio convolves in float32 (gamma(taps) of
-// sum |x k|), ours accumulates in float64 and rounds once (u |y|), and the kernels may differ by 1 ulp
-// of the largest tap (see ResampleKernelsMatchTorchaudio). sum |x k| <= max |x| * the largest row's l1.
-double ResampleBound(const std::vector<float> &audio, int from, int to) {
-  if (from == to) return 0.0;
-  const Resampler r(from, to);
-  const size_t taps = static_cast<size_t>(2 * r.width() + r.orig_step());
-  double row_l1 = 0, max_tap = 0, max_x = 0;
-  for (size_t j = 0; j < r.kernel().size() / taps; ++j) {
-    double l1 = 0;
-    for (size_t k = 0; k < taps; ++k) {
-      l1 += std::fabs(static_cast<double>(r.kernel()[j * taps + k]));
-      max_tap = std::max(max_tap, std::fabs(static_cast<double>(r.kernel()[j * taps + k])));
-    }
-    row_l1 = std::max(row_l1, l1);
-  }
-  for (float v : audio) max_x = std::max(max_x, std::fabs(static_cast<double>(v)));
-  return Vs64(static_cast<double>(taps), max_x * row_l1) + kU * max_x * row_l1 +
-         2 * kU * max_tap * static_cast<double>(taps) * max_x;
-}
-
 TEST(FrontendGolden, ResampledSignalsMatch) {
   REQUIRE_GOLDENS();
   std::printf("%-36s %12s %12s\n", "resampling, max |diff|", "x16", "x24");
@@ -246,7 +225,7 @@ TEST(FrontendGolden, ResampledSignalsMatch) {
     const std::vector<float> x16 = Resample(audio, sr, 16000), x24 = Resample(audio, sr, 24000);
     const double d16 = MaxAbsDiff(x16, LoadFloats(dir / "x16.npy"));
     const double d24 = MaxAbsDiff(x24, LoadFloats(dir / "x24.npy"));
-    const double b16 = ResampleBound(audio, sr, 16000), b24 = ResampleBound(audio, sr, 24000);
+    const double b16 = testing::ResampleBound(audio, sr, 16000), b24 = testing::ResampleBound(audio, sr, 24000);
     std::printf("%-36s %12.3g %12.3g   (bounds %.3g %.3g)\n", Label(c).c_str(), d16, d24, b16, b24);
     EXPECT_LE(d16, b16) << Label(c);
     EXPECT_LE(d24, b24) << Label(c);
@@ -339,8 +318,8 @@ TEST(FrontendGolden, FeaturesMatchEndToEnd) {
     // every bin (feature_bounds.h), which is what widens the bounds of near-empty bands
     const int sr = c["sample_rate"].get<int>();
     const std::vector<float> decoded = LoadFloats(GoldenDir() / c["name"].get<std::string>() / "audio.npy");
-    const FeatureErrors e = CompareFeatures(c, prompt.x16, prompt.x24, ResampleBound(decoded, sr, 16000),
-                                            ResampleBound(decoded, sr, 24000));
+    const FeatureErrors e = CompareFeatures(c, prompt.x16, prompt.x24, testing::ResampleBound(decoded, sr, 16000),
+                                            testing::ResampleBound(decoded, sr, 24000));
     PrintRow(Label(c), e);
     EXPECT_LE(e.fbank, 1.0) << Label(c);
     EXPECT_LE(e.whisper, 1.0) << Label(c);

@@ -81,16 +81,17 @@ std::vector<float> Ramp(size_t n, float start) {
 }
 
 TEST(LlmGraph, PrefillThenDecodeWritesTheCacheInPlace) {
-  LlmGraph llm(TestData() / "graphs/toy_llm.onnx", kToy, TestRuntime());
+  const LlmGraph llm(TestData() / "graphs/toy_llm.onnx", kToy, TestRuntime());
+  LlmGraph::RunState run(llm);
   KvCache cache(kToy, 10);
   std::vector<float> all = Ramp(3 * 8, 0.5f);
-  const float *logits = llm.Forward(all.data(), 3, cache);
+  const float *logits = llm.Forward(run, all.data(), 3, cache);
   EXPECT_EQ(cache.length(), 3);
   ExpectLogitsNear(logits, all);
   for (int step = 0; step < 4; ++step) {
     std::vector<float> x = Ramp(8, static_cast<float>(step));
     all.insert(all.end(), x.begin(), x.end());
-    logits = llm.Forward(x.data(), 1, cache);
+    logits = llm.Forward(run, x.data(), 1, cache);
     ExpectLogitsNear(logits, all);
   }
   EXPECT_EQ(cache.length(), 7);
@@ -105,10 +106,11 @@ TEST(LlmGraph, PrefillThenDecodeWritesTheCacheInPlace) {
 }
 
 TEST(LlmGraph, RejectsOverflowAndMismatchedShape) {
-  LlmGraph llm(TestData() / "graphs/toy_llm.onnx", kToy, TestRuntime());
+  const LlmGraph llm(TestData() / "graphs/toy_llm.onnx", kToy, TestRuntime());
+  LlmGraph::RunState run(llm);
   KvCache cache(kToy, 2);
   std::vector<float> x = Ramp(3 * 8, 0.f);
-  EXPECT_COSY_ERROR(llm.Forward(x.data(), 3, cache), ErrorCode::kRuntime, "KV cache full");
+  EXPECT_COSY_ERROR(llm.Forward(run, x.data(), 3, cache), ErrorCode::kRuntime, "KV cache full");
   LlmGraphShape wrong = kToy;
   wrong.num_layers = 3;
   EXPECT_COSY_ERROR(LlmGraph(TestData() / "graphs/toy_llm.onnx", wrong, TestRuntime()), ErrorCode::kBundle,
@@ -185,13 +187,6 @@ TEST(LengthLimits, TruncateLikeUpstream) {
   EXPECT_EQ(l.min_len, 14);
   EXPECT_EQ(l.max_len, 140);
   EXPECT_EQ(ComputeLengthLimits(3, 2.5, 20.0).min_len, 7);
-}
-
-TEST(SilentFilter, KeepsTheFirstFiveOfARun) {
-  const std::vector<int> silent = {1, 2};
-  const std::vector<int> in = {9, 1, 1, 2, 1, 1, 1, 2, 8, 1, 1};
-  EXPECT_EQ(FilterSilentRuns(in, silent, 5), (std::vector<int>{9, 1, 1, 2, 1, 1, 8, 1, 1}));
-  EXPECT_EQ(FilterSilentRuns({1, 1, 1}, silent, 0), (std::vector<int>{}));
 }
 
 }  // namespace
