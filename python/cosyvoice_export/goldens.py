@@ -234,10 +234,12 @@ def write_case(ref: R.ReferencePipeline, case: Dict[str, Any], voices: Dict[str,
             put("logits", tr["logits"])
             # how far each step's logits may move before its token can change (docs/determinism.md §8)
             sp = ref.cfg.llm.sampling
-            put("sampling_margin", sampling.replay_margins(
+            margins = np.asarray(sampling.replay_margins(
                 tr["logits"], tr["tokens"], tr["stop_token"], tr["seed"], tr["min_len"], top_p=sp.top_p,
                 top_k=sp.top_k, win_size=sp.win_size, tau_r=sp.tau_r,
-                speech_token_size=ref.cfg.llm.speech_token_size), np.float64)
+                speech_token_size=ref.cfg.llm.speech_token_size), dtype=np.float32)
+            # stored as float32 like every golden, rounded toward 0 so a margin is never overstated
+            put("sampling_margin", np.nextafter(margins, np.float32(0)))
         else:
             put("source_whisper", tr["source_whisper"])
         put("tokens", tr["tokens"], np.int32)

@@ -129,7 +129,7 @@ class EngineGolden : public ::testing::Test {
   // The first step of a segment whose C++ logits differ from the reference's by at least the step's
   // stability margin: there the sampled sequences may part legitimately (a near tie); -1 if none.
   static int64_t FirstNearTie(const std::string &pre, const std::vector<float> &cpp_logits, int64_t vocab) {
-    const auto margins = Load<double>(pre + "sampling_margin.npy");
+    const auto margins = Load<float>(pre + "sampling_margin.npy");
     const NpyArray logits = NpyArray::Load(pre + "logits.npy");
     for (size_t i = 0; i < margins.size(); ++i) {
       double d = 0;
@@ -138,7 +138,7 @@ class EngineGolden : public ::testing::Test {
         const double b = logits.data<float>()[i * static_cast<size_t>(vocab) + static_cast<size_t>(v)];
         if (std::isfinite(a) || std::isfinite(b)) d = std::max(d, std::fabs(a - b));
       }
-      if (d >= margins[i]) return static_cast<int64_t>(i);
+      if (d >= static_cast<double>(margins[i])) return static_cast<int64_t>(i);
     }
     return -1;
   }
