@@ -39,7 +39,8 @@ inline std::vector<double> RowSums(const SparseFilterbank &fb) {
   const std::vector<float> dense = fb.ToDense();
   std::vector<double> s(static_cast<size_t>(fb.rows()), 0.0);
   for (int r = 0; r < fb.rows(); ++r)
-    for (int c = 0; c < fb.cols(); ++c) s[static_cast<size_t>(r)] += static_cast<double>(dense[static_cast<size_t>(r * fb.cols() + c)]);
+    for (int c = 0; c < fb.cols(); ++c)
+      s[static_cast<size_t>(r)] += static_cast<double>(dense[static_cast<size_t>(r * fb.cols() + c)]);
   return s;
 }
 
@@ -62,7 +63,8 @@ inline double WindowL1(const std::vector<float> &w) {
 }
 
 // Whisper log-mel [n_mels, T] (v = (max(log10 E, m - 8) + 4) / 4): from x16 and the reference's values.
-inline std::vector<double> WhisperBounds(const std::vector<float> &x16, const std::vector<float> &ref, double dx = 0) {
+inline std::vector<double> WhisperBounds(const std::vector<float> &x16, const std::vector<float> &ref,
+                                         double dx = 0) {
   static const WhisperLogMelExtractor ex;
   const int n_mels = ex.n_mels(), n = WhisperLogMelExtractor::kNFft, hop = WhisperLogMelExtractor::kHop;
   const auto T = static_cast<int64_t>(ref.size() / static_cast<size_t>(n_mels));
@@ -74,7 +76,8 @@ inline std::vector<double> WhisperBounds(const std::vector<float> &x16, const st
   for (int64_t t = 0; t < T; ++t) {
     double a = 0;
     for (int j = 0; j < n; ++j)
-      a += std::fabs(static_cast<double>(padded[static_cast<size_t>(t * hop + j)] * ex.window()[static_cast<size_t>(j)]));
+      a += std::fabs(static_cast<double>(padded[static_cast<size_t>(t * hop + j)] *
+                                         ex.window()[static_cast<size_t>(j)]));
     const double dX = BinError(n, a, dx, wl1);
     for (int m = 0; m < n_mels; ++m) {
       const size_t i = static_cast<size_t>(m * T + t);
@@ -89,9 +92,11 @@ inline std::vector<double> WhisperBounds(const std::vector<float> &x16, const st
 }
 
 // Matcha mel [T, 80] (v = log(max(sum_k f_k |X_k|, 1e-5))).
-inline std::vector<double> MatchaBounds(const std::vector<float> &x24, const std::vector<float> &ref, double dx = 0) {
+inline std::vector<double> MatchaBounds(const std::vector<float> &x24, const std::vector<float> &ref,
+                                        double dx = 0) {
   static const MatchaMelExtractor ex;
-  const int n = MatchaMelExtractor::kNFft, hop = MatchaMelExtractor::kHop, mels = MatchaMelExtractor::kNumMels;
+  const int n = MatchaMelExtractor::kNFft, hop = MatchaMelExtractor::kHop,
+            mels = MatchaMelExtractor::kNumMels;
   const auto T = static_cast<int64_t>(ref.size() / mels);
   const std::vector<float> padded = ReflectPadded(x24, MatchaMelExtractor::kPad);
   const std::vector<double> F = RowSums(ex.filters());
@@ -100,11 +105,13 @@ inline std::vector<double> MatchaBounds(const std::vector<float> &x24, const std
   for (int64_t t = 0; t < T; ++t) {
     double a = 0;
     for (int j = 0; j < n; ++j)
-      a += std::fabs(static_cast<double>(padded[static_cast<size_t>(t * hop + j)] * ex.window()[static_cast<size_t>(j)]));
+      a += std::fabs(static_cast<double>(padded[static_cast<size_t>(t * hop + j)] *
+                                         ex.window()[static_cast<size_t>(j)]));
     const double dX = BinError(n, a, dx, wl1);
     for (int m = 0; m < mels; ++m) {
       const size_t i = static_cast<size_t>(t * mels + m);
-      b[i] = LogBandError(std::exp(static_cast<double>(ref[i])), F[static_cast<size_t>(m)], dX, n / 2 + 1, true) +
+      b[i] = LogBandError(std::exp(static_cast<double>(ref[i])), F[static_cast<size_t>(m)], dX, n / 2 + 1,
+                          true) +
              kU * std::fabs(static_cast<double>(ref[i]));
     }
   }
@@ -141,8 +148,10 @@ inline std::vector<double> FbankBounds(const std::vector<float> &x16, double dx 
     for (int j = 0; j < len; ++j) {
       const double prev = static_cast<double>(s[j > 0 ? j - 1 : 0]);
       const double w = static_cast<double>(ex.window()[static_cast<size_t>(j)]);
-      a += std::fabs(w) * (std::fabs(static_cast<double>(s[j])) + 0.97 * std::fabs(prev) + 1.97 * std::fabs(mean));
-      frame[static_cast<size_t>(j)] = static_cast<float>(w * ((static_cast<double>(s[j]) - mean) - 0.97 * (prev - mean)));
+      a += std::fabs(w) *
+           (std::fabs(static_cast<double>(s[j])) + 0.97 * std::fabs(prev) + 1.97 * std::fabs(mean));
+      frame[static_cast<size_t>(j)] =
+          static_cast<float>(w * ((static_cast<double>(s[j]) - mean) - 0.97 * (prev - mean)));
     }
     fft.Forward(frame.data(), spec.data(), work);
     // the DC mean (400 terms) reaches every windowed sample: gamma(400) more per bin, both sides
@@ -197,7 +206,8 @@ inline double ResampleBound(const std::vector<float> &audio, int from, int to) {
 }
 
 // max over elements of |got - ref| / bound (<= 1 when within bounds), for reports and checks.
-inline double WorstRatio(const std::vector<float> &got, const std::vector<float> &ref, const std::vector<double> &bound) {
+inline double WorstRatio(const std::vector<float> &got, const std::vector<float> &ref,
+                         const std::vector<double> &bound) {
   double worst = 0;
   for (size_t i = 0; i < got.size() && i < ref.size(); ++i)
     worst = std::max(worst, std::fabs(static_cast<double>(got[i]) - static_cast<double>(ref[i])) / bound[i]);

@@ -117,10 +117,10 @@ class EngineGolden : public ::testing::Test {
     std::vector<float> out_logits;
     for (int64_t i = 0; i < steps; ++i) {
       const float *out =
-          i == 0 ? engine_->llm->Forward(run, lm_input.data(), static_cast<int64_t>(lm_input.size()) / l.hidden_size,
-                                         cache)
-                 : engine_->llm->Forward(run, engine_->speech_embedding->Row(tokens[static_cast<size_t>(i - 1)]),
-                                         1, cache);
+          i == 0 ? engine_->llm->Forward(run, lm_input.data(),
+                                         static_cast<int64_t>(lm_input.size()) / l.hidden_size, cache)
+                 : engine_->llm->Forward(
+                       run, engine_->speech_embedding->Row(tokens[static_cast<size_t>(i - 1)]), 1, cache);
       out_logits.insert(out_logits.end(), out, out + vocab);
     }
     return out_logits;
@@ -150,7 +150,8 @@ class EngineGolden : public ::testing::Test {
       const std::string pre = case_dir + "/seg" + std::to_string(s) + "_";
       if (!std::filesystem::exists(pre + "logits.npy")) continue;
       const NpyArray logits = NpyArray::Load(pre + "logits.npy");
-      const int64_t step = FirstNearTie(pre, TeacherForcedLogits(pre, logits.dim(0), logits.dim(1)), logits.dim(1));
+      const int64_t step =
+          FirstNearTie(pre, TeacherForcedLogits(pre, logits.dim(0), logits.dim(1)), logits.dim(1));
       if (step >= 0) return "segment " + std::to_string(s) + " step " + std::to_string(step);
     }
     return "";
@@ -184,7 +185,8 @@ TEST_F(EngineGolden, PromptFeaturesAndFrontendGraphs) {
     Report("features fbank", name, Compare(fbank.data, golden_f));
     Report("features mel", name, Compare(mel.data, golden_m));
     // elementwise: the FFT's float32 error amplified by the log of each band (feature_bounds.h)
-    EXPECT_LE(testing::WorstRatio(whisper.data, golden_w, testing::WhisperBounds(x16, golden_w)), 1.0) << name;
+    EXPECT_LE(testing::WorstRatio(whisper.data, golden_w, testing::WhisperBounds(x16, golden_w)), 1.0)
+        << name;
     EXPECT_LE(testing::WorstRatio(fbank.data, golden_f, testing::FbankBounds(x16)), 1.0) << name;
     EXPECT_LE(testing::WorstRatio(mel.data, golden_m, testing::MatchaBounds(x24, golden_m)), 1.0) << name;
 
@@ -228,7 +230,9 @@ TEST_F(EngineGolden, VoiceFromThePromptFile) {
     const double dx16 = testing::ResampleBound(audio.samples, audio.sample_rate, 16000),
                  dx24 = testing::ResampleBound(audio.samples, audio.sample_rate, 24000);
     const auto golden_mel = Load<float>(d / "prompt_mel.npy");
-    EXPECT_LE(testing::WorstRatio(v.prompt_mel, golden_mel, testing::MatchaBounds(prompt.x24, golden_mel, dx24)), 1.0)
+    EXPECT_LE(
+        testing::WorstRatio(v.prompt_mel, golden_mel, testing::MatchaBounds(prompt.x24, golden_mel, dx24)),
+        1.0)
         << name;
     const std::vector<double> fb = testing::FbankBounds(prompt.x16, dx16);
     double fb_mean = 0;
@@ -297,8 +301,10 @@ TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
       // docs/determinism.md §8); from a step at or beyond it (a near tie) the sequences may part.
       const int64_t tie = FirstNearTie(pre, cpp_logits, vocab);
       if (tie >= 0)
-        std::printf("NEAR-TIE %s: step %lld's logit difference reaches its sampling margin; tokens compared "
-                    "up to it only\n", what.c_str(), static_cast<long long>(tie));
+        std::printf(
+            "NEAR-TIE %s: step %lld's logit difference reaches its sampling margin; tokens compared "
+            "up to it only\n",
+            what.c_str(), static_cast<long long>(tie));
       for (const bool use_cpp : {false, true}) {
         RasSampler sampler({l.sampling.top_p, l.sampling.top_k, l.sampling.win_size, l.sampling.tau_r},
                            l.stop_begin, l.stop_end, seg["seed"].get<uint64_t>());
@@ -316,8 +322,10 @@ TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
         std::vector<int> want(tokens.begin(), tokens.end());
         if (use_cpp && tie >= 0) {  // compare the steps before the near tie only
           const size_t n = static_cast<size_t>(tie);
-          EXPECT_EQ(std::vector<int>(emitted.begin(), emitted.begin() + static_cast<std::ptrdiff_t>(std::min(n, emitted.size()))),
-                    std::vector<int>(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(std::min(n, want.size()))))
+          EXPECT_EQ(std::vector<int>(emitted.begin(), emitted.begin() + static_cast<std::ptrdiff_t>(
+                                                                            std::min(n, emitted.size()))),
+                    std::vector<int>(want.begin(),
+                                     want.begin() + static_cast<std::ptrdiff_t>(std::min(n, want.size()))))
               << what << " (C++ logits, before the near tie)";
           continue;
         }
@@ -452,7 +460,8 @@ TEST_F(EngineGolden, EndToEndEveryMode) {
                                      out.samples.begin() + static_cast<std::ptrdiff_t>(at + golden.size()));
         const Diff dc = Compare(got, golden);
         Report("streaming chunk", what + " chunk" + std::to_string(i), dc);
-        EXPECT_LE(dc.max_abs, Bound("waveform_from_flow", chunks["chunks"][i]["magnitude_peak"].get<double>()))
+        EXPECT_LE(dc.max_abs,
+                  Bound("waveform_from_flow", chunks["chunks"][i]["magnitude_peak"].get<double>()))
             << what << " chunk " << i;
         at += golden.size();
       }

@@ -51,9 +51,9 @@ fs::path GoldenDir() {
 }
 
 // The fixture generate_frontend_goldens fails when it cannot write them; a missing manifest fails here.
-#define REQUIRE_GOLDENS()                                                                          \
-  if (!fs::exists(GoldenDir() / "manifest.json"))                                                  \
-  GTEST_FAIL() << "no frontend goldens in " << GoldenDir()                                         \
+#define REQUIRE_GOLDENS()                                  \
+  if (!fs::exists(GoldenDir() / "manifest.json"))          \
+  GTEST_FAIL() << "no frontend goldens in " << GoldenDir() \
                << ": the fixture generate_frontend_goldens did not write them (see its output)"
 
 nlohmann::json Manifest() {
@@ -131,7 +131,8 @@ TEST(FrontendGoldenComponents, RfftMatchesTorch) {
       const double bound = 2 * Gamma(FftDepth(n)) * l1;
       for (size_t k = 0; k < out.size(); ++k) {
         const size_t at = static_cast<size_t>(r) * out.size() * 2 + 2 * k;
-        const double d = std::abs(std::complex<double>(out[k]) - std::complex<double>(want[at], want[at + 1]));
+        const double d =
+            std::abs(std::complex<double>(out[k]) - std::complex<double>(want[at], want[at + 1]));
         worst_ratio = std::max(worst_ratio, d / bound);
         got.push_back(out[k].real());
         got.push_back(out[k].imag());
@@ -153,8 +154,11 @@ TEST(FrontendGoldenComponents, RowSumEqualsTorch) {
     got.push_back(TorchContiguousSum(rows.data() + r * shape[1], 400));
     // two float32 sums of 400 terms in their own orders: 2 gamma(400) sum |x|
     double l1 = 0;
-    for (int64_t j = 0; j < 400; ++j) l1 += std::fabs(static_cast<double>(rows[static_cast<size_t>(r * shape[1] + j)]));
-    EXPECT_LE(std::fabs(static_cast<double>(got.back()) - static_cast<double>(want[static_cast<size_t>(r)])), Pair(400, l1)) << r;
+    for (int64_t j = 0; j < 400; ++j)
+      l1 += std::fabs(static_cast<double>(rows[static_cast<size_t>(r * shape[1] + j)]));
+    EXPECT_LE(std::fabs(static_cast<double>(got.back()) - static_cast<double>(want[static_cast<size_t>(r)])),
+              Pair(400, l1))
+        << r;
   }
   std::printf("row sums: %zu of %zu differ from torch's\n", CountDifferent(got, want), got.size());
 }
@@ -225,7 +229,8 @@ TEST(FrontendGolden, ResampledSignalsMatch) {
     const std::vector<float> x16 = Resample(audio, sr, 16000), x24 = Resample(audio, sr, 24000);
     const double d16 = MaxAbsDiff(x16, LoadFloats(dir / "x16.npy"));
     const double d24 = MaxAbsDiff(x24, LoadFloats(dir / "x24.npy"));
-    const double b16 = testing::ResampleBound(audio, sr, 16000), b24 = testing::ResampleBound(audio, sr, 24000);
+    const double b16 = testing::ResampleBound(audio, sr, 16000),
+                 b24 = testing::ResampleBound(audio, sr, 24000);
     std::printf("%-36s %12.3g %12.3g   (bounds %.3g %.3g)\n", Label(c).c_str(), d16, d24, b16, b24);
     EXPECT_LE(d16, b16) << Label(c);
     EXPECT_LE(d24, b24) << Label(c);
@@ -258,7 +263,8 @@ FeatureErrors CompareFeatures(const nlohmann::json &c, const std::vector<float> 
     return testing::WorstRatio(got.data, want, bounds(want));
   };
   if (has("fbank"))
-    errors.fbank = compare("fbank", KaldiFbank(x16), [&](const auto &) { return testing::FbankBounds(x16, dx16); });
+    errors.fbank =
+        compare("fbank", KaldiFbank(x16), [&](const auto &) { return testing::FbankBounds(x16, dx16); });
   else
     EXPECT_COSY_ERROR(KaldiFbank(x16), ErrorCode::kInvalidAudio, "kaldi fbank");
   if (has("whisper"))
@@ -267,7 +273,8 @@ FeatureErrors CompareFeatures(const nlohmann::json &c, const std::vector<float> 
   else
     EXPECT_COSY_ERROR(WhisperLogMel(x16), ErrorCode::kInvalidAudio, "whisper");
   if (has("mel"))
-    errors.mel = compare("mel", MatchaMel(x24), [&](const auto &want) { return testing::MatchaBounds(x24, want, dx24); });
+    errors.mel = compare("mel", MatchaMel(x24),
+                         [&](const auto &want) { return testing::MatchaBounds(x24, want, dx24); });
   else
     EXPECT_COSY_ERROR(MatchaMel(x24), ErrorCode::kInvalidAudio, "matcha mel");
   return errors;
@@ -318,8 +325,9 @@ TEST(FrontendGolden, FeaturesMatchEndToEnd) {
     // every bin (feature_bounds.h), which is what widens the bounds of near-empty bands
     const int sr = c["sample_rate"].get<int>();
     const std::vector<float> decoded = LoadFloats(GoldenDir() / c["name"].get<std::string>() / "audio.npy");
-    const FeatureErrors e = CompareFeatures(c, prompt.x16, prompt.x24, testing::ResampleBound(decoded, sr, 16000),
-                                            testing::ResampleBound(decoded, sr, 24000));
+    const FeatureErrors e =
+        CompareFeatures(c, prompt.x16, prompt.x24, testing::ResampleBound(decoded, sr, 16000),
+                        testing::ResampleBound(decoded, sr, 24000));
     PrintRow(Label(c), e);
     EXPECT_LE(e.fbank, 1.0) << Label(c);
     EXPECT_LE(e.whisper, 1.0) << Label(c);

@@ -19,12 +19,14 @@
 
 namespace cosyvoice::testing {
 
-constexpr double kU = 1.0 / 16777216.0;             // 2^-24, float32 unit roundoff
-constexpr double kU64 = 1.0 / 9007199254740992.0;   // 2^-53, float64 unit roundoff
-constexpr double kFnUlps = 4.0;                     // ulps of a float32 transcendental function
+constexpr double kU = 1.0 / 16777216.0;            // 2^-24, float32 unit roundoff
+constexpr double kU64 = 1.0 / 9007199254740992.0;  // 2^-53, float64 unit roundoff
+constexpr double kFnUlps = 4.0;                    // ulps of a float32 transcendental function
 
 // Relative error bound of an n-term sum or dot product in any order.
-constexpr double Gamma(double n, double u = kU) { return n * u / (1.0 - n * u); }
+constexpr double Gamma(double n, double u = kU) {
+  return n * u / (1.0 - n * u);
+}
 
 // Accumulation depth of a chain of reductions, plus kFnUlps per transcendental stage.
 constexpr double Chain(std::initializer_list<double> lengths, int transcendental = 0) {
@@ -49,9 +51,13 @@ inline double FftDepth(int n) {
 }
 
 // Two float32 evaluations of a chain of depth `depth` on terms of magnitude `scale`.
-constexpr double Pair(double depth, double scale) { return 2.0 * Gamma(depth) * scale; }
+constexpr double Pair(double depth, double scale) {
+  return 2.0 * Gamma(depth) * scale;
+}
 
 // A float32 evaluation against an (essentially exact) float64 one.
-constexpr double Vs64(double depth, double scale) { return (Gamma(depth) + Gamma(depth, kU64)) * scale; }
+constexpr double Vs64(double depth, double scale) {
+  return (Gamma(depth) + Gamma(depth, kU64)) * scale;
+}
 
 }  // namespace cosyvoice::testing

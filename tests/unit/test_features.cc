@@ -163,7 +163,8 @@ void CheckSlaney(int sr, int n_fft, int n_mels) {
     // of the weight (a few operations on values <= height)
     EXPECT_LE(std::fabs(peak * bin_hz - center), bin_hz) << "filter " << m;
     const double height = 2.0 / (hi - lo), f = peak * bin_hz;
-    EXPECT_NEAR(row[peak], height * std::max(0.0, std::min((f - lo) / (center - lo), (hi - f) / (hi - center))),
+    EXPECT_NEAR(row[peak],
+                height * std::max(0.0, std::min((f - lo) / (center - lo), (hi - f) / (hi - center))),
                 (kFnUlps + 6) * kU * height)
         << "filter " << m;
     double area = 0.0;

@@ -8,15 +8,15 @@
 #include "common/npy.h"
 #include "engine/embedding_table.h"
 #include "engine/token_generator.h"
-#include "models/llm_graph.h"
 #include "fp32_bounds.h"
+#include "models/llm_graph.h"
 #include "test_util.h"
 
 namespace cosyvoice {
 namespace {
 
-using testing::TempDir;
 using testing::Chain;
+using testing::TempDir;
 using testing::TestData;
 using testing::Vs64;
 

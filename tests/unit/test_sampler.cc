@@ -15,7 +15,9 @@ namespace {
 // Statistical, not rounding, tolerances: a frequency estimated from n draws has standard deviation
 // sqrt(p (1 - p) / n); the checks allow 6 of them (a random seed fails with probability ~2e-9; the
 // seeds here are fixed, so each check either always or never holds).
-double SixSigma(double p, int n) { return 6 * std::sqrt(p * (1 - p) / n); }
+double SixSigma(double p, int n) {
+  return 6 * std::sqrt(p * (1 - p) / n);
+}
 
 TEST(Rng, SplitMix64MatchesReferenceVector) {
   // Outputs of the reference splitmix64.c for seed 1234567.

@@ -25,7 +25,8 @@ using testing::TestData;
 TEST(SamplerCrossLanguage, SameTokensAsThePythonReference) {
   const auto dir = TestData() / "sampler";
   std::ifstream in(dir / "cases.json");
-  ASSERT_TRUE(in) << dir / "cases.json" << " missing: the fixture generate_sampler_cases did not run";
+  ASSERT_TRUE(in) << dir / "cases.json"
+                  << " missing: the fixture generate_sampler_cases did not run";
   const nlohmann::json all = nlohmann::json::parse(in);
   const int vocab = all["vocab"].get<int>();
   const int stop_begin = all["stop_begin"].get<int>(), stop_end = all["stop_end"].get<int>();
@@ -50,8 +51,8 @@ TEST(SamplerCrossLanguage, SameTokensAsThePythonReference) {
     EXPECT_EQ(stop, c["stop"].is_null() ? -1 : c["stop"].get<int>()) << name;
   }
   // what the cases exercise (make_sampler_cases.py fails unless each is non-zero)
-  for (const char *k : {"fallback", "stop_from_nucleus", "stop_from_fallback", "max_len_reached", "ties_in_logits",
-                        "minus_inf_logits"})
+  for (const char *k : {"fallback", "stop_from_nucleus", "stop_from_fallback", "max_len_reached",
+                        "ties_in_logits", "minus_inf_logits"})
     EXPECT_GT(all["covered"][k].get<int>(), 0) << k;
 }
 

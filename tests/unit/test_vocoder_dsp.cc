@@ -29,7 +29,8 @@ double IstftTerms(const float *re, const float *im, int frames) {
   double s = 0;
   for (int f = 0; f < frames; ++f) {
     double col = 0;
-    for (int k = 0; k < 9; ++k) col += std::hypot(static_cast<double>(re[k * frames + f]), im[k * frames + f]);
+    for (int k = 0; k < 9; ++k)
+      col += std::hypot(static_cast<double>(re[k * frames + f]), im[k * frames + f]);
     s = std::max(s, 2.0 / 16 * col);
   }
   return 2.0 / 1.5 * s;
@@ -104,7 +105,8 @@ TEST(Istft, InvertsAWindowedStft) {
   // the float64 spectrum rounded to float32 (u |X| per bin, through the inverse's gain
   // 18/16 * 2/1.5 = 1.5), then one float32 ISTFT against the exact inverse
   double max_bin = 0;
-  for (int i = 0; i < nb * frames; ++i) max_bin = std::max(max_bin, std::hypot(static_cast<double>(re[i]), im[i]));
+  for (int i = 0; i < nb * frames; ++i)
+    max_bin = std::max(max_bin, std::hypot(static_cast<double>(re[i]), im[i]));
   const double bound = 1.5 * kU * max_bin + Gamma(kIstftDepth) * IstftTerms(re.data(), im.data(), frames);
   for (int t = 0; t < length; ++t) EXPECT_NEAR(static_cast<double>(y[t]), x[t], bound) << t;
 }
