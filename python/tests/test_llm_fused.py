@@ -86,8 +86,9 @@ def test_export_check_passes_fp32_tolerance(tiny_llm, fused_fp32):
     """The export-time check (every case, shared KV buffer) within rel 1e-4 of PyTorch."""
     gen = torch.Generator().manual_seed(3)
     layers, kv = _kv(tiny_llm)
-    out = LV.check_graph(fused_fp32, "llm/llm_fused_fp32.onnx", "float32", layers, kv, LV.torch_reference(tiny_llm),
-                         lambda n: _embeds(tiny_llm, n, gen), LV.TOL_FUSED_FP32, 1, lambda s: None)
+    cases = LV.reference_cases(LV.torch_reference(tiny_llm), lambda n: _embeds(tiny_llm, n, gen))
+    out = LV.check_graph(fused_fp32, "llm/llm_fused_fp32.onnx", "float32", layers, kv, cases, LV.TOL_FUSED_FP32, 1,
+                         lambda s: None)
     assert out["max_rel_diff"] <= 1e-4 and out["top1_agreement"] == 1.0
 
 
@@ -168,6 +169,16 @@ def test_graph_structure(weights, tmp_path, precision, head):
         if t.data_location == onnx.TensorProto.EXTERNAL:
             ext = {e.key: e.value for e in t.external_data}
             assert ext["location"] == "g.onnx.data" and int(ext["offset"]) % (1 << 16) == 0
+
+
+def test_graph_reference_equals_pytorch(tiny_llm, tmp_path):
+    """The quantize command's reference without a checkpoint: the traced graph on its own cache."""
+    path = tmp_path / "llm.onnx"
+    onnx_io.export_graph(LG.LlmStep(tiny_llm), LG.example_inputs(tiny_llm), path, "llm", *LG.io(tiny_llm))
+    layers, kv = _kv(tiny_llm)
+    x = _embeds(tiny_llm, 9, torch.Generator().manual_seed(2))
+    got, want = LV.graph_reference(path, layers, kv, 1)(x), LV.torch_reference(tiny_llm)(x)
+    assert got.shape == want.shape and np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
 
 
 def test_weights_from_bundle_graph_equal_checkpoint(tiny_llm, weights, tmp_path):

@@ -53,20 +53,37 @@ def torch_reference(lm) -> Reference:
 
 
 def graph_reference(path: Path, num_layers: int, kv: Tuple[int, int], threads: int) -> Reference:
-    """The bundle's traced ``llm/llm.onnx`` (BSNH past/new outputs), position by position."""
+    """The bundle's traced ``llm/llm.onnx`` (BSNH past/new outputs) on its own cache, one position
+    at a time (the use its export-time check covers: "prefill 36 + decode 1 = full 37")."""
     g = OrtGraph(path, threads=threads)
     nkv, hd = kv
+    outs = ["logits"] + [f"new_{kv}_{i}" for i in range(num_layers) for kv in ("key", "value")]
 
     def ref(x: np.ndarray) -> np.ndarray:
-        out = []
-        empty = np.zeros((1, 0, nkv, hd), np.float32)
-        for t in range(1, x.shape[1] + 1):         # logits of position t-1 = last of a prefill of t
-            feeds = {"inputs_embeds": np.ascontiguousarray(x[:, :t])}
+        past = [[np.zeros((1, 0, nkv, hd), np.float32)] * 2 for _ in range(num_layers)]
+        rows = []
+        for t in range(x.shape[1]):
+            feeds = {"inputs_embeds": np.ascontiguousarray(x[:, t:t + 1])}
             for i in range(num_layers):
-                feeds[f"past_key_{i}"] = feeds[f"past_value_{i}"] = empty
-            out.append(g.run(feeds, ["logits"])["logits"][0])
-        return np.stack(out)
+                feeds[f"past_key_{i}"], feeds[f"past_value_{i}"] = past[i]
+            got = g.run(feeds, outs)
+            rows.append(got["logits"][0])
+            past = [[np.concatenate([past[i][0], got[f"new_key_{i}"]], 1),
+                     np.concatenate([past[i][1], got[f"new_value_{i}"]], 1)] for i in range(num_layers)]
+        return np.stack(rows)
     return ref
+
+
+def reference_cases(ref: Reference, embeds: Callable[[int], np.ndarray]) -> List[tuple]:
+    """The inputs and reference logits of :data:`CASES` and the decode run, computed once and
+    shared by every variant's check: [(name, kind, x, P, logits of the checked positions)]."""
+    cases = []
+    for kind, s, p in CASES:
+        x = embeds(p + s)
+        cases.append((f"{kind} S={s} P={p}", kind, x, p, ref(x)[-1:]))
+    x = embeds(12 + DECODE_RUN)
+    cases.append((f"prefill 12 + decode {DECODE_RUN}, shared buffer", "run", x, 12, ref(x)[11:]))
+    return cases
 
 
 class FusedRunner:
@@ -102,34 +119,26 @@ class FusedRunner:
         self.g.close()
 
 
-def check_graph(path: Path, rel: str, dtype: str, num_layers: int, kv: Tuple[int, int], ref: Reference,
-                embeds: Callable[[int], np.ndarray], tol: Optional[Dict[str, Tolerance]], threads: int,
-                log: Callable[[str], None]) -> dict:
-    """Runs the fused graph on :data:`CASES` and a decode run, compares the logits with ``ref``.
+def check_graph(path: Path, rel: str, dtype: str, num_layers: int, kv: Tuple[int, int], cases: List[tuple],
+                tol: Optional[Dict[str, Tolerance]], threads: int, log: Callable[[str], None]) -> dict:
+    """Runs the fused graph on :func:`reference_cases`' inputs and compares the logits.
     ``tol`` None: informational (never fails); the figures also hold top-1 agreement."""
     chk = GraphCheck(rel, dtype, tol or {}, log)
     run = FusedRunner(path, num_layers, kv, threads)
     agree = total = 0
     try:
-        for kind, s, p in CASES:
-            x = embeds(p + s)
-            want = ref(x)[-1]
-            run.reset(p + s + 3)
-            if p:
-                run.forward(x[:, :p])
+        for name, kind, x, p, want in cases:
+            run.reset(x.shape[1] + 3)
             t0 = time.perf_counter()
-            got = run.forward(x[:, p:])
-            chk.compare(f"{kind} S={s} P={p}", {"logits": got[None]}, {"logits": want[None]}, time.perf_counter() - t0)
-            agree += int(np.argmax(got) == np.argmax(want))
-            total += 1
-        x = embeds(12 + DECODE_RUN)
-        want = ref(x)
-        run.reset(x.shape[1] + 7)
-        got = [run.forward(x[:, :12])] + [run.forward(x[:, t:t + 1]) for t in range(12, x.shape[1])]
-        chk.compare(f"prefill 12 + decode {DECODE_RUN}, shared buffer", {"logits": np.stack(got)},
-                    {"logits": want[11:]})
-        agree += int(np.sum(np.argmax(np.stack(got), -1) == np.argmax(want[11:], -1)))
-        total += len(got)
+            if kind == "run":           # prefill p, then one position at a time
+                got = np.stack([run.forward(x[:, :p])] + [run.forward(x[:, t:t + 1]) for t in range(p, x.shape[1])])
+            else:
+                if p:
+                    run.forward(x[:, :p])
+                got = run.forward(x[:, p:])[None]
+            chk.compare(name, {"logits": got}, {"logits": want}, time.perf_counter() - t0)
+            agree += int(np.sum(np.argmax(got, -1) == np.argmax(want, -1)))
+            total += got.shape[0]
     finally:
         run.close()
     out = chk.finish() if tol else chk.to_json()
@@ -180,6 +189,8 @@ def make_variants(root: Path, weights: F.LlmWeights, text_table: np.ndarray, opt
     checks: Dict[str, dict] = {}
     entries: List[dict] = []
     kv = (weights.num_kv_heads, weights.head_dim)
+    log("reference logits for the checks")
+    cases = reference_cases(ref, embeds)
     table_rel = None
     (root / "llm").mkdir(parents=True, exist_ok=True)
     if opts.text_embedding == "fp16" and any(p != "fp32" for p in opts.precisions):
@@ -199,7 +210,7 @@ def make_variants(root: Path, weights: F.LlmWeights, text_table: np.ndarray, opt
         # the same float32 inputs for graph and reference: this measures the graph alone (the fp16
         # table's effect is part of what the A/B gate judges)
         checks[rel] = check_graph(root / rel, rel, "float32" if prec == "fp32" else prec, weights.num_layers, kv,
-                                  ref, embeds, TOL_FUSED_FP32 if prec == "fp32" else None, threads, log)
+                                  cases, TOL_FUSED_FP32 if prec == "fp32" else None, threads, log)
         entry = {"name": prec if prec != "fp32" else "fp32-fused", "precision": prec, "providers": ["cpu"],
                  "files": {"file": rel}, "quantization": fo.describe(),
                  "gate": {"status": "parity"} if prec == "fp32" else V.untested_gate()}
