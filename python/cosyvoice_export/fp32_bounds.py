@@ -157,3 +157,14 @@ def onnx_graph_depth(path, reduce_len: int) -> float:
         elif n.op_type in _ONNX_FN:
             depth += FN_ULPS
     return depth
+
+
+def qwen2_depth(hidden: int, intermediate: int, layers: int, positions: int, q_dim: int = 0) -> float:
+    """The Qwen2 decoder + llm_decoder from its dimensions (for graphs built from weights, not a
+    module: the fused LLM graph): per layer an RMS norm (2 x hidden), the q/k/v projections and the
+    output projection (hidden and q_dim terms), gate/up (hidden), SiLU, down (intermediate), the second
+    RMS norm, attention over ``positions``; then the final norm and the decoder (hidden)."""
+    q_dim = q_dim or hidden
+    norm = chain(2 * hidden, transcendental=1)
+    per_layer = 2 * norm + 3 * hidden + q_dim + 2 * hidden + chain(intermediate, transcendental=1)
+    return layers * per_layer + attention_depth(layers, positions) + norm + hidden
