@@ -52,9 +52,15 @@ root=$(realpath "$work")/root
 mounts_under_root() {  # mount points at or below $root, deepest first
   awk -v r="$root" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
 }
+child=
 cleanup() {
   local status=$? m
   trap - EXIT INT TERM
+  if [[ -n "$child" ]]; then  # a command still running in the root (interrupted): end its process group
+    kill -TERM -- "-$child" 2>/dev/null || true
+    sleep 3
+    kill -KILL -- "-$child" 2>/dev/null || true
+  fi
   while read -r m; do
     [[ -n "$m" ]] && { umount "$m" 2>/dev/null || umount -l "$m" || true; }
   done < <(mounts_under_root)
@@ -132,7 +138,11 @@ in_root() {  # in_root NAME COMMAND: run COMMAND in the clone inside the root, t
   local t0 status=0
   t0=$(date +%s)
   log "running '$2' in the fresh root"
-  chroot "$root" /usr/bin/env -i "${env_in[@]}" /bin/bash -c "cd /root/cosyvoice-ort && $2" || status=$?
+  # its own session and process group, so that cleanup can end all of it on an interrupt
+  setsid chroot "$root" /usr/bin/env -i "${env_in[@]}" /bin/bash -c "cd /root/cosyvoice-ort && $2" &
+  child=$!
+  wait "$child" || status=$?
+  child=
   phase_done "$1" "$t0"
   if (( status != 0 )); then log "FAILED: '$2' exited with status $status at $commit"; exit "$status"; fi
 }
