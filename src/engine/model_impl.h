@@ -58,6 +58,9 @@ class Model::Impl {
   const SpeechTokenizerGraph &speech_tokenizer() const;
   const CampplusGraph &campplus() const;
 
+  // The constructor's work after the config: tables, graphs, facts for ModelInfo.
+  void LoadParts();
+
   ModelConfig config;
   BundleConfig bundle;
   ModelInfo info;

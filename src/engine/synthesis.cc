@@ -9,6 +9,7 @@
 #include "engine/segment_renderer.h"
 #include "engine/session_state.h"
 #include "engine/silent_token_filter.h"
+#include "text/input_text.h"
 
 namespace cosyvoice {
 namespace {
@@ -47,6 +48,8 @@ void Session::State::CheckRequest(const SynthesisRequest &r) const {
                                                  " bytes; the limit is " + std::to_string(kMaxTextBytes) +
                                                  " per request");
   }
+  // checked before any work: a 12 kB instruction used to take 408 MB on the way to the LLM
+  text::CheckTextLength(r.instruct, "instruction", text::kMaxInstructionBytes);
   if (r.mode == Mode::kVoiceConversion && r.source_audio == nullptr) {
     throw Error(ErrorCode::kInvalidArgument, "vc: source audio is required");
   }

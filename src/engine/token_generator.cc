@@ -6,6 +6,7 @@
 
 #include "common/timer.h"
 #include "cosyvoice/error.h"
+#include "engine/finite_check.h"
 
 namespace cosyvoice {
 SpeechTokenGenerator::SpeechTokenGenerator(const LlmGraph &llm, const EmbeddingTable &speech_embedding,
@@ -32,6 +33,8 @@ std::vector<int> SpeechTokenGenerator::Generate(const std::vector<float> &lm_inp
 
   auto t0 = SteadyClock::now();
   const float *logits = llm_.Forward(run_, lm_input.data(), positions, cache_);
+  const auto vocab = static_cast<size_t>(llm_.shape().vocab_size);
+  CheckFiniteOutput(logits, vocab, "llm (prefill logits)");
   st.prefill_positions = positions;
   st.prefill_seconds = SecondsSince(t0);
 
@@ -40,6 +43,7 @@ std::vector<int> SpeechTokenGenerator::Generate(const std::vector<float> &lm_inp
   for (int i = 0; i < max_len; ++i) {
     if (i > 0) {
       logits = llm_.Forward(run_, speech_embedding_.Row(out.back()), 1, cache_);
+      CheckFiniteOutput(logits, vocab, "llm (decode logits)");
       ++st.decoded_tokens;
     }
     const int token = sampler.Sample(logits, llm_.shape().vocab_size, out, i < min_len);

@@ -1,10 +1,15 @@
 // tests/unit/test_bundle_config.cc - strict reading of config.json (docs/bundle.md §2, §4).
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <fstream>
+#include <limits>
+#include <vector>
 
 #include "common/sha256.h"
 #include "engine/bundle_config.h"
+#include "engine/bundle_verifier.h"
+#include "engine/finite_check.h"
 #include "test_util.h"
 
 namespace cosyvoice {
@@ -283,18 +288,82 @@ TEST_F(BundleConfigTest, ChecksumMismatchIsReported) {
   EXPECT_COSY_ERROR(c.VerifyChecksums(), ErrorCode::kBundle, "llm.onnx: sha256");
 }
 
+// Model::Load's checksums (docs/bundle.md §4.1): a damaged file is named; files verified earlier in
+// this process and unchanged (device, inode, size, mtime) are not hashed again; a changed one is.
+TEST_F(BundleConfigTest, VerifierNamesADamagedFileAndRemembersVerifiedOnes) {
+  Write(ValidConfig());
+  const BundleConfig c = BundleConfig::Load(dir_.path());
+  {
+    BundleVerifier first(c);
+    first.Wait();
+    EXPECT_GT(first.bytes_hashed(), 0u);
+  }
+  {
+    BundleVerifier again(c);
+    again.Wait();
+    EXPECT_EQ(again.bytes_hashed(), 0u);  // every file remembered
+  }
+  const auto llm = dir_ / "llm/llm.onnx";
+  const auto mtime = std::filesystem::last_write_time(llm);
+  { std::ofstream(llm) << "content of llm/llm.onnY"; }  // same size, other bytes
+  // a later mtime, as any rewrite gets (set explicitly: the clock may not tick between two writes)
+  std::filesystem::last_write_time(llm, mtime + std::chrono::seconds(1));
+  BundleVerifier damaged(c);
+  EXPECT_COSY_ERROR(damaged.Wait(), ErrorCode::kBundle, "llm.onnx: sha256 ");
+  EXPECT_COSY_ERROR(damaged.Wait(), ErrorCode::kBundle, "does not match config.json");  // Wait() repeats it
+}
+
+TEST_F(BundleConfigTest, VerifierNamesAMissingFile) {
+  Write(ValidConfig());
+  const BundleConfig c = BundleConfig::Load(dir_.path());
+  std::filesystem::remove(dir_ / "hift/hift_f0.onnx");
+  BundleVerifier v(c);
+  EXPECT_COSY_ERROR(v.Wait(), ErrorCode::kBundle, "hift_f0.onnx: missing from the bundle");
+}
+
+TEST(FiniteCheck, NamesTheStageAndTheIndex) {
+  std::vector<float> v(10, 1.0f);
+  EXPECT_NO_THROW(CheckFiniteOutput(v.data(), v.size(), "vocoder (waveform)"));
+  v[7] = std::numeric_limits<float>::infinity();
+  EXPECT_COSY_ERROR(CheckFiniteOutput(v.data(), v.size(), "vocoder (waveform)"), ErrorCode::kRuntime,
+                    "vocoder (waveform): value 7 of 10 is not a finite number");
+  v[7] = 0.0f;
+  v[2] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_COSY_ERROR(CheckFiniteOutput(v.data(), v.size(), "flow (mel)"), ErrorCode::kRuntime,
+                    "flow (mel): value 2");
+}
+
+TEST(Sha256, HardwareAndPortableDigestsAgree) {
+  if (!Sha256::HardwareAvailable()) GTEST_SKIP() << "this CPU has no SHA extensions";
+  std::string data;
+  uint32_t x = 12345;
+  for (int i = 0; i < 100000; ++i) data.push_back(static_cast<char>((x = x * 1103515245u + 12345u) >> 24));
+  for (size_t n : {size_t{0}, size_t{1}, size_t{55}, size_t{56}, size_t{64}, size_t{65}, size_t{127},
+                   size_t{1000}, data.size()}) {
+    Sha256 hw, sw(/*allow_hardware=*/false);
+    // uneven pieces: buffered bytes, whole blocks from the caller and the tail all take part
+    for (size_t at = 0, piece = 1; at < n; at += piece, piece = piece * 3 + 1) {
+      hw.Update(data.data() + at, std::min(piece, n - at));
+      sw.Update(data.data() + at, std::min(piece, n - at));
+    }
+    EXPECT_EQ(hw.HexDigest(), sw.HexDigest()) << n << " bytes";
+  }
+}
+
 TEST(Sha256, KnownAnswers) {
-  auto hex = [](const std::string &s) {
-    Sha256 h;
-    h.Update(s.data(), s.size());
-    return h.HexDigest();
-  };
-  EXPECT_EQ(hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
-            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  EXPECT_EQ(hex(std::string(1000000, 'a')),
-            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  for (bool hardware : {true, false}) {
+    auto hex = [hardware](const std::string &s) {
+      Sha256 h(hardware);
+      h.Update(s.data(), s.size());
+      return h.HexDigest();
+    };
+    EXPECT_EQ(hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+              "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    EXPECT_EQ(hex(std::string(1000000, 'a')),
+              "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  }
 }
 
 }  // namespace
