@@ -21,7 +21,7 @@ MODEL      ?=
 GENERATOR  := $(if $(shell command -v ninja 2>/dev/null),-G Ninja,)
 PY_SOURCES := $(shell find python/cosyvoice_export -name '*.py' 2>/dev/null)
 
-.PHONY: help deps build test test-cpp test-python test-sanitize tiny-model demo format format-check clean
+.PHONY: serve help deps build test test-cpp test-python test-sanitize tiny-model demo format format-check clean
 
 help:
 	@echo "make demo            synthesize a sentence in a cloned voice (tiny random model unless MODEL=bundle dir)"
@@ -29,6 +29,7 @@ help:
 	@echo "make test-sanitize   unit tier under ASan+UBSan (CI runs this too)"
 	@echo "make deps            install/fetch dependencies only   make build   configure + build only"
 	@echo "make tiny-model      random-weight checkpoint -> bundle -> goldens under $(TINY)/"
+	@echo "make serve           HTTP API + web page on http://127.0.0.1:7860/ (tiny model unless MODEL=bundle dir)"
 	@echo "make format          clang-format the C++ sources      make clean  remove build trees"
 
 # ---- dependencies: Debian packages, ONNX Runtime, npm assets (all idempotent) ------------------
@@ -96,6 +97,10 @@ test-sanitize: deps tiny-model
 # ---- demo ----------------------------------------------------------------------------------------
 demo: build tiny-model
 	@scripts/demo.sh "$(CLI)" "$(if $(MODEL),$(MODEL),$(TINY)/bundle)" "$(if $(MODEL),real,tiny)"
+
+# ---- the HTTP server (docs/server.md) ---------------------------------------------------------------
+serve: build tiny-model
+	$(CLI) serve -m "$(if $(MODEL),$(MODEL),$(TINY)/bundle)" --data-dir $(BUILD)/serve-data $(SERVE_ARGS)
 
 # ---- housekeeping --------------------------------------------------------------------------------
 CXX_FILES = $(shell find src include tests bench -name '*.cc' -o -name '*.h' 2>/dev/null)

@@ -52,6 +52,14 @@ int OpenStreamPath(const std::string &path, const std::string &flag) {
 
 }  // namespace
 
+std::unique_ptr<AtomicFile> OpenOutputFile(const std::string &path, const std::string &flag) {
+  try {
+    return std::make_unique<AtomicFile>(path);
+  } catch (const Error &e) {
+    throw Error(e.code(), flag + " " + e.what());
+  }
+}
+
 AudioFormat ResolveOutputFormat(const OutputSpec &spec, bool stream, int sample_rate) {
   const std::string ext = stream ? "" : Extension(spec.path);
   std::optional<AudioFormat> by_ext;
@@ -98,15 +106,16 @@ AudioFormat ResolveOutputFormat(const OutputSpec &spec, bool stream, int sample_
 std::unique_ptr<AudioOutput> AudioOutput::Open(const OutputSpec &spec, int sample_rate, const InputFiles &inputs) {
   std::unique_ptr<AudioOutput> out(new AudioOutput());
   const bool stream = IsStreamTarget(spec.path);
-  out->format_ = ResolveOutputFormat(spec, stream, sample_rate);
   AudioEncoder::Config config;
-  config.format = out->format_;
   config.sample_rate = sample_rate;
   config.float_wav = spec.float_wav;
   if (!stream) {
+    // Most important first: never an input; then the location (the temporary file opens now);
+    // then the format.
     inputs.CheckNotInput(spec.path, spec.flag);
     out->name_ = spec.path;
-    out->file_ = std::make_unique<AtomicFile>(spec.path);
+    out->file_ = OpenOutputFile(spec.path, spec.flag);
+    out->format_ = config.format = ResolveOutputFormat(spec, false, sample_rate);
     out->encoder_ = AudioEncoder::CreateForFile(config, out->file_->fd());
     return out;
   }
@@ -118,11 +127,12 @@ std::unique_ptr<AudioOutput> AudioOutput::Open(const OutputSpec &spec, int sampl
     out->stream_fd_ = OpenStreamPath(spec.path, spec.flag);
     out->owns_fd_ = true;
   }
+  inputs.CheckDescriptorNotInput(out->stream_fd_, out->name_);
   if (::isatty(out->stream_fd_))
     throw Error(ErrorCode::kInvalidArgument, spec.flag + " " + spec.path + ": " + out->name_ +
                                                  " is a terminal; pipe the audio into a player (| aplay) or a "
                                                  "file, or give " + spec.flag + " FILE");
-  inputs.CheckDescriptorNotInput(out->stream_fd_, out->name_);
+  out->format_ = config.format = ResolveOutputFormat(spec, true, sample_rate);
   config.streaming = true;
   const int fd = out->stream_fd_;
   const std::string name = out->name_;

@@ -31,6 +31,9 @@ struct OutputSpec {
 // format than wav, a format this build cannot write (the message lists those it can).
 AudioFormat ResolveOutputFormat(const OutputSpec &spec, bool stream, int sample_rate);
 
+// An AtomicFile for `path`, with the flag that named it in front of any error ("-o x.wav: ...").
+std::unique_ptr<AtomicFile> OpenOutputFile(const std::string &path, const std::string &flag);
+
 class AudioOutput {
  public:
   // Resolves the format, refuses an output that is one of `inputs`, and opens the destination.

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "cli/audio_output.h"
 #include "cli/command_registry.h"
 #include "cli/input_files.h"
 #include "cli/model_steps.h"
@@ -40,14 +41,14 @@ int RunCreate(const VoiceArgs &a, const GlobalOptions &g) {
   inputs.Add(a.prompt_wav, "the prompt recording (--prompt-wav)");
   inputs.AddTree(a.model, "a file of the model bundle (-m)");
   inputs.CheckNotInput(a.output, "-o");
-  AtomicFile out(a.output);
+  std::unique_ptr<AtomicFile> out = OpenOutputFile(a.output, "-o");
 
   std::unique_ptr<Synthesizer> synthesizer = LoadModel(progress, a.model, runtime);
   const std::string name = std::filesystem::path(a.prompt_wav).filename().string();
   const Voice v = PrepareVoice(progress, *synthesizer, prompt, a.prompt_text, name);
   const std::string bytes = EncodeVoiceFile(v);
-  out.Write(bytes.data(), bytes.size());
-  out.Commit();
+  out->Write(bytes.data(), bytes.size());
+  out->Commit();
   char seconds[32];
   std::snprintf(seconds, sizeof(seconds), "%.2f", v.prompt_seconds);
   progress.Summary("wrote " + a.output + ": " + std::to_string(v.speech_tokens.size()) + " prompt tokens from " +

@@ -36,6 +36,7 @@ std::vector<CommandFactory> AllCommands() {
       MakeTokenizeCommand,   //
       MakeFeaturesCommand,   //
       MakeInspectCommand,    //
+      MakeServeCommand,      //
       MakeVersionCommand,    //
   };
 }

@@ -70,7 +70,9 @@ void RequestFlags::AddTo(CLI::App *app, bool positional) {
 }
 
 bool RequestFlags::Given(const char *name) const {
-  return app_ != nullptr && app_->count(name) > 0;
+  if (app_ == nullptr) return false;
+  const CLI::Option *opt = app_->get_option_no_throw(name);
+  return opt != nullptr && opt->count() > 0;
 }
 
 std::vector<std::string> RequestFlags::TextSourcesGiven() const {
