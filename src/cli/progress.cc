@@ -103,7 +103,7 @@ void ProgressReporter::CaptureLog() {
     } else if (style_ == ProgressStyle::kJson) {
       EmitJson(level == LogLevel::kDebug ? "debug" : "info", {{"message", message}});
     } else if (style_ != ProgressStyle::kQuiet || level >= LogLevel::kError) {
-      PrintLine(message);
+      PrintLine(level == LogLevel::kDebug ? "debug: " + message : message);
     }
   });
 }

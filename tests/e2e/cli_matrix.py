@@ -177,6 +177,10 @@ def setup(fixtures, cli, bundle, prompt, source):
     bad_audio(prompt, bad)
     texts(bad)
     broken_bundles(bundle, os.path.join(fixtures, "broken"))
+    voices = os.path.join(fixtures, "voices")  # for `cosyvoice voices`
+    os.makedirs(voices)
+    shutil.copy(os.path.join(inputs, "me.voice"), voices)
+    shutil.copy(os.path.join(bad, "truncated.voice"), voices)
     # Everything must be world-readable for the `nobody` rows (the bundle's links share the real files:
     # left as they are).
     for root, dirs, files in os.walk(fixtures):
