@@ -15,7 +15,7 @@ log=$(mktemp)
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT
 port=""
-for _ in $(seq 600); do
+for _ in $(seq 6000); do  # up to 10 min: a full-size bundle takes a while to load
   port=$(grep -o 'listening on http://[^ ]*:[0-9]*/ ' "$log" | sed 's/.*:\([0-9]*\)\/ $/\1/') || true
   [[ -n "$port" ]] && break
   kill -0 $pid 2>/dev/null || { cat "$log"; exit 1; }

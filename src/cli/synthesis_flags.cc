@@ -101,12 +101,12 @@ SynthesisOptions ToEngineOptions(const SynthesisSettings &s) {
   SynthesisOptions o;
   o.seed = s.seed;
   o.speed = s.speed;
-  if (s.steps) o.n_timesteps = *s.steps;
-  if (s.cfg) o.cfg_rate = *s.cfg;
-  if (s.top_p) o.top_p = *s.top_p;
-  if (s.top_k) o.top_k = *s.top_k;
-  if (s.min_tokens) o.min_tokens = *s.min_tokens;
-  if (s.max_tokens) o.max_tokens = *s.max_tokens;
+  o.n_timesteps = s.steps;
+  o.cfg_rate = s.cfg;
+  o.top_p = s.top_p;
+  o.top_k = s.top_k;
+  o.min_tokens = s.min_tokens;
+  o.max_tokens = s.max_tokens;
   o.stream = s.stream;
   o.text_frontend = s.text_frontend;
   o.text_normalization = s.text_normalization;

@@ -4,42 +4,41 @@
 namespace cosyvoice::cli {
 
 std::unique_ptr<Synthesizer> Synthesizer::Load(const std::string &bundle_dir, const RuntimeConfig &runtime) {
-  EngineConfig config;
+  ModelConfig config;
   config.model_dir = bundle_dir;
   config.runtime = runtime;
   std::unique_ptr<Synthesizer> s(new Synthesizer());
-  s->engine_ = Engine::Create(config);
+  s->model_ = Model::Load(config);
+  s->session_ = std::make_unique<Session>(s->model_);
   return s;
 }
 
 Synthesizer::~Synthesizer() = default;
 
 Voice Synthesizer::CreateVoice(const Audio &prompt, const std::string &transcript, const std::string &name) const {
-  return engine_->CreateVoice(prompt, transcript, name);
+  return model_->CreateVoice(prompt, transcript, name);
 }
 
 void Synthesizer::Stream(const SynthesisRequest &request, const SynthesisOptions &options,
                          const AudioCallback &callback, SynthesisStats *stats) {
-  cancel_ = false;
-  // The engine stops when the callback says so (at the next chunk).
-  engine_->Synthesize(
-      request, options, [&](const AudioChunk &c) { return !cancel_ && callback(c) && !cancel_; }, stats);
+  // Session::Stream keeps no copy of the output: memory stays bounded whatever the text length.
+  session_->Stream(request, options, callback, stats);
 }
 
 void Synthesizer::Cancel() {
-  cancel_ = true;
+  session_->Cancel();
 }
 
 const std::string &Synthesizer::model_name() const {
-  return engine_->summary().model_name;
+  return model_->info().model_name;
 }
 
 const std::vector<std::string> &Synthesizer::providers() const {
-  return engine_->summary().providers;
+  return model_->info().providers;
 }
 
 int Synthesizer::sample_rate() const {
-  return engine_->sample_rate();
+  return model_->sample_rate();
 }
 
 }  // namespace cosyvoice::cli

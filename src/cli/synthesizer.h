@@ -1,8 +1,7 @@
-// src/cli/synthesizer.h - the engine as the command-line tool uses it: load once, prepare a voice,
-// stream one request at a time, cancel from another thread.
+// src/cli/synthesizer.h - the engine as the command-line tool uses it: one Model and one Session
+// (the tool runs one request at a time), audio only through the callback, cancel from another thread.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,8 +30,8 @@ class Synthesizer {
 
  private:
   Synthesizer() = default;
-  std::unique_ptr<Engine> engine_;
-  std::atomic<bool> cancel_{false};
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<Session> session_;
 };
 
 }  // namespace cosyvoice::cli
