@@ -23,6 +23,8 @@ Row flags (third column, comma-separated):
   nobody          run as an unprivileged user (root ignores permissions) in a sandbox it may read
   creates=NAME    the row (a success) creates NAME in the sandbox
   safety          the row checks behaviour of issue #14's library part (noted in reports)
+  pending         that behaviour is not in this checkout yet (branch `safety`): CTest registers the
+                  row as DISABLED, so it is listed as "Not Run (Disabled)" until the flag is removed
 Placeholders: {B} bundle, {F} fixtures, {D} sandbox, {P} prompt, {S} source, {V} voice, {T} text
 file, {O} the previous output; an argument @file:PATH is replaced by the contents of PATH.
 """
