@@ -1,5 +1,6 @@
-// src/engine/voice_file.h - the voice file format (docs/voice-format.md) without the file system,
-// so that it can be tested and fuzzed on bytes.
+// src/engine/voice_file.h - the voice file format (docs/voice-format.md) without the file system:
+// parsed and checked on bytes (tested and fuzzed that way), and encoded for writers that manage the
+// file themselves (the CLI opens its output before the model loads).
 #pragma once
 
 #include <string>
@@ -22,5 +23,9 @@ Voice ParseVoiceFile(std::string_view bytes, const std::string &name);
 // a transcript longer than text::kMaxTranscriptBytes or not UTF-8. Throws Error(kInvalidArgument)
 // naming `name` and the field (and the index of the first bad value).
 void CheckVoiceValues(const Voice &voice, const std::string &name);
+
+// What Voice::Save writes (after CheckVoiceValues). `source` is reduced to its file name (no
+// directories are stored).
+std::string EncodeVoiceFile(const Voice &voice);
 
 }  // namespace cosyvoice
