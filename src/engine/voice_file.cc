@@ -95,7 +95,7 @@ void CheckVoiceValues(const Voice &v, const std::string &name) {
   if (!std::isfinite(v.prompt_seconds) || v.prompt_seconds < 0)
     fail("prompt_seconds must be a finite duration >= 0");
   if (v.transcript.size() > text::kMaxTranscriptBytes)
-    fail("transcript is " + std::to_string(v.transcript.size()) + " bytes, at most " +
+    fail("transcript too long: " + std::to_string(v.transcript.size()) + " bytes, at most " +
          std::to_string(text::kMaxTranscriptBytes) + " accepted");
   const size_t bad = FindInvalidUtf8(v.transcript);
   if (bad != std::string::npos) fail("transcript: invalid UTF-8 at byte offset " + std::to_string(bad));

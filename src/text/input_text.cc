@@ -104,7 +104,7 @@ std::string PrepareInputText(std::string_view text, std::string_view what) {
 
 void CheckTextLength(std::string_view text, std::string_view what, size_t max_bytes) {
   if (text.size() <= max_bytes) return;
-  throw Error(ErrorCode::kInvalidArgument, std::string(what) + ": " + std::to_string(text.size()) +
+  throw Error(ErrorCode::kInvalidArgument, std::string(what) + " too long: " + std::to_string(text.size()) +
                                                " bytes, at most " + std::to_string(max_bytes) + " accepted");
 }
 

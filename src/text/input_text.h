@@ -36,7 +36,7 @@ CleanedText CleanInputText(std::string_view text, std::string_view what);
 // CleanInputText, with one warning on the log when anything was removed; returns the text.
 std::string PrepareInputText(std::string_view text, std::string_view what);
 
-// Throws Error(kInvalidArgument, "<what>: N bytes, at most M accepted (...)") when the text is longer
+// Throws Error(kInvalidArgument, "<what> too long: N bytes, at most M accepted") when the text is longer
 // than `max_bytes` - checked before any other work on it.
 void CheckTextLength(std::string_view text, std::string_view what, size_t max_bytes);
 

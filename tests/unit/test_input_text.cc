@@ -84,7 +84,7 @@ TEST(InputText, TheFrontendNeverReadsAnEscapeSequence) {
 TEST(InputText, LengthLimitNamesTheTextAndBothSizes) {
   EXPECT_NO_THROW(text::CheckTextLength("abc", "instruction", 3));
   EXPECT_COSY_ERROR(text::CheckTextLength("abcd", "instruction", 3), ErrorCode::kInvalidArgument,
-                    "instruction: 4 bytes, at most 3 accepted");
+                    "instruction too long: 4 bytes, at most 3 accepted");
 }
 
 }  // namespace

@@ -143,7 +143,7 @@ TEST(VoiceFile, NonFiniteValuesAreRefusedNamingTheFieldAndIndex) {
   v = SampleVoice();
   v.transcript = std::string(text::kMaxTranscriptBytes + 1, 'a');
   EXPECT_COSY_ERROR(ParseVoiceFile(HandMadeVoiceFile(v), "long.voice"), ErrorCode::kInvalidArgument,
-                    "transcript is 4097 bytes, at most 4096 accepted");
+                    "transcript too long: 4097 bytes, at most 4096 accepted");
   // and a voice is never written with such values
   TempDir dir;
   v = SampleVoice();
