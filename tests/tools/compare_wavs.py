@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """compare_wavs.py A.wav B.wav TOL - the same speech from two builds, sample for sample.
 
 Passes (exit 0) when both files have the same sample rate, channel count and length, every sample
