@@ -6,8 +6,16 @@ namespace cosyvoice::cli {
 void RuntimeOptions::AddTo(CLI::App *app) {
   app->add_option("--threads", threads, "Intra-op threads per graph (0: one per core)")
       ->check(CLI::Range(0, 1024));
-  app->add_option("--provider", providers, "Execution providers in order of preference, e.g. cuda,cpu")
+  app->add_option(
+         "--provider", providers,
+         "Execution providers in order of preference: cpu, webgpu, cuda, tensorrt, coreml, directml, "
+         "nnapi, xnnpack, openvino (e.g. webgpu,cpu; see `cosyvoice version`)")
       ->default_val("cpu");
+  app->add_option("--provider-option", provider_options,
+                  "A provider option as provider.key=value (repeatable), e.g. webgpu.preferredLayout=NHWC; "
+                  "keys in docs/gpu.md");
+  app->add_option("--device", device_id, "GPU/device index for cuda, tensorrt and directml")
+      ->check(CLI::Range(0, 1024));
   app->add_option("--graph-opt", optimization, "ONNX Runtime graph optimization: disabled|basic|extended|all")
       ->default_val("all");
   app->add_option("--profile", profile_prefix, "Write ONNX Runtime profiles with this path prefix");
@@ -17,6 +25,8 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
   RuntimeConfig config;
   config.intra_op_threads = threads;
   config.providers = ParseProviderList(providers);
+  for (const auto &text : provider_options) AddProviderOption(config, text);
+  config.device_id = device_id;
   config.optimization = ParseGraphOptimization(optimization);
   config.profile_prefix = profile_prefix;
   config.Validate();
@@ -24,9 +34,9 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
 }
 
 std::vector<CommandFactory> AllCommands() {
-  return {MakeTtsCommand,      MakeVoiceCommand,     MakeBenchCommand,
-          MakeInfoCommand,     MakeNormalizeCommand, MakeTokenizeCommand,
-          MakeFeaturesCommand, MakeInspectCommand,   MakeVersionCommand, MakeServeCommand};
+  return {MakeTtsCommand,       MakeVoiceCommand,    MakeBenchCommand,    MakeInfoCommand,
+          MakeNormalizeCommand, MakeTokenizeCommand, MakeFeaturesCommand, MakeInspectCommand,
+          MakeVersionCommand,   MakeServeCommand};
 }
 
 }  // namespace cosyvoice::cli

@@ -21,6 +21,8 @@ struct GlobalOptions {
 struct RuntimeOptions {
   int threads = 0;  // 0: ONNX Runtime decides
   std::string providers = "cpu";
+  std::vector<std::string> provider_options;  // "provider.key=value", repeated
+  int device_id = 0;
   std::string optimization = "all";
   std::string profile_prefix;
   void AddTo(CLI::App *app);

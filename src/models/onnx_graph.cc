@@ -108,8 +108,16 @@ std::unique_ptr<Ort::Session> OpenSession(const std::filesystem::path &path, con
   try {
     return std::make_unique<Ort::Session>(OrtEnvironment(), path.c_str(), opts.options);
   } catch (const Ort::Exception &e) {
-    throw Error(ErrorCode::kBundle, path.string() + ": ONNX Runtime cannot load this graph: " + e.what());
+    if (opts.providers.size() == 1) {
+      throw Error(ErrorCode::kBundle, path.string() + ": ONNX Runtime cannot load this graph: " + e.what());
+    }
+    // A provider can append fine and still fail when the session starts (WebGPU without an
+    // adapter, a CUDA driver too old): report it once and load the graph on the CPU.
+    LogProviderFallbackOnce(opts.providers.front(), e.what());
   }
+  RuntimeConfig cpu_only = config;
+  cpu_only.providers = {"cpu"};
+  return OpenSession(path, cpu_only, providers);
 }
 
 }  // namespace

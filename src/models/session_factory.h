@@ -23,6 +23,9 @@ struct SessionOptionsResult {
 // `graph_name` labels the profile file and the optimized-model dump.
 SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std::string &graph_name);
 
+// Reports once per process that `provider` cannot be used (first line of `reason` only).
+void LogProviderFallbackOnce(const std::string &provider, const std::string &reason);
+
 // Provider names this ONNX Runtime library was built with, lower-case ("cpu", "cuda", ...).
 std::vector<std::string> AvailableProviders();
 

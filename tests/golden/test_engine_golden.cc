@@ -46,6 +46,7 @@ class EngineGolden : public ::testing::Test {
     ModelConfig c;
     c.model_dir = BundleDir().string();
     c.runtime.intra_op_threads = 1;
+    testing::ApplyTestProviders(c.runtime);
     model_ = new std::shared_ptr<const Model>(Model::Load(c));
     engine_ = &(*model_)->impl();
   }
