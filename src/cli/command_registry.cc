@@ -11,6 +11,10 @@ void RuntimeOptions::AddTo(CLI::App *app) {
   app->add_option("--graph-opt", optimization, "ONNX Runtime graph optimization: disabled|basic|extended|all")
       ->default_val("all");
   app->add_option("--profile", profile_prefix, "Write ONNX Runtime profiles with this path prefix");
+  app->add_option("--precision", precision,
+                  "Bundle variants to run (docs/bundle.md §7): fp32|fp16|int8|int4|auto or a variant name, "
+                  "for all graph families or per family, e.g. llm=int4,flow=int8")
+      ->default_val("fp32");
 }
 
 RuntimeConfig RuntimeOptions::ToConfig() const {
@@ -24,9 +28,9 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
 }
 
 std::vector<CommandFactory> AllCommands() {
-  return {MakeTtsCommand,      MakeVoiceCommand,     MakeBenchCommand,
-          MakeInfoCommand,     MakeNormalizeCommand, MakeTokenizeCommand,
-          MakeFeaturesCommand, MakeInspectCommand,   MakeVersionCommand, MakeServeCommand};
+  return {MakeTtsCommand,       MakeVoiceCommand,    MakeBenchCommand,    MakeInfoCommand,
+          MakeNormalizeCommand, MakeTokenizeCommand, MakeFeaturesCommand, MakeInspectCommand,
+          MakeVersionCommand,   MakeServeCommand};
 }
 
 }  // namespace cosyvoice::cli

@@ -23,6 +23,7 @@ struct RuntimeOptions {
   std::string providers = "cpu";
   std::string optimization = "all";
   std::string profile_prefix;
+  std::string precision = "fp32";  // ModelConfig::precision: which bundle variants to run
   void AddTo(CLI::App *app);
   RuntimeConfig ToConfig() const;
 };
