@@ -55,7 +55,9 @@ PY_COMMANDS := $(shell $(PYENV) $(PY) -m cosyvoice_export --help 2>/dev/null | s
 has_cmd = $(filter $(1),$(PY_COMMANDS))
 TINY_STAMPS := $(if $(call has_cmd,tiny),$(TINY)/checkpoint/.done) \
                $(if $(call has_cmd,export),$(TINY)/bundle/.done) \
-               $(if $(call has_cmd,goldens),$(TINY)/goldens/.done)
+               $(if $(call has_cmd,goldens),$(TINY)/goldens/.done) \
+               $(if $(call has_cmd,quantize),$(TINY)/bundle-q/.done) \
+               $(if $(call has_cmd,variant-goldens),$(TINY)/goldens-q/.done)
 
 $(TINY)/checkpoint/.done: $(PY_SOURCES)
 	@echo "[tiny] writing a random-weight checkpoint in the released layout"
@@ -68,6 +70,16 @@ $(TINY)/bundle/.done: $(TINY)/checkpoint/.done
 $(TINY)/goldens/.done: $(TINY)/bundle/.done
 	@echo "[tiny] dumping goldens from the PyTorch reference"
 	rm -rf $(TINY)/goldens && $(PYENV) $(PY) -m cosyvoice_export goldens --checkpoint $(TINY)/checkpoint --bundle $(TINY)/bundle --out $(TINY)/goldens
+	@touch $@
+
+$(TINY)/bundle-q/.done: $(TINY)/bundle/.done
+	@echo "[tiny] the bundle with LLM variants (fused fp32, int8, int4; docs/bundle.md §7)"
+	rm -rf $(TINY)/bundle-q && $(PYENV) $(PY) -m cosyvoice_export quantize $(TINY)/bundle --out $(TINY)/bundle-q --llm fp32,int8,int4 --quiet
+	@touch $@
+
+$(TINY)/goldens-q/.done: $(TINY)/bundle-q/.done $(TINY)/goldens/.done
+	@echo "[tiny] reference logits of the int8/int4 LLM variants (docs/parity.md, quantized LLM variants)"
+	$(PYENV) $(PY) -m cosyvoice_export variant-goldens --bundle $(TINY)/bundle-q --goldens $(TINY)/goldens --out $(TINY)/goldens-q --quiet
 	@touch $@
 
 tiny-model: deps $(TINY_STAMPS)

@@ -21,6 +21,13 @@ double PeakRssMb() {
   return static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
+nlohmann::json PrecisionJson(const ModelInfo &info) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto &p : info.precisions)
+    j[p.family] = {{"variant", p.variant}, {"precision", p.precision}, {"gate", p.gate}};
+  return j;
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0.0 : v[v.size() / 2];
@@ -104,6 +111,7 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
                           {"mode", ModeName(req.mode)},
                           {"threads", threads},
                           {"providers", model->info().providers},
+                          {"precision", PrecisionJson(model->info())},
                           {"stream", a.options.stream},
                           {"runs", a.runs},
                           {"load_seconds", load_s},
@@ -126,7 +134,11 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     }
     std::printf("cosyvoice bench: %s, mode %s, %d run(s), threads %d, %s\n", model->info().model_name.c_str(),
                 ModeName(req.mode), a.runs, threads, a.options.stream ? "streaming" : "offline");
-    std::printf("  %-22s %10s  %s\n", "stage", "seconds", "rate");
+    std::printf("  precision:");
+    for (const auto &p : model->info().precisions)
+      std::printf(" %s=%s (%s, %s)", p.family.c_str(), p.variant.c_str(), p.precision.c_str(),
+                  p.gate.c_str());
+    std::printf("\n  %-22s %10s  %s\n", "stage", "seconds", "rate");
     std::printf("  %-22s %10.3f\n", "load bundle", load_s);
     std::printf("  %-22s %10.3f\n", "voice (frontend)", voice_s);
     std::printf("  %-22s %10.3f\n", "text", text);

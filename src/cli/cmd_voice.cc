@@ -34,6 +34,7 @@ Command MakeVoiceCommand(CLI::App &parent, const GlobalOptions &global) {
       ModelConfig config;
       config.model_dir = a.model;
       config.runtime = a.runtime.ToConfig();
+      config.precision = a.runtime.precision;
       const auto model = Model::Load(config);
       const Voice v = model->CreateVoiceFromFile(a.prompt_wav, a.prompt_text);
       v.Save(a.output);

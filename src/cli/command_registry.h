@@ -25,6 +25,7 @@ struct RuntimeOptions {
   int device_id = 0;
   std::string optimization = "all";
   std::string profile_prefix;
+  std::string precision = "fp32";  // ModelConfig::precision: which bundle variants to run
   void AddTo(CLI::App *app);
   RuntimeConfig ToConfig() const;
 };

@@ -78,6 +78,7 @@ std::shared_ptr<const Model> OpenModel(const std::string &model, const RuntimeOp
   ModelConfig config;
   config.model_dir = model;
   config.runtime = runtime.ToConfig();
+  config.precision = runtime.precision;
   return Model::Load(config);
 }
 

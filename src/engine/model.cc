@@ -10,6 +10,7 @@
 #include "common/timer.h"
 #include "engine/model_impl.h"
 #include "models/ort_env.h"
+#include "models/session_factory.h"
 
 namespace cosyvoice {
 namespace {
@@ -37,11 +38,22 @@ void CheckFrontendMatchesBuild(const BundleConfig &b) {
 void ModelConfig::Validate() const {
   if (model_dir.empty()) throw Error(ErrorCode::kInvalidArgument, "model config: model_dir is empty");
   runtime.Validate();
+  PrecisionRequest::Parse(precision);
 }
 
 Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Load(cfg.model_dir)) {
   config.Validate();
   if (config.verify_checksums) bundle.VerifyChecksums();
+  for (const VariantChoice &c :
+       ChooseVariants(bundle.variants, config.precision, PreferredProvider(config.runtime))) {
+    if (!c.warning.empty()) COSY_LOG(kWarning) << c.warning;
+    if (c.variant == nullptr) {
+      info.precisions.push_back({c.family, "base", "fp32", "base"});
+      continue;
+    }
+    ApplyVariant(bundle, *c.variant);
+    info.precisions.push_back({c.family, c.variant->name, c.variant->precision, c.variant->gate_status});
+  }
   CheckFrontendMatchesBuild(bundle);
   const auto t0 = SteadyClock::now();
   const RuntimeConfig &rt = config.runtime;

@@ -133,9 +133,17 @@ GraphDescription DescribeGraph(const std::filesystem::path &path, const RuntimeC
 }
 
 OnnxGraph::OnnxGraph(const std::filesystem::path &path, GraphSignature signature, const RuntimeConfig &config)
-    : path_(path), signature_(std::move(signature)) {
+    : OnnxGraph(
+          path, [&signature](const std::map<std::string, std::string> &) { return std::move(signature); },
+          config) {}
+
+OnnxGraph::OnnxGraph(const std::filesystem::path &path, const SignatureChooser &choose,
+                     const RuntimeConfig &config)
+    : path_(path) {
   const std::string file = path_.string();
   session_ = OpenSession(path_, config, &providers_);
+  metadata_ = ReadMetadata(*session_);
+  signature_ = choose(metadata_);
 
   const auto inputs = ReadDeclared(*session_, true, file);
   const auto outputs = ReadDeclared(*session_, false, file);
@@ -150,7 +158,6 @@ OnnxGraph::OnnxGraph(const std::filesystem::path &path, GraphSignature signature
   for (const auto &s : signature_.inputs) input_names_.push_back(s.name.c_str());
   for (const auto &s : signature_.outputs) output_names_.push_back(s.name.c_str());
 
-  metadata_ = ReadMetadata(*session_);
   COSY_LOG(kDebug) << "loaded " << path_.filename().string() << " (" << inputs.size() << " inputs, "
                    << outputs.size() << " outputs, provider " << providers_.front() << ")";
 }

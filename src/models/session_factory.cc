@@ -87,6 +87,15 @@ std::vector<std::string> AvailableProviders() {
   return out;
 }
 
+std::string PreferredProvider(const RuntimeConfig &config) {
+  const std::vector<std::string> available = AvailableProviders();
+  for (const std::string &p : config.providers) {
+    if (p == "cpu") return p;
+    if (std::find(available.begin(), available.end(), p) != available.end()) return p;
+  }
+  return "cpu";
+}
+
 SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std::string &graph_name) {
   config.Validate();
   // The Env (and with it the process-wide thread pools) must exist before any session options are

@@ -29,4 +29,8 @@ void LogProviderFallbackOnce(const std::string &provider, const std::string &rea
 // Provider names this ONNX Runtime library was built with, lower-case ("cpu", "cuda", ...).
 std::vector<std::string> AvailableProviders();
 
+// The provider sessions will most likely run on: the first of config.providers this build has
+// ("cpu" when none). Used to pick the bundle variants made for it before any session exists.
+std::string PreferredProvider(const RuntimeConfig &config);
+
 }  // namespace cosyvoice

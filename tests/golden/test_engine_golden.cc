@@ -31,6 +31,7 @@ using testing::GoldensDir;
 using testing::Load;
 using testing::ReadJson;
 using testing::Report;
+using testing::TinyDir;
 
 constexpr double kFeatureAbs = 1e-4;
 constexpr double kRel = 1e-4;
@@ -186,14 +187,18 @@ TEST_F(EngineGolden, TextPlansTokenIdsAndLlmInput) {
   }
 }
 
-TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
-  const LlmConfig &l = engine_->bundle.llm;
-  for (const json &c : (*manifest_)["cases"]) {
+// The LLM stage of every golden segment through `engine`'s LLM graph: logits teacher-forced on the
+// reference's tokens within kRel, and the sampler replayed over the reference's and the C++ logits
+// giving the reference's tokens and stop id exactly.
+void CheckTeacherForcedLogits(const Model::Impl &engine, const json &manifest, const std::string &label) {
+  const LlmConfig &l = engine.bundle.llm;
+  for (const json &c : manifest["cases"]) {
     if (c["mode"] == "vc") continue;
-    const json cj = ReadJson(CaseDir(c) / "case.json");
+    const json cj = ReadJson(GoldensDir() / c["dir"].get<std::string>() / "case.json");
     for (size_t s = 0; s < cj["segments"].size(); ++s) {
       const json &seg = cj["segments"][s];
-      const std::string pre = CaseDir(c).string() + "/seg" + std::to_string(s) + "_";
+      const std::string pre =
+          (GoldensDir() / c["dir"].get<std::string>()).string() + "/seg" + std::to_string(s) + "_";
       const auto lm_input = Load<float>(pre + "lm_input.npy");
       const auto tokens = Load<int32_t>(pre + "tokens.npy");
       const NpyArray logits = NpyArray::Load(pre + "logits.npy");
@@ -202,23 +207,28 @@ TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
       const std::string what = c["name"].get<std::string>() + " seg" + std::to_string(s);
 
       // C++ logits, teacher-forced on the reference's tokens
-      KvCache cache(engine_->llm->shape(), static_cast<int64_t>(lm_input.size()) / l.hidden_size + steps);
-      LlmGraph::RunState run(*engine_->llm);
+      KvCache cache(engine.llm->shape(), static_cast<int64_t>(lm_input.size()) / l.hidden_size + steps,
+                    engine.llm->kv_layout());
+      LlmGraph::RunState run(*engine.llm);
+      std::vector<float> embed(static_cast<size_t>(l.hidden_size));
       Diff worst;
       std::vector<float> cpp_logits;
       for (int64_t i = 0; i < steps; ++i) {
-        const float *out =
-            i == 0 ? engine_->llm->Forward(run, lm_input.data(),
-                                           static_cast<int64_t>(lm_input.size()) / l.hidden_size, cache)
-                   : engine_->llm->Forward(
-                         run, engine_->speech_embedding->Row(tokens[static_cast<size_t>(i - 1)]), 1, cache);
+        const float *out = nullptr;
+        if (i == 0) {
+          out = engine.llm->Forward(run, lm_input.data(),
+                                    static_cast<int64_t>(lm_input.size()) / l.hidden_size, cache);
+        } else {
+          engine.speech_embedding->CopyRow(tokens[static_cast<size_t>(i - 1)], embed.data());
+          out = engine.llm->Forward(run, embed.data(), 1, cache);
+        }
         std::vector<float> row(out, out + vocab),
             ref(logits.data<float>() + i * vocab, logits.data<float>() + (i + 1) * vocab);
         const Diff d = Compare(row, ref);
         if (d.rel() > worst.rel()) worst = d;
         cpp_logits.insert(cpp_logits.end(), row.begin(), row.end());
       }
-      Report("llm logits (teacher forced)", what, worst);
+      Report(label, what, worst);
       EXPECT_LE(worst.rel(), kRel) << what;
 
       // The sampler replayed over the reference's logits must give its tokens and stop id exactly,
@@ -243,6 +253,32 @@ TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
       }
     }
   }
+}
+
+TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
+  EXPECT_EQ(engine_->llm->interface(), LlmGraph::Interface::kTraced);
+  CheckTeacherForcedLogits(*engine_, *manifest_, "llm logits (teacher forced)");
+}
+
+// The fused fp32 LLM graph (docs/bundle.md §3.1b; `make tiny-model` writes models/tiny/bundle-q with
+// `quantize --llm fp32,int8,int4`): the same goldens within the same fp32 tolerance.
+TEST_F(EngineGolden, FusedFp32LlmVariantReproducesTheGoldens) {
+  ModelConfig c;
+  c.model_dir = (TinyDir() / "bundle-q").string();
+  c.runtime.intra_op_threads = 1;
+  c.precision = "fp32";  // an fp32 variant with gate status "parity" is preferred over the base
+  const auto model = Model::Load(c);
+  const Model::Impl &fused = model->impl();
+  ASSERT_EQ(fused.llm->interface(), LlmGraph::Interface::kFused);
+  bool seen = false;
+  for (const auto &p : model->info().precisions) {
+    if (p.family != "llm") continue;
+    seen = true;
+    EXPECT_EQ(p.variant, "fp32-fused");
+    EXPECT_EQ(p.gate, "parity");
+  }
+  EXPECT_TRUE(seen);
+  CheckTeacherForcedLogits(fused, *manifest_, "fused llm logits (teacher forced)");
 }
 
 TEST_F(EngineGolden, FlowEncoderAndSolver) {
