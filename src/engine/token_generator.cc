@@ -14,7 +14,7 @@ SpeechTokenGenerator::SpeechTokenGenerator(const LlmGraph &llm, const EmbeddingT
       speech_embedding_(speech_embedding),
       config_(config),
       run_(llm),
-      cache_(llm.shape(), 0, llm.kv_layout()),
+      cache_(llm.NewCache(0)),
       embed_(static_cast<size_t>(llm.shape().hidden_size)) {}
 
 std::vector<int> SpeechTokenGenerator::Generate(const std::vector<float> &lm_input, int min_len, int max_len,

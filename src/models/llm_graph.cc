@@ -5,24 +5,45 @@
 #include <optional>
 #include <string>
 
+#include "common/log.h"
 #include "cosyvoice/error.h"
 #include "models/tensor.h"
 
 namespace cosyvoice {
 
-KvCache::KvCache(const LlmGraphShape &shape, int64_t capacity, KvLayout layout)
+KvCache::KvCache(const LlmGraphShape &shape, int64_t capacity, KvLayout layout, std::shared_ptr<Ort::Allocator> device)
     : capacity_(0),
       row_(static_cast<int64_t>(shape.num_kv_heads) * shape.head_dim),
+      num_kv_heads_(shape.num_kv_heads),
       head_dim_(shape.head_dim),
-      layout_(layout) {
-  keys_.resize(static_cast<size_t>(shape.num_layers));
-  values_.resize(static_cast<size_t>(shape.num_layers));
+      layout_(layout),
+      device_(std::move(device)) {
+  if (device_ && layout_ != KvLayout::kBNSH) {
+    throw Error(ErrorCode::kInvalidArgument, "kv cache: a device cache needs the fused graph's BNSH layout");
+  }
+  keys_.resize(device_ ? 0 : static_cast<size_t>(shape.num_layers));
+  values_.resize(device_ ? 0 : static_cast<size_t>(shape.num_layers));
+  device_keys_.resize(device_ ? static_cast<size_t>(shape.num_layers) : 0);
+  device_values_.resize(device_ ? static_cast<size_t>(shape.num_layers) : 0);
   Prepare(capacity);
 }
 
 void KvCache::Prepare(int64_t capacity) {
   length_ = 0;
   if (capacity <= capacity_) return;  // BNSH: the head stride stays the old capacity; still valid
+  if (device_) {
+    // Uninitialised device memory is fine: GroupQueryAttention reads only the first
+    // total_sequence_length positions, all written before they are read.
+    const std::vector<int64_t> shape = {1, num_kv_heads_, capacity, head_dim_};
+    for (auto *layers : {&device_keys_, &device_values_}) {
+      for (auto &tensor : *layers) {
+        tensor = Ort::Value(nullptr);  // release the old buffer first
+        tensor = Ort::Value::CreateTensor(*device_, shape.data(), shape.size(), ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT);
+      }
+    }
+    capacity_ = capacity;
+    return;
+  }
   const size_t n = static_cast<size_t>(capacity * row_);
   for (auto *layers : {&keys_, &values_}) {
     for (auto &buffer : *layers) {
@@ -39,6 +60,7 @@ void KvCache::Truncate(int64_t rows) {
 }
 
 const float *KvCache::KeyAt(int layer, int head, int64_t position) const {
+  if (device_) throw Error(ErrorCode::kInvalidArgument, "kv cache: KeyAt reads host memory; this cache is on the device");
   const float *base = keys_[static_cast<size_t>(layer)].data();
   if (layout_ == KvLayout::kBSNH) return base + position * row_ + head * head_dim_;
   return base + (head * capacity_ + position) * head_dim_;
@@ -47,6 +69,23 @@ const float *KvCache::KeyAt(int layer, int head, int64_t position) const {
 namespace {
 
 constexpr const char *kRoleKey = "cosyvoice.graph";
+
+// The device allocator of a GPU provider's session, or nullptr. WebGPU only for now: its buffers are
+// what ONNX Runtime's WebGPU kernels bind directly ("WebGPU_Buffer", onnxruntime/core/framework/
+// allocator.h). CUDA/DirectML would work the same way once their packages are testable here.
+std::shared_ptr<Ort::Allocator> DeviceAllocator(const Ort::Session &session, const std::vector<std::string> &providers,
+                                                const std::filesystem::path &path) {
+  if (providers.empty() || providers.front() != "webgpu") return nullptr;
+  try {
+    Ort::MemoryInfo info("WebGPU_Buffer", OrtDeviceAllocator, 0, OrtMemTypeDefault);
+    return std::make_shared<Ort::Allocator>(session, info);
+  } catch (const Ort::Exception &e) {
+    COSY_LOG(kWarning) << path.filename().string() << ": KV cache stays in host memory (no device allocator: "
+                       << e.what() << ")";
+    return nullptr;
+  }
+}
+
 
 LlmGraph::Interface InterfaceOf(const std::optional<std::string> &role, const std::filesystem::path &path) {
   if (!role || *role == "llm") return LlmGraph::Interface::kTraced;
@@ -92,6 +131,7 @@ LlmGraph::LlmGraph(const std::filesystem::path &path, const LlmGraphShape &shape
           config),
       shape_(shape),
       interface_(InterfaceOf(Metadata(kRoleKey), path)) {
+  if (interface_ == Interface::kFused) device_allocator_ = DeviceAllocator(session(), providers(), path);
   const char *out = interface_ == Interface::kFused ? "present_" : "new_";
   for (int i = 0; i < shape.num_layers; ++i) {
     const std::string n = std::to_string(i);
@@ -100,6 +140,11 @@ LlmGraph::LlmGraph(const std::filesystem::path &path, const LlmGraphShape &shape
     new_key_names_.push_back(std::string(out) + "key_" + n);
     new_value_names_.push_back(std::string(out) + "value_" + n);
   }
+}
+
+
+KvCache LlmGraph::NewCache(int64_t capacity) const {
+  return KvCache(shape_, capacity, kv_layout(), device_allocator_);
 }
 
 std::string LlmGraph::precision() const {
@@ -164,6 +209,16 @@ void LlmGraph::BindFused(RunState &state, int64_t past, int64_t num_positions, K
   b.BindInput("seqlens_k", TensorView(&state.seqlens_k_, {1}));
   b.BindInput("total_sequence_length", TensorView(&state.total_length_, {}));
   const std::vector<int64_t> kv = {1, shape_.num_kv_heads, cache.capacity(), shape_.head_dim};
+  if (cache.on_device()) {
+    for (int i = 0; i < shape_.num_layers; ++i) {
+      const size_t n = static_cast<size_t>(i);
+      b.BindInput(past_key_names_[n].c_str(), cache.device_key(i));
+      b.BindInput(past_value_names_[n].c_str(), cache.device_value(i));
+      b.BindOutput(new_key_names_[n].c_str(), cache.device_key(i));
+      b.BindOutput(new_value_names_[n].c_str(), cache.device_value(i));
+    }
+    return;
+  }
   for (size_t i = 0; i < static_cast<size_t>(shape_.num_layers); ++i) {
     float *k = cache.key(static_cast<int>(i));
     float *v = cache.value(static_cast<int>(i));

@@ -27,17 +27,27 @@ enum class KvLayout { kBSNH, kBNSH };
 // `length` positions as its past (a zero-copy view) and writes the new ones in place through IO
 // binding, so no cache is copied per token. Per request: a Session keeps one and reuses its memory
 // for the next segment (Prepare).
+//
+// On a GPU provider (WebGPU) the fused graph's cache can live on the device instead: pass the
+// session's device allocator and the buffers are device tensors that the graph reads and writes in
+// place, so only the embeddings in and the logits out cross to the host per step (docs/gpu.md).
 class KvCache {
  public:
-  KvCache(const LlmGraphShape &shape, int64_t capacity, KvLayout layout = KvLayout::kBSNH);
+  KvCache(const LlmGraphShape &shape, int64_t capacity, KvLayout layout = KvLayout::kBSNH,
+          std::shared_ptr<Ort::Allocator> device = nullptr);
   // Empties the cache and makes room for `capacity` positions (grows, never shrinks).
   void Prepare(int64_t capacity);
   int64_t length() const { return length_; }
   int64_t capacity() const { return capacity_; }
   KvLayout layout() const { return layout_; }
   int64_t row_size() const { return row_; }  // floats per position (all heads)
+  bool on_device() const { return device_ != nullptr; }
+  // Host buffers (not on_device()).
   float *key(int layer) { return keys_[static_cast<size_t>(layer)].data(); }
   float *value(int layer) { return values_[static_cast<size_t>(layer)].data(); }
+  // Device tensors [1, num_kv_heads, capacity, head_dim] (on_device(); BNSH only).
+  Ort::Value &device_key(int layer) { return device_keys_[static_cast<size_t>(layer)]; }
+  Ort::Value &device_value(int layer) { return device_values_[static_cast<size_t>(layer)]; }
   // Key of `position` for head `head` (head_dim floats), whatever the layout.
   const float *KeyAt(int layer, int head, int64_t position) const;
   void Advance(int64_t rows) { length_ += rows; }
@@ -45,9 +55,11 @@ class KvCache {
   void Reset() { length_ = 0; }
 
  private:
-  int64_t capacity_, row_, head_dim_, length_ = 0;
+  int64_t capacity_, row_, num_kv_heads_, head_dim_, length_ = 0;
   KvLayout layout_;
   std::vector<std::vector<float>> keys_, values_;
+  std::shared_ptr<Ort::Allocator> device_;
+  std::vector<Ort::Value> device_keys_, device_values_;
 };
 
 // Immutable and shareable: any number of threads may run Forward at once, each with its own
@@ -63,6 +75,10 @@ class LlmGraph : public OnnxGraph {
   KvLayout kv_layout() const { return interface_ == Interface::kFused ? KvLayout::kBNSH : KvLayout::kBSNH; }
   // The graph's precision metadata ("fp32", "int8", "int4"; "fp32" when absent).
   std::string precision() const;
+  // A KV cache for this graph: on the device when the graph is fused and runs on a GPU provider
+  // whose allocator ONNX Runtime exposes (WebGPU), else in host memory.
+  KvCache NewCache(int64_t capacity) const;
+  bool kv_on_device() const { return device_allocator_ != nullptr; }
 
   // What one caller's runs need that cannot be shared: the IO binding (an Ort::IoBinding belongs
   // to one thread), the logits buffer and the fused graph's two length scalars. Cheap to create.
@@ -92,6 +108,7 @@ class LlmGraph : public OnnxGraph {
   void BindFused(RunState &state, int64_t past, int64_t num_positions, KvCache &cache) const;
   LlmGraphShape shape_;
   Interface interface_;
+  std::shared_ptr<Ort::Allocator> device_allocator_;  // set when the KV cache can live on the device
   std::vector<std::string> past_key_names_, past_value_names_, new_key_names_, new_value_names_;
 };
 
