@@ -26,6 +26,11 @@ struct RuntimeConfig {
   // Per-provider options with ONNX Runtime's own keys, e.g. {"webgpu", {{"preferredLayout", "NHWC"}}}.
   // Validate() checks keys and values against the table in docs/gpu.md.
   std::map<std::string, std::map<std::string, std::string>> provider_options;
+  // ONNX Runtime 1.30's WebGPU provider computes the HiFT vocoder's generator wrongly (spectrum off
+  // by up to 50 %, measured on an NVIDIA H200: docs/gpu.md), while the LLM and the flow match the CPU
+  // within the float32 bounds. So under "webgpu" the vocoder graphs run on the next provider unless
+  // this is set (to check a newer ONNX Runtime).
+  bool vocoder_on_webgpu = false;
   // Device index for providers that have one (cuda, tensorrt, directml) unless their options set it.
   int device_id = 0;
   GraphOptimization optimization = GraphOptimization::kAll;

@@ -14,6 +14,8 @@ void RuntimeOptions::AddTo(CLI::App *app) {
   app->add_option("--provider-option", provider_options,
                   "A provider option as provider.key=value (repeatable), e.g. webgpu.preferredLayout=NHWC; "
                   "keys in docs/gpu.md");
+  app->add_flag("--vocoder-on-webgpu", vocoder_on_webgpu,
+                "Run the HiFT vocoder on webgpu too (wrong output with ONNX Runtime 1.30: docs/gpu.md)");
   app->add_option("--device", device_id, "GPU/device index for cuda, tensorrt and directml")
       ->check(CLI::Range(0, 1024));
   app->add_option("--graph-opt", optimization, "ONNX Runtime graph optimization: disabled|basic|extended|all")
@@ -31,6 +33,7 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
   config.providers = ParseProviderList(providers);
   for (const auto &text : provider_options) AddProviderOption(config, text);
   config.device_id = device_id;
+  config.vocoder_on_webgpu = vocoder_on_webgpu;
   config.optimization = ParseGraphOptimization(optimization);
   config.profile_prefix = profile_prefix;
   config.Validate();

@@ -23,6 +23,7 @@ struct RuntimeOptions {
   std::string providers = "cpu";
   std::vector<std::string> provider_options;  // "provider.key=value", repeated
   int device_id = 0;
+  bool vocoder_on_webgpu = false;
   std::string optimization = "all";
   std::string profile_prefix;
   std::string precision = "fp32";  // ModelConfig::precision: which bundle variants to run

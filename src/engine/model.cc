@@ -15,6 +15,19 @@
 namespace cosyvoice {
 namespace {
 
+// The vocoder's providers: "webgpu" removed unless RuntimeConfig::vocoder_on_webgpu (see there).
+RuntimeConfig VocoderRuntime(const RuntimeConfig &rt) {
+  RuntimeConfig out = rt;
+  if (rt.vocoder_on_webgpu) return out;
+  out.providers.erase(std::remove(out.providers.begin(), out.providers.end(), "webgpu"), out.providers.end());
+  if (out.providers.empty()) out.providers = {"cpu"};
+  if (out.providers.size() != rt.providers.size()) {
+    COSY_LOG(kInfo) << "the HiFT vocoder runs on " << out.providers.front()
+                    << ", not webgpu (wrong results with ONNX Runtime 1.30's WebGPU kernels: docs/gpu.md)";
+  }
+  return out;
+}
+
 // The C++ feature extractors implement upstream's fixed parameters; a bundle asking for others
 // would be silently mis-served, so it is refused.
 void CheckFrontendMatchesBuild(const BundleConfig &b) {
@@ -80,9 +93,10 @@ Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Lo
   }
   flow = std::make_unique<FlowMatching>(*flow_encoder, *flow_estimator, flow_noise, f);
   const HiftConfig &h = bundle.hift;
-  hift_f0 = std::make_unique<HiftF0Graph>(bundle.Path(h.f0), f.mel_bins, rt);
-  hift_generator = std::make_unique<HiftGeneratorGraph>(bundle.Path(h.generator), f.mel_bins,
-                                                        h.nb_harmonics + 1, h.istft_n_fft / 2 + 1, rt);
+  const RuntimeConfig vocoder_rt = VocoderRuntime(rt);
+  hift_f0 = std::make_unique<HiftF0Graph>(bundle.Path(h.f0), f.mel_bins, vocoder_rt);
+  hift_generator = std::make_unique<HiftGeneratorGraph>(
+      bundle.Path(h.generator), f.mel_bins, h.nb_harmonics + 1, h.istft_n_fft / 2 + 1, vocoder_rt);
   vocoder = std::make_unique<Vocoder>(*hift_f0, *hift_generator, h);
 
   // Voices carry the identity of the frontend graphs that made them.

@@ -14,7 +14,9 @@ namespace {
 
 const std::vector<std::string> kPrecisions = {"fp32", "fp16", "int8", "int4"};
 const std::vector<std::string> kGateStatuses = {"untested", "passed", "failed", "parity"};
-const std::vector<std::string> kProviders = {"cpu", "cuda"};
+// Every provider RuntimeConfig knows (models/providers.cc).
+const std::vector<std::string> kProviders = {"cpu",      "webgpu", "cuda",    "tensorrt", "coreml",
+                                             "directml", "nnapi",  "xnnpack", "openvino"};
 
 bool OneOf(const std::string &x, const std::vector<std::string> &set) {
   return std::find(set.begin(), set.end(), x) != set.end();
@@ -209,6 +211,19 @@ VariantChoice SelectVariant(const VariantMap &variants, const std::string &famil
     if (usable(v) && (v.name == requested || v.precision == requested)) {
       c.variant = &v;
       break;
+    }
+  }
+  if (c.variant == nullptr) {
+    // An fp32 variant asked for by its name (the fused LLM graph: fp32-equivalent, checked against
+    // fp32 by parity, not by an A/B gate) is honoured on a provider it was not made for; quantized
+    // ones are not, and `auto` never does this.
+    for (const auto &v : list) {
+      if (v.name == requested && v.precision == "fp32") {
+        c.variant = &v;
+        c.warning = family + " variant '" + v.name + "' was checked for " + Join(v.providers) + ", not for " +
+                    provider + ": its A/B gate figures do not cover this provider (docs/gpu.md)";
+        return c;
+      }
     }
   }
   if (c.variant == nullptr) {

@@ -11,7 +11,8 @@
 
 namespace cosyvoice {
 
-KvCache::KvCache(const LlmGraphShape &shape, int64_t capacity, KvLayout layout, std::shared_ptr<Ort::Allocator> device)
+KvCache::KvCache(const LlmGraphShape &shape, int64_t capacity, KvLayout layout,
+                 std::shared_ptr<Ort::Allocator> device)
     : capacity_(0),
       row_(static_cast<int64_t>(shape.num_kv_heads) * shape.head_dim),
       num_kv_heads_(shape.num_kv_heads),
@@ -38,7 +39,8 @@ void KvCache::Prepare(int64_t capacity) {
     for (auto *layers : {&device_keys_, &device_values_}) {
       for (auto &tensor : *layers) {
         tensor = Ort::Value(nullptr);  // release the old buffer first
-        tensor = Ort::Value::CreateTensor(*device_, shape.data(), shape.size(), ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT);
+        tensor = Ort::Value::CreateTensor(*device_, shape.data(), shape.size(),
+                                          ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT);
       }
     }
     capacity_ = capacity;
@@ -60,7 +62,9 @@ void KvCache::Truncate(int64_t rows) {
 }
 
 const float *KvCache::KeyAt(int layer, int head, int64_t position) const {
-  if (device_) throw Error(ErrorCode::kInvalidArgument, "kv cache: KeyAt reads host memory; this cache is on the device");
+  if (device_)
+    throw Error(ErrorCode::kInvalidArgument,
+                "kv cache: KeyAt reads host memory; this cache is on the device");
   const float *base = keys_[static_cast<size_t>(layer)].data();
   if (layout_ == KvLayout::kBSNH) return base + position * row_ + head * head_dim_;
   return base + (head * capacity_ + position) * head_dim_;
@@ -73,19 +77,19 @@ constexpr const char *kRoleKey = "cosyvoice.graph";
 // The device allocator of a GPU provider's session, or nullptr. WebGPU only for now: its buffers are
 // what ONNX Runtime's WebGPU kernels bind directly ("WebGPU_Buffer", onnxruntime/core/framework/
 // allocator.h). CUDA/DirectML would work the same way once their packages are testable here.
-std::shared_ptr<Ort::Allocator> DeviceAllocator(const Ort::Session &session, const std::vector<std::string> &providers,
+std::shared_ptr<Ort::Allocator> DeviceAllocator(const Ort::Session &session,
+                                                const std::vector<std::string> &providers,
                                                 const std::filesystem::path &path) {
   if (providers.empty() || providers.front() != "webgpu") return nullptr;
   try {
     Ort::MemoryInfo info("WebGPU_Buffer", OrtDeviceAllocator, 0, OrtMemTypeDefault);
     return std::make_shared<Ort::Allocator>(session, info);
   } catch (const Ort::Exception &e) {
-    COSY_LOG(kWarning) << path.filename().string() << ": KV cache stays in host memory (no device allocator: "
-                       << e.what() << ")";
+    COSY_LOG(kWarning) << path.filename().string()
+                       << ": KV cache stays in host memory (no device allocator: " << e.what() << ")";
     return nullptr;
   }
 }
-
 
 LlmGraph::Interface InterfaceOf(const std::optional<std::string> &role, const std::filesystem::path &path) {
   if (!role || *role == "llm") return LlmGraph::Interface::kTraced;
@@ -141,7 +145,6 @@ LlmGraph::LlmGraph(const std::filesystem::path &path, const LlmGraphShape &shape
     new_value_names_.push_back(std::string(out) + "value_" + n);
   }
 }
-
 
 KvCache LlmGraph::NewCache(int64_t capacity) const {
   return KvCache(shape_, capacity, kv_layout(), device_allocator_);

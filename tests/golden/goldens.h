@@ -35,6 +35,8 @@ inline std::filesystem::path GoldensDir() {
 inline void ApplyTestProviders(RuntimeConfig &runtime) {
   if (const char *p = std::getenv("COSYVOICE_TEST_PROVIDERS"); p && *p)
     runtime.providers = ParseProviderList(p);
+  if (const char *v = std::getenv("COSYVOICE_TEST_VOCODER_ON_WEBGPU"); v && std::string(v) == "1")
+    runtime.vocoder_on_webgpu = true;
   if (const char *o = std::getenv("COSYVOICE_TEST_PROVIDER_OPTIONS"); o && *o) {
     std::string all = o;
     for (size_t start = 0; start <= all.size();) {

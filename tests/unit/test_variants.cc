@@ -141,6 +141,10 @@ TEST(SelectVariant, ExplicitByPrecisionOrNameForTheProvider) {
   EXPECT_EQ(c.variant->name, "int4");
   EXPECT_TRUE(c.warning.empty());
   EXPECT_EQ(SelectVariant(m, "llm", "fp32-fused", "cpu").variant->precision, "fp32");
+  // an fp32 variant named explicitly runs on another provider too, with a warning (docs/gpu.md)
+  c = SelectVariant(m, "llm", "fp32-fused", "webgpu");
+  EXPECT_EQ(c.variant->name, "fp32-fused");
+  EXPECT_NE(c.warning.find("was checked for cpu, not for webgpu"), std::string::npos) << c.warning;
   EXPECT_EQ(SelectVariant(m, "flow", "fp16", "cuda").variant->name, "fp16");
   EXPECT_COSY_ERROR(
       SelectVariant(m, "flow", "fp16", "cpu"), ErrorCode::kInvalidArgument,
