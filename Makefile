@@ -135,7 +135,7 @@ build-tsan:
 	cmake --build $(BUILD_TSAN) -j $(JOBS) --target $(TSAN_TESTS)
 test-tsan-only:
 	@echo "== concurrent sessions and tokenizer under ThreadSanitizer =="
-	cd $(BUILD_TSAN) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+	cd $(BUILD_TSAN) && COSYVOICE_TEST_QUICK_EXIT=1 COSYVOICE_TEST_THREADS=1 TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
 	  ctest -R '^(SessionTest\.|TokenizerCorpus\.Concurrent)' --output-on-failure -j 1 2>&1 | tee ctest-tsan.log | grep -E 'tests passed|Failed|ThreadSanitizer|Total Test time'
 
 # ---- Linux aarch64: cross build with Debian's cross compiler, tests under qemu-user (docs/platforms.md)
