@@ -13,6 +13,7 @@
 #include "engine/model_impl.h"
 #include "engine/voice_file.h"
 #include "models/ort_env.h"
+#include "models/session_factory.h"
 #include "text/input_text.h"
 
 namespace cosyvoice {
@@ -23,6 +24,19 @@ namespace {
 std::string PrepareTranscript(const std::string &transcript) {
   text::CheckTextLength(transcript, "voice transcript", text::kMaxTranscriptBytes);
   return text::PrepareInputText(transcript, "voice transcript");
+}
+
+// The vocoder's providers: "webgpu" removed unless RuntimeConfig::vocoder_on_webgpu (see there).
+RuntimeConfig VocoderRuntime(const RuntimeConfig &rt) {
+  RuntimeConfig out = rt;
+  if (rt.vocoder_on_webgpu) return out;
+  out.providers.erase(std::remove(out.providers.begin(), out.providers.end(), "webgpu"), out.providers.end());
+  if (out.providers.empty()) out.providers = {"cpu"};
+  if (out.providers.size() != rt.providers.size()) {
+    COSY_LOG(kInfo) << "the HiFT vocoder runs on " << out.providers.front()
+                    << ", not webgpu (wrong results with ONNX Runtime 1.30's WebGPU kernels: docs/gpu.md)";
+  }
+  return out;
 }
 
 // The C++ feature extractors implement upstream's fixed parameters; a bundle asking for others
@@ -48,10 +62,21 @@ void CheckFrontendMatchesBuild(const BundleConfig &b) {
 void ModelConfig::Validate() const {
   if (model_dir.empty()) throw Error(ErrorCode::kInvalidArgument, "model config: model_dir is empty");
   runtime.Validate();
+  PrecisionRequest::Parse(precision);
 }
 
 Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Load(cfg.model_dir)) {
   config.Validate();
+  for (const VariantChoice &c :
+       ChooseVariants(bundle.variants, config.precision, PreferredProvider(config.runtime))) {
+    if (!c.warning.empty()) COSY_LOG(kWarning) << c.warning;
+    if (c.variant == nullptr) {
+      info.precisions.push_back({c.family, "base", "fp32", "base"});
+      continue;
+    }
+    ApplyVariant(bundle, *c.variant);
+    info.precisions.push_back({c.family, c.variant->name, c.variant->precision, c.variant->gate_status});
+  }
   CheckFrontendMatchesBuild(bundle);
   // Checksums are computed on another thread while the graphs load (docs/bundle.md §4.1); the model
   // is handed out only once they match. When loading fails first, a damaged file explains it better
@@ -95,9 +120,10 @@ void Model::Impl::LoadParts() {
   CheckAllFinite(flow_noise, bundle.Path(f.noise).string(), ErrorCode::kBundle);
   flow = std::make_unique<FlowMatching>(*flow_encoder, *flow_estimator, flow_noise, f);
   const HiftConfig &h = bundle.hift;
-  hift_f0 = std::make_unique<HiftF0Graph>(bundle.Path(h.f0), f.mel_bins, rt);
-  hift_generator = std::make_unique<HiftGeneratorGraph>(bundle.Path(h.generator), f.mel_bins,
-                                                        h.nb_harmonics + 1, h.istft_n_fft / 2 + 1, rt);
+  const RuntimeConfig vocoder_rt = VocoderRuntime(rt);
+  hift_f0 = std::make_unique<HiftF0Graph>(bundle.Path(h.f0), f.mel_bins, vocoder_rt);
+  hift_generator = std::make_unique<HiftGeneratorGraph>(
+      bundle.Path(h.generator), f.mel_bins, h.nb_harmonics + 1, h.istft_n_fft / 2 + 1, vocoder_rt);
   vocoder = std::make_unique<Vocoder>(*hift_f0, *hift_generator, h);
 
   // Voices carry the identity of the frontend graphs that made them.

@@ -29,8 +29,14 @@ int HardwareThreadCount();
 // logged once per process and field: more threads than CPUs only make ONNX Runtime's spinning
 // workers fight over the cores (64 threads on 2 cores ran 18x slower, 1000 seemed to hang).
 int CapThreadCount(int requested, const char *field);
+// Reports once per process that `provider` cannot be used (first line of `reason` only).
+void LogProviderFallbackOnce(const std::string &provider, const std::string &reason);
 
 // Provider names this ONNX Runtime library was built with, lower-case ("cpu", "cuda", ...).
 std::vector<std::string> AvailableProviders();
+
+// The provider sessions will most likely run on: the first of config.providers this build has
+// ("cpu" when none). Used to pick the bundle variants made for it before any session exists.
+std::string PreferredProvider(const RuntimeConfig &config);
 
 }  // namespace cosyvoice

@@ -40,9 +40,10 @@ if [[ $outputs -ne 1 ]]; then echo "FAIL: expected exactly one output file, foun
 
 if [[ -f "$root/trace.log" ]]; then
   # successful calls that write: creating/truncating/appending opens, and every directory or name change
+  # (the output directory itself is opened O_TMPFILE for the unnamed temporary file linked into place)
   writes=$(grep -vE ' = -1 |<unfinished|resumed>' "$root/trace.log" |
     grep -E 'O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND|creat\(|mkdir|rename|unlink|rmdir|truncate|symlink|link\(' |
-    grep -vE "\"$root/out/|\"/dev/(null|tty|pts/|shm/)|\"/proc/self/" || true)
+    grep -vE "\"$root/out(/|\")|\"/dev/(null|tty|pts/|shm/)|\"/proc/self/" || true)
   if [[ -n "$writes" ]]; then echo "FAIL: files written outside the output directory:"; echo "$writes"; status=1; fi
 fi
 [[ $status -eq 0 ]] && echo "ok: nothing written but $(find "$root/out" -mindepth 1 -printf '%f')"
