@@ -41,6 +41,7 @@ ORTAPI_INDEX = {
     "Run": 9,
     "CreateSessionOptions": 10,
     "SetOptimizedModelFilePath": 11,
+    "EnableProfiling": 14,
     "SetSessionLogSeverityLevel": 22,
     "SetSessionGraphOptimizationLevel": 23,
     "SetIntraOpNumThreads": 24,
@@ -73,6 +74,8 @@ ORTAPI_INDEX = {
     "ReleaseTypeInfo": 98,
     "ReleaseTensorTypeAndShapeInfo": 99,
     "ReleaseSessionOptions": 100,
+    "SessionEndProfiling": 110,
+    "AddSessionConfigEntry": 130,
 }
 
 # ONNXTensorElementDataType <-> numpy
@@ -160,6 +163,9 @@ _SIG = {  # name: (restype, argtypes)
     "Run": (_P, [_P, _P, ctypes.POINTER(ctypes.c_char_p), _PP, _SIZE, ctypes.POINTER(ctypes.c_char_p), _SIZE, _PP]),
     "CreateSessionOptions": (_P, [_PP]),
     "SetOptimizedModelFilePath": (_P, [_P, ctypes.c_char_p]),
+    "EnableProfiling": (_P, [_P, ctypes.c_char_p]),
+    "SessionEndProfiling": (_P, [_P, _P, _PP]),
+    "AddSessionConfigEntry": (_P, [_P, ctypes.c_char_p, ctypes.c_char_p]),
     "SetSessionLogSeverityLevel": (_P, [_P, ctypes.c_int]),
     "SetSessionGraphOptimizationLevel": (_P, [_P, ctypes.c_int]),
     "SetIntraOpNumThreads": (_P, [_P, ctypes.c_int]),
@@ -287,7 +293,8 @@ def ctypes_live_objects(lib_path: Optional[Path] = None) -> Dict[str, int]:
 # ------------------------------------------------------------------------------------ backends
 
 class _CtypesSession:
-    def __init__(self, path: str, threads: int, opt_level: int, lib_path=None, optimized_model_path=None):
+    def __init__(self, path: str, threads: int, opt_level: int, lib_path=None, optimized_model_path=None,
+                 profile_prefix=None, config=None):
         self.c = c = _get_capi(lib_path)
         self.path = path
         self.handle = None
@@ -302,6 +309,11 @@ class _CtypesSession:
             if optimized_model_path:
                 c.check(c.fn["SetOptimizedModelFilePath"](opts, os.fsencode(str(optimized_model_path))),
                         "SetOptimizedModelFilePath", path)
+            if profile_prefix:
+                c.check(c.fn["EnableProfiling"](opts, os.fsencode(str(profile_prefix))), "EnableProfiling", path)
+            for key, value in (config or {}).items():
+                c.check(c.fn["AddSessionConfigEntry"](opts, key.encode(), str(value).encode()),
+                        "AddSessionConfigEntry(%s)" % key, path)
             sess = _P()
             c.check(c.fn["CreateSession"](c.env, os.fsencode(path), opts, ctypes.byref(sess)), "CreateSession", path)
             c.live["Session"] += 1
@@ -431,6 +443,18 @@ class _CtypesSession:
             ctypes.memmove(result.ctypes.data, data, result.nbytes)
         return result
 
+    def end_profiling(self) -> str:
+        c = self.c
+        name_p = _P()
+        c.check(c.fn["SessionEndProfiling"](self.handle, c.allocator, ctypes.byref(name_p)), "SessionEndProfiling",
+                self.path)
+        c.live["AllocatorString"] += 1
+        try:
+            return ctypes.string_at(name_p).decode("utf-8") if name_p else ""
+        finally:
+            c.check(c.fn["AllocatorFree"](c.allocator, name_p), "AllocatorFree", self.path)
+            c.live["AllocatorString"] -= 1
+
     def close(self):
         if self.handle:
             self.c.release("Session", self.handle)
@@ -438,7 +462,8 @@ class _CtypesSession:
 
 
 class _PipSession:
-    def __init__(self, path: str, threads: int, opt_level: int, optimized_model_path=None):
+    def __init__(self, path: str, threads: int, opt_level: int, optimized_model_path=None, profile_prefix=None,
+                 config=None):
         import onnxruntime as ort
 
         self.path = path
@@ -448,6 +473,11 @@ class _PipSession:
         so.log_severity_level = _LOG_LEVEL
         if optimized_model_path:
             so.optimized_model_filepath = str(optimized_model_path)
+        if profile_prefix:
+            so.enable_profiling = True
+            so.profile_file_prefix = str(profile_prefix)
+        for key, value in (config or {}).items():
+            so.add_session_config_entry(key, str(value))
         so.graph_optimization_level = {0: ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
                                        1: ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
                                        2: ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
@@ -474,6 +504,9 @@ class _PipSession:
         except Exception as e:
             raise OrtError("%s: ONNX Runtime Run failed: %s" % (self.path, e)) from e
 
+    def end_profiling(self) -> str:
+        return self.sess.end_profiling()
+
     def close(self):
         self.sess = None
 
@@ -492,10 +525,13 @@ class OrtGraph:
     threads: intra-op threads; opt_level: "all" (ORT_ENABLE_ALL, default), "extended", "basic",
     "disable"; backend: None (onnxruntime package if importable, else ctypes), "onnxruntime" or
     "ctypes"; lib_path: explicit libonnxruntime for the ctypes backend; optimized_model_path: ORT
-    writes the graph as optimized for this session there (to see what it fused)."""
+    writes the graph as optimized for this session there (to see what it fused); profile_prefix:
+    ORT records a chrome-trace profile of every node run (``end_profiling()`` writes it and returns
+    its path); config: session config entries (``onnxruntime_session_options_config_keys.h``)."""
 
     def __init__(self, path, threads: int = 1, opt_level: str = "all", backend: Optional[str] = None,
-                 lib_path=None, optimized_model_path=None):
+                 lib_path=None, optimized_model_path=None, profile_prefix=None,
+                 config: Optional[Dict[str, str]] = None):
         self.path = os.fspath(path)
         if not os.path.exists(self.path):
             raise OrtError("%s: no such ONNX model file" % self.path)
@@ -505,9 +541,10 @@ class OrtGraph:
         if backend in (None, "auto"):
             backend = "onnxruntime" if _pip_available() else "ctypes"
         if backend == "onnxruntime":
-            self._s = _PipSession(self.path, threads, level, optimized_model_path)
+            self._s = _PipSession(self.path, threads, level, optimized_model_path, profile_prefix, config)
         elif backend == "ctypes":
-            self._s = _CtypesSession(self.path, threads, level, lib_path, optimized_model_path)
+            self._s = _CtypesSession(self.path, threads, level, lib_path, optimized_model_path, profile_prefix,
+                                     config)
         else:
             raise ValueError("backend must be None, 'onnxruntime' or 'ctypes', got %r" % (backend,))
         self.backend = backend
@@ -565,6 +602,10 @@ class OrtGraph:
                            % (self.path, ", ".join(map(repr, bad)), ", ".join(map(repr, self.output_names))))
         results = self._s.run(prepared, out_names)
         return dict(zip(out_names, results))
+
+    def end_profiling(self) -> str:
+        """Stop profiling (the session was opened with ``profile_prefix``); returns the JSON file."""
+        return self._s.end_profiling()
 
     def close(self) -> None:
         if getattr(self, "_s", None) is not None:
