@@ -30,6 +30,7 @@ from .. import __version__, checkpoint, hparams, noise, sampling
 from ..frontend.tokenizer import CosyVoice3Tokenizer
 from ..ort import OrtGraph
 from . import flow_graphs as FG
+from . import hift_builder as HB
 from . import hift_graphs as HG
 from . import llm_graph as LG
 from . import onnx_io
@@ -105,6 +106,20 @@ class _Ctx:
             self.fusions[rel] = {"before": before, "after": after}
             self.log(f"    ORT CPU fusions for {rel}: {sum(before.values())} -> {sum(after.values())} nodes; "
                      f"after: {after}")
+        return p
+
+    def write(self, model: onnx.ModelProto, rel: str, role: str, io) -> Path:
+        """Saves a graph written node by node (not traced) and post-processes it like export()."""
+        _, _, shapes = io
+        self.step(f"writing {rel}")
+        p = self.path(rel)
+        onnx.save(model, str(p))
+        onnx_io.postprocess(p, role, __version__, shapes)
+        self.step(f"wrote {rel} ({p.stat().st_size / 1e6:.1f} MB)")
+        if self.ort_report:
+            before = onnx_io.op_counts(p)
+            after = onnx_io.ort_optimized_op_counts(p, self.tmp)
+            self.fusions[rel] = {"before": before, "after": after}
         return p
 
     def session(self, rel: str) -> OrtGraph:
@@ -365,10 +380,7 @@ def _export_hift(ctx: _Ctx) -> None:
     mel_ex = _mel_like((1, hc.in_channels, 13), ctx.gen)
     ctx.export(HG.F0Predictor64(hift.f0_predictor), (mel_ex,), "hift/hift_f0.onnx", "hift_f0", HG.f0_io(hift))
     src_noise = noise.hift_source_noise(hc.samples_per_frame * max(GENERATOR_FRAMES + (13,)))
-    with torch.no_grad():
-        harm_ex = HG.nsf_harmonics(hift.f0(mel_ex), hc, src_noise)
-    ctx.export(HG.HiftGenerator(hift), (mel_ex, harm_ex), "hift/hift_generator.onnx", "hift_generator",
-               HG.generator_io(hift))
+    ctx.write(HB.build_generator(hift), "hift/hift_generator.onnx", "hift_generator", HG.generator_io(hift))
 
     ctx.step("parity hift/hift_f0.onnx vs CausalConvRNNF0Predictor (float64)")
     with ctx.session("hift/hift_f0.onnx") as g:
