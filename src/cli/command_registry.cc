@@ -26,7 +26,7 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
 std::vector<CommandFactory> AllCommands() {
   return {MakeTtsCommand,      MakeVoiceCommand,     MakeBenchCommand,
           MakeInfoCommand,     MakeNormalizeCommand, MakeTokenizeCommand,
-          MakeFeaturesCommand, MakeInspectCommand,   MakeVersionCommand};
+          MakeFeaturesCommand, MakeInspectCommand,   MakeVersionCommand, MakeServeCommand};
 }
 
 }  // namespace cosyvoice::cli

@@ -49,5 +49,6 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeFeaturesCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeNormalizeCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeTokenizeCommand(CLI::App &parent, const GlobalOptions &global);
+Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global);  // cmd_serve.cc
 
 }  // namespace cosyvoice::cli

@@ -1,0 +1,112 @@
+// src/cli/cmd_serve.cc - `cosyvoice serve`: the HTTP API and web page (src/server/, docs/server.md).
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <memory>
+#include <thread>
+
+#include "cli/command_registry.h"
+#include "common/log.h"
+#include "server/server.h"
+
+namespace cosyvoice::cli {
+namespace {
+
+// SIGTERM/SIGINT are taken by one thread (blocked everywhere else, before any thread starts): the
+// first asks for a graceful shutdown, a second one stops at once.
+void WatchSignals(server::HttpServer *http) {
+  std::thread([http] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    sigwait(&set, &sig);
+    std::thread([http] { http->Shutdown(); }).detach();
+    sigwait(&set, &sig);
+    COSY_LOG(kWarning) << "second signal: stopping now";
+    std::_Exit(1);
+  }).detach();
+}
+
+}  // namespace
+
+Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
+  struct Args {
+    server::ServerConfig config;
+    std::vector<std::string> keys;
+    std::string key_file;
+    double max_body_mb = 32;
+  };
+  auto args = std::make_shared<Args>();
+  server::ServerConfig &c = args->config;
+  Command cmd;
+  cmd.app =
+      parent.add_subcommand("serve", "HTTP API (OpenAI-compatible and the official routes) and a web page");
+  cmd.app->add_option("-m,--model", c.model_dir, "Bundle directory (docs/bundle.md)")->required();
+  cmd.app->add_option("--host", c.host, "Address to listen on (another than loopback needs an API key)")
+      ->default_val("127.0.0.1");
+  cmd.app->add_option("--port", c.port, "Port (0: any free port, printed at start)")->default_val(7860);
+  cmd.app->add_option("--data-dir", c.data_dir,
+                      "Directory of the voice library (SQLite); none: voices in memory only");
+  cmd.app->add_option("--api-key", args->keys,
+                      "Key clients must send as 'Authorization: Bearer KEY' (repeatable)");
+  cmd.app->add_option("--api-key-file", args->key_file, "File with API keys, one per line ('#' comments)");
+  cmd.app->add_option("--workers", c.workers, "Concurrent syntheses (0: half the cores)")->default_val(0);
+  cmd.app->add_option("--queue", c.queue, "Requests that may wait for a worker before 429 (-1: 4 x workers)")
+      ->default_val(-1);
+  cmd.app->add_option("--threads", c.threads, "ONNX Runtime threads per worker (0: cores / workers)")
+      ->default_val(0);
+  cmd.app->add_option("--timeout", c.timeout_seconds, "Per-request deadline in seconds, queueing included")
+      ->default_val(300);
+  cmd.app
+      ->add_option("--shutdown-grace", c.shutdown_grace_seconds,
+                   "On SIGTERM, seconds in-flight requests may finish")
+      ->default_val(30);
+  cmd.app->add_option("--max-body-mb", args->max_body_mb, "Largest request body in MiB")->default_val(32);
+  cmd.app->add_option("--max-text-chars", c.max_text_chars, "Longest text per request")->default_val(4096);
+  cmd.app->add_option("--max-prompt-seconds", c.max_prompt_seconds, "Longest prompt recording")
+      ->default_val(30);
+  cmd.app->add_option("--max-voices", c.max_voices, "Size of the voice library")->default_val(1000);
+  cmd.app->footer(
+      "Examples:\n"
+      "  cosyvoice serve -m bundle --data-dir voices            # http://127.0.0.1:7860/\n"
+      "  COSYVOICE_API_KEY=secret cosyvoice serve -m bundle --host 0.0.0.0\n"
+      "See docs/server.md for the API.");
+  const GlobalOptions *g = &global;
+  cmd.run = [args, g] {
+    server::ServerConfig &config = args->config;
+    config.max_body_bytes = static_cast<size_t>(args->max_body_mb * 1024 * 1024);
+    config.api_keys = server::CollectApiKeys(args->keys, args->key_file, std::getenv("COSYVOICE_API_KEY"));
+    config.quiet_requests = g->quiet;
+    config.Validate();
+
+    // Before any thread exists, so that every thread inherits the mask.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+    COSY_LOG(kInfo) << "loading " << config.model_dir << " for " << config.ResolvedWorkers() << " workers";
+    auto backend = server::LoadEngineBackend(config.model_dir, config.ResolvedThreads());
+    auto store = config.data_dir.empty() ? server::NewMemoryVoiceStore(config.max_voices)
+                                         : server::OpenSqliteVoiceStore(config.data_dir, config.max_voices);
+    server::HttpServer http(config, std::move(backend), std::move(store));
+    const int port = http.Bind();
+    WatchSignals(&http);
+    server::ServerState &s = http.state();
+    COSY_LOG(kInfo) << "listening on http://"
+                    << (config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host)
+                    << ":" << port << "/ (" << s.pool->workers() << " workers, queue "
+                    << s.pool->queue_capacity() << ", voices: " << s.store->Describe()
+                    << (config.api_keys.empty() ? "" : ", API key required") << ")";
+    http.Run();
+    COSY_LOG(kInfo) << "stopped";
+    return 0;
+  };
+  return cmd;
+}
+
+}  // namespace cosyvoice::cli
