@@ -24,9 +24,9 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
 }
 
 std::vector<CommandFactory> AllCommands() {
-  return {MakeTtsCommand,      MakeVoiceCommand,     MakeBenchCommand,
-          MakeInfoCommand,     MakeNormalizeCommand, MakeTokenizeCommand,
-          MakeFeaturesCommand, MakeInspectCommand,   MakeVersionCommand, MakeServeCommand};
+  return {MakeTtsCommand,       MakeVoiceCommand,    MakeBenchCommand,    MakeInfoCommand,
+          MakeNormalizeCommand, MakeTokenizeCommand, MakeFeaturesCommand, MakeInspectCommand,
+          MakeVersionCommand,   MakeServeCommand,    MakeAbCommand};
 }
 
 }  // namespace cosyvoice::cli

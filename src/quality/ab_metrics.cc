@@ -239,18 +239,25 @@ F0Comparison CompareF0(const F0Track &ref, const F0Track &variant) {
   F0Comparison c;
   c.frames = static_cast<int64_t>(std::min(ref.hz.size(), variant.hz.size()));
   double sq = 0;
-  int64_t mismatch = 0;
+  int64_t mismatch = 0, gross = 0;
   for (int64_t i = 0; i < c.frames; ++i) {
     const double a = ref.hz[static_cast<size_t>(i)], b = variant.hz[static_cast<size_t>(i)];
     if (a > 0 && b > 0) {
+      ++c.voiced_both;
+      if (std::fabs(b - a) > 0.2 * a) {
+        ++gross;
+        continue;
+      }
       const double cents = 1200.0 * std::log2(b / a);
       sq += cents * cents;
-      ++c.voiced_both;
     } else if ((a > 0) != (b > 0)) {
       ++mismatch;
     }
   }
-  c.rmse_cents = c.voiced_both > 0 ? std::sqrt(sq / static_cast<double>(c.voiced_both)) : 0.0;
+  const int64_t fine = c.voiced_both - gross;
+  c.rmse_cents = fine > 0 ? std::sqrt(sq / static_cast<double>(fine)) : 0.0;
+  c.gross_error_rate =
+      c.voiced_both > 0 ? static_cast<double>(gross) / static_cast<double>(c.voiced_both) : 0.0;
   c.voicing_error = c.frames > 0 ? static_cast<double>(mismatch) / static_cast<double>(c.frames) : 0.0;
   return c;
 }

@@ -87,10 +87,13 @@ struct F0Track {
 F0Track EstimateF0(const float *wav, size_t n, int sample_rate, const F0Options &options = {});
 
 struct F0Comparison {
-  int64_t frames = 0;          // frames compared (the shorter track)
-  int64_t voiced_both = 0;     // frames voiced in both
-  double rmse_cents = 0.0;     // RMS of 1200 log2(f_var / f_ref) over voiced_both (0 if none)
-  double voicing_error = 0.0;  // fraction of frames voiced in exactly one
+  int64_t frames = 0;             // frames compared (the shorter track)
+  int64_t voiced_both = 0;        // frames voiced in both
+  double rmse_cents = 0.0;        // RMS of 1200 log2(f_var / f_ref) over the voiced_both frames
+                                  // without gross errors (0 if none)
+  double gross_error_rate = 0.0;  // fraction of voiced_both frames off by more than 20 % (the usual
+                                  // "gross pitch error": octave and period jumps of the tracker)
+  double voicing_error = 0.0;     // fraction of frames voiced in exactly one
 };
 F0Comparison CompareF0(const F0Track &ref, const F0Track &variant);
 

@@ -95,6 +95,11 @@ AbSummary Summarize(const std::string &variant, const std::vector<AbCase> &cases
                                 if (!c.f0 || c.f0->voiced_both == 0) return std::nullopt;
                                 return c.f0->rmse_cents;
                               }));
+  s.metrics.push_back(Measure(cases, "f0_gross_error_rate", "mean", false, t.max_f0_gross_error_rate,
+                              [](const AbCase &c) -> std::optional<double> {
+                                if (!c.f0 || c.f0->voiced_both == 0) return std::nullopt;
+                                return c.f0->gross_error_rate;
+                              }));
   s.metrics.push_back(
       Measure(cases, "speaker_cosine", "mean", true, t.min_speaker_cosine, field(&AbCase::speaker_cosine)));
   s.metrics.push_back(Measure(cases, "duration_deviation", "median", false, t.max_duration_deviation,
@@ -121,22 +126,22 @@ std::string RenderMarkdown(const AbSummary &s, const std::vector<AbCase> &cases,
        << " |\n";
   }
   md << "\n## Cases\n\n"
-     << "| case | voice | lang | mode | seed | top-1 | KL | tok. edit | mel L1 | LSD dB | F0 cents | voiced "
-        "| "
-        "spk cos | dur. ratio | text |\n"
-     << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+     << "| case | voice | lang | mode | seed | top-1 | KL | tok. edit | mel L1 | LSD dB | F0 cents | F0 "
+        "gross "
+        "| voiced | spk cos | dur. ratio | text |\n"
+     << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const AbCase &c : cases) {
-    std::optional<double> top1, kl, f0, voiced;
+    std::optional<double> top1, kl, f0, gross, voiced;
     if (c.logits && c.logits->steps > 0) top1 = c.logits->top1_agreement, kl = c.logits->mean_kl;
     if (c.f0) {
       voiced = static_cast<double>(c.f0->voiced_both);
-      if (c.f0->voiced_both > 0) f0 = c.f0->rmse_cents;
+      if (c.f0->voiced_both > 0) f0 = c.f0->rmse_cents, gross = c.f0->gross_error_rate;
     }
     md << "| " << Cell(c.id) << " | " << Cell(c.voice) << " | " << Cell(c.language) << " | " << Cell(c.mode)
        << " | " << c.seed << " | " << Opt(top1, 3) << " | " << Opt(kl, 4) << " | "
        << Opt(c.token_edit_distance, 3) << " | " << Opt(c.mel_l1, 4) << " | " << Opt(c.mel_lsd_db, 3) << " | "
-       << Opt(f0, 1) << " | " << Opt(voiced, 0) << " | " << Opt(c.speaker_cosine, 3) << " | "
-       << Opt(c.duration_ratio, 3) << " | " << Cell(c.text) << " |\n";
+       << Opt(f0, 1) << " | " << Opt(gross, 3) << " | " << Opt(voiced, 0) << " | " << Opt(c.speaker_cosine, 3)
+       << " | " << Opt(c.duration_ratio, 3) << " | " << Cell(c.text) << " |\n";
   }
   bool any_images = false;
   for (const AbCase &c : cases) any_images = any_images || !c.images.empty();

@@ -52,6 +52,7 @@ struct AbThresholds {
   double max_mel_l1 = 0.10;               // natural-log units, mean over cases
   double max_mel_lsd_db = 1.0;            // mean over cases
   double max_f0_rmse_cents = 50.0;        // mean over cases with voiced frames
+  double max_f0_gross_error_rate = 0.05;  // mean over cases with voiced frames
   double min_speaker_cosine = 0.85;       // mean over cases
   double max_duration_deviation = 0.10;   // median over cases of |ratio - 1|
 };

@@ -134,6 +134,19 @@ TEST(Pitch, RmseInCentsOfAShiftedTone) {
   EXPECT_DOUBLE_EQ(c.voicing_error, 0.0);
 }
 
+TEST(Pitch, GrossErrorsAreCountedApartFromTheRmse) {
+  F0Track a, b;
+  a.sample_rate = b.sample_rate = 24000;
+  a.hop = b.hop = 240;
+  a.hz = {100, 100, 100, 100};
+  b.hz = {200, 100, 100 * std::pow(2.0f, 10.0f / 1200.0f), 119};  // an octave jump; 0; 10 cents; 19 %
+  const F0Comparison c = CompareF0(a, b);
+  EXPECT_EQ(c.voiced_both, 4);
+  EXPECT_DOUBLE_EQ(c.gross_error_rate, 0.25);
+  const double c19 = 1200 * std::log2(1.19);
+  EXPECT_NEAR(c.rmse_cents, std::sqrt((0 + 100 + c19 * c19) / 3), 1e-3);
+}
+
 TEST(Pitch, VoicingErrorCountsFramesVoicedInOnlyOne) {
   F0Track a, b;
   a.sample_rate = b.sample_rate = 24000;

@@ -51,10 +51,10 @@ TEST(AbReport, AggregatesAndVerdict) {
 
 TEST(AbReport, F0WithoutVoicedFramesIsNotApplicable) {
   AbCase c = Case("a", 1, 0, 0, 1);
-  c.f0 = F0Comparison{100, 0, 0.0, 0.0};
+  c.f0 = F0Comparison{100, 0, 0.0, 0.0, 0.0};
   const AbSummary s = Summarize("hift/fp16", {c}, AbThresholds{});
   EXPECT_EQ(Find(s, "f0_rmse_cents").cases, 0);
-  c.f0 = F0Comparison{100, 40, 80.0, 0.1};
+  c.f0 = F0Comparison{100, 40, 80.0, 0.0, 0.1};
   const AbSummary t = Summarize("hift/fp16", {c}, AbThresholds{});
   EXPECT_EQ(Find(t, "f0_rmse_cents").cases, 1);
   EXPECT_FALSE(t.passed());  // 80 cents > 50

@@ -145,6 +145,24 @@ TEST_F(GeneratorTest, CallbackCanCancel) {
   EXPECT_EQ(seen, 3);
 }
 
+TEST_F(GeneratorTest, TeacherForcedLogitsAreWhatTheModelSeesAfterEachToken) {
+  SpeechTokenGenerator gen(llm_, *table_, config_);
+  const std::vector<float> prompt = Ramp(2 * 8, 0.3f);
+  const std::vector<int> forced = {2, 0, 1, 1};
+  const std::vector<float> got = gen.TeacherForcedLogits(prompt, forced);
+  ASSERT_EQ(got.size(), 5u * 5u);  // (tokens + 1) steps x vocab
+  std::vector<float> fed = prompt;
+  for (size_t i = 0; i <= forced.size(); ++i) {
+    if (i > 0) fed.insert(fed.end(), table_->Row(forced[i - 1]), table_->Row(forced[i - 1]) + 8);
+    const std::vector<float> row(got.begin() + static_cast<long>(i * 5),
+                                 got.begin() + static_cast<long>(i * 5 + 5));
+    EXPECT_THAT(row, ::testing::Pointwise(::testing::FloatNear(1e-4), ExpectedLogits(fed))) << "step " << i;
+  }
+  // the generator is reusable afterwards, and an empty token list gives the prefill's logits only
+  EXPECT_EQ(gen.TeacherForcedLogits(prompt, {}).size(), 5u);
+  EXPECT_COSY_ERROR(gen.TeacherForcedLogits({}, forced), ErrorCode::kInvalidArgument, "non-empty");
+}
+
 TEST(LengthLimits, TruncateLikeUpstream) {
   const auto l = ComputeLengthLimits(7, 2.0, 20.0);
   EXPECT_EQ(l.min_len, 14);
