@@ -122,12 +122,18 @@ int Run(const AbArgs &a, const GlobalOptions &g) {
   if (!g.quiet) opt.progress = [](const std::string &m) { COSY_LOG(kInfo) << "ab: " << m; };
   quality::AbRunner runner(opt);
 
+  // Which families differ is known from the two config.json files, before any model loads.
+  const quality::AbFamilies families =
+      quality::DifferingFamilies(quality::ModelFiles::Of(BundleConfig::Load(a.model)),
+                                 quality::ModelFiles::Of(BundleConfig::Load(a.variant_model)));
+  if (!families.any())
+    throw Error(ErrorCode::kInvalidArgument, "ab: " + a.variant_model + " has the same graphs as " + a.model);
+
   // The reference runs first and keeps what the comparison needs; then only the variant is loaded.
   std::vector<std::unique_ptr<Voice>> voices;
   std::vector<std::string> names;
   std::vector<quality::AbCaseSpec> cases;
   std::vector<quality::AbReferenceCase> reference;
-  quality::ModelFiles ref_files;
   {
     const auto ref = Open(a.model, a.runtime);
     voices = LoadVoices(a, *ref, &names);
@@ -139,12 +145,8 @@ int Run(const AbArgs &a, const GlobalOptions &g) {
     if (cases.empty())
       throw Error(ErrorCode::kInvalidArgument, "ab: no cases (a zero-shot voice needs a transcript)");
     reference = runner.RunReference(*ref, cases);
-    ref_files = quality::ModelFiles::Of(*ref);
   }
   const auto var = Open(a.variant_model, a.runtime);
-  const quality::AbFamilies families = quality::DifferingFamilies(ref_files, quality::ModelFiles::Of(*var));
-  if (!families.any())
-    throw Error(ErrorCode::kInvalidArgument, "ab: " + a.variant_model + " has the same graphs as " + a.model);
   const std::vector<AbCase> results = runner.RunVariant(*var, cases, reference, families);
 
   const std::string variant_name = a.variant_model + " (" + families.Describe() + ")";

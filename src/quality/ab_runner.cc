@@ -130,8 +130,7 @@ std::string AbFamilies::Describe() const {
   return s.empty() ? "none" : s;
 }
 
-ModelFiles ModelFiles::Of(const Model &model) {
-  const BundleConfig &c = model.impl().bundle;
+ModelFiles ModelFiles::Of(const BundleConfig &c) {
   auto id = [&](const std::string &rel) {
     const auto it = c.files.find(rel);
     return it == c.files.end() ? c.Path(rel).string()

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cosyvoice/cosyvoice.h"
+#include "engine/bundle_config.h"
 #include "quality/ab_report.h"
 
 namespace cosyvoice::quality {
@@ -45,7 +46,7 @@ struct AbFamilies {
 // The identity (sha256 and size from config.json) of the files each family runs.
 struct ModelFiles {
   std::vector<std::string> llm, flow, hift;
-  static ModelFiles Of(const Model &model);
+  static ModelFiles Of(const BundleConfig &bundle);
 };
 AbFamilies DifferingFamilies(const ModelFiles &reference, const ModelFiles &variant);
 
