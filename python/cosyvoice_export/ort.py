@@ -375,10 +375,26 @@ class _CtypesSession:
         dtype = _ONNX_TO_NP.get(et.value)
         return (np.dtype(dtype) if dtype is not None else "onnx-type-%d" % et.value), tuple(shape)
 
-    def run(self, feeds: Dict[str, np.ndarray], output_names: List[str]) -> List[np.ndarray]:
+    def _wrap(self, a: np.ndarray, name: str):
+        """An OrtValue over the memory of the C-contiguous array ``a`` (not copied)."""
+        c, path = self.c, self.path
+        et = _NP_TO_ONNX.get(a.dtype)
+        if et is None:
+            raise TypeError("%s: tensor %r has unsupported dtype %s" % (path, name, a.dtype))
+        shape = (ctypes.c_int64 * max(a.ndim, 1))(*a.shape)
+        v = _P()
+        c.check(c.fn["CreateTensorWithDataAsOrtValue"](c.meminfo, a.ctypes.data_as(_P), a.nbytes, shape, a.ndim,
+                                                        et, ctypes.byref(v)),
+                "CreateTensorWithDataAsOrtValue(%s)" % name, path)
+        c.live["Value"] += 1
+        return v
+
+    def run(self, feeds: Dict[str, np.ndarray], output_names: List[str],
+            out_buffers: Optional[Dict[str, np.ndarray]] = None) -> List[np.ndarray]:
         c, path = self.c, self.path
         if not self.handle:
             raise OrtError("%s: session is closed" % path)
+        out_buffers = out_buffers or {}
         names = list(feeds)
         arrays = []
         values = (ctypes.c_void_p * max(len(names), 1))()
@@ -387,35 +403,36 @@ class _CtypesSession:
         try:
             for k, name in enumerate(names):
                 a = feeds[name]
-                et = _NP_TO_ONNX.get(a.dtype)
-                if et is None:
-                    raise TypeError("%s: input %r has unsupported dtype %s" % (path, name, a.dtype))
                 if not a.flags.c_contiguous:  # (np.ascontiguousarray would turn a 0-d array into 1-d)
                     a = a.copy(order="C")
                 arrays.append(a)
-                shape = (ctypes.c_int64 * max(a.ndim, 1))(*a.shape)
-                v = _P()
-                c.check(c.fn["CreateTensorWithDataAsOrtValue"](c.meminfo, a.ctypes.data_as(_P), a.nbytes, shape, a.ndim,
-                                                                et, ctypes.byref(v)),
-                        "CreateTensorWithDataAsOrtValue(%s)" % name, path)
-                c.live["Value"] += 1
+                v = self._wrap(a, name)
                 created.append(v)
                 values[k] = v.value
+            for k, name in enumerate(output_names):
+                if name in out_buffers:       # preallocated: ORT writes into this memory (it may alias an input)
+                    a = out_buffers[name]
+                    if not a.flags.c_contiguous or not a.flags.writeable:
+                        raise ValueError("%s: out_buffers[%r] must be a writeable C-contiguous array" % (path, name))
+                    v = self._wrap(a, name)
+                    created.append(v)
+                    outs[k] = v.value
             in_names = (ctypes.c_char_p * max(len(names), 1))(*[n.encode() for n in names])
             out_names = (ctypes.c_char_p * max(len(output_names), 1))(*[n.encode() for n in output_names])
             c.check(c.fn["Run"](self.handle, None, in_names, values, len(names), out_names, len(output_names), outs),
                     "Run", path)
-            for k in range(len(output_names)):
-                if outs[k]:
+            for k, name in enumerate(output_names):
+                if outs[k] and name not in out_buffers:
                     c.live["Value"] += 1
-            return [self._to_numpy(outs[k], output_names[k]) for k in range(len(output_names))]
+            return [out_buffers[n] if n in out_buffers else self._to_numpy(outs[k], n)
+                    for k, n in enumerate(output_names)]
         finally:
             for v in created:
                 c.release("Value", v)
-            for k in range(len(output_names)):
-                if outs[k]:
+            for k, name in enumerate(output_names):
+                if outs[k] and name not in out_buffers:
                     c.release("Value", outs[k])
-                    outs[k] = None
+                outs[k] = None
 
     def _to_numpy(self, value, name) -> np.ndarray:
         c, path = self.c, self.path
@@ -498,9 +515,24 @@ class _PipSession:
         self.inputs = desc(self.sess.get_inputs())
         self.outputs = desc(self.sess.get_outputs())
 
-    def run(self, feeds, output_names):
+    def run(self, feeds, output_names, out_buffers=None):
+        import onnxruntime as ort
+
         try:
-            return self.sess.run(output_names, feeds)
+            if not out_buffers:
+                return self.sess.run(output_names, feeds)
+            binding = self.sess.io_binding()
+            for name, a in feeds.items():
+                binding.bind_cpu_input(name, a)
+            for name in output_names:
+                if name in out_buffers:
+                    a = out_buffers[name]
+                    binding.bind_output(name, "cpu", 0, a.dtype, list(a.shape), a.ctypes.data)
+                else:
+                    binding.bind_output(name, "cpu")
+            self.sess.run_with_iobinding(binding)
+            got = binding.copy_outputs_to_cpu()
+            return [out_buffers[n] if n in out_buffers else got[k] for k, n in enumerate(output_names)]
         except Exception as e:
             raise OrtError("%s: ONNX Runtime Run failed: %s" % (self.path, e)) from e
 
@@ -566,11 +598,15 @@ class OrtGraph:
     def output_names(self) -> List[str]:
         return [n for n, _, _ in self._s.outputs]
 
-    def run(self, feeds: Dict[str, np.ndarray], outputs: Optional[Sequence[str]] = None) -> Dict[str, np.ndarray]:
+    def run(self, feeds: Dict[str, np.ndarray], outputs: Optional[Sequence[str]] = None,
+            out_buffers: Optional[Dict[str, np.ndarray]] = None) -> Dict[str, np.ndarray]:
         """Run with numpy feeds (every graph input by name); returns {output name: ndarray}.
 
         Lists and Python scalars are converted to the input's declared dtype; numpy arrays must
-        already have it (a mismatch raises TypeError naming the input)."""
+        already have it (a mismatch raises TypeError naming the input). ``out_buffers`` maps output
+        names to preallocated C-contiguous arrays of the exact output shape that ONNX Runtime writes
+        into (they may be the memory of an input, e.g. a KV cache shared by past and present); those
+        arrays are returned for them."""
         declared = {n: (dt, shape) for n, dt, shape in self._s.inputs}
         missing = [n for n in declared if n not in feeds]
         unknown = [n for n in feeds if n not in declared]
@@ -600,7 +636,10 @@ class OrtGraph:
         if bad:
             raise KeyError("%s: unknown output(s) %s; the graph's outputs are %s"
                            % (self.path, ", ".join(map(repr, bad)), ", ".join(map(repr, self.output_names))))
-        results = self._s.run(prepared, out_names)
+        unknown_buf = [o for o in (out_buffers or {}) if o not in out_names]
+        if unknown_buf:
+            raise KeyError("%s: out_buffers for outputs not requested: %s" % (self.path, ", ".join(map(repr, unknown_buf))))
+        results = self._s.run(prepared, out_names, out_buffers) if out_buffers else self._s.run(prepared, out_names)
         return dict(zip(out_names, results))
 
     def end_profiling(self) -> str:
