@@ -290,3 +290,56 @@ def test_written_generator_equals_the_reference(tmp_path):
         out = g.run({"mel": mel.numpy(), "harmonics": harm.numpy()})
         for name, ref in (("real", re.numpy()), ("imag", im.numpy())):
             assert np.abs(out[name] - ref).max() <= 1e-4 * np.abs(ref).max()
+
+
+# ---------------------------------------------------------------------------- quantize / export --quantize
+
+def _cli(*args):
+    import subprocess
+    import sys
+    py = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(py) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-m", "cosyvoice_export", *map(str, args)], cwd=str(py), env=env,
+                          capture_output=True, text=True)
+
+
+def _same_signature(a: Path, b: Path) -> bool:
+    from cosyvoice_export.export import onnx_io
+    return onnx_io.graph_io(a) == onnx_io.graph_io(b)
+
+
+def test_quantize_makes_flow_hift_and_fp16_variants(tiny_bundle, tmp_path):
+    import json
+    out = tmp_path / "q"
+    r = _cli("quantize", tiny_bundle, "--out", out, "--flow", "int8,fp16", "--hift", "fp16", "--llm", "fp16", "--quiet")
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    got = {f: {v["name"]: v for v in vs} for f, vs in cfg["variants"].items()}
+    assert set(got) == {"llm", "flow", "hift"} and set(got["flow"]) == {"int8", "fp16"}
+    assert got["flow"]["int8"]["providers"] == ["cpu"] and got["hift"]["fp16"]["providers"] == ["cuda", "webgpu"]
+    assert all(v["gate"]["status"] == "untested" for vs in got.values() for v in vs.values())
+    for family, field, base in (("flow", "estimator", "flow/flow_estimator.onnx"),
+                                ("hift", "generator", "hift/hift_generator.onnx"), ("llm", "file", "llm/llm.onnx")):
+        for v in got[family].values():
+            rel = v["files"][field]
+            assert rel in cfg["files"] and (out / rel).stat().st_size == cfg["files"][rel]["bytes"]
+            assert _same_signature(out / base, out / rel), rel      # the engine's wrapper loads it unchanged
+    assert got["flow"]["int8"]["quantization"]["kept_float"]      # time embedding and output projection
+    r = _cli("quantize", out, "--flow", "int8", "--quiet")
+    assert r.returncode == 1 and "already has variant(s) flow/int8" in r.stderr
+    r = _cli("quantize", tiny_bundle, "--out", tmp_path / "bad", "--hift", "int8")
+    assert r.returncode == 1 and "no 'int8' variant" in r.stderr and not (tmp_path / "bad").exists()
+
+
+def test_export_quantize_writes_graph_variants(tmp_path, request):
+    import json
+    env = os.environ.get("COSYVOICE_TINY")
+    ckpt = Path(env) / "checkpoint" if env and (Path(env) / "checkpoint" / "llm.pt").is_file() \
+        else request.getfixturevalue("tiny_dir")
+    out = tmp_path / "b"
+    r = _cli("export", "--checkpoint", ckpt, "--out", out, "--quantize", "flow=int8,hift=fp16", "--quiet")
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert cfg["format_version"] == "1.1"
+    assert [v["name"] for v in cfg["variants"]["flow"]] == ["int8"]
+    assert (out / cfg["variants"]["hift"][0]["files"]["generator"]).is_file()

@@ -87,6 +87,7 @@ class _Ctx:
     fusions: Dict[str, dict] = field(default_factory=dict)
     gen: torch.Generator = field(default_factory=lambda: torch.Generator().manual_seed(20251123))
     llm_variants: Optional[object] = None            # llm_variants.LlmVariantOptions, or None
+    graph_variants: List[tuple] = field(default_factory=list)   # [(family, name)] of cosyvoice_export.quant
     variants: Dict[str, List[dict]] = field(default_factory=dict)
 
     def step(self, msg: str) -> None:
@@ -278,6 +279,20 @@ def _export_llm_variants(ctx: _Ctx, lm) -> None:
         llm_variants.torch_reference(lm), lambda n: _embeddings(lm, n, gen).numpy(), ctx.threads, ctx.step)
     ctx.checks.update(checks)
     ctx.variants.setdefault("llm", []).extend(entries)
+
+
+def _export_graph_variants(ctx: _Ctx) -> None:
+    """``--quantize`` flow/hift/fp16 variants: rewrites of the fp32 graphs just written
+    (cosyvoice_export.quant, docs/quantization.md); gate status untested."""
+    if not ctx.graph_variants:
+        return
+    from ..quant import variants as QV
+
+    base = {"llm": {"file": "llm/llm.onnx"}, "flow": {"estimator": "flow/flow_estimator.onnx"},
+            "hift": {"generator": "hift/hift_generator.onnx"}}
+    for family, name in ctx.graph_variants:
+        entry, _ = QV.make_variant(ctx.tmp, base, family, name, log=ctx.step)
+        ctx.variants.setdefault(family, []).append(entry)
 
 
 def _llm_parity(ctx: _Ctx, lm, g: OrtGraph) -> dict:
@@ -547,7 +562,7 @@ def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False,
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(max(1, threads))
     ctx = _Ctx(ckpt=ckpt, tmp=tmp, cfg=cfg, threads=threads, log=log, ort_report=ort_report,
-               llm_variants=(quantize or {}).get("llm"))
+               llm_variants=(quantize or {}).get("llm"), graph_variants=list((quantize or {}).get("graphs", [])))
     try:
         ctx.step(f"exporting {ckpt} -> {out} (temporary directory {tmp.name})")
         eop = _write_tokenizer(ctx)
@@ -556,6 +571,7 @@ def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False,
         _export_llm(ctx)
         _export_flow(ctx)
         _export_hift(ctx)
+        _export_graph_variants(ctx)
         ctx.step("checksums")
         files = {}
         for p in sorted(tmp.rglob("*")):

@@ -112,16 +112,3 @@ def make_variant(bundle: Path, config: dict, family: str, name: str, out_root: O
              "files": {spec.field: rel}, "quantization": desc, "gate": {"status": "untested"}}
     return entry, [rel]
 
-
-def record_variant(bundle: Path, config: dict, entry: dict, files: List[str]) -> None:
-    """Adds ``entry`` to ``config["variants"][family]`` (replacing one of the same name) and its
-    files to ``config["files"]`` with size and sha256; the bundle becomes format 1.1."""
-    from ..export.bundle import sha256_file
-
-    family = next(f for f, n in SPECS if n == entry["name"] and SPECS[(f, n)].field in entry["files"])
-    for rel in files:
-        p = Path(bundle) / rel
-        config["files"][rel] = {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
-    lst = config.setdefault("variants", {}).setdefault(family, [])
-    lst[:] = [e for e in lst if e.get("name") != entry["name"]] + [entry]
-    config["format_version"] = "1.1"
