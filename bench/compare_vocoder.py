@@ -4,11 +4,16 @@
 rounds so that the shared machine's load hits both alike.
 
     PYTHONPATH=python LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp \\
-      /usr/bin/python3 bench/compare_vocoder.py CHECKPOINT BUNDLE [--frames 250] [--threads 2] [--rounds 5]
+      /usr/bin/python3 bench/compare_vocoder.py CHECKPOINT BUNDLE [--frames 250] [--threads 2] [--rounds 5] \\
+      [--generator FILE ...] [--write-generator]
 
 The mel is log-mel-like noise (clamp(2 N(0,1) - 5, -11.5, 2)), T frames = T / 50 s of audio. Each
 round runs the reference once and bench_vocoder once (--runs 1 after one warm-up run in its own
 process; the warm-up absorbs ONNX Runtime's first-run allocations). Prints the medians and the ratio.
+
+Every ``--generator`` graph (and, with ``--write-generator``, the generator this checkout's exporter
+writes from CHECKPOINT: export/hift_builder.py, so that a bundle exported before it can be compared
+with it) is timed in each round next to the bundle's own one.
 """
 import argparse
 import json
@@ -27,6 +32,19 @@ sys.path.insert(0, str(ROOT / "python"))
 from cosyvoice_export import checkpoint, noise  # noqa: E402
 
 
+def write_generator(hift, tmp: Path) -> Path:
+    """The generator graph export/hift_builder.py writes (as the exporter post-processes it)."""
+    import onnx
+
+    from cosyvoice_export import __version__
+    from cosyvoice_export.export import hift_builder, hift_graphs, onnx_io
+
+    path = tmp / "hift_generator.written.onnx"
+    onnx.save(hift_builder.build_generator(hift), str(path))
+    onnx_io.postprocess(path, "hift_generator", __version__, hift_graphs.generator_io(hift)[2])
+    return path
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", type=Path)
@@ -34,7 +52,10 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=250)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--generator", default="", help="another generator graph for the C++ side")
+    p.add_argument("--generator", action="append", default=[],
+                   help="another generator graph for the C++ side (repeatable), timed next to the bundle's")
+    p.add_argument("--write-generator", action="store_true",
+                   help="also time the generator written by export/hift_builder.py from CHECKPOINT")
     p.add_argument("--bench", type=Path, default=ROOT / "build" / "bin" / "bench_vocoder")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -45,27 +66,34 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         mel_path = Path(tmp) / "mel.npy"
         np.save(mel_path, mel[0].numpy())
-        cmd = [str(a.bench), str(a.bundle), str(mel_path), "--threads", str(a.threads), "--runs", "1",
-               "--warmup", "1", "--json"] + (["--generator", a.generator] if a.generator else [])
+        graphs = [("bundle", "")] + [(Path(g).name, g) for g in a.generator]
+        if a.write_generator:
+            graphs.append(("written", str(write_generator(hift, Path(tmp)))))
+        base = [str(a.bench), str(a.bundle), str(mel_path), "--threads", str(a.threads), "--runs", "1",
+                "--warmup", "1", "--json"]
         hift.inference(mel, src, True)  # warm-up
-        ref, cpp, parts = [], [], []
+        ref, cpp = [], {name: [] for name, _ in graphs}
         for r in range(a.rounds):
             t0 = time.perf_counter()
             hift.inference(mel, src, True)
             ref.append(time.perf_counter() - t0)
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-            j = json.loads(out.stdout)
-            cpp.append(j["seconds"])
-            parts.append(j)
-            print(f"round {r + 1}: PyTorch {ref[-1]:.3f} s, C++ {cpp[-1]:.3f} s", flush=True)
+            line = [f"PyTorch {ref[-1]:.3f} s"]
+            for name, g in graphs:
+                out = subprocess.run(base + (["--generator", g] if g else []), capture_output=True, text=True,
+                                     check=True)
+                cpp[name].append(json.loads(out.stdout))
+                line.append(f"C++ [{name}] {cpp[name][-1]['seconds']:.3f} s")
+            print(f"round {r + 1}: " + ", ".join(line), flush=True)
     med = lambda v: float(np.median(v))  # noqa: E731
     audio = a.frames / 50.0
     print(f"{a.frames} frames ({audio:.1f} s of audio), {a.threads} threads, {a.rounds} rounds, medians:")
     print(f"  PyTorch HiFT (torch {torch.__version__})  {med(ref):.3f} s")
-    print(f"  C++ vocoder                       {med(cpp):.3f} s  (F0 {med([x['f0_seconds'] for x in parts]):.3f}, "
-          f"source {med([x['source_seconds'] for x in parts]):.3f}, generator "
-          f"{med([x['generator_seconds'] for x in parts]):.3f}, ISTFT {med([x['istft_seconds'] for x in parts]):.3f})")
-    print(f"  C++ speed vs PyTorch              {med(ref) / med(cpp):.2f}x")
+    for name, parts in cpp.items():
+        m = {k: med([x[k] for x in parts]) for k in ("seconds", "f0_seconds", "source_seconds",
+                                                        "generator_seconds", "istft_seconds")}
+        print(f"  C++ vocoder [{name}]  {m['seconds']:.3f} s  (F0 {m['f0_seconds']:.3f}, source "
+              f"{m['source_seconds']:.3f}, generator {m['generator_seconds']:.3f}, ISTFT {m['istft_seconds']:.3f})"
+              f"  speed vs PyTorch {med(ref) / m['seconds']:.2f}x")
     return 0
 
 

@@ -343,3 +343,42 @@ def test_export_quantize_writes_graph_variants(tmp_path, request):
     assert cfg["format_version"] == "1.1"
     assert [v["name"] for v in cfg["variants"]["flow"]] == ["int8"]
     assert (out / cfg["variants"]["hift"][0]["files"]["generator"]).is_file()
+
+
+def test_variant_view_and_record(tiny_bundle, tmp_path):
+    import json
+    q = tmp_path / "q"
+    assert _cli("quantize", tiny_bundle, "--out", q, "--flow", "int8", "--quiet").returncode == 0
+    view = tmp_path / "view"
+    r = _cli("variant", "view", q, "flow/int8", view)
+    assert r.returncode == 0, r.stderr
+    base = json.loads((q / "config.json").read_text(encoding="utf-8"))
+    cfg = json.loads((view / "config.json").read_text(encoding="utf-8"))
+    assert cfg["format_version"] == "1.0" and "variants" not in cfg
+    assert cfg["flow"]["estimator"] == "flow/flow_estimator.int8.onnx" != base["flow"]["estimator"]
+    assert cfg["flow"]["encoder"] == base["flow"]["encoder"] and cfg["llm"] == base["llm"]
+    assert os.path.samefile(view / "flow/flow_estimator.int8.onnx", q / "flow/flow_estimator.int8.onnx")
+    assert json.loads((q / "config.json").read_text(encoding="utf-8")) == base      # BUNDLE untouched
+    r = _cli("variant", "view", q, "flow/int4", tmp_path / "v2")
+    assert r.returncode == 1 and "no variant flow/int4 (the bundle has: flow/int8)" in r.stderr
+    assert not (tmp_path / "v2").exists()
+
+    # the verdict of `cosyvoice ab --report DIR` (its ab.json) goes into the variant's gate
+    ab = {"variant": "view (flow)", "families": "flow", "status": "failed", "tool": "cosyvoice ab 0.1.0",
+          "date": "2026-12-04T16:00:00Z", "providers": "cpu", "cases": 30,
+          "figures": {"mel_l1": 0.2, "mel_lsd_db": 0.5}, "thresholds": {"mel_l1": 0.1, "mel_lsd_db": 1.0},
+          "report": "report.md"}
+    (tmp_path / "ab.json").write_text(json.dumps(ab), encoding="utf-8")
+    r = _cli("variant", "record", q, "flow/int8", tmp_path / "ab.json")
+    assert r.returncode == 0, r.stderr
+    gate = json.loads((q / "config.json").read_text(encoding="utf-8"))["variants"]["flow"][0]["gate"]
+    assert gate["status"] == "failed" and gate["cases"] == 30 and gate["provider"] == "cpu"
+    assert gate["figures"] == ab["figures"] and gate["report"] == str((tmp_path / "report.md").resolve())
+    # an ab.json that judged other families, or not a verdict, is refused and changes nothing
+    snap = (q / "config.json").read_bytes()
+    (tmp_path / "ab.json").write_text(json.dumps(dict(ab, families="llm+flow")), encoding="utf-8")
+    r = _cli("variant", "record", q, "flow/int8", tmp_path / "ab.json")
+    assert r.returncode == 1 and "not exactly 'flow'" in r.stderr and (q / "config.json").read_bytes() == snap
+    (tmp_path / "ab.json").write_text(json.dumps({k: v for k, v in ab.items() if k != "figures"}), encoding="utf-8")
+    r = _cli("variant", "record", q, "flow/int8", tmp_path / "ab.json")
+    assert r.returncode == 1 and "field figures: missing" in r.stderr and (q / "config.json").read_bytes() == snap

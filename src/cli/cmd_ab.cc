@@ -2,7 +2,9 @@
 // (docs/quantization.md §5).
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -25,8 +27,8 @@ using quality::AbSummary;
 constexpr int kGateFailed = 9;
 
 struct AbArgs {
-  std::string model, variant_model, texts_file, report_dir, modes = "zero_shot,cross_lingual,instruct2";
-  std::vector<std::string> voices, prompt_wavs, prompt_texts;
+  std::string model, texts_file, report_dir, modes = "zero_shot,cross_lingual,instruct2";
+  std::vector<std::string> variant_models, voices, prompt_wavs, prompt_texts;
   int seeds = 3, tokens = 0, max_cases = 0;
   bool json = false;
   RuntimeOptions runtime;
@@ -77,8 +79,19 @@ std::shared_ptr<const Model> Open(const std::string &dir, const RuntimeOptions &
   return Model::Load(config);
 }
 
-nlohmann::json SummaryJson(const AbSummary &s, const quality::AbFamilies &families,
-                           const std::string &report) {
+// UTC time as ISO 8601 (the gate's date, docs/bundle.md §7).
+std::string UtcNow() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// ab.json: what `python -m cosyvoice_export variant record` writes into the variant's gate.
+nlohmann::json SummaryJson(const AbSummary &s, const quality::AbFamilies &families, const std::string &report,
+                           const std::string &providers) {
   nlohmann::json figures = nlohmann::json::object(), thresholds = nlohmann::json::object();
   for (const auto &m : s.metrics) {
     if (m.cases == 0) continue;
@@ -88,6 +101,9 @@ nlohmann::json SummaryJson(const AbSummary &s, const quality::AbFamilies &famili
   nlohmann::json j = {{"variant", s.variant},
                       {"families", families.Describe()},
                       {"status", s.passed() ? "passed" : "failed"},
+                      {"tool", std::string("cosyvoice ab ") + kVersion},
+                      {"date", UtcNow()},
+                      {"providers", providers},
                       {"cases", s.cases},
                       {"figures", figures},
                       {"thresholds", thresholds}};
@@ -106,30 +122,90 @@ void WriteText(const fs::path &path, const std::string &text) {
   if (ec) throw Error(ErrorCode::kIo, path.string() + ": cannot rename the finished file into place");
 }
 
+// Where variant `v` of `variants` writes its report: REPORT itself for one variant, else
+// REPORT/<the variant directory's name>/.
+fs::path ReportDirOf(const AbArgs &a, const std::string &v) {
+  if (a.report_dir.empty() || a.variant_models.size() == 1) return a.report_dir;
+  fs::path p = fs::path(v).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  return fs::path(a.report_dir) / p.filename();
+}
+
+quality::AbRunOptions RunOptionsOf(const AbArgs &a, const GlobalOptions &g, const fs::path &report_dir) {
+  quality::AbRunOptions opt;
+  if (a.tokens > 0) opt.min_tokens = opt.max_tokens = a.tokens;
+  if (!report_dir.empty()) {
+    fs::create_directories(report_dir / "img");
+    opt.image_dir = (report_dir / "img").string();
+    opt.image_link_prefix = "img/";
+  }
+  if (!g.quiet) opt.progress = [](const std::string &m) { COSY_LOG(kInfo) << "ab: " << m; };
+  return opt;
+}
+
+// Judges one variant against the reference's results: prints the verdict, writes its report.
+bool JudgeVariant(const AbArgs &a, const GlobalOptions &g, const std::string &variant_model,
+                  const quality::AbFamilies &families, const std::vector<quality::AbCaseSpec> &cases,
+                  const std::vector<quality::AbReferenceCase> &reference) {
+  const fs::path report_dir = ReportDirOf(a, variant_model);
+  const quality::AbRunner runner(RunOptionsOf(a, g, report_dir));
+  const auto var = Open(variant_model, a.runtime);
+  const std::vector<AbCase> results = runner.RunVariant(*var, cases, reference, families);
+
+  const std::string variant_name = variant_model + " (" + families.Describe() + ")";
+  const AbSummary summary = quality::Summarize(variant_name, results, quality::AbThresholds{});
+  std::string report_path;
+  if (!report_dir.empty()) {
+    report_path = (report_dir / "report.md").string();
+    const std::string notes =
+        "Reference `" + a.model + "`, variant `" + variant_model + "`; families that differ: " +
+        families.Describe() + "; threads " + std::to_string(a.runtime.threads) +
+        (a.tokens > 0 ? "; " + std::to_string(a.tokens) + " speech tokens per segment" : "") +
+        ". Made by `cosyvoice ab`.";
+    WriteText(report_path, quality::RenderMarkdown(summary, results, notes));
+    WriteText(report_dir / "ab.json",
+              SummaryJson(summary, families, "report.md", a.runtime.providers).dump(2) + "\n");
+  }
+  if (a.json) {
+    std::printf("%s\n", SummaryJson(summary, families, report_path, a.runtime.providers).dump(2).c_str());
+  } else {
+    std::printf("cosyvoice ab: %s vs fp32, %lld cases: %s\n", variant_name.c_str(),
+                static_cast<long long>(summary.cases), summary.passed() ? "passed" : "FAILED");
+    for (const auto &m : summary.metrics) {
+      if (m.cases == 0) continue;
+      std::printf("  %-22s %-6s %10.4f  (%s %.4f)%s\n", m.name.c_str(), m.aggregate.c_str(), m.value,
+                  m.higher_is_better ? ">=" : "<=", m.threshold, m.passed() ? "" : "  OVER");
+    }
+    if (!report_path.empty()) std::printf("  report: %s\n", report_path.c_str());
+  }
+  std::fflush(stdout);
+  return summary.passed();
+}
+
 int Run(const AbArgs &a, const GlobalOptions &g) {
-  if (a.variant_model.empty())
+  if (a.variant_models.empty())
     throw Error(ErrorCode::kInvalidArgument, "ab: give the variant to judge with --variant-model DIR");
   const std::vector<Mode> modes = ParseModes(a.modes);
   const std::vector<quality::AbText> texts =
       a.texts_file.empty() ? quality::DefaultAbTexts() : quality::ReadAbTexts(a.texts_file);
-  quality::AbRunOptions opt;
-  if (a.tokens > 0) opt.min_tokens = opt.max_tokens = a.tokens;
-  if (!a.report_dir.empty()) {
-    fs::create_directories(fs::path(a.report_dir) / "img");
-    opt.image_dir = (fs::path(a.report_dir) / "img").string();
-    opt.image_link_prefix = "img/";
+
+  // Which families differ is known from the config.json files, before any model loads.
+  const quality::ModelFiles ref_files = quality::ModelFiles::Of(BundleConfig::Load(a.model));
+  std::vector<quality::AbFamilies> families;
+  std::vector<fs::path> report_dirs;
+  for (const std::string &v : a.variant_models) {
+    families.push_back(quality::DifferingFamilies(ref_files, quality::ModelFiles::Of(BundleConfig::Load(v))));
+    if (!families.back().any())
+      throw Error(ErrorCode::kInvalidArgument, "ab: " + v + " has the same graphs as " + a.model);
+    const fs::path dir = ReportDirOf(a, v);
+    if (!dir.empty() && std::find(report_dirs.begin(), report_dirs.end(), dir) != report_dirs.end())
+      throw Error(ErrorCode::kInvalidArgument,
+                  "ab: two --variant-model directories are named " + dir.filename().string() +
+                      ": their reports would share " + dir.string());
+    report_dirs.push_back(dir);
   }
-  if (!g.quiet) opt.progress = [](const std::string &m) { COSY_LOG(kInfo) << "ab: " << m; };
-  quality::AbRunner runner(opt);
 
-  // Which families differ is known from the two config.json files, before any model loads.
-  const quality::AbFamilies families =
-      quality::DifferingFamilies(quality::ModelFiles::Of(BundleConfig::Load(a.model)),
-                                 quality::ModelFiles::Of(BundleConfig::Load(a.variant_model)));
-  if (!families.any())
-    throw Error(ErrorCode::kInvalidArgument, "ab: " + a.variant_model + " has the same graphs as " + a.model);
-
-  // The reference runs first and keeps what the comparison needs; then only the variant is loaded.
+  // The reference runs once and keeps what the comparisons need; then one variant at a time is loaded.
   std::vector<std::unique_ptr<Voice>> voices;
   std::vector<std::string> names;
   std::vector<quality::AbCaseSpec> cases;
@@ -144,37 +220,12 @@ int Run(const AbArgs &a, const GlobalOptions &g) {
       cases.resize(static_cast<size_t>(a.max_cases));
     if (cases.empty())
       throw Error(ErrorCode::kInvalidArgument, "ab: no cases (a zero-shot voice needs a transcript)");
-    reference = runner.RunReference(*ref, cases);
+    reference = quality::AbRunner(RunOptionsOf(a, g, {})).RunReference(*ref, cases);
   }
-  const auto var = Open(a.variant_model, a.runtime);
-  const std::vector<AbCase> results = runner.RunVariant(*var, cases, reference, families);
-
-  const std::string variant_name = a.variant_model + " (" + families.Describe() + ")";
-  const AbSummary summary = quality::Summarize(variant_name, results, quality::AbThresholds{});
-  std::string report_path;
-  if (!a.report_dir.empty()) {
-    report_path = (fs::path(a.report_dir) / "report.md").string();
-    const std::string notes =
-        "Reference `" + a.model + "`, variant `" + a.variant_model +
-        "`; families that differ: " + families.Describe() + "; threads " + std::to_string(a.runtime.threads) +
-        (a.tokens > 0 ? "; " + std::to_string(a.tokens) + " speech tokens per segment" : "") +
-        ". Made by `cosyvoice ab`.";
-    WriteText(report_path, quality::RenderMarkdown(summary, results, notes));
-    WriteText(fs::path(a.report_dir) / "ab.json", SummaryJson(summary, families, "report.md").dump(2) + "\n");
-  }
-  if (a.json) {
-    std::printf("%s\n", SummaryJson(summary, families, report_path).dump(2).c_str());
-  } else {
-    std::printf("cosyvoice ab: %s vs fp32, %lld cases: %s\n", variant_name.c_str(),
-                static_cast<long long>(summary.cases), summary.passed() ? "passed" : "FAILED");
-    for (const auto &m : summary.metrics) {
-      if (m.cases == 0) continue;
-      std::printf("  %-22s %-6s %10.4f  (%s %.4f)%s\n", m.name.c_str(), m.aggregate.c_str(), m.value,
-                  m.higher_is_better ? ">=" : "<=", m.threshold, m.passed() ? "" : "  OVER");
-    }
-    if (!report_path.empty()) std::printf("  report: %s\n", report_path.c_str());
-  }
-  return summary.passed() ? 0 : kGateFailed;
+  bool all_passed = true;
+  for (size_t i = 0; i < a.variant_models.size(); ++i)
+    all_passed = JudgeVariant(a, g, a.variant_models[i], families[i], cases, reference) && all_passed;
+  return all_passed ? 0 : kGateFailed;
 }
 
 }  // namespace
@@ -186,8 +237,10 @@ Command MakeAbCommand(CLI::App &parent, const GlobalOptions &global) {
       "ab", "A/B quality gate: a variant against the fp32 bundle, same inputs and seeds");
   CLI::App *app = cmd.app;
   app->add_option("-m,--model", args->model, "Reference (fp32) bundle directory")->required();
-  app->add_option("--variant-model", args->variant_model,
-                  "Bundle whose graphs are judged against --model (e.g. with a quantized flow estimator)");
+  app->add_option("--variant-model", args->variant_models,
+                  "Bundle whose graphs are judged against --model (e.g. a `variant view` of a quantized "
+                  "flow estimator); repeatable: the reference runs once, then each variant, each with its "
+                  "own verdict and, with several, its report in REPORT/<directory name>/");
   app->add_option("--voice", args->voices, "Voice file (repeatable); texts take the voices in turn");
   app->add_option("--prompt-wav", args->prompt_wavs, "Prompt recording to make a voice from (repeatable)");
   app->add_option("--prompt-text", args->prompt_texts, "Transcript of each --prompt-wav, in order");

@@ -4,7 +4,8 @@
 usage: make_ab_variants.py BUNDLE OUT_DIR
   same_math/   flow/flow_estimator.onnx re-saved with another doc string: a different file computing
                exactly the same (every figure of the gate is 0 or 1: must pass)
-  flow_int8/   the flow/int8 variant (python -m cosyvoice_export quantize) in place of the estimator
+  quantized/   BUNDLE plus its flow/int8 variant (`quantize --out quantized --flow int8`, format 1.1)
+  flow_int8/   `variant view quantized flow/int8`: that variant's estimator as the base estimator
   broken/      the estimator's output projection scaled by 1.5: the velocity, hence the mel, is far
                off (must fail the gate: mel L1 and log-spectral distance over their thresholds)
 """
@@ -21,7 +22,9 @@ import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
 
-from cosyvoice_export.quant import variants as V  # noqa: E402
+from cosyvoice_export import variant  # noqa: E402
+from cosyvoice_export.quantize import quantize_bundle  # noqa: E402
+from cosyvoice_export.export.llm_variants import LlmVariantOptions  # noqa: E402
 
 EST = "flow/flow_estimator.onnx"
 
@@ -56,12 +59,10 @@ def main() -> int:
     m.doc_string = "re-saved for the A/B end-to-end test"
     replace(out, cfg, EST, m)
 
-    out = out_dir / "flow_int8"
-    cfg = clone(bundle, out)
-    entry, files = V.make_variant(bundle, cfg, "flow", "int8", out_root=out, log=lambda s: None)
-    produced = out / files[0]
-    replace(out, cfg, EST, onnx.load(str(produced)))
-    produced.unlink()
+    shutil.rmtree(out_dir / "quantized", ignore_errors=True)
+    quantize_bundle(bundle, out_dir / "quantized", LlmVariantOptions(precisions=[]), force=True,
+                    log=lambda s: None, graph_variants=[("flow", "int8")])
+    variant.view(out_dir / "quantized", "flow/int8", out_dir / "flow_int8", force=True)
 
     out = out_dir / "broken"
     cfg = clone(bundle, out)
@@ -70,7 +71,7 @@ def main() -> int:
     init = next(i for i in m.graph.initializer if i.name == proj.input[1])
     init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * np.float32(1.5), init.name))
     replace(out, cfg, EST, m)
-    print(f"wrote {out_dir}/{{same_math,flow_int8,broken}}")
+    print(f"wrote {out_dir}/{{same_math,quantized,flow_int8,broken}}")
     return 0
 
 
