@@ -158,8 +158,8 @@ bool JudgeVariant(const AbArgs &a, const GlobalOptions &g, const std::string &va
   if (!report_dir.empty()) {
     report_path = (report_dir / "report.md").string();
     const std::string notes =
-        "Reference `" + a.model + "`, variant `" + variant_model + "`; families that differ: " +
-        families.Describe() + "; threads " + std::to_string(a.runtime.threads) +
+        "Reference `" + a.model + "`, variant `" + variant_model +
+        "`; families that differ: " + families.Describe() + "; threads " + std::to_string(a.runtime.threads) +
         (a.tokens > 0 ? "; " + std::to_string(a.tokens) + " speech tokens per segment" : "") +
         ". Made by `cosyvoice ab`.";
     WriteText(report_path, quality::RenderMarkdown(summary, results, notes));
@@ -199,9 +199,9 @@ int Run(const AbArgs &a, const GlobalOptions &g) {
       throw Error(ErrorCode::kInvalidArgument, "ab: " + v + " has the same graphs as " + a.model);
     const fs::path dir = ReportDirOf(a, v);
     if (!dir.empty() && std::find(report_dirs.begin(), report_dirs.end(), dir) != report_dirs.end())
-      throw Error(ErrorCode::kInvalidArgument,
-                  "ab: two --variant-model directories are named " + dir.filename().string() +
-                      ": their reports would share " + dir.string());
+      throw Error(ErrorCode::kInvalidArgument, "ab: two --variant-model directories are named " +
+                                                   dir.filename().string() + ": their reports would share " +
+                                                   dir.string());
     report_dirs.push_back(dir);
   }
 
