@@ -87,13 +87,14 @@ def main() -> int:
     med = lambda v: float(np.median(v))  # noqa: E731
     audio = a.frames / 50.0
     print(f"{a.frames} frames ({audio:.1f} s of audio), {a.threads} threads, {a.rounds} rounds, medians:")
-    print(f"  PyTorch HiFT (torch {torch.__version__})  {med(ref):.3f} s")
+    print(f"  PyTorch HiFT (torch {torch.__version__})  {med(ref):.3f} s (min {min(ref):.3f} s)")
     for name, parts in cpp.items():
         m = {k: med([x[k] for x in parts]) for k in ("seconds", "f0_seconds", "source_seconds",
                                                         "generator_seconds", "istft_seconds")}
         print(f"  C++ vocoder [{name}]  {m['seconds']:.3f} s  (F0 {m['f0_seconds']:.3f}, source "
               f"{m['source_seconds']:.3f}, generator {m['generator_seconds']:.3f}, ISTFT {m['istft_seconds']:.3f})"
-              f"  speed vs PyTorch {med(ref) / m['seconds']:.2f}x")
+              f"  speed vs PyTorch {med(ref) / m['seconds']:.2f}x; min {min(x['seconds'] for x in parts):.3f} s "
+              f"({min(ref) / min(x['seconds'] for x in parts):.2f}x)")
     return 0
 
 
