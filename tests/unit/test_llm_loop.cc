@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <string>
 
 #include "common/npy.h"
 #include "engine/embedding_table.h"
@@ -191,9 +192,8 @@ TEST_F(GeneratorTest, TeacherForcedLogitsAreWhatTheModelSeesAfterEachToken) {
   std::vector<float> fed = prompt;
   for (size_t i = 0; i <= forced.size(); ++i) {
     if (i > 0) fed.insert(fed.end(), table_->Row(forced[i - 1]), table_->Row(forced[i - 1]) + 8);
-    const std::vector<float> row(got.begin() + static_cast<long>(i * 5),
-                                 got.begin() + static_cast<long>(i * 5 + 5));
-    EXPECT_THAT(row, ::testing::Pointwise(::testing::FloatNear(1e-4), ExpectedLogits(fed))) << "step " << i;
+    SCOPED_TRACE("step " + std::to_string(i));
+    ExpectLogitsNear(got.data() + i * 5, fed);
   }
   // the generator is reusable afterwards, and an empty token list gives the prefill's logits only
   EXPECT_EQ(gen.TeacherForcedLogits(prompt, {}).size(), 5u);
