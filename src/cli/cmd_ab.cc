@@ -30,7 +30,6 @@ struct AbArgs {
   std::string model, texts_file, report_dir, modes = "zero_shot,cross_lingual,instruct2";
   std::vector<std::string> variant_models, voices, prompt_wavs, prompt_texts;
   int seeds = 3, tokens = 0, max_cases = 0;
-  bool json = false;
   RuntimeOptions runtime;
 };
 
@@ -159,14 +158,15 @@ bool JudgeVariant(const AbArgs &a, const GlobalOptions &g, const std::string &va
     report_path = (report_dir / "report.md").string();
     const std::string notes =
         "Reference `" + a.model + "`, variant `" + variant_model +
-        "`; families that differ: " + families.Describe() + "; threads " + std::to_string(a.runtime.threads) +
+        "`; families that differ: " + families.Describe() + "; threads " +
+        (a.runtime.threads.empty() ? std::string("default") : a.runtime.threads) +
         (a.tokens > 0 ? "; " + std::to_string(a.tokens) + " speech tokens per segment" : "") +
         ". Made by `cosyvoice ab`.";
     WriteText(report_path, quality::RenderMarkdown(summary, results, notes));
     WriteText(report_dir / "ab.json",
               SummaryJson(summary, families, "report.md", a.runtime.providers).dump(2) + "\n");
   }
-  if (a.json) {
+  if (g.json) {
     std::printf("%s\n", SummaryJson(summary, families, report_path, a.runtime.providers).dump(2).c_str());
   } else {
     std::printf("cosyvoice ab: %s vs fp32, %lld cases: %s\n", variant_name.c_str(),
@@ -255,7 +255,6 @@ Command MakeAbCommand(CLI::App &parent, const GlobalOptions &global) {
                   "Generate exactly this many speech tokens per segment (random-weight models never stop)");
   app->add_option("--max-cases", args->max_cases, "Run only the first N cases");
   app->add_option("--report", args->report_dir, "Directory for report.md, ab.json and the spectrogram PNGs");
-  app->add_flag("--json", args->json, "Print the verdict as JSON");
   args->runtime.AddTo(app);
   const GlobalOptions *g = &global;
   cmd.run = [args, g] { return Run(*args, *g); };
