@@ -23,6 +23,7 @@ COMMANDS: Dict[str, str] = {
     "bench": ".bench",
     "quantize": ".quantize",
     "variant": ".variant",
+    "variant-goldens": ".variant_goldens",
 }
 
 
