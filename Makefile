@@ -76,10 +76,20 @@ $(TINY)/goldens/.done: $(TINY)/bundle/.done
 	rm -rf $(TINY)/goldens && $(PYENV) $(PY) -m cosyvoice_export goldens --checkpoint $(TINY)/checkpoint --bundle $(TINY)/bundle --out $(TINY)/goldens
 	@touch $@
 
+$(TINY)/bundle-q/.done: $(TINY)/bundle/.done
+	@echo "[tiny] the bundle with LLM variants (fused fp32, int8, int4; docs/bundle.md §7)"
+	rm -rf $(TINY)/bundle-q && $(PYENV) $(PY) -m cosyvoice_export quantize $(TINY)/bundle --out $(TINY)/bundle-q --llm fp32,int8,int4 --quiet
+	@touch $@
+
+$(TINY)/goldens-q/.done: $(TINY)/bundle-q/.done $(TINY)/goldens/.done
+	@echo "[tiny] reference logits of the int8/int4 LLM variants (docs/parity.md, quantized LLM variants)"
+	$(PYENV) $(PY) -m cosyvoice_export variant-goldens --bundle $(TINY)/bundle-q --goldens $(TINY)/goldens --out $(TINY)/goldens-q --quiet
+	@touch $@
+
 tiny-model:
 	@$(PHASES) tiny-model dependencies "$(SUBMAKE) deps" model "$(SUBMAKE) tiny-model-only"
-tiny-model-only: $(TINY)/goldens/.done
-	@echo "[tiny] checkpoint, bundle and goldens ready under $(TINY)/"
+tiny-model-only: $(TINY)/goldens/.done $(TINY)/goldens-q/.done
+	@echo "[tiny] checkpoint, bundle, goldens and the LLM variants ready under $(TINY)/"
 
 # ---- tests ---------------------------------------------------------------------------------------
 # COSYVOICE_TEST_THREADS=N runs every tier with N threads: ONNX Runtime intra-op threads in the C++

@@ -73,6 +73,7 @@ class SessionTest : public ::testing::Test {
     ModelConfig c;
     c.model_dir = testing::BundleDir().string();
     c.runtime.intra_op_threads = 2;
+    testing::ApplyTestProviders(c.runtime);
     model_ = new std::shared_ptr<const Model>(Model::Load(c));
   }
   static void TearDownTestSuite() {
