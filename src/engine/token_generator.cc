@@ -74,8 +74,10 @@ std::vector<float> SpeechTokenGenerator::TeacherForcedLogits(const std::vector<f
   std::vector<float> out(static_cast<size_t>(steps * vocab));
   const float *logits = llm_.Forward(run_, lm_input.data(), positions, cache_);
   for (int64_t i = 0; i < steps; ++i) {
-    if (i > 0)
-      logits = llm_.Forward(run_, speech_embedding_.Row(tokens[static_cast<size_t>(i - 1)]), 1, cache_);
+    if (i > 0) {
+      speech_embedding_.CopyRow(tokens[static_cast<size_t>(i - 1)], embed_.data());
+      logits = llm_.Forward(run_, embed_.data(), 1, cache_);
+    }
     std::copy(logits, logits + vocab, out.begin() + i * vocab);
   }
   return out;
