@@ -29,8 +29,15 @@ int HardwareThreadCount();
 // logged once per process and field: more threads than CPUs only make ONNX Runtime's spinning
 // workers fight over the cores (64 threads on 2 cores ran 18x slower, 1000 seemed to hang).
 int CapThreadCount(int requested, const char *field);
-// Reports once per process that `provider` cannot be used (first line of `reason` only).
+// Reports once per process that `provider` cannot be used: the summary of `reason` below, with the
+// whole reason at debug level.
 void LogProviderFallbackOnce(const std::string &provider, const std::string &reason);
+
+// What a user needs from an ONNX Runtime error: its first line without the source location, the
+// C++ signature and the status prefix ONNX Runtime puts in front of the message
+// ("/onnxruntime_src/...cc:136 Sig(...) cond was false. Failed to get a WebGPU adapter: ..." ->
+// "Failed to get a WebGPU adapter: ..."). Text in another shape comes back as its first line.
+std::string ProviderErrorSummary(const std::string &reason);
 
 // Provider names this ONNX Runtime library was built with, lower-case ("cpu", "cuda", ...).
 std::vector<std::string> AvailableProviders();
