@@ -12,6 +12,12 @@ void SetLogLevel(LogLevel level);
 LogLevel GetLogLevel();
 bool LogEnabled(LogLevel level);
 
+// Where finished lines go instead of stderr (the C API's cosyvoice_log_set): `message` has no level
+// prefix and no newline. nullptr restores stderr. Once SetLogSink returns, the previous sink is not
+// running and is not called again. A line logged from inside the sink goes to stderr.
+using LogSink = void (*)(LogLevel level, const char *message, void *user_data);
+void SetLogSink(LogSink sink, void *user_data);
+
 // Accumulates one message and writes it (with a level prefix) as a single line when destroyed.
 class LogMessage {
  public:

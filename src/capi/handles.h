@@ -1,0 +1,25 @@
+// src/capi/handles.h - what the C API's opaque handles hold.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "cosyvoice/cosyvoice.h"
+#include "cosyvoice/cosyvoice_c.h"
+#include "capi/owned_audio.h"
+
+// A caller's reference to a shared, immutable Model (sessions hold their own references).
+struct cosyvoice_model {
+  std::shared_ptr<const cosyvoice::Model> model;
+  std::string providers;  // ModelInfo::providers joined with ',', for cosyvoice_model_info
+};
+
+struct cosyvoice_voice {
+  cosyvoice::Voice voice;
+};
+
+struct cosyvoice_session {
+  explicit cosyvoice_session(std::shared_ptr<const cosyvoice::Model> model) : session(std::move(model)) {}
+  cosyvoice::Session session;
+};
