@@ -103,7 +103,7 @@ serve: build tiny-model
 	$(CLI) serve -m "$(if $(MODEL),$(MODEL),$(TINY)/bundle)" --data-dir $(BUILD)/serve-data $(SERVE_ARGS)
 
 # ---- housekeeping --------------------------------------------------------------------------------
-CXX_FILES = $(shell find src include tests bench -name '*.cc' -o -name '*.h' 2>/dev/null)
+CXX_FILES = $(shell find src include tests bench examples -name '*.cc' -o -name '*.h' 2>/dev/null)
 format:
 	clang-format -i $(CXX_FILES)
 format-check:
