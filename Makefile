@@ -84,7 +84,8 @@ test-cpp:
 test-python:
 	@if [ -d python/tests ]; then \
 	  echo "== Python tests (pytest, /usr/bin/python3) =="; \
-	  cd python && $(PYENV) COSYVOICE_TINY=$(CURDIR)/$(TINY) $(PY) -m pytest -q -p no:cacheprovider tests 2>&1 | tee ../$(BUILD)/pytest.log | tail -n 25; \
+	  cd python && $(PYENV) COSYVOICE_TINY=$(CURDIR)/$(TINY) COSYVOICE_LIBRARY=$(CURDIR)/$(BUILD)/lib/libcosyvoice.so \
+	    COSYVOICE_CLI=$(CURDIR)/$(CLI) $(PY) -m pytest -q -p no:cacheprovider tests 2>&1 | tee ../$(BUILD)/pytest.log | tail -n 25; \
 	else echo "== no Python tests in this checkout =="; fi
 
 test-sanitize: deps tiny-model
@@ -103,7 +104,7 @@ serve: build tiny-model
 	$(CLI) serve -m "$(if $(MODEL),$(MODEL),$(TINY)/bundle)" --data-dir $(BUILD)/serve-data $(SERVE_ARGS)
 
 # ---- housekeeping --------------------------------------------------------------------------------
-CXX_FILES = $(shell find src include tests bench examples -name '*.cc' -o -name '*.h' 2>/dev/null)
+CXX_FILES = $(shell find src include tests bench examples -name '*.cc' -o -name '*.c' -o -name '*.h' 2>/dev/null)
 format:
 	clang-format -i $(CXX_FILES)
 format-check:

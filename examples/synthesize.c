@@ -46,7 +46,8 @@ int main(int argc, char **argv) {
     stats.struct_size = sizeof(stats);
     status = cosyvoice_session_stream(session, &request, &params, on_audio, &out, &stats);
     if (status == COSYVOICE_OK) {
-      status = cosyvoice_audio_write_wav(argv[4], out.samples, out.count, cosyvoice_model_sample_rate(model), false);
+      status = cosyvoice_audio_write_wav(argv[4], out.samples, out.count, cosyvoice_model_sample_rate(model),
+                                         false);
       printf("wrote %s: %.2f s of audio in %.2f s (first audio after %.2f s)\n", argv[4], stats.audio_seconds,
              stats.total_seconds, stats.first_audio_seconds);
     }

@@ -1,4 +1,5 @@
 """Model, Voice and Session: the Python face of the C API (include/cosyvoice/cosyvoice_c.h)."""
+import atexit
 import ctypes
 import dataclasses
 import os
@@ -110,6 +111,12 @@ def set_log_handler(handler: Optional[Callable[[str, str], None]]) -> None:
     _log_callback = callback  # the old one is no longer called once cosyvoice_log_set returned
 
 
+@atexit.register
+def _unhook_log():  # no call into a Python handler while the interpreter shuts down
+    if _log_callback is not None:
+        _lib.cosyvoice_log_set(_native.LOG_CALLBACK(), None)
+
+
 def set_log_level(level: str) -> None:
     """Drops log lines below `level`: "debug", "info" (default), "warning", "error" or "silent"."""
     if level not in _LOG_LEVELS:
@@ -187,8 +194,8 @@ class _Handle:
     def __init__(self, pointer):
         self._ptr = pointer
 
-    @property
-    def _as_parameter_(self):
+    def _handle(self):
+        """The native pointer; ValueError once closed."""
         if not self._ptr:
             raise ValueError(f"{type(self).__name__} is closed")
         return self._ptr
@@ -237,7 +244,7 @@ class Model(_Handle):
         _check(_lib.cosyvoice_model_load(_bytes(bundle_dir), ctypes.byref(params), ctypes.byref(handle)))
         super().__init__(handle.value)
         info = _native.ModelInfo(struct_size=ctypes.sizeof(_native.ModelInfo))
-        _check(_lib.cosyvoice_model_get_info(self, ctypes.byref(info)))
+        _check(_lib.cosyvoice_model_get_info(self._handle(), ctypes.byref(info)))
         self.info = ModelInfo(info.model_name.decode(), info.format_version.decode(), info.bundle_dir.decode(),
                               info.providers.decode().split(","), info.sample_rate, info.mel_bins)
 
@@ -253,14 +260,14 @@ class Model(_Handle):
         for zero-shot only. Thread-safe."""
         handle = ctypes.c_void_p()
         if isinstance(prompt, (str, os.PathLike)):
-            _check(_lib.cosyvoice_voice_create_from_file(self, _bytes(prompt), _bytes(transcript),
+            _check(_lib.cosyvoice_voice_create_from_file(self._handle(), _bytes(prompt), _bytes(transcript),
                                                          ctypes.byref(handle)))
         else:
             if sample_rate is None:
                 raise ValueError("create_voice: give sample_rate with an array of samples")
             x = _mono_float32(prompt, "create_voice")
-            _check(_lib.cosyvoice_voice_create(self, _float_pointer(x), x.size, sample_rate, _bytes(transcript),
-                                               ctypes.byref(handle)))
+            _check(_lib.cosyvoice_voice_create(self._handle(), _float_pointer(x), x.size, sample_rate,
+                                               _bytes(transcript), ctypes.byref(handle)))
         return Voice(handle.value)
 
     def session(self) -> "Session":
@@ -282,23 +289,23 @@ class Voice(_Handle):
 
     def save(self, path: PathLike) -> None:
         """Writes the voice to a file (atomically)."""
-        _check(_lib.cosyvoice_voice_save(self, _bytes(path)))
+        _check(_lib.cosyvoice_voice_save(self._handle(), _bytes(path)))
 
     @property
     def transcript(self) -> str:
-        return _lib.cosyvoice_voice_transcript(self).decode()
+        return _lib.cosyvoice_voice_transcript(self._handle()).decode()
 
     @property
     def source(self) -> str:
-        return _lib.cosyvoice_voice_source(self).decode()
+        return _lib.cosyvoice_voice_source(self._handle()).decode()
 
     @property
     def prompt_seconds(self) -> float:
-        return _lib.cosyvoice_voice_prompt_seconds(self)
+        return _lib.cosyvoice_voice_prompt_seconds(self._handle())
 
     @property
     def num_prompt_tokens(self) -> int:
-        return _lib.cosyvoice_voice_num_prompt_tokens(self)
+        return _lib.cosyvoice_voice_num_prompt_tokens(self._handle())
 
 
 class Session(_Handle):
@@ -318,7 +325,7 @@ class Session(_Handle):
 
     def __init__(self, model: Model):
         handle = ctypes.c_void_p()
-        _check(_lib.cosyvoice_session_create(model, ctypes.byref(handle)))
+        _check(_lib.cosyvoice_session_create(model._handle(), ctypes.byref(handle)))
         super().__init__(handle.value)  # holds a reference to the model: `model` may be closed first
         self.sample_rate = model.sample_rate
         self.last_stats: Optional[Stats] = None  # of the last successful request
@@ -334,7 +341,7 @@ class Session(_Handle):
         bridge = _CallbackBridge(on_chunk)
         audio = ctypes.POINTER(_native.Audio)()
         stats = _native.Stats(struct_size=ctypes.sizeof(_native.Stats))
-        status = _lib.cosyvoice_session_synthesize(self, ctypes.byref(request.c), ctypes.byref(params),
+        status = _lib.cosyvoice_session_synthesize(self._handle(), ctypes.byref(request.c), ctypes.byref(params),
                                                    bridge.c_callback, None, ctypes.byref(audio), ctypes.byref(stats))
         bridge.check(status)
         self.last_stats = Stats._from(stats)
@@ -349,6 +356,7 @@ class Session(_Handle):
         chunks wait for the consumer (back-pressure: a slow consumer pauses the synthesis, memory
         stays bounded). Leaving the loop early (break, close(), an exception) cancels the synthesis
         and waits for the worker. Errors are raised from the iterator."""
+        self._handle()  # a closed session fails here, not in the worker
         options.setdefault("stream", True)
         request = _Request(text, voice, mode, instruct, source, source_sample_rate)
         params = _params(options)
@@ -374,7 +382,7 @@ class Session(_Handle):
             stats = _native.Stats(struct_size=ctypes.sizeof(_native.Stats))
             bridge = _CallbackBridge(offer)
             try:
-                status = _lib.cosyvoice_session_stream(self, ctypes.byref(request.c), ctypes.byref(params),
+                status = _lib.cosyvoice_session_stream(self._handle(), ctypes.byref(request.c), ctypes.byref(params),
                                                        bridge.c_callback, None, ctypes.byref(stats))
                 bridge.check(status)
                 self.last_stats = Stats._from(stats)
@@ -419,7 +427,7 @@ class _Request:
         self.c = _lib.cosyvoice_request_default()
         self.c.mode = MODES[mode]
         self.c.text = _bytes(text)
-        self.c.voice = voice._as_parameter_
+        self.c.voice = voice._handle()
         self.c.instruct = _bytes(instruct)
         if source is not None:
             if isinstance(source, (str, os.PathLike)):

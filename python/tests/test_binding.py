@@ -21,6 +21,7 @@ CLI = Path(os.environ.get("COSYVOICE_CLI", REPO / "build" / "bin" / "cosyvoice")
 PROMPT = "/usr/share/sounds/alsa/Front_Center.wav"
 SOURCE = "/usr/share/sounds/alsa/Rear_Left.wav"
 SAMPLES_PER_TOKEN = 960
+LONG_TEXT = "甲" * 69 + "。" + "乙" * 29 + "。"  # split into two segments (docs/cli.md, normalize)
 
 if not (BUNDLE / "config.json").is_file():
     pytest.fail(f"{BUNDLE}: no tiny bundle; run `make tiny-model` (or set COSYVOICE_TINY)", pytrace=False)
@@ -115,7 +116,7 @@ def test_explicit_zero_is_not_the_default(voice, session):
 
 def test_on_chunk_sees_the_output(voice, session):
     seen = []
-    audio = session.synthesize("Hello world. A second sentence.", voice, on_chunk=seen.append, **fixed(20))
+    audio = session.synthesize(LONG_TEXT, voice, on_chunk=seen.append, **fixed(20))
     assert [c.segment for c in seen] == [0, 1] and all(c.num_segments == 2 for c in seen)
     np.testing.assert_array_equal(np.concatenate([c.samples for c in seen]), audio)
 
@@ -256,7 +257,7 @@ def test_log_handler(model):
 def test_python_example_runs(tmp_path):
     out = tmp_path / "example.wav"
     env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
-    r = subprocess.run([sys.executable, str(REPO / "examples" / "python" / "tts.py"), str(BUNDLE), PROMPT,
-                        "Front center.", "Hello from Python.", str(out)], env=env, capture_output=True, text=True)
+    r = subprocess.run([sys.executable, str(REPO / "examples" / "synthesize.py"), str(BUNDLE), PROMPT,
+                        "Front center.", str(out)], env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "wrote" in r.stdout and out.stat().st_size > 44

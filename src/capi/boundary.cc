@@ -59,7 +59,8 @@ cosyvoice_status FailFromCurrentException(const char *function) noexcept {
     }
   } catch (const std::exception &e) {
     try {
-      return Fail(COSYVOICE_ERROR_INTERNAL, (std::string(function) + ": internal error: " + e.what()).c_str());
+      return Fail(COSYVOICE_ERROR_INTERNAL,
+                  (std::string(function) + ": internal error: " + e.what()).c_str());
     } catch (...) {
       return Fail(COSYVOICE_ERROR_INTERNAL, e.what());
     }
@@ -69,7 +70,8 @@ cosyvoice_status FailFromCurrentException(const char *function) noexcept {
 }
 
 void RequireArg(const void *p, const char *function, const char *name) {
-  if (p == nullptr) throw Error(ErrorCode::kInvalidArgument, std::string(function) + ": " + name + " is NULL");
+  if (p == nullptr)
+    throw Error(ErrorCode::kInvalidArgument, std::string(function) + ": " + name + " is NULL");
 }
 
 const char *LastErrorMessage() noexcept {

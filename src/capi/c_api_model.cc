@@ -28,7 +28,8 @@ cosyvoice::GraphOptimization ToGraphOptimization(int32_t value) {
     case COSYVOICE_GRAPH_OPT_ALL: return cosyvoice::GraphOptimization::kAll;
     default: break;
   }
-  throw Error(ErrorCode::kInvalidArgument, "cosyvoice_model_params.graph_optimization " + std::to_string(value) +
+  throw Error(ErrorCode::kInvalidArgument, "cosyvoice_model_params.graph_optimization " +
+                                               std::to_string(value) +
                                                ": expected COSYVOICE_GRAPH_OPT_DISABLED (0) .. _ALL (3)");
 }
 
@@ -81,8 +82,8 @@ cosyvoice_status cosyvoice_model_load(const char *bundle_dir, const cosyvoice_mo
     RequireArg(out, "cosyvoice_model_load", "out");
     *out = nullptr;
     RequireArg(bundle_dir, "cosyvoice_model_load", "bundle_dir");
-    const cosyvoice_model_params p = cosyvoice::capi::ReadVersioned(
-        params, cosyvoice_model_default_params(), "cosyvoice_model_load", "params");
+    const cosyvoice_model_params p = cosyvoice::capi::ReadVersioned(params, cosyvoice_model_default_params(),
+                                                                    "cosyvoice_model_load", "params");
     auto handle = std::make_unique<cosyvoice_model>();
     handle->model = cosyvoice::Model::Load(ToModelConfig(bundle_dir, p));
     handle->providers = Join(handle->model->info().providers);
@@ -115,8 +116,9 @@ int32_t cosyvoice_model_sample_rate(const cosyvoice_model *model) {
   return model != nullptr ? model->model->sample_rate() : 0;
 }
 
-cosyvoice_status cosyvoice_voice_create(const cosyvoice_model *model, const float *samples, size_t num_samples,
-                                        int32_t sample_rate, const char *transcript, cosyvoice_voice **out) {
+cosyvoice_status cosyvoice_voice_create(const cosyvoice_model *model, const float *samples,
+                                        size_t num_samples, int32_t sample_rate, const char *transcript,
+                                        cosyvoice_voice **out) {
   return Guard("cosyvoice_voice_create", [&] {
     RequireArg(out, "cosyvoice_voice_create", "out");
     *out = nullptr;

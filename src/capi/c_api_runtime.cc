@@ -108,7 +108,7 @@ void cosyvoice_log_set(cosyvoice_log_callback callback, void *user_data) {
 }
 
 void cosyvoice_log_set_level(cosyvoice_log_level level) {
-  const int clamped = level < COSYVOICE_LOG_DEBUG ? COSYVOICE_LOG_DEBUG
+  const int clamped = level < COSYVOICE_LOG_DEBUG    ? COSYVOICE_LOG_DEBUG
                       : level > COSYVOICE_LOG_SILENT ? COSYVOICE_LOG_SILENT
                                                      : level;
   cosyvoice::SetLogLevel(static_cast<cosyvoice::LogLevel>(clamped));
@@ -137,8 +137,8 @@ cosyvoice_status cosyvoice_audio_write_wav(const char *path, const float *sample
     audio.sample_rate = sample_rate;
     for (size_t i = 0; i < num_samples; ++i)
       if (!std::isfinite(audio.samples[i]))
-        throw Error(ErrorCode::kInvalidAudio, std::string(path) + ": sample " + std::to_string(i) +
-                                                  " is not finite; nothing written");
+        throw Error(ErrorCode::kInvalidAudio,
+                    std::string(path) + ": sample " + std::to_string(i) + " is not finite; nothing written");
     cosyvoice::capi::WriteAtomically(
         path, [&](const std::string &temp) { cosyvoice::WriteWavFile(temp, audio, float_samples); });
   });

@@ -40,20 +40,24 @@ cosyvoice::Mode ToMode(int32_t mode) {
 
 void ToRequest(const cosyvoice_request *in, const char *function, Request *out) {
   RequireArg(in, function, "request");
-  const cosyvoice_request r = cosyvoice::capi::ReadVersioned(in, cosyvoice_request_default(), function, "request");
+  const cosyvoice_request r =
+      cosyvoice::capi::ReadVersioned(in, cosyvoice_request_default(), function, "request");
   RequireArg(r.voice, function, "request->voice");
   out->request.mode = ToMode(r.mode);
   out->request.text = r.text != nullptr ? r.text : "";
   out->request.instruct = r.instruct != nullptr ? r.instruct : "";
   out->request.voice = &r.voice->voice;
   if (r.source_audio != nullptr) {
-    if (r.source_audio->num_samples > 0) RequireArg(r.source_audio->samples, function, "request->source_audio->samples");
-    out->source.samples.assign(r.source_audio->samples, r.source_audio->samples + r.source_audio->num_samples);
+    if (r.source_audio->num_samples > 0)
+      RequireArg(r.source_audio->samples, function, "request->source_audio->samples");
+    out->source.samples.assign(r.source_audio->samples,
+                               r.source_audio->samples + r.source_audio->num_samples);
     out->source.sample_rate = r.source_audio->sample_rate;
     out->request.source_audio = &out->source;
   } else if (out->request.mode == cosyvoice::Mode::kVoiceConversion) {
     throw Error(ErrorCode::kInvalidArgument,
-                std::string(function) + ": request->source_audio is NULL; voice conversion needs the speech to re-voice");
+                std::string(function) +
+                    ": request->source_audio is NULL; voice conversion needs the speech to re-voice");
   }
 }
 
@@ -105,7 +109,8 @@ cosyvoice::AudioCallback ToCallback(cosyvoice_audio_callback callback, void *use
 void CheckStats(const cosyvoice_stats *stats, const char *function) {
   if (stats != nullptr && stats->struct_size < sizeof(uint32_t))
     throw Error(ErrorCode::kInvalidArgument, std::string(function) + ": stats->struct_size is " +
-                                                 std::to_string(stats->struct_size) + "; set it to sizeof(cosyvoice_stats)");
+                                                 std::to_string(stats->struct_size) +
+                                                 "; set it to sizeof(cosyvoice_stats)");
 }
 
 void WriteStats(const cosyvoice::SynthesisStats &s, cosyvoice_stats *out, const char *function) {
@@ -183,19 +188,22 @@ cosyvoice_status cosyvoice_session_synthesize(cosyvoice_session *session, const 
     ToRequest(request, kFunction, &r);
     const cosyvoice::SynthesisOptions options = ToOptions(params, kFunction);
     cosyvoice::SynthesisStats s;
-    cosyvoice::Audio audio = session->session.Synthesize(r.request, options, ToCallback(callback, user_data), &s);
+    cosyvoice::Audio audio =
+        session->session.Synthesize(r.request, options, ToCallback(callback, user_data), &s);
     if (stats != nullptr) WriteStats(s, stats, kFunction);
     *out_audio = cosyvoice::capi::GiveAway(std::move(audio));
   });
 }
 
 cosyvoice_status cosyvoice_session_stream(cosyvoice_session *session, const cosyvoice_request *request,
-                                          const cosyvoice_synthesis_params *params, cosyvoice_audio_callback callback,
-                                          void *user_data, cosyvoice_stats *stats) {
+                                          const cosyvoice_synthesis_params *params,
+                                          cosyvoice_audio_callback callback, void *user_data,
+                                          cosyvoice_stats *stats) {
   static const char *const kFunction = "cosyvoice_session_stream";
   return Guard(kFunction, [&] {
     RequireArg(session, kFunction, "session");
-    if (callback == nullptr) throw Error(ErrorCode::kInvalidArgument, std::string(kFunction) + ": callback is NULL");
+    if (callback == nullptr)
+      throw Error(ErrorCode::kInvalidArgument, std::string(kFunction) + ": callback is NULL");
     CheckStats(stats, kFunction);
     Request r;
     ToRequest(request, kFunction, &r);

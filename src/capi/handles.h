@@ -5,9 +5,9 @@
 #include <string>
 #include <utility>
 
+#include "capi/owned_audio.h"
 #include "cosyvoice/cosyvoice.h"
 #include "cosyvoice/cosyvoice_c.h"
-#include "capi/owned_audio.h"
 
 // A caller's reference to a shared, immutable Model (sessions hold their own references).
 struct cosyvoice_model {
