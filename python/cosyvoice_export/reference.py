@@ -390,24 +390,7 @@ class ReferencePipeline:
         segments = self.normalize(text)
         if not segments:
             raise ReferenceError(f"text {text!r} has nothing to speak after normalisation")
-        if mode == "zero_shot":
-            transcript = (voice.transcript if voice is not None else "") or ""
-            if not transcript.strip():
-                raise ReferenceError("zero_shot needs the prompt transcript (--prompt-text)")
-            prompt = transcript if ENDOFPROMPT in transcript else self.system_prompt + ENDOFPROMPT + transcript
-        elif mode == "instruct2":
-            if instruct is None or not instruct.strip():
-                raise ReferenceError("instruct2 needs an instruction (--instruct)")
-            at = instruct.find(ENDOFPROMPT)
-            if at < 0:
-                prompt = f"{self.system_prompt} {instruct}{ENDOFPROMPT}"
-            elif at + len(ENDOFPROMPT) != len(instruct):
-                raise ReferenceError(f"instruction {instruct!r}: {ENDOFPROMPT} must end the instruction "
-                                     f"(the text to speak comes after it)")
-            else:
-                prompt = instruct
-        else:
-            prompt = ""
+        prompt = self.prompt_string(mode, voice, instruct)
         plans = []
         for i, seg in enumerate(segments):
             tts = seg
@@ -421,6 +404,74 @@ class ReferencePipeline:
             plans.append(SegmentPlan(i, seg, prompt, tts, self.encode(prompt) if prompt else [], self.encode(tts),
                                      mode == "zero_shot"))
         return plans
+
+    def prompt_string(self, mode: str, voice: Optional[Voice] = None, instruct: Optional[str] = None) -> str:
+        """The prompt text of a mode: zero-shot ``system + <|endofprompt|> + transcript`` (the
+        transcript as is when it holds the marker), instruct2 the instruction (wrapped as
+        ``system instruction<|endofprompt|>`` when bare), cross-lingual none."""
+        if mode == "zero_shot":
+            transcript = (voice.transcript if voice is not None else "") or ""
+            if not transcript.strip():
+                raise ReferenceError("zero_shot needs the prompt transcript (--prompt-text)")
+            return transcript if ENDOFPROMPT in transcript else self.system_prompt + ENDOFPROMPT + transcript
+        if mode == "instruct2":
+            if instruct is None or not instruct.strip():
+                raise ReferenceError("instruct2 needs an instruction (--instruct)")
+            at = instruct.find(ENDOFPROMPT)
+            if at < 0:
+                return f"{self.system_prompt} {instruct}{ENDOFPROMPT}"
+            if at + len(ENDOFPROMPT) != len(instruct):
+                raise ReferenceError(f"instruction {instruct!r}: {ENDOFPROMPT} must end the instruction "
+                                     f"(the text to speak comes after it)")
+            return instruct
+        return ""
+
+    # ---- text-in streaming ----------------------------------------------------------------------
+    def synthesize_text_stream(self, mode: str, pieces, voice: Voice, instruct: Optional[str] = None, seed: int = 0,
+                               n_timesteps: int = 10, cfg_rate: float = 0.7, stream: bool = False,
+                               stream_mode: str = "recompute", stream_schedule: str = "upstream",
+                               max_tokens: Optional[int] = None, trace: Optional[Dict[str, Any]] = None):
+        """Text that arrives in pieces (upstream's ``inference_bistream``, bistream.py): each piece
+        (a string) is tokenized on its own and fed token by token to the interleaved decode loop;
+        no normalisation or splitting (upstream skips them for a generator).  zero_shot or
+        instruct2 (upstream needs <|endofprompt|> in the prompt text, which cross-lingual lacks).
+        Returns the waveform, or ``(waveform, chunks)`` with ``stream``.  ``trace`` receives
+        ``pieces`` (their token ids), ``tokens`` (emitted), ``flow_tokens`` and ``sampled`` (with fills)."""
+        from . import bistream, streaming
+        if mode not in ("zero_shot", "instruct2"):
+            raise ReferenceError(f"text streaming supports zero_shot and instruct2, not {mode!r} "
+                                 f"(upstream needs {ENDOFPROMPT} in the prompt text)")
+        if stream_mode not in streaming.MODES:
+            raise ReferenceError(f"unknown stream mode {stream_mode!r}")
+        prompt = self.prompt_string(mode, voice, instruct)
+        speech = voice.speech_tokens.tolist() if mode == "zero_shot" else []
+        eop = self.encode(ENDOFPROMPT)
+        b = bistream.BistreamLM(self.llm, self.encode(prompt), speech, segment_seed(seed, 0), endofprompt_id=eop[0],
+                                max_tokens=max_tokens)
+        piece_ids, toks = [], []
+        for piece in pieces:
+            ids = self.encode(piece) if piece else []
+            piece_ids.append(ids)
+            toks += b.push(ids)
+        if b.text_fed == 0:
+            raise ReferenceError("empty text: nothing to synthesize")
+        toks += b.finish()
+        flow_toks = sampling.SilentTokenFilter(sampling.MAX_SILENT_RUN).filter(toks)
+        self.log(f"text stream: {len(piece_ids)} pieces, {b.text_fed} text tokens -> {len(toks)} speech tokens")
+        if trace is not None:
+            trace.update(pieces=piece_ids, tokens=list(toks), flow_tokens=list(flow_toks), sampled=list(b.out))
+        if not flow_toks:
+            raise ReferenceError("the text produced no speech tokens")
+        chunks: List[np.ndarray] = []
+        if stream:
+            if stream_mode == "recompute":
+                wav = self._stream_segment(0, flow_toks, voice, n_timesteps, cfg_rate, chunks, [], {}, False)
+            else:
+                wav = self._stream_segment_incremental(0, flow_toks, voice, n_timesteps, cfg_rate, chunks, [], {},
+                                                       False, stream_mode, stream_schedule)
+            return wav, chunks
+        mel = self.run_flow(flow_toks, voice, False, True, n_timesteps, cfg_rate)
+        return self.vocode(mel, True)[0].numpy().copy()
 
     # ---- LLM ------------------------------------------------------------------------------------
     def lm_input(self, plan: SegmentPlan, voice: Voice) -> torch.Tensor:
@@ -535,18 +586,31 @@ class ReferencePipeline:
                    n_timesteps: int = 10, cfg_rate: float = 0.7, stream: bool = False,
                    trace: Optional[Dict[str, Any]] = None, min_tokens: Optional[int] = None,
                    max_tokens: Optional[int] = None, keep_harmonics: bool = False,
-                   timings: Optional[Dict[str, float]] = None):
+                   timings: Optional[Dict[str, float]] = None, stream_mode: str = "recompute",
+                   stream_schedule: str = "upstream"):
         """Synthesize ``text`` (or convert ``source_wav`` in ``vc`` mode) in ``voice``.
 
         Returns the waveform (float32 numpy [N], 24 kHz, in [-0.99, 0.99]); with ``stream=True``
         returns ``(waveform, chunks)`` where ``chunks`` is the list of emitted pieces (their
         concatenation is the waveform).  ``min_tokens``/``max_tokens``: floor and cap on the LLM
         length limits of every segment (:meth:`length_limits`).  ``keep_harmonics`` also traces the NSF harmonics and the generator
-        spectra of the first segment.  ``timings`` accumulates per-stage seconds."""
+        spectra of the first segment.  ``timings`` accumulates per-stage seconds.  ``stream_mode``:
+        ``recompute`` (upstream's loop), ``exact`` or ``fast`` (incremental, streaming.py);
+        ``stream_schedule``: ``upstream`` (hops 25 + pad, 50, 100, ...) or ``chunk`` (fast only:
+        one 25-token attention chunk per emission after the first)."""
         if mode not in MODES:
             raise ReferenceError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
         if not (speed > 0 and math.isfinite(speed)):
             raise ReferenceError(f"speed must be a positive number, got {speed}")
+        from . import streaming
+        if stream_mode not in streaming.MODES:
+            raise ReferenceError(f"unknown stream mode {stream_mode!r}; expected one of {', '.join(streaming.MODES)}")
+        if stream_schedule not in streaming.SCHEDULES:
+            raise ReferenceError(f"unknown stream schedule {stream_schedule!r}; expected one of "
+                                 f"{', '.join(streaming.SCHEDULES)}")
+        if stream_schedule != "upstream" and stream_mode != "fast":
+            raise ReferenceError(f"stream schedule {stream_schedule!r} needs stream mode 'fast' (the final chunk "
+                                 f"boundary of 'exact' and 'recompute' is upstream's)")
         if stream and speed != 1.0:
             self.log(f"warning: speed {speed} is ignored when streaming (as upstream does)")
             speed = 1.0
@@ -592,8 +656,13 @@ class ReferencePipeline:
             if trace is not None:
                 seg_tr["mu"] = self.flow_mu(flow_toks, voice)
             if stream:
-                wav_seg = self._stream_segment(si, flow_toks, voice, n_timesteps, cfg_rate, chunks, chunks_trace, tm,
-                                               trace is not None)
+                if stream_mode == "recompute":
+                    wav_seg = self._stream_segment(si, flow_toks, voice, n_timesteps, cfg_rate, chunks, chunks_trace,
+                                                   tm, trace is not None)
+                else:
+                    wav_seg = self._stream_segment_incremental(si, flow_toks, voice, n_timesteps, cfg_rate, chunks,
+                                                               chunks_trace, tm, trace is not None, stream_mode,
+                                                               stream_schedule)
                 seg_tr["wav"] = wav_seg
             else:
                 t0 = time.perf_counter()
@@ -658,6 +727,38 @@ class ReferencePipeline:
                      f"{'final' if final else 'streaming'}, {new.shape[0]} samples")
         return np.concatenate(out).astype(np.float32)
 
+    def _stream_segment_incremental(self, si: int, tokens: List[int], voice: Voice, n_timesteps: int, cfg_rate: float,
+                                    chunks: List[np.ndarray], chunks_trace: List[Dict[str, Any]], tm: Dict[str, float],
+                                    keep: bool, mode: str, schedule: str) -> np.ndarray:
+        """The same segment through the incremental schedule (streaming.py, docs/streaming.md):
+        ``exact`` gives the chunks of :meth:`_stream_segment` within float32 parity, ``fast`` runs
+        the final chunk chunk-causally too."""
+        from . import streaming
+        t0 = time.perf_counter()
+        emitted = sum(c.shape[0] for c in chunks)
+        seg_start = emitted
+        records: List[Dict[str, Any]] = []
+        out = streaming.stream_segment(self.flow, self.hift, self.flow_noise, self.hift_noise.get, tokens,
+                                       voice.speech_tokens, voice.prompt_mel, voice.embedding, mode=mode,
+                                       schedule=schedule, n_timesteps=n_timesteps, cfg_rate=cfg_rate,
+                                       on_chunk=records.append)
+        tm["flow"] = tm.get("flow", 0.0) + time.perf_counter() - t0     # flow and HiFT interleaved
+        acc = 0
+        for rec, new in zip(records, out):
+            acc += rec["mel_frames"]
+            entry = {k: rec[k] for k in ("offset", "hop", "token_end", "final")}
+            entry.update(segment=si, index=len(chunks), attention=rec["attention"], mel_frames=rec["mel_frames"],
+                         acc_mel_frames=acc, sample_start=emitted - seg_start, samples=int(new.shape[0]))
+            emitted += new.shape[0]
+            chunks.append(new)
+            if keep:
+                entry["mel"] = rec["mel"]
+                entry["wav"] = new
+            chunks_trace.append(entry)
+            self.log(f"segment {si} chunk {entry['index']}: tokens [:{entry['token_end']}] {mode} "
+                     f"{'final' if entry['final'] else 'streaming'}, {new.shape[0]} samples")
+        return np.concatenate(out).astype(np.float32)
+
 
 # ---------------------------------------------------------------------------------------------
 # command
@@ -676,6 +777,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="sampling seed; segment s uses seed + s (default 0)")
     p.add_argument("--speed", type=float, default=1.0, help="speed factor (offline only; default 1)")
     p.add_argument("--stream", action="store_true", help="streaming schedule (spec §8)")
+    p.add_argument("--stream-mode", default="recompute", choices=("recompute", "exact", "fast"),
+                   help="streaming: upstream's recompute loop, or the incremental schedule (docs/streaming.md)")
+    p.add_argument("--stream-schedule", default="upstream", choices=("upstream", "chunk"),
+                   help="streaming hops: upstream's doubling, or one attention chunk per emission (fast only)")
     p.add_argument("--n-timesteps", type=int, default=10, help="flow Euler steps (default 10)")
     p.add_argument("--cfg-rate", type=float, default=0.7, help="classifier-free guidance (default 0.7)")
     p.add_argument("--min-tokens", type=int, help="floor on speech tokens per segment (raises min_len)")
@@ -694,6 +799,7 @@ def main(args: argparse.Namespace) -> int:
             res = ref.synthesize(args.mode, args.text, voice, instruct=args.instruct, source_wav=args.source_wav,
                                  seed=args.seed, speed=args.speed, n_timesteps=args.n_timesteps,
                                  cfg_rate=args.cfg_rate, stream=args.stream, min_tokens=args.min_tokens,
+                                 stream_mode=args.stream_mode, stream_schedule=args.stream_schedule,
                                  max_tokens=args.max_tokens)
             wav, chunks = res if args.stream else (res, None)
             elapsed = time.time() - t0

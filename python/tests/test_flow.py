@@ -33,7 +33,9 @@ def test_pre_lookahead_finalize(tiny_flow):
         fin = tiny_flow.encode_tokens(tokens, finalize=True)
         part = tiny_flow.encode_tokens(tokens, finalize=False)
     assert fin.shape == (1, 80, 80) and part.shape == (1, 80, 74)
-    assert (part - fin[:, :, :74]).abs().max() <= 1e-6
+    # same values through convolutions over different lengths: only the float32 blocking of the
+    # conv GEMMs differs (dot products of 320 and 3072 terms, |mu| ~ 2): 1e-5, measured 0 .. 2e-6
+    assert (part - fin[:, :, :74]).abs().max() <= 1e-5
     # the last 3 tokens of a finalized pass see zero padding instead, so they differ
     assert (fin[:, :, 74:] - tiny_flow.encode_tokens(torch.cat([tokens, tokens[:, :3]], 1), True)[:, :, 74:80]).abs().max() > 1e-4
     # repeat_interleave x2 (token_mel_ratio)
