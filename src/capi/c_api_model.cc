@@ -64,15 +64,20 @@ cosyvoice_voice *NewVoice(cosyvoice::Voice voice) {
 extern "C" {
 
 cosyvoice_model_params cosyvoice_model_default_params(void) {
-  const cosyvoice::RuntimeConfig runtime;
   cosyvoice_model_params p{};
   p.struct_size = sizeof(p);
-  p.intra_op_threads = runtime.intra_op_threads;
-  p.inter_op_threads = runtime.inter_op_threads;
   p.providers = nullptr;  // "cpu"
-  p.device_id = runtime.device_id;
-  p.graph_optimization = static_cast<int32_t>(runtime.optimization);
   p.verify_checksums = false;
+  try {
+    const cosyvoice::RuntimeConfig runtime;  // the defaults, from their one definition
+    p.intra_op_threads = runtime.intra_op_threads;
+    p.inter_op_threads = runtime.inter_op_threads;
+    p.device_id = runtime.device_id;
+    p.graph_optimization = static_cast<int32_t>(runtime.optimization);
+  } catch (...) {  // RuntimeConfig allocates (its provider list): no exception may leave this function
+    p.inter_op_threads = 1;
+    p.graph_optimization = COSYVOICE_GRAPH_OPT_ALL;
+  }
   return p;
 }
 

@@ -2,6 +2,7 @@
 // buffers of the C API (include/cosyvoice/cosyvoice_c.h).
 #include <cmath>
 #include <mutex>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -99,12 +100,15 @@ const char *const *cosyvoice_available_providers(size_t *count) {
 }
 
 void cosyvoice_log_set(cosyvoice_log_callback callback, void *user_data) {
-  std::lock_guard<std::mutex> lock(g_log_target_mutex);
-  LogTarget *old = g_log_target;
-  // `new (std::nothrow)`: out of memory leaves logging on stderr rather than throwing.
-  g_log_target = callback != nullptr ? new (std::nothrow) LogTarget{callback, user_data} : nullptr;
-  cosyvoice::SetLogSink(g_log_target != nullptr ? ForwardLog : nullptr, g_log_target);
-  delete old;
+  try {
+    std::lock_guard<std::mutex> lock(g_log_target_mutex);
+    LogTarget *old = g_log_target;
+    // `new (std::nothrow)`: out of memory leaves logging on stderr rather than throwing.
+    g_log_target = callback != nullptr ? new (std::nothrow) LogTarget{callback, user_data} : nullptr;
+    cosyvoice::SetLogSink(g_log_target != nullptr ? ForwardLog : nullptr, g_log_target);
+    delete old;
+  } catch (...) {  // std::mutex::lock may throw std::system_error; nothing may cross into C
+  }
 }
 
 void cosyvoice_log_set_level(cosyvoice_log_level level) {
