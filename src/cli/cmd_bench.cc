@@ -212,7 +212,7 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
                 audio > 0 ? total / audio : 0.0);
     std::printf("  %-22s %10.3f\n", "first audio", first);
     std::printf("  %-22s %10.0f MB (after load: %.0f MB)\n", "peak RSS", rss, rss_load);
-    std::printf("  %-22s %10.3f ms\n", "create a session", session_ms);
+    std::printf("  %-22s %10.4f ms\n", "create a session", session_ms);
     std::printf("  %-22s %10.3f  %.2f s of audio from %d concurrent request(s): %.3f s of audio per s\n",
                 "wall (all requests)", wall, audio_total, a.concurrency, throughput);
     return 0;
