@@ -5,7 +5,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "cli/command_registry.h"
 #include "cli/synthesis_options.h"
@@ -26,12 +31,61 @@ double Median(std::vector<double> v) {
   return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
+double CurrentRssMb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+  }
+  return 0.0;
+}
+
+// Median cost of creating (and destroying) a Session: what a server pays per worker or request.
+double SessionCreateMs(const std::shared_ptr<const Model> &model) {
+  std::vector<double> ms;
+  for (int i = 0; i < 50; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    { Session s(model); }
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return Median(ms);
+}
+
+// `per_thread` requests on each of `sessions.size()` threads at once, one Session per thread.
+// Returns the wall time of the whole batch; each request's stats go to `out`.
+double RunBatch(std::vector<std::unique_ptr<Session>> &sessions, const SynthesisRequest &req,
+                const SynthesisOptions &options, int per_thread, std::vector<SynthesisStats> &out) {
+  std::mutex mu;
+  std::vector<std::string> errors;
+  std::vector<std::thread> threads;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto &session : sessions) {
+    threads.emplace_back([&, s = session.get()] {
+      try {
+        for (int i = 0; i < per_thread; ++i) {
+          SynthesisStats st;
+          s->Stream(
+              req, options, [](const AudioChunk &) { return true; }, &st);
+          std::lock_guard<std::mutex> lock(mu);
+          out.push_back(st);
+        }
+      } catch (const Error &e) {
+        std::lock_guard<std::mutex> lock(mu);
+        errors.push_back(e.what());
+      }
+    });
+  }
+  for (auto &t : threads) t.join();
+  if (!errors.empty()) throw Error(ErrorCode::kRuntime, "bench: a request failed: " + errors.front());
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
 Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
   struct Args {
     std::string model;
-    int runs = 3, warmup = 1, tokens = 0;
+    int runs = 3, warmup = 1, tokens = 0, concurrency = 1;
     bool json = false;
     RequestFlags request;
     SynthesisOptions options;
@@ -48,6 +102,12 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
   cmd.app->add_option(
       "--tokens", args->tokens,
       "Generate exactly this many speech tokens per sentence (25 = 1 s), for comparable runs");
+  cmd.app
+      ->add_option("--concurrency", args->concurrency,
+                   "Requests at once on one shared model (one Session and thread each); --runs and "
+                   "--warmup count per thread")
+      ->default_val(1)
+      ->check(CLI::Range(1, 64));
   cmd.app->add_flag("--json", args->json, "Print one JSON object instead of a table");
   args->request.AddTo(cmd.app);
   AddSynthesisFlags(cmd.app, args->options);
@@ -70,16 +130,20 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     const SynthesisRequest req = a.request.BuildRequest(voice, source);
     const int threads = a.runtime.threads;
 
-    std::vector<SynthesisStats> runs;
-    Session session(model);
-    for (int i = 0; i < a.warmup + a.runs; ++i) {
-      SynthesisStats st;
-      session.Synthesize(
-          req, a.options, [](const AudioChunk &) { return true; }, &st);
-      if (i >= a.warmup) runs.push_back(st);
-      if (!g->quiet && !a.json)
-        COSY_LOG(kInfo) << (i < a.warmup ? "warmup" : "run") << " " << i + 1 << ": " << st.total_seconds
-                        << " s";
+    const double rss_load = CurrentRssMb();
+    const double session_ms = SessionCreateMs(model);
+
+    std::vector<std::unique_ptr<Session>> sessions;
+    for (int i = 0; i < a.concurrency; ++i) sessions.push_back(std::make_unique<Session>(model));
+    std::vector<SynthesisStats> runs, warm;
+    if (a.warmup > 0) RunBatch(sessions, req, a.options, a.warmup, warm);
+    const double wall = RunBatch(sessions, req, a.options, a.runs, runs);
+    double audio_total = 0;
+    for (const auto &s : runs) audio_total += s.audio_seconds;
+    const double throughput = wall > 0 ? audio_total / wall : 0.0;
+    if (!g->quiet && !a.json) {
+      COSY_LOG(kInfo) << runs.size() << " request(s) on " << a.concurrency << " thread(s): " << audio_total
+                      << " s of audio in " << wall << " s";
     }
     auto med = [&](auto field) {
       std::vector<double> v;
@@ -103,6 +167,8 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
       nlohmann::json j = {{"model", model->info().model_name},
                           {"mode", ModeName(req.mode)},
                           {"threads", threads},
+                          {"pool_threads", model->info().intra_op_threads},
+                          {"concurrency", a.concurrency},
                           {"providers", model->info().providers},
                           {"stream", a.options.stream},
                           {"runs", a.runs},
@@ -120,7 +186,12 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
                           {"audio_seconds", audio},
                           {"rtf", audio > 0 ? total / audio : 0.0},
                           {"first_audio_seconds", first},
-                          {"peak_rss_mb", rss}};
+                          {"peak_rss_mb", rss},
+                          {"rss_after_load_mb", rss_load},
+                          {"session_create_ms", session_ms},
+                          {"wall_seconds", wall},
+                          {"aggregate_audio_seconds", audio_total},
+                          {"throughput_audio_seconds_per_second", throughput}};
       std::printf("%s\n", j.dump(2).c_str());
       return 0;
     }
@@ -140,7 +211,10 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     std::printf("  %-22s %10.3f  %.2f s of audio, RTF %.3f\n", "total", total, audio,
                 audio > 0 ? total / audio : 0.0);
     std::printf("  %-22s %10.3f\n", "first audio", first);
-    std::printf("  %-22s %10.0f MB\n", "peak RSS", rss);
+    std::printf("  %-22s %10.0f MB (after load: %.0f MB)\n", "peak RSS", rss, rss_load);
+    std::printf("  %-22s %10.4f ms\n", "create a session", session_ms);
+    std::printf("  %-22s %10.3f  %.2f s of audio from %d concurrent request(s): %.3f s of audio per s\n",
+                "wall (all requests)", wall, audio_total, a.concurrency, throughput);
     return 0;
   };
   return cmd;
