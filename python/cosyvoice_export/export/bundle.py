@@ -32,7 +32,7 @@ from ..ort import OrtGraph
 from . import flow_graphs as FG
 from . import hift_graphs as HG
 from . import llm_graph as LG
-from . import onnx_io
+from . import onnx_io, variants
 from .onnx_io import ExportError
 from .parity import GraphCheck, Tolerance
 
@@ -85,6 +85,8 @@ class _Ctx:
     checks: Dict[str, dict] = field(default_factory=dict)
     fusions: Dict[str, dict] = field(default_factory=dict)
     gen: torch.Generator = field(default_factory=lambda: torch.Generator().manual_seed(20251123))
+    llm_variants: Optional[object] = None            # llm_variants.LlmVariantOptions, or None
+    variants: Dict[str, List[dict]] = field(default_factory=dict)
 
     def step(self, msg: str) -> None:
         self.log(f"[{time.time() - self.t0:7.1f}s] {msg}")
@@ -243,8 +245,24 @@ def _export_llm(ctx: _Ctx) -> None:
     ctx.step("parity llm/llm.onnx vs CosyVoice3LM")
     with ctx.session("llm/llm.onnx") as g:
         ctx.checks["llm/llm.onnx"] = _llm_parity(ctx, lm, g)
+    if ctx.llm_variants is not None:
+        _export_llm_variants(ctx, lm)
     del lm
     gc.collect()
+
+
+def _export_llm_variants(ctx: _Ctx, lm) -> None:
+    """``--quantize``: the fused fp32 / int8 / int4 LLM graphs (docs/bundle.md §7), checked against
+    the PyTorch module in memory."""
+    from . import llm_fused, llm_variants
+
+    ctx.step("LLM variants: " + ", ".join(ctx.llm_variants.precisions))
+    gen = torch.Generator().manual_seed(20261204)
+    entries, checks, _ = llm_variants.make_variants(
+        ctx.tmp, llm_fused.weights_from_lm(lm), lm.qwen.embed_tokens.weight.detach().numpy(), ctx.llm_variants,
+        llm_variants.torch_reference(lm), lambda n: _embeddings(lm, n, gen).numpy(), ctx.threads, ctx.step)
+    ctx.checks.update(checks)
+    ctx.variants.setdefault("llm", []).extend(entries)
 
 
 def _llm_parity(ctx: _Ctx, lm, g: OrtGraph) -> dict:
@@ -492,7 +510,7 @@ def _remove_stale_partials(out: Path, log: Callable[[str], None]) -> None:
 
 
 def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False, name: Optional[str] = None,
-                  ort_report: bool = False, log: Callable[[str], None] = print) -> dict:
+                  ort_report: bool = False, log: Callable[[str], None] = print, quantize: Optional[dict] = None) -> dict:
     """Export ``checkpoint_dir`` into the bundle directory ``out``; returns the config written.
 
     Raises :class:`ExportError` (bad input, output exists), :class:`hparams.ConfigError`,
@@ -516,7 +534,8 @@ def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False,
     tmp.mkdir()
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(max(1, threads))
-    ctx = _Ctx(ckpt=ckpt, tmp=tmp, cfg=cfg, threads=threads, log=log, ort_report=ort_report)
+    ctx = _Ctx(ckpt=ckpt, tmp=tmp, cfg=cfg, threads=threads, log=log, ort_report=ort_report,
+               llm_variants=(quantize or {}).get("llm"))
     try:
         ctx.step(f"exporting {ckpt} -> {out} (temporary directory {tmp.name})")
         eop = _write_tokenizer(ctx)
@@ -532,6 +551,9 @@ def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False,
                 files[p.relative_to(tmp).as_posix()] = _file_entry(p)
         source = {f: _file_entry(ckpt / f) for f in CHECKPOINT_FILES}
         config = build_config(cfg, name or ckpt.resolve().name, eop, files, source, ctx.checks, skip)
+        for family, entries in ctx.variants.items():
+            for entry in entries:
+                variants.add(config, family, entry)
         with open(tmp / "config.json", "w", encoding="utf-8") as f:
             json.dump(config, f, ensure_ascii=False, indent=2)
             f.write("\n")
