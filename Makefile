@@ -97,13 +97,14 @@ test-sanitize: deps tiny-model
 	@echo "== unit and golden tiers under ASan+UBSan =="
 	cd $(BUILD_ASAN) && ctest -L 'unit|golden' --output-on-failure -j $(JOBS) 2>&1 | tee ctest-asan.log | grep -E 'tests passed|Failed|ERROR'
 
-# One Model shared by concurrent Sessions (tests/golden/test_session.cc) under ThreadSanitizer, in
-# one process. Only that test program is built (-g1: line tables are enough for the reports).
+# One Model shared by concurrent Sessions (tests/golden/test_session.cc, in one process; and through
+# the C API, tests/capi/test_c_api.c: concurrent sessions, cancel from another thread) under
+# ThreadSanitizer. Only those test programs are built (-g1: line tables are enough for the reports).
 test-tsan: deps tiny-model
 	cmake -S . -B $(BUILD_TSAN) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOSYVOICE_WERROR=ON \
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCOSYVOICE_SANITIZE=thread \
 	  -DCOSYVOICE_BUILD_BENCH=OFF -DCOSYVOICE_BUILD_EXAMPLES=OFF $(CMAKE_ARGS) >/dev/null
-	cmake --build $(BUILD_TSAN) -j $(JOBS) --target cosyvoice_session_tests
+	cmake --build $(BUILD_TSAN) -j $(JOBS) --target cosyvoice_session_tests cosyvoice_c_api_test
 	@echo "== concurrent sessions on one model under ThreadSanitizer =="
 	cd $(BUILD_TSAN) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
 	  ctest -L tsan --output-on-failure 2>&1 | tee ctest-tsan.log | grep -E 'tests passed|Failed|ThreadSanitizer|Total Test time'
