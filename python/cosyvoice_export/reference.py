@@ -572,6 +572,8 @@ class ReferencePipeline:
         wav = h.inference(mel, noise, finalize, trace=pieces)
         if trace is not None:
             trace["f0"] = pieces["f0"][0].numpy().copy()
+            # the largest spectrum magnitude (after the clip at 100): the scale of the waveform's bound
+            trace["magnitude_peak"] = float(torch.clamp(pieces["magnitude"], max=1e2).max())
             if keep_harmonics:
                 m = torch.clamp(pieces["magnitude"], max=1e2)
                 ph = pieces["phase"]
@@ -710,12 +712,13 @@ class ReferencePipeline:
             tm["flow_steps"] = tm.get("flow_steps", 0) + n_timesteps
             acc = torch.cat([acc, mel], dim=2)
             t0 = time.perf_counter()
-            wav = self.vocode(acc, finalize=final)[0]
+            voc_tr: Dict[str, Any] = {}
+            wav = self.vocode(acc, finalize=final, trace=voc_tr)[0]
             tm["hift"] = tm.get("hift", 0.0) + time.perf_counter() - t0
             new = wav[emitted:].numpy().copy()
             entry = dict(c, segment=si, index=len(chunks), attention="full" if final else "chunk",
                          mel_frames=int(mel.shape[2]), acc_mel_frames=int(acc.shape[2]),
-                         sample_start=emitted, samples=int(new.shape[0]))
+                         sample_start=emitted, samples=int(new.shape[0]), magnitude_peak=voc_tr["magnitude_peak"])
             emitted += new.shape[0]
             chunks.append(new)
             out.append(new)

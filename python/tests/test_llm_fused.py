@@ -23,6 +23,8 @@ import onnx
 import pytest
 import torch
 
+import fp32
+
 from cosyvoice_export.export import llm_fused as F
 from cosyvoice_export.export import llm_graph as LG
 from cosyvoice_export.export import llm_variants as LV
@@ -83,13 +85,14 @@ def _ref64(lm):
 
 
 def test_export_check_passes_fp32_tolerance(tiny_llm, fused_fp32):
-    """The export-time check (every case, shared KV buffer) within rel 1e-4 of PyTorch."""
+    """The export-time check (every case, shared KV buffer) within the derived relative bound."""
     gen = torch.Generator().manual_seed(3)
     layers, kv = _kv(tiny_llm)
     cases = LV.reference_cases(LV.torch_reference(tiny_llm), lambda n: _embeds(tiny_llm, n, gen))
-    out = LV.check_graph(fused_fp32, "llm/llm_fused_fp32.onnx", "float32", layers, kv, cases, LV.TOL_FUSED_FP32, 1,
+    tol = LV.tol_fused_fp32(F.weights_from_lm(tiny_llm), cases)
+    out = LV.check_graph(fused_fp32, "llm/llm_fused_fp32.onnx", "float32", layers, kv, cases, tol, 1,
                          lambda s: None)
-    assert out["max_rel_diff"] <= 1e-4 and out["top1_agreement"] == 1.0
+    assert out["max_rel_diff"] <= tol["logits"].value and out["top1_agreement"] == 1.0
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -131,7 +134,9 @@ def test_shared_buffer_written_in_place(tiny_llm, fused_fp32):
         for i in range(layers):
             for buf, ref in ((run.k[i], cache[i][0]), (run.v[i], cache[i][1])):
                 want = ref[0].permute(1, 0, 2).numpy()          # BSNH -> BNSH
-                assert np.abs(buf[0, :, :20] - want).max() <= 1e-5 * np.abs(want).max()
+                # a cache entry is part of the logits' chain: at most that chain's bound, on its scale
+                bound = fp32.pair(fp32.llm_depth(tiny_llm, 20), max(1.0, float(np.abs(want).max())))
+                assert np.abs(buf[0, :, :20] - want).max() <= bound
                 assert np.isnan(buf[0, :, 20:]).all()
     finally:
         run.close()
@@ -178,7 +183,8 @@ def test_graph_reference_equals_pytorch(tiny_llm, tmp_path):
     layers, kv = _kv(tiny_llm)
     x = _embeds(tiny_llm, 9, torch.Generator().manual_seed(2))
     got, want = LV.graph_reference(path, layers, kv, 1)(x), LV.torch_reference(tiny_llm)(x)
-    assert got.shape == want.shape and np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
+    bound = fp32.pair(fp32.llm_depth(tiny_llm, 9)) * np.abs(want).max()    # two float32 chains, relative
+    assert got.shape == want.shape and np.abs(got - want).max() <= bound
 
 
 def test_weights_from_bundle_graph_equal_checkpoint(tiny_llm, weights, tmp_path):
@@ -215,7 +221,7 @@ def _tiny_dir():
 
 @pytest.mark.skipif(not _tiny_dir(), reason="COSYVOICE_TINY (make test sets it) not set")
 def test_fused_fp32_reproduces_golden_tokens(tmp_path):
-    """The goldens' LLM stage through the fused graph: same logits (rel 1e-4) every step
+    """The goldens' LLM stage through the fused graph: same logits (derived relative bound) every step
     (teacher-forced on the golden tokens), and the RAS sampler replayed on them yields the golden
     tokens and stop id."""
     from cosyvoice_export import checkpoint, hparams, sampling
@@ -250,7 +256,8 @@ def test_fused_fp32_reproduces_golden_tokens(tmp_path):
                     rows.append(run.forward(e))
                 got = np.stack(rows)
                 rel = np.abs(got - want_logits).max() / np.abs(want_logits).max()
-                assert rel <= 1e-4, f"{c['name']} segment {i}: logits rel diff {rel:.3g}"
+                bound = fp32.pair(fp32.llm_depth(lm, lm_input.shape[0] + want_logits.shape[0]))
+                assert rel <= bound, f"{c['name']} segment {i}: logits rel diff {rel:.3g} > {bound:.3g}"
                 sampler = sampling.RasSampler(seg["seed"], top_p=s.top_p, top_k=s.top_k, win_size=s.win_size,
                                               tau_r=s.tau_r, speech_token_size=cfg.llm.speech_token_size)
                 out, stop = [], None

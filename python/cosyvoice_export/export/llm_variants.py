@@ -25,12 +25,18 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .. import fp32_bounds as FB
 from ..ort import OrtGraph
 from . import llm_fused as F
 from . import variants as V
 from .parity import GraphCheck, Tolerance
 
-TOL_FUSED_FP32 = {"logits": Tolerance("rel", 1e-4)}     # docs/parity.md, "fused LLM graph"
+def tol_fused_fp32(w: "F.LlmWeights", cases: List[tuple]) -> Dict[str, Tolerance]:
+    """The fp32 fused graph against PyTorch: two float32 evaluations of the LLM's chain over the longest
+    case's positions, relative to the logits' scale (fp32_bounds.qwen2_depth; docs/parity.md)."""
+    positions = max(c[2].shape[1] for c in cases)
+    depth = FB.qwen2_depth(w.hidden, w.intermediate, len(w.layers), positions, w.num_heads * w.head_dim)
+    return {"logits": Tolerance("rel", FB.pair(depth))}
 # (kind, S, P): prefill at P = 0, decode / chunk on the graph's own cache after a prefill of P
 CASES = (("prefill", 1, 0), ("prefill", 7, 0), ("prefill", 37, 0), ("decode", 1, 1), ("decode", 1, 37),
          ("chunk", 5, 10))
@@ -210,7 +216,7 @@ def make_variants(root: Path, weights: F.LlmWeights, text_table: np.ndarray, opt
         # the same float32 inputs for graph and reference: this measures the graph alone (the fp16
         # table's effect is part of what the A/B gate judges)
         checks[rel] = check_graph(root / rel, rel, "float32" if prec == "fp32" else prec, weights.num_layers, kv,
-                                  cases, TOL_FUSED_FP32 if prec == "fp32" else None, threads, log)
+                                  cases, tol_fused_fp32(weights, cases) if prec == "fp32" else None, threads, log)
         entry = {"name": prec if prec != "fp32" else "fp32-fused", "precision": prec, "providers": ["cpu"],
                  "files": {"file": rel}, "quantization": fo.describe(),
                  "gate": {"status": "parity"} if prec == "fp32" else V.untested_gate()}
