@@ -178,14 +178,24 @@ typedef struct cosyvoice_model_params {
   int32_t inter_op_threads;        /* default 1 (graphs run sequentially) */
   const char *providers;           /* execution providers in order of preference, comma-separated, e.g.
                                       "cuda,cpu"; NULL or "": "cpu". cpu is always the last resort */
-  int32_t device_id;               /* CUDA device for "cuda" (default 0) */
+  int32_t device_id;               /* device for cuda, tensorrt, directml unless provider_options set
+                                      it (default 0) */
   int32_t graph_optimization;      /* a cosyvoice_graph_optimization (default _ALL) */
   bool verify_checksums;           /* sha256 every bundle file at load (slow; sizes are always checked) */
   const char *profile_prefix;      /* non-NULL: ONNX Runtime writes a chrome-trace profile per graph */
   const char *optimized_model_dir; /* non-NULL: where ONNX Runtime saves each optimized graph */
+  const char *precision;           /* which of the bundle's variants run (docs/bundle.md §7): "fp32",
+                                      "fp16", "int8", "int4", a variant name or "auto", for every
+                                      family or per family as "llm=int4,flow=int8" (families not
+                                      named: fp32). NULL or "": "fp32" */
+  const char *provider_options;    /* options of the providers with ONNX Runtime's own keys
+                                      (docs/gpu.md), "provider.key=value" entries separated by ';',
+                                      e.g. "webgpu.preferredLayout=NHWC"; NULL or "": none. Unknown
+                                      providers, keys or values are COSYVOICE_ERROR_INVALID_ARGUMENT */
 } cosyvoice_model_params;
 
-/* Defaults: ONNX Runtime's thread count, cpu, all graph optimizations, no checksums. */
+/* Defaults: ONNX Runtime's thread count, cpu, all graph optimizations, no checksums, fp32, no
+ * provider options. */
 COSYVOICE_C_API cosyvoice_model_params cosyvoice_model_default_params(void);
 
 /* Loads and checks the bundle directory `bundle_dir` (docs/bundle.md). `params` may be NULL
@@ -207,6 +217,8 @@ typedef struct cosyvoice_model_info {
   const char *providers;      /* execution providers in use, comma-separated, e.g. "cpu" */
   int32_t sample_rate;        /* of the synthesized audio, Hz */
   int32_t mel_bins;
+  const char *variants; /* per graph family the variant in use, "family=variant" comma-separated, e.g.
+                           "flow=base,frontend=base,hift=base,llm=int8" (base: the fp32 files) */
 } cosyvoice_model_info;
 
 /* Fills *info; its strings live as long as the model. Thread-safe. */

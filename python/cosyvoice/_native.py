@@ -23,12 +23,14 @@ class Audio(ctypes.Structure):
 class ModelParams(ctypes.Structure):
     _fields_ = [("struct_size", c_uint32), ("intra_op_threads", c_int32), ("inter_op_threads", c_int32),
                 ("providers", c_char_p), ("device_id", c_int32), ("graph_optimization", c_int32),
-                ("verify_checksums", c_bool), ("profile_prefix", c_char_p), ("optimized_model_dir", c_char_p)]
+                ("verify_checksums", c_bool), ("profile_prefix", c_char_p), ("optimized_model_dir", c_char_p),
+                ("precision", c_char_p), ("provider_options", c_char_p)]
 
 
 class ModelInfo(ctypes.Structure):
     _fields_ = [("struct_size", c_uint32), ("model_name", c_char_p), ("format_version", c_char_p),
-                ("bundle_dir", c_char_p), ("providers", c_char_p), ("sample_rate", c_int32), ("mel_bins", c_int32)]
+                ("bundle_dir", c_char_p), ("providers", c_char_p), ("sample_rate", c_int32), ("mel_bins", c_int32),
+                ("variants", c_char_p)]
 
 
 class Request(ctypes.Structure):

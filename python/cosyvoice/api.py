@@ -5,7 +5,7 @@ import dataclasses
 import os
 import queue
 import threading
-from typing import Callable, Iterator, List, Optional, Union
+from typing import Callable, Dict, Iterator, List, Optional, Union
 
 import numpy as np
 
@@ -149,6 +149,7 @@ class ModelInfo:
     providers: List[str]
     sample_rate: int
     mel_bins: int
+    variants: Dict[str, str]  # per graph family the bundle variant in use ("base": the fp32 files)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -223,13 +224,16 @@ class Model(_Handle):
     """A loaded bundle (docs/bundle.md): immutable, shared by any number of threads and sessions.
 
     threads sizes ONNX Runtime's intra-op pool, which every model of the process shares (the first
-    model loaded sizes it); 0 lets ONNX Runtime choose. providers: e.g. ["cuda", "cpu"]."""
+    model loaded sizes it); 0 lets ONNX Runtime choose. providers: e.g. ["cuda", "cpu"].
+    provider_options: {"webgpu": {"preferredLayout": "NHWC"}} with ONNX Runtime's keys (docs/gpu.md).
+    precision: which bundle variants run (docs/bundle.md §7), e.g. "int8", "auto" or "llm=int4"."""
 
     _free = staticmethod(lambda p: _lib.cosyvoice_model_free(p))
 
     def __init__(self, bundle_dir: PathLike, *, threads: int = 0, inter_op_threads: int = 1,
                  providers: Optional[Union[str, List[str]]] = None, device_id: int = 0,
-                 graph_optimization: str = "all", verify_checksums: bool = False):
+                 graph_optimization: str = "all", verify_checksums: bool = False, precision: str = "fp32",
+                 provider_options: Optional[Dict[str, Dict[str, str]]] = None):
         if graph_optimization not in _GRAPH_OPT:
             raise ValueError(f"graph_optimization {graph_optimization!r}: expected one of {', '.join(_GRAPH_OPT)}")
         params = _lib.cosyvoice_model_default_params()
@@ -240,13 +244,21 @@ class Model(_Handle):
         params.device_id = device_id
         params.graph_optimization = _GRAPH_OPT[graph_optimization]
         params.verify_checksums = verify_checksums
+        params.precision = _bytes(precision)
+        if provider_options:
+            entries = [f"{provider}.{key}={value}" for provider, options in provider_options.items()
+                       for key, value in options.items()]
+            if any(";" in e for e in entries):
+                raise ValueError("provider_options: a provider name, key or value contains ';'")
+            params.provider_options = _bytes(";".join(entries))
         handle = ctypes.c_void_p()
         _check(_lib.cosyvoice_model_load(_bytes(bundle_dir), ctypes.byref(params), ctypes.byref(handle)))
         super().__init__(handle.value)
         info = _native.ModelInfo(struct_size=ctypes.sizeof(_native.ModelInfo))
         _check(_lib.cosyvoice_model_get_info(self._handle(), ctypes.byref(info)))
         self.info = ModelInfo(info.model_name.decode(), info.format_version.decode(), info.bundle_dir.decode(),
-                              info.providers.decode().split(","), info.sample_rate, info.mel_bins)
+                              info.providers.decode().split(","), info.sample_rate, info.mel_bins,
+                              dict(v.split("=", 1) for v in info.variants.decode().split(",") if v))
 
     @property
     def sample_rate(self) -> int:

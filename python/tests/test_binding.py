@@ -61,6 +61,22 @@ def test_model_info(model):
     assert model.info.mel_bins == 80
     assert model.info.bundle_dir == str(BUNDLE)
     assert "cpu" in model.info.providers
+    assert model.info.variants == {"flow": "base", "frontend": "base", "hift": "base", "llm": "base"}
+
+
+def test_precision_and_provider_options():
+    # The quantized tiny bundle (`make tiny-model`): its int8 LLM variant runs when asked for.
+    bundle_q = TINY / "bundle-q"
+    m = cosyvoice.Model(bundle_q, threads=1, precision="llm=int8",
+                        provider_options={"webgpu": {"preferredLayout": "NHWC"}})
+    assert m.info.variants["llm"] == "int8" and m.info.variants["flow"] == "base"
+    with m.session() as s:
+        v = m.create_voice(PROMPT, "Front center.")
+        assert s.synthesize("Hello world.", v, **fixed(20)).size == 20 * SAMPLES_PER_TOKEN
+    with pytest.raises(cosyvoice.InvalidArgumentError, match="precision 'int3'"):
+        cosyvoice.Model(BUNDLE, precision="int3")
+    with pytest.raises(cosyvoice.InvalidArgumentError, match="preferredLayout: expected one of"):
+        cosyvoice.Model(BUNDLE, provider_options={"webgpu": {"preferredLayout": "NCHW4"}})
 
 
 @pytest.mark.parametrize("mode", ["zero_shot", "cross_lingual", "instruct2", "vc"])

@@ -1,7 +1,9 @@
 // src/capi/c_api_model.cc - models and voices of the C API (include/cosyvoice/cosyvoice_c.h).
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "capi/atomic_file.h"
 #include "capi/boundary.h"
@@ -13,7 +15,9 @@ using cosyvoice::capi::Guard;
 using cosyvoice::capi::RequireArg;
 
 static_assert(cosyvoice::capi::NoTailPadding<cosyvoice_model_params>(
-    offsetof(cosyvoice_model_params, optimized_model_dir) + sizeof(const char *)));
+    offsetof(cosyvoice_model_params, provider_options) + sizeof(const char *)));
+static_assert(cosyvoice::capi::NoTailPadding<cosyvoice_model_info>(offsetof(cosyvoice_model_info, variants) +
+                                                                   sizeof(const char *)));
 
 static_assert(static_cast<int>(cosyvoice::GraphOptimization::kDisabled) == COSYVOICE_GRAPH_OPT_DISABLED);
 static_assert(static_cast<int>(cosyvoice::GraphOptimization::kAll) == COSYVOICE_GRAPH_OPT_ALL);
@@ -33,6 +37,24 @@ cosyvoice::GraphOptimization ToGraphOptimization(int32_t value) {
                                                ": expected COSYVOICE_GRAPH_OPT_DISABLED (0) .. _ALL (3)");
 }
 
+// "webgpu.a=1;webgpu.b=2" into `runtime.provider_options` (empty entries skipped); the keys and
+// values are checked by ModelConfig::Validate.
+void AddProviderOptions(cosyvoice::RuntimeConfig &runtime, const std::string &text) {
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = std::min(text.find(';', start), text.size());
+    const std::string entry = text.substr(start, end - start);
+    if (!entry.empty()) {
+      try {
+        cosyvoice::AddProviderOption(runtime, entry);
+      } catch (const Error &e) {
+        throw Error(e.code(), std::string("cosyvoice_model_params.provider_options: ") + e.what());
+      }
+    }
+    start = end + 1;
+  }
+}
+
 cosyvoice::ModelConfig ToModelConfig(const char *bundle_dir, const cosyvoice_model_params &p) {
   cosyvoice::ModelConfig config;
   config.model_dir = bundle_dir;
@@ -45,6 +67,8 @@ cosyvoice::ModelConfig ToModelConfig(const char *bundle_dir, const cosyvoice_mod
   if (p.profile_prefix != nullptr) config.runtime.profile_prefix = p.profile_prefix;
   if (p.optimized_model_dir != nullptr) config.runtime.optimized_model_dir = p.optimized_model_dir;
   config.verify_checksums = p.verify_checksums;
+  if (p.precision != nullptr && p.precision[0] != '\0') config.precision = p.precision;
+  if (p.provider_options != nullptr) AddProviderOptions(config.runtime, p.provider_options);
   config.Validate();
   return config;
 }
@@ -53,6 +77,13 @@ std::string Join(const std::vector<std::string> &names) {
   std::string out;
   for (const auto &n : names) out += (out.empty() ? "" : ",") + n;
   return out;
+}
+
+std::string Variants(const cosyvoice::ModelInfo &info) {
+  std::vector<std::string> parts;
+  for (const auto &p : info.precisions) parts.push_back(p.family + "=" + p.variant);
+  std::sort(parts.begin(), parts.end());
+  return Join(parts);
 }
 
 cosyvoice_voice *NewVoice(cosyvoice::Voice voice) {
@@ -66,7 +97,9 @@ extern "C" {
 cosyvoice_model_params cosyvoice_model_default_params(void) {
   cosyvoice_model_params p{};
   p.struct_size = sizeof(p);
-  p.providers = nullptr;  // "cpu"
+  p.providers = nullptr;         // "cpu"
+  p.precision = nullptr;         // "fp32"
+  p.provider_options = nullptr;  // none
   p.verify_checksums = false;
   try {
     const cosyvoice::RuntimeConfig runtime;  // the defaults, from their one definition
@@ -92,6 +125,7 @@ cosyvoice_status cosyvoice_model_load(const char *bundle_dir, const cosyvoice_mo
     auto handle = std::make_unique<cosyvoice_model>();
     handle->model = cosyvoice::Model::Load(ToModelConfig(bundle_dir, p));
     handle->providers = Join(handle->model->info().providers);
+    handle->variants = Variants(handle->model->info());
     *out = handle.release();
   });
 }
@@ -113,6 +147,7 @@ cosyvoice_status cosyvoice_model_get_info(const cosyvoice_model *model, cosyvoic
     full.providers = model->providers.c_str();
     full.sample_rate = i.sample_rate;
     full.mel_bins = i.mel_bins;
+    full.variants = model->variants.c_str();
     cosyvoice::capi::WriteVersioned(info, full, "cosyvoice_model_get_info", "info");
   });
 }

@@ -1,8 +1,6 @@
 // src/capi/c_api_runtime.cc - status names, last error, versions, providers, logging and audio
 // buffers of the C API (include/cosyvoice/cosyvoice_c.h).
 #include <cmath>
-#include <mutex>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -20,20 +18,6 @@ using cosyvoice::capi::Guard;
 using cosyvoice::capi::RequireArg;
 
 namespace {
-
-// cosyvoice_log_set's callback and user data, immutable once made: SetLogSink guarantees the old
-// sink has returned, so the old pair can be deleted right after it is replaced.
-struct LogTarget {
-  cosyvoice_log_callback callback;
-  void *user_data;
-};
-std::mutex g_log_target_mutex;
-LogTarget *g_log_target = nullptr;
-
-void ForwardLog(cosyvoice::LogLevel level, const char *message, void *target) {
-  const auto *t = static_cast<const LogTarget *>(target);
-  t->callback(static_cast<cosyvoice_log_level>(level), message, t->user_data);
-}
 
 static_assert(static_cast<int>(cosyvoice::LogLevel::kDebug) == COSYVOICE_LOG_DEBUG);
 static_assert(static_cast<int>(cosyvoice::LogLevel::kInfo) == COSYVOICE_LOG_INFO);
@@ -101,12 +85,14 @@ const char *const *cosyvoice_available_providers(size_t *count) {
 
 void cosyvoice_log_set(cosyvoice_log_callback callback, void *user_data) {
   try {
-    std::lock_guard<std::mutex> lock(g_log_target_mutex);
-    LogTarget *old = g_log_target;
-    // `new (std::nothrow)`: out of memory leaves logging on stderr rather than throwing.
-    g_log_target = callback != nullptr ? new (std::nothrow) LogTarget{callback, user_data} : nullptr;
-    cosyvoice::SetLogSink(g_log_target != nullptr ? ForwardLog : nullptr, g_log_target);
-    delete old;
+    if (callback == nullptr) {
+      cosyvoice::SetLogSink(nullptr);
+    } else {
+      // The pair is captured by value; SetLogSink guarantees the previous sink has returned.
+      cosyvoice::SetLogSink([callback, user_data](cosyvoice::LogLevel level, const std::string &message) {
+        callback(static_cast<cosyvoice_log_level>(level), message.c_str(), user_data);
+      });
+    }
   } catch (...) {  // std::mutex::lock may throw std::system_error; nothing may cross into C
   }
 }

@@ -13,6 +13,7 @@
 struct cosyvoice_model {
   std::shared_ptr<const cosyvoice::Model> model;
   std::string providers;  // ModelInfo::providers joined with ',', for cosyvoice_model_info
+  std::string variants;   // ModelInfo::precisions as family=variant joined with ','
 };
 
 struct cosyvoice_voice {

@@ -1,11 +1,14 @@
-// src/cli/cmd_bench.cc - `cosyvoice bench`: per-stage times, tokens/s, RTF, first audio, peak RSS.
+// src/cli/cmd_bench.cc - `cosyvoice bench`: per-stage times, tokens/s, RTF, first audio, peak RSS; with
+// --concurrency N the aggregate throughput of N requests at once on one Model, and the Session cost.
 #include <sys/resource.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,9 +16,14 @@
 #include <vector>
 
 #include "cli/command_registry.h"
-#include "cli/synthesis_options.h"
-#include "common/log.h"
+#include "cli/progress.h"
+#include "cli/request.h"
+#include "cli/signals.h"
+#include "cli/strict_number.h"
+#include "cli/synthesis_flags.h"
+#include "cli/synthesizer.h"
 #include "cosyvoice/cosyvoice.h"
+#include "engine/bundle_config.h"
 
 namespace cosyvoice::cli {
 namespace {
@@ -24,6 +32,13 @@ double PeakRssMb() {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+nlohmann::json PrecisionJson(const ModelInfo &info) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto &p : info.precisions)
+    j[p.family] = {{"variant", p.variant}, {"precision", p.precision}, {"gate", p.gate}};
+  return j;
 }
 
 double Median(std::vector<double> v) {
@@ -52,11 +67,13 @@ double SessionCreateMs(const std::shared_ptr<const Model> &model) {
 }
 
 // `per_thread` requests on each of `sessions.size()` threads at once, one Session per thread.
-// Returns the wall time of the whole batch; each request's stats go to `out`.
+// `done` sees each finished request (serialised). Returns the wall time of the whole batch. The first
+// error (Cancelled included) is rethrown once every thread has stopped.
 double RunBatch(std::vector<std::unique_ptr<Session>> &sessions, const SynthesisRequest &req,
-                const SynthesisOptions &options, int per_thread, std::vector<SynthesisStats> &out) {
+                const SynthesisOptions &options, int per_thread,
+                const std::function<void(const SynthesisStats &)> &done) {
   std::mutex mu;
-  std::vector<std::string> errors;
+  std::exception_ptr first_error;
   std::vector<std::thread> threads;
   const auto t0 = std::chrono::steady_clock::now();
   for (auto &session : sessions) {
@@ -67,16 +84,16 @@ double RunBatch(std::vector<std::unique_ptr<Session>> &sessions, const Synthesis
           s->Stream(
               req, options, [](const AudioChunk &) { return true; }, &st);
           std::lock_guard<std::mutex> lock(mu);
-          out.push_back(st);
+          done(st);
         }
-      } catch (const Error &e) {
+      } catch (...) {
         std::lock_guard<std::mutex> lock(mu);
-        errors.push_back(e.what());
+        if (!first_error) first_error = std::current_exception();
       }
     });
   }
   for (auto &t : threads) t.join();
-  if (!errors.empty()) throw Error(ErrorCode::kRuntime, "bench: a request failed: " + errors.front());
+  if (first_error) std::rethrow_exception(first_error);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
@@ -84,70 +101,96 @@ double RunBatch(std::vector<std::unique_ptr<Session>> &sessions, const Synthesis
 
 Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
   struct Args {
-    std::string model;
-    int runs = 3, warmup = 1, tokens = 0, concurrency = 1;
-    bool json = false;
+    std::string model, runs = "3", warmup = "1", tokens, concurrency = "1";
     RequestFlags request;
-    SynthesisOptions options;
+    SynthesisFlags synthesis;
     RuntimeOptions runtime;
   };
   auto args = std::make_shared<Args>();
   Command cmd;
-  cmd.app = parent.add_subcommand("bench", "Time each stage of synthesis (median of --runs after --warmup)");
+  cmd.app = parent.add_subcommand(
+      "bench", "Time each stage of synthesis (median of --runs after --warmup; --json: one JSON object)");
   cmd.app->add_option("-m,--model", args->model, "Bundle directory")->required();
-  cmd.app->add_option("--runs", args->runs, "Timed runs")->default_val(3)->check(CLI::Range(1, 1000));
-  cmd.app->add_option("--warmup", args->warmup, "Untimed runs first")
-      ->default_val(1)
-      ->check(CLI::Range(0, 100));
+  cmd.app->add_option("--runs", args->runs, "Timed runs, 1-1000")->type_name("N")->default_val("3");
+  cmd.app->add_option("--warmup", args->warmup, "Untimed runs first, 0-100")
+      ->type_name("N")
+      ->default_val("1");
   cmd.app->add_option(
       "--tokens", args->tokens,
       "Generate exactly this many speech tokens per sentence (25 = 1 s), for comparable runs");
   cmd.app
       ->add_option("--concurrency", args->concurrency,
-                   "Requests at once on one shared model (one Session and thread each); --runs and "
+                   "Requests at once on one shared model (one Session and thread each), 1-64; --runs and "
                    "--warmup count per thread")
-      ->default_val(1)
-      ->check(CLI::Range(1, 64));
-  cmd.app->add_flag("--json", args->json, "Print one JSON object instead of a table");
-  args->request.AddTo(cmd.app);
-  AddSynthesisFlags(cmd.app, args->options);
+      ->type_name("N")
+      ->default_val("1");
+  args->request.AddTo(cmd.app, false);
+  args->synthesis.AddTo(cmd.app);
   args->runtime.AddTo(cmd.app);
   const GlobalOptions *g = &global;
-  cmd.run = [args, g] {
+  CLI::App *app = cmd.app;
+  cmd.run = [args, g, app] {
     Args &a = *args;
-    if (a.request.text.empty() && a.request.text_file.empty()) {
-      a.request.text = "Hello! This sentence is spoken in a voice cloned from a three second prompt.";
+    const int runs = static_cast<int>(IntFlag("--runs", a.runs, {1, 1000}));
+    const int warmup = static_cast<int>(IntFlag("--warmup", a.warmup, {0, 100}));
+    const int concurrency = static_cast<int>(IntFlag("--concurrency", a.concurrency, {1, 64}));
+    SynthesisSettings settings = ParseSynthesisFlags(a.synthesis);
+    if (app->count("--tokens") > 0) {
+      const int n = static_cast<int>(IntFlag("--tokens", a.tokens, {1, 1000000}));
+      settings.min_tokens = settings.max_tokens = n;
     }
-    a.request.Resolve();
-    if (a.tokens > 0) a.options.min_tokens = a.options.max_tokens = a.tokens;
+    const RuntimeConfig runtime = a.runtime.ToConfig();
+    const BundleConfig bundle = BundleConfig::Load(a.model);
+    TextPolicy policy;
+    policy.read_piped_stdin = false;
+    policy.default_text = "Hello! This sentence is spoken in a voice cloned from a three second prompt.";
+    ProgressReporter progress(g->json ? ProgressStyle::kQuiet : PickProgressStyle(g->quiet, false));
+    progress.CaptureLog();
+    const PreparedRequest prepared = PrepareRequest(
+        a.request, a.synthesis, bundle, policy, [&progress](const std::string &m) { progress.Warning(m); });
     const auto t_load = std::chrono::steady_clock::now();
-    const auto model = OpenModel(a.model, a.runtime);
+    auto synthesizer = Synthesizer::Load(a.model, runtime, a.runtime.precision);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
     const auto t_voice = std::chrono::steady_clock::now();
-    const Voice voice = a.request.LoadVoice(*model, true);
+    const Voice voice =
+        prepared.voice ? *prepared.voice
+                       : synthesizer->CreateVoice(prepared.prompt, prepared.transcript, prepared.prompt_name);
     const double voice_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_voice).count();
-    Audio source;
-    const SynthesisRequest req = a.request.BuildRequest(voice, source);
-    const int threads = a.runtime.threads;
+    const SynthesisRequest req = MakeSynthesisRequest(prepared, voice);
+    const SynthesisOptions options = ToEngineOptions(settings);
+    const int threads = runtime.intra_op_threads;
 
     const double rss_load = CurrentRssMb();
-    const double session_ms = SessionCreateMs(model);
+    const double session_ms = SessionCreateMs(synthesizer->model());
 
     std::vector<std::unique_ptr<Session>> sessions;
-    for (int i = 0; i < a.concurrency; ++i) sessions.push_back(std::make_unique<Session>(model));
-    std::vector<SynthesisStats> runs, warm;
-    if (a.warmup > 0) RunBatch(sessions, req, a.options, a.warmup, warm);
-    const double wall = RunBatch(sessions, req, a.options, a.runs, runs);
-    double audio_total = 0;
-    for (const auto &s : runs) audio_total += s.audio_seconds;
-    const double throughput = wall > 0 ? audio_total / wall : 0.0;
-    if (!g->quiet && !a.json) {
-      COSY_LOG(kInfo) << runs.size() << " request(s) on " << a.concurrency << " thread(s): " << audio_total
-                      << " s of audio in " << wall << " s";
+    for (int i = 0; i < concurrency; ++i) sessions.push_back(std::make_unique<Session>(synthesizer->model()));
+    std::vector<SynthesisStats> stats;
+    double wall = 0;
+    {
+      CancelScope cancel([&sessions] {
+        for (auto &s : sessions) s->Cancel();
+      });
+      int finished = 0;
+      auto note = [&](const char *what, const SynthesisStats &st) {
+        progress.Note("run", std::string(what) + " " + std::to_string(++finished) + ": " +
+                                 std::to_string(st.total_seconds) + " s");
+      };
+      if (warmup > 0)
+        RunBatch(sessions, req, options, warmup, [&](const SynthesisStats &st) { note("warmup", st); });
+      finished = 0;
+      wall = RunBatch(sessions, req, options, runs, [&](const SynthesisStats &st) {
+        note("run", st);
+        stats.push_back(st);
+      });
     }
+    double audio_total = 0;
+    for (const auto &st : stats) audio_total += st.audio_seconds;
+    const double throughput = wall > 0 ? audio_total / wall : 0.0;
+    const std::vector<SynthesisStats> &runs_stats = stats;
     auto med = [&](auto field) {
       std::vector<double> v;
-      for (const auto &s : runs) v.push_back(field(s));
+      for (const auto &s : runs_stats) v.push_back(field(s));
       return Median(v);
     };
     const double audio = med([](const SynthesisStats &s) { return s.audio_seconds; });
@@ -163,15 +206,16 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
         med([](const SynthesisStats &s) { return static_cast<double>(s.prompt_positions); });
     const double rss = PeakRssMb();
 
-    if (a.json) {
-      nlohmann::json j = {{"model", model->info().model_name},
+    if (g->json) {
+      nlohmann::json j = {{"model", synthesizer->model_name()},
                           {"mode", ModeName(req.mode)},
                           {"threads", threads},
-                          {"pool_threads", model->info().intra_op_threads},
-                          {"concurrency", a.concurrency},
-                          {"providers", model->info().providers},
-                          {"stream", a.options.stream},
-                          {"runs", a.runs},
+                          {"pool_threads", synthesizer->info().intra_op_threads},
+                          {"concurrency", concurrency},
+                          {"providers", synthesizer->providers()},
+                          {"precision", PrecisionJson(synthesizer->info())},
+                          {"stream", settings.stream},
+                          {"runs", runs},
                           {"load_seconds", load_s},
                           {"voice_seconds", voice_s},
                           {"text_seconds", text},
@@ -195,9 +239,14 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
       std::printf("%s\n", j.dump(2).c_str());
       return 0;
     }
-    std::printf("cosyvoice bench: %s, mode %s, %d run(s), threads %d, %s\n", model->info().model_name.c_str(),
-                ModeName(req.mode), a.runs, threads, a.options.stream ? "streaming" : "offline");
-    std::printf("  %-22s %10s  %s\n", "stage", "seconds", "rate");
+    std::printf("cosyvoice bench: %s, mode %s, %d run(s) x %d concurrent, threads %d, %s\n",
+                synthesizer->model_name().c_str(), ModeName(req.mode), runs, concurrency, threads,
+                settings.stream ? "streaming" : "offline");
+    std::printf("  precision:");
+    for (const auto &p : synthesizer->info().precisions)
+      std::printf(" %s=%s (%s, %s)", p.family.c_str(), p.variant.c_str(), p.precision.c_str(),
+                  p.gate.c_str());
+    std::printf("\n  %-22s %10s  %s\n", "stage", "seconds", "rate");
     std::printf("  %-22s %10.3f\n", "load bundle", load_s);
     std::printf("  %-22s %10.3f\n", "voice (frontend)", voice_s);
     std::printf("  %-22s %10.3f\n", "text", text);
@@ -214,7 +263,7 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     std::printf("  %-22s %10.0f MB (after load: %.0f MB)\n", "peak RSS", rss, rss_load);
     std::printf("  %-22s %10.4f ms\n", "create a session", session_ms);
     std::printf("  %-22s %10.3f  %.2f s of audio from %d concurrent request(s): %.3f s of audio per s\n",
-                "wall (all requests)", wall, audio_total, a.concurrency, throughput);
+                "wall (all requests)", wall, audio_total, concurrency, throughput);
     return 0;
   };
   return cmd;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <mutex>
 #include <string>
+#include <utility>
 
 namespace cosyvoice {
 namespace {
@@ -13,17 +14,19 @@ std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 // The sink is called with g_sink_mutex held, so that SetLogSink can promise the old sink has
 // finished; g_in_sink sends a line logged from inside the sink to stderr instead of deadlocking.
 std::mutex g_sink_mutex;
-LogSink g_sink = nullptr;
-void *g_sink_user_data = nullptr;
 std::atomic<bool> g_has_sink{false};
 thread_local bool g_in_sink = false;
+LogSink &Sink() {
+  static LogSink sink;
+  return sink;
+}
 
 bool SendToSink(LogLevel level, const std::string &message) {
   if (!g_has_sink.load(std::memory_order_acquire) || g_in_sink) return false;
   std::lock_guard<std::mutex> lock(g_sink_mutex);
-  if (g_sink == nullptr) return false;
+  if (!Sink()) return false;
   g_in_sink = true;
-  g_sink(level, message.c_str(), g_sink_user_data);
+  Sink()(level, message);  // called from ~LogMessage (noexcept): a sink must not throw
   g_in_sink = false;
   return true;
 }
@@ -50,11 +53,10 @@ bool LogEnabled(LogLevel level) {
   return static_cast<int>(level) >= g_level.load();
 }
 
-void SetLogSink(LogSink sink, void *user_data) {
+void SetLogSink(LogSink sink) {
   std::lock_guard<std::mutex> lock(g_sink_mutex);
-  g_sink = sink;
-  g_sink_user_data = user_data;
-  g_has_sink.store(sink != nullptr, std::memory_order_release);
+  g_has_sink.store(static_cast<bool>(sink), std::memory_order_release);
+  Sink() = std::move(sink);
 }
 
 LogMessage::~LogMessage() {

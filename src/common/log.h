@@ -2,21 +2,25 @@
 //   COSY_LOG(kInfo) << "loaded " << n << " graphs";
 #pragma once
 
+#include <functional>
 #include <sstream>
+#include <string>
 
 namespace cosyvoice {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3, kSilent = 4 };
 
+// Where finished lines go (default: stderr with a "[cosyvoice] " prefix). A program that draws its
+// own status line (the CLI's progress display) installs a sink to print messages around it; `message`
+// has no prefix and no newline. nullptr restores the default. The sink may be called from any thread
+// (one call at a time). Once SetLogSink returns, the previous sink is not running and is not called
+// again (the C API's cosyvoice_log_set relies on it). A line logged from inside the sink goes to stderr.
+using LogSink = std::function<void(LogLevel level, const std::string &message)>;
+void SetLogSink(LogSink sink);
+
 void SetLogLevel(LogLevel level);
 LogLevel GetLogLevel();
 bool LogEnabled(LogLevel level);
-
-// Where finished lines go instead of stderr (the C API's cosyvoice_log_set): `message` has no level
-// prefix and no newline. nullptr restores stderr. Once SetLogSink returns, the previous sink is not
-// running and is not called again. A line logged from inside the sink goes to stderr.
-using LogSink = void (*)(LogLevel level, const char *message, void *user_data);
-void SetLogSink(LogSink sink, void *user_data);
 
 // Accumulates one message and writes it (with a level prefix) as a single line when destroyed.
 class LogMessage {

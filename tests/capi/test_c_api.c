@@ -184,7 +184,8 @@ static void CaseBasics(void) {
         !p.has_tau_r && !p.has_min_token_text_ratio && !p.has_max_token_text_ratio && !p.has_max_tokens &&
         !p.has_min_tokens);
   cosyvoice_model_params m = cosyvoice_model_default_params();
-  CHECK(m.struct_size == sizeof(m) && m.graph_optimization == COSYVOICE_GRAPH_OPT_ALL && m.providers == NULL);
+  CHECK(m.struct_size == sizeof(m) && m.graph_optimization == COSYVOICE_GRAPH_OPT_ALL &&
+        m.providers == NULL && m.precision == NULL && m.provider_options == NULL);
   cosyvoice_request r = cosyvoice_request_default();
   CHECK(r.struct_size == sizeof(r) && r.mode == COSYVOICE_MODE_ZERO_SHOT && r.voice == NULL);
 
@@ -202,6 +203,8 @@ static void CaseBasics(void) {
   CHECK(info.sample_rate == kRate && info.mel_bins == 80 && strcmp(info.bundle_dir, g_bundle) == 0);
   CHECK(strstr(info.providers, "cpu") != NULL && strlen(info.model_name) > 0);
   if (strstr(info.providers, "cuda") == NULL) CHECK(warnings >= 1); /* cuda not usable: it said so */
+  /* the default precision runs the bundle's fp32 files for every family */
+  CHECK(strcmp(info.variants, "flow=base,frontend=base,hift=base,llm=base") == 0);
   /* an older, smaller info struct gets only the fields it has */
   cosyvoice_model_info old = {0};
   old.struct_size = (uint32_t)offsetof(cosyvoice_model_info, format_version);
@@ -313,6 +316,36 @@ static void CaseMode(int32_t mode) {
   cosyvoice_audio_free(b);
   cosyvoice_audio_free(source);
   cosyvoice_session_free(session);
+  cosyvoice_voice_free(voice);
+  cosyvoice_model_free(model);
+}
+
+/* precision and provider_options reach the model: the quantized tiny bundle (BUNDLE-q, from
+ * `make tiny-model`) runs its int8 LLM variant, and the output has the requested length. */
+static void CaseVariants(void) {
+  char bundle_q[1024];
+  snprintf(bundle_q, sizeof(bundle_q), "%s-q", g_bundle);
+  cosyvoice_model_params params = cosyvoice_model_default_params();
+  params.intra_op_threads = 1;
+  params.precision = "llm=int8";
+  params.provider_options = "webgpu.preferredLayout=NHWC;"; /* valid; webgpu is not asked for */
+  cosyvoice_model *model = NULL;
+  CHECK_OK(cosyvoice_model_load(bundle_q, &params, &model));
+  cosyvoice_model_info info = {0};
+  info.struct_size = sizeof(info);
+  CHECK_OK(cosyvoice_model_get_info(model, &info));
+  CHECK(strcmp(info.variants, "flow=base,frontend=base,hift=base,llm=int8") == 0);
+  CHECK(strcmp(info.providers, "cpu") == 0);
+  cosyvoice_voice *voice = PromptVoice(model, "Front center.");
+  cosyvoice_session *session = NULL;
+  CHECK_OK(cosyvoice_session_create(model, &session));
+  cosyvoice_request request = cosyvoice_request_default();
+  request.voice = voice;
+  request.text = "Hello world.";
+  cosyvoice_synthesis_params p = FixedTokens(20, 5);
+  cosyvoice_audio_free(Offline(session, &request, &p, 20));
+  cosyvoice_session_free(session);
+  printf("variants: %s\n", info.variants); /* (valid as long as the model) */
   cosyvoice_voice_free(voice);
   cosyvoice_model_free(model);
 }
@@ -515,6 +548,24 @@ static void CaseErrors(void) {
   mp.providers = "tpu";
   CHECK_FAILS(cosyvoice_model_load(g_bundle, &mp, &model), COSYVOICE_ERROR_INVALID_ARGUMENT, "tpu");
   mp = cosyvoice_model_default_params();
+  mp.precision = "int3";
+  CHECK_FAILS(cosyvoice_model_load(g_bundle, &mp, &model), COSYVOICE_ERROR_INVALID_ARGUMENT,
+              "precision 'int3'");
+  mp.precision = "int8"; /* the base bundle has no variants */
+  CHECK_FAILS(cosyvoice_model_load(g_bundle, &mp, &model), COSYVOICE_ERROR_INVALID_ARGUMENT,
+              "the bundle has no int8");
+  mp = cosyvoice_model_default_params();
+  mp.provider_options = "webgpu.preferredLayout";
+  CHECK_FAILS(cosyvoice_model_load(g_bundle, &mp, &model), COSYVOICE_ERROR_INVALID_ARGUMENT,
+              "cosyvoice_model_params.provider_options: provider option 'webgpu.preferredLayout': expected "
+              "provider.key=value");
+  mp.provider_options = "webgpu.preferredLayout=NHWC;tpu.cores=4";
+  CHECK_FAILS(cosyvoice_model_load(g_bundle, &mp, &model), COSYVOICE_ERROR_INVALID_ARGUMENT,
+              "unknown provider 'tpu'");
+  mp.provider_options = "webgpu.preferredLayout=NCHW4";
+  CHECK_FAILS(cosyvoice_model_load(g_bundle, &mp, &model), COSYVOICE_ERROR_INVALID_ARGUMENT,
+              "webgpu.preferredLayout: expected one of");
+  mp = cosyvoice_model_default_params();
   mp.graph_optimization = 7;
   CHECK_FAILS(cosyvoice_model_load(g_bundle, &mp, &model), COSYVOICE_ERROR_INVALID_ARGUMENT,
               "graph_optimization");
@@ -631,6 +682,8 @@ int main(int argc, char **argv) {
     CaseMode(COSYVOICE_MODE_VOICE_CONVERSION);
   else if (strcmp(name, "options") == 0)
     CaseOptions();
+  else if (strcmp(name, "variants") == 0)
+    CaseVariants();
   else if (strcmp(name, "cancel_callback") == 0)
     CaseCancelFromCallback();
   else if (strcmp(name, "cancel_thread") == 0)
