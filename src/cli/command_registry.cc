@@ -55,6 +55,7 @@ std::vector<CommandFactory> AllCommands() {
       MakeInspectCommand,    //
       MakeServeCommand,      //
       MakeVersionCommand,    //
+      MakeAbCommand,         //
   };
 }
 
