@@ -45,6 +45,31 @@ def write_generator(hift, tmp: Path) -> Path:
     return path
 
 
+def convolution_gflop(hift, mel, src) -> float:
+    """Multiply-adds x 2 of every Conv1d/ConvTranspose1d call in one inference (F0 predictor included):
+    the arithmetic both sides must do, so seconds / this = each side's achieved rate. Counted with forward
+    hooks, removed afterwards."""
+    total = [0.0]
+
+    def count(module, inputs, output):
+        per_output = module.in_channels // module.groups * module.kernel_size[0]
+        if isinstance(module, torch.nn.ConvTranspose1d):  # every input sample scatters into k outputs
+            total[0] += 2.0 * inputs[0].shape[-1] * module.in_channels * module.out_channels // module.groups \
+                * module.kernel_size[0]
+        else:
+            total[0] += 2.0 * output.shape[0] * output.shape[-1] * module.out_channels * per_output
+
+    hooks = [m.register_forward_hook(count) for m in hift.modules()
+             if isinstance(m, (torch.nn.Conv1d, torch.nn.ConvTranspose1d))]
+    try:
+        with torch.no_grad():
+            hift.inference(mel, src, True)
+    finally:
+        for h in hooks:
+            h.remove()
+    return total[0] / 1e9
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", type=Path)
@@ -71,7 +96,7 @@ def main() -> int:
             graphs.append(("written", str(write_generator(hift, Path(tmp)))))
         base = [str(a.bench), str(a.bundle), str(mel_path), "--threads", str(a.threads), "--runs", "1",
                 "--warmup", "1", "--json"]
-        hift.inference(mel, src, True)  # warm-up
+        gflop = convolution_gflop(hift, mel, src)  # also the warm-up
         ref, cpp = [], {name: [] for name, _ in graphs}
         for r in range(a.rounds):
             t0 = time.perf_counter()
@@ -87,14 +112,17 @@ def main() -> int:
     med = lambda v: float(np.median(v))  # noqa: E731
     audio = a.frames / 50.0
     print(f"{a.frames} frames ({audio:.1f} s of audio), {a.threads} threads, {a.rounds} rounds, medians:")
-    print(f"  PyTorch HiFT (torch {torch.__version__})  {med(ref):.3f} s (min {min(ref):.3f} s)")
+    print(f"  convolutions: {gflop:.1f} GFLOP per inference (the machine's fp32 FMA peak bounds the rate:"
+          f" docs/quantization.md §4)")
+    print(f"  PyTorch HiFT (torch {torch.__version__})  {med(ref):.3f} s (min {min(ref):.3f} s)"
+          f"  {gflop / med(ref):.0f} GFLOP/s")
     for name, parts in cpp.items():
         m = {k: med([x[k] for x in parts]) for k in ("seconds", "f0_seconds", "source_seconds",
                                                         "generator_seconds", "istft_seconds")}
         print(f"  C++ vocoder [{name}]  {m['seconds']:.3f} s  (F0 {m['f0_seconds']:.3f}, source "
               f"{m['source_seconds']:.3f}, generator {m['generator_seconds']:.3f}, ISTFT {m['istft_seconds']:.3f})"
               f"  speed vs PyTorch {med(ref) / m['seconds']:.2f}x; min {min(x['seconds'] for x in parts):.3f} s "
-              f"({min(ref) / min(x['seconds'] for x in parts):.2f}x)")
+              f"({min(ref) / min(x['seconds'] for x in parts):.2f}x); {gflop / m['seconds']:.0f} GFLOP/s")
     return 0
 
 
