@@ -30,8 +30,8 @@ REPO = PY_DIR.parent
 DOC = REPO / "docs" / "bundle.md"
 CLI = REPO / "build" / "bin" / "cosyvoice"
 ROLES = {"llm/llm.onnx": "llm", "flow/flow_encoder.onnx": "flow_encoder",
-         "flow/flow_estimator.onnx": "flow_estimator", "hift/hift_f0.onnx": "hift_f0",
-         "hift/hift_generator.onnx": "hift_generator"}
+         "flow/flow_estimator.onnx": "flow_estimator", "flow/flow_estimator_chunk.onnx": "flow_estimator_chunk",
+         "hift/hift_f0.onnx": "hift_f0", "hift/hift_generator.onnx": "hift_generator"}
 
 
 def _run_cli(*args):
@@ -113,7 +113,7 @@ def _compare_keys(doc, got, path=()):
 
 def test_bundle_files_are_those_of_the_doc(bundle_dir, config):
     want = set(_doc_files())
-    assert len(want) == 14
+    assert len(want) == 15
     on_disk = {p.relative_to(bundle_dir).as_posix() for p in bundle_dir.rglob("*") if p.is_file()}
     assert on_disk == want                                   # no .onnx.data: nothing exceeds 2 GB
     assert set(config["files"]) == want - {"config.json"}
@@ -130,7 +130,7 @@ def test_config_keys_and_types_as_doc(config):
 
 def test_release_config_values_equal_the_doc(full_cfg):
     """The doc's example is the release: build_config on the release hyper-parameters gives it."""
-    got = B.build_config(full_cfg, "x", 151646, {}, {}, {}, noise.HIFT_NOISE_SKIP)
+    got = B.build_config(full_cfg, "x", 151646, {}, {}, {}, noise.HIFT_NOISE_SKIP, streaming_graph=True)
     doc = _doc_config()
     for k in ("tokenizer", "frontend", "llm", "flow", "hift", "streaming", "sample_rate", "format",
               "format_version"):
@@ -183,7 +183,17 @@ def _sig(config):
         llm_out += [(f"new_key_{i}", f32, [1, None, nkv, hd]), (f"new_value_{i}", f32, [1, None, nkv, hd])]
     m, bins = F["mel_bins"], config["hift"]["istft_n_fft"] // 2 + 1
     btm = [None, m, None]
+    ch = F["estimator_chunk"]
+    st = [None, ch["dim"], ch["conv_state"]]
+    chunk_in = [("x", f32, btm), ("mu", f32, btm), ("t", f32, [None]), ("spks", f32, [None, m]), ("cond", f32, btm),
+                ("attention_chunk", i64, []), ("conv_state_1", f32, st), ("conv_state_2", f32, st)]
+    chunk_out = [("velocity", f32, btm), ("new_conv_state_1", f32, st), ("new_conv_state_2", f32, st)]
+    for i in range(ch["depth"]):
+        for kind in ("key", "value"):
+            chunk_in.append((f"past_{kind}_{i}", f32, [None, None, ch["dim"]]))
+            chunk_out.append((f"new_{kind}_{i}", f32, [None, None, ch["dim"]]))
     return {
+        "flow/flow_estimator_chunk.onnx": (chunk_in, chunk_out),
         "llm/llm.onnx": (llm_in, llm_out),
         "flow/flow_encoder.onnx": ([("token", i64, [1, None]), ("embedding", f32, [1, F["spk_embed_dim"]])],
                                    [("mu", f32, [1, m, None]), ("spks", f32, [1, m])]),
