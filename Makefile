@@ -9,6 +9,7 @@ SHELL := /bin/bash
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_TSAN ?= build-tsan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 export ONNXRUNTIME_ROOT
@@ -27,6 +28,7 @@ help:
 	@echo "make demo            synthesize a sentence in a cloned voice (tiny random model unless MODEL=bundle dir)"
 	@echo "make test            build and run every test tier (unit, golden, e2e, python)"
 	@echo "make test-sanitize   unit tier under ASan+UBSan (CI runs this too)"
+	@echo "make test-tsan       concurrent sessions on one model under ThreadSanitizer (CI runs this too)"
 	@echo "make deps            install/fetch dependencies only   make build   configure + build only"
 	@echo "make tiny-model      random-weight checkpoint -> bundle -> goldens under $(TINY)/"
 	@echo "make serve           HTTP API + web page on http://127.0.0.1:7860/ (tiny model unless MODEL=bundle dir)"
@@ -94,6 +96,17 @@ test-sanitize: deps tiny-model
 	@echo "== unit and golden tiers under ASan+UBSan =="
 	cd $(BUILD_ASAN) && ctest -L 'unit|golden' --output-on-failure -j $(JOBS) 2>&1 | tee ctest-asan.log | grep -E 'tests passed|Failed|ERROR'
 
+# One Model shared by concurrent Sessions (tests/golden/test_session.cc) and the tokenizer's concurrent
+# encoding, under ThreadSanitizer. Only those test programs are built.
+TSAN_TESTS := cosyvoice_session_tests cosyvoice_tokenizer_tests cosyvoice_tokenizer_assets
+test-tsan: deps tiny-model
+	cmake -S . -B $(BUILD_TSAN) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOSYVOICE_WERROR=ON \
+	  -DCOSYVOICE_SANITIZE=thread -DCOSYVOICE_BUILD_BENCH=OFF -DCOSYVOICE_BUILD_EXAMPLES=OFF $(CMAKE_ARGS) >/dev/null
+	cmake --build $(BUILD_TSAN) -j $(JOBS) --target $(TSAN_TESTS)
+	@echo "== concurrent sessions and tokenizer under ThreadSanitizer =="
+	cd $(BUILD_TSAN) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+	  ctest -R '^(SessionTest\.|TokenizerCorpus\.Concurrent)' --output-on-failure -j 1 2>&1 | tee ctest-tsan.log | grep -E 'tests passed|Failed|ThreadSanitizer|Total Test time'
+
 # ---- demo ----------------------------------------------------------------------------------------
 demo: build tiny-model
 	@scripts/demo.sh "$(CLI)" "$(if $(MODEL),$(MODEL),$(TINY)/bundle)" "$(if $(MODEL),real,tiny)"
@@ -103,10 +116,10 @@ serve: build tiny-model
 	$(CLI) serve -m "$(if $(MODEL),$(MODEL),$(TINY)/bundle)" --data-dir $(BUILD)/serve-data $(SERVE_ARGS)
 
 # ---- housekeeping --------------------------------------------------------------------------------
-CXX_FILES = $(shell find src include tests bench -name '*.cc' -o -name '*.h' 2>/dev/null)
+CXX_FILES = $(shell find src include tests bench examples -name '*.cc' -o -name '*.h' 2>/dev/null)
 format:
 	clang-format -i $(CXX_FILES)
 format-check:
 	clang-format --dry-run --Werror $(CXX_FILES)
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)

@@ -1,22 +1,36 @@
-// cosyvoice/cosyvoice.h - the public C++ API of cosyvoice-ort.
+// cosyvoice/cosyvoice.h - the public C++ API of cosyvoice-ort (docs/api.md).
+//
+// A Model is the loaded bundle: configuration, ONNX Runtime sessions, tables, tokenizer and text
+// normalizer. It is immutable after Load and shared by any number of threads. A Session holds the
+// state of one request at a time (KV cache, IO binding, sampler, stream schedule, vocoder state);
+// create one per concurrent request - it is cheap (no graph is loaded) - and reuse it for the next.
+// This is whisper.cpp's context/state and onnxruntime-genai's Model/Generator split.
 //
 //   #include <cosyvoice/cosyvoice.h>
-//   auto engine = cosyvoice::Engine::Create({.model_dir = "bundle"});
-//   cosyvoice::Voice voice = engine->CreateVoiceFromFile("prompt.wav", "transcript of prompt.wav");
-//   voice.Save("me.voice");                                  // prepare once, reuse
-//   cosyvoice::SynthesisRequest req;
-//   req.text = "Hello!";
-//   req.voice = &voice;
-//   cosyvoice::Audio out = engine->Synthesize(req);          // 24 kHz mono float
+//   cosyvoice::ModelConfig config;
+//   config.model_dir = "bundle";
+//   std::shared_ptr<const cosyvoice::Model> model = cosyvoice::Model::Load(config);
+//   cosyvoice::Voice voice = model->CreateVoiceFromFile("prompt.wav", "transcript of prompt.wav");
+//   voice.Save("me.voice");                                   // prepare once, reuse
+//   cosyvoice::Session session(model);                        // one per thread/request
+//   cosyvoice::SynthesisRequest request;
+//   request.text = "Hello!";
+//   request.voice = &voice;
+//   cosyvoice::Audio out = session.Synthesize(request);       // 24 kHz mono float
 //
 // Errors are thrown as cosyvoice::Error (cosyvoice/error.h) with a code and a message that names
-// the file or field and what was expected. An Engine is safe to use from one thread at a time;
-// use one Engine per thread for parallel synthesis (graphs are loaded per Engine).
+// the file or field and what was expected.
+//
+// Threads: every ONNX graph of every Model runs on one process-wide ONNX Runtime thread pool,
+// sized by the first Model loaded (ModelConfig::runtime.intra_op_threads); see ModelConfig.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,12 +41,18 @@
 
 namespace cosyvoice {
 
-// Load-time configuration.
-struct EngineConfig {
+// Load-time configuration of a Model.
+//
+// `runtime.intra_op_threads` and `runtime.inter_op_threads` size the ONNX Runtime thread pool that
+// all sessions of the process share (so N concurrent requests do not create N pools). The first
+// Model loaded creates the pool; a later Model asking for other sizes gets the existing pool and
+// one warning in the log. The other runtime fields (providers, optimization, profiling) apply per
+// Model.
+struct ModelConfig {
   std::string model_dir;          // the bundle directory (docs/bundle.md)
   RuntimeConfig runtime;          // threads, execution providers, graph optimization
   bool verify_checksums = false;  // sha256 every bundle file at load (slow; sizes are always checked)
-  void Validate() const;
+  void Validate() const;          // throws Error(kInvalidArgument) naming the field
 };
 
 // What the model needs from a prompt recording, computed once (speech tokens, speaker embedding,
@@ -44,7 +64,7 @@ struct Voice {
   std::vector<float> prompt_mel;         // [2K frames][mel_bins] row-major, 50 Hz
   int mel_bins = 80;
   double prompt_seconds = 0;  // duration of the recording
-  std::string source;         // where it came from (file name), informational
+  std::string source;         // where it came from (file name without directories), informational
   std::string frontend_id;    // identifies the speech tokenizer + speaker encoder used
 
   int64_t mel_frames() const { return mel_bins > 0 ? static_cast<int64_t>(prompt_mel.size()) / mel_bins : 0; }
@@ -58,9 +78,13 @@ enum class Mode {
   kInstruct2,        // speak `text` in the voice following `instruct` ("请用四川话说", "Speak slowly")
   kVoiceConversion,  // re-voice `source_audio` with the voice; no text
 };
+// "zero_shot", "cross_lingual", "instruct2" or "vc".
 const char *ModeName(Mode mode);
-Mode ParseMode(const std::string &name);  // zero_shot | cross_lingual | instruct2 | vc
+// zero_shot | cross_lingual | instruct2 | vc (and the spellings zero-shot, cross-lingual, instruct,
+// voice_conversion); throws Error(kInvalidArgument) otherwise.
+Mode ParseMode(const std::string &name);
 
+// What to synthesize. The pointed-to voice and audio must outlive the call.
 struct SynthesisRequest {
   Mode mode = Mode::kZeroShot;
   std::string text;                     // what to say (all modes but voice conversion)
@@ -69,24 +93,25 @@ struct SynthesisRequest {
   const Audio *source_audio = nullptr;  // voice conversion: the speech to re-voice (<= 30 s)
 };
 
-// Per-request options. A zero/negative value means "the bundle's default".
+// Per-request options. An empty optional means "the bundle's default" (config.json); a set
+// value is used as given - zero included - after the range checks of Validate().
 struct SynthesisOptions {
-  uint64_t seed = 0;       // sampling seed; segment i of the text uses seed + i
-  float speed = 1.0f;      // 0.5 .. 2.0 (not with stream)
-  int n_timesteps = 0;     // flow ODE steps (bundle default: 10)
-  float cfg_rate = -1.0f;  // classifier-free guidance (bundle default: 0.7)
-  float top_p = -1.0f;     // sampling (bundle defaults: 0.8, 25, 10, 0.1)
-  int top_k = 0;
-  int win_size = -1;
-  float tau_r = -1.0f;
-  float min_token_text_ratio = -1.0f;  // speech tokens per text token (bundle: 2 and 20)
-  float max_token_text_ratio = -1.0f;
-  int max_tokens = 0;              // hard cap on speech tokens per segment (0: only the ratio)
-  int min_tokens = 0;              // hard floor (benchmarks: min_tokens == max_tokens fixes the length)
-  bool text_frontend = true;       // normalize numbers/symbols and split long text into sentences
+  uint64_t seed = 0;                          // sampling seed; segment i of the text uses seed + i
+  float speed = 1.0f;                         // 0.5 .. 2.0 (not with stream)
+  std::optional<int> n_timesteps;             // flow ODE steps, 1 .. 1000 (bundle: 10)
+  std::optional<float> cfg_rate;              // classifier-free guidance, 0 .. 100; 0 = none (bundle: 0.7)
+  std::optional<float> top_p;                 // nucleus mass, (0, 1] (bundle: 0.8)
+  std::optional<int> top_k;                   // >= 1 (bundle: 25)
+  std::optional<int> win_size;                // repetition window, >= 0; 0 = all tokens so far (bundle: 10)
+  std::optional<float> tau_r;                 // repetition threshold, >= 0 (bundle: 0.1)
+  std::optional<float> min_token_text_ratio;  // speech tokens per text token, >= 0 (bundle: 2)
+  std::optional<float> max_token_text_ratio;  // >= min_token_text_ratio (bundle: 20)
+  std::optional<int> max_tokens;              // hard cap on speech tokens per segment, >= 1 (none)
+  std::optional<int> min_tokens;              // hard floor, >= 0 (min_tokens == max_tokens fixes the length)
+  bool text_frontend = true;                  // normalize numbers/symbols and split long text into sentences
   bool text_normalization = true;  // numbers, dates, units... (false: only the CosyVoice3 rules + splitting)
   bool stream = false;             // emit audio in chunks while a sentence is generated
-  void Validate() const;
+  void Validate() const;           // throws Error(kInvalidArgument) naming the option
 };
 
 // A piece of output audio, passed to the callback as soon as it is ready. `samples` is valid only
@@ -99,12 +124,15 @@ struct AudioChunk {
   int num_segments = 0;
   bool segment_done = false;  // last chunk of this segment
 };
-// Return false to stop: synthesis ends and Synthesize throws Error(kCancelled).
+// Return false to stop: synthesis ends and Synthesize/Stream throw Error(kCancelled). The callback
+// runs on the thread that called Synthesize/Stream.
 using AudioCallback = std::function<bool(const AudioChunk &)>;
 
+// Wall-clock seconds per stage of one request.
 struct StageTimes {
   double text = 0, llm_prefill = 0, llm_decode = 0, flow = 0, vocoder = 0, frontend = 0;
 };
+// What one request did and how long it took.
 struct SynthesisStats {
   StageTimes seconds;
   int segments = 0;
@@ -119,44 +147,93 @@ struct SynthesisStats {
   }
 };
 
-struct BundleSummary {
+// What a loaded bundle is, for display and for clients (`cosyvoice info`, GET /v1/models).
+struct ModelInfo {
   std::string model_name;
   int sample_rate = 0;
   int mel_bins = 0;
-  std::string format_version;
+  std::string format_version;          // "MAJOR.MINOR" of the bundle format
+  std::string bundle_dir;              // as given in ModelConfig::model_dir
   std::vector<std::string> providers;  // execution providers actually in use
+  int intra_op_threads = 0;            // size of the shared ONNX Runtime pool (0: one per physical core)
 };
 
-class Engine {
+// The loaded bundle. Immutable and thread-safe: every const method may be called from any number
+// of threads at once, and any number of Sessions may run on one Model concurrently.
+class Model {
  public:
-  // Loads and checks the bundle (docs/bundle.md §4). Throws Error(kBundle) naming the file/field.
-  static std::unique_ptr<Engine> Create(const EngineConfig &config);
-  ~Engine();
-  Engine(const Engine &) = delete;
-  Engine &operator=(const Engine &) = delete;
+  // Loads and checks the bundle (docs/bundle.md §4). Throws Error(kBundle) naming the file/field,
+  // Error(kInvalidArgument) for a bad config.
+  static std::shared_ptr<const Model> Load(const ModelConfig &config);
+  ~Model();
+  Model(const Model &) = delete;
+  Model &operator=(const Model &) = delete;
 
   // Prepares a voice from a recording (>= 16 kHz, speech, at most 30 s) and its transcript (may
   // be empty for cross-lingual/instruct2/vc use). Throws Error(kInvalidAudio) for unusable audio.
+  // The speech tokenizer and speaker encoder load on first use (once, whichever thread comes first).
   Voice CreateVoice(const Audio &prompt, const std::string &transcript, const std::string &source = "") const;
-  Voice CreateVoiceFromFile(const std::string &wav_path, const std::string &transcript) const;
-
-  // Synthesizes the request; returns the whole output and also streams it through `callback`.
-  Audio Synthesize(const SynthesisRequest &request, const SynthesisOptions &options = {},
-                   const AudioCallback &callback = nullptr, SynthesisStats *stats = nullptr);
+  // Reads the recording (cosyvoice::ReadAudioFile) and prepares it; Voice::source is its file name.
+  Voice CreateVoiceFromFile(const std::string &path, const std::string &transcript) const;
 
   // The text segments `text` would be synthesized as (normalization + sentence splitting).
   std::vector<std::string> SplitText(const std::string &text, bool text_frontend = true) const;
   // Token ids of `text` under the bundle's tokenizer.
   std::vector<int32_t> Tokenize(const std::string &text) const;
 
-  const BundleSummary &summary() const;
+  const ModelInfo &info() const;
   int sample_rate() const;
 
+  // The implementation (src/engine/model_impl.h), for the library's own tests and tools.
   class Impl;
+  const Impl &impl() const { return *impl_; }
 
  private:
-  explicit Engine(std::unique_ptr<Impl> impl);
+  explicit Model(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// Runs one request at a time against a shared Model. Not thread-safe itself (use one per thread;
+// a second concurrent call throws Error(kInvalidArgument)), except Cancel(), which any thread may
+// call. Creating one loads nothing; keeping one per worker thread reuses its buffers.
+class Session {
+ public:
+  // Throws Error(kInvalidArgument) if `model` is null.
+  explicit Session(std::shared_ptr<const Model> model);
+  ~Session();
+  Session(const Session &) = delete;
+  Session &operator=(const Session &) = delete;
+
+  // Synthesizes the request; returns the whole output and also streams it through `callback`
+  // (optional). Throws Error(kCancelled) when the callback returns false or Cancel() was called;
+  // the Session is then ready for the next request.
+  Audio Synthesize(const SynthesisRequest &request, const SynthesisOptions &options = {},
+                   const AudioCallback &callback = nullptr, SynthesisStats *stats = nullptr);
+
+  // Like Synthesize, but keeps no copy of the output: audio reaches the caller only through
+  // `callback` (required), so memory stays bounded by one segment/chunk whatever the text length
+  // (the CLI writes long texts segment by segment; the server streams).
+  void Stream(const SynthesisRequest &request, const SynthesisOptions &options, const AudioCallback &callback,
+              SynthesisStats *stats = nullptr);
+
+  // Asks the running Synthesize/Stream to stop at its next checkpoint (every LLM token, flow ODE
+  // step and audio chunk); it then throws Error(kCancelled). Safe from any thread, including a
+  // signal-watching one. The flag is cleared when the next Synthesize/Stream starts, so a Cancel()
+  // that comes before a request starts has no effect on it.
+  void Cancel();
+
+  const Model &model() const { return *model_; }
+
+  class State;  // per-request state (src/engine/session_state.h)
+
+ private:
+  void Run(const SynthesisRequest &request, const SynthesisOptions &options, const AudioCallback &callback,
+           SynthesisStats *stats, Audio *out);
+
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<State> state_;
+  std::atomic<bool> cancel_{false};
+  std::atomic<bool> busy_{false};
 };
 
 }  // namespace cosyvoice

@@ -10,9 +10,11 @@ enum class GraphOptimization { kDisabled, kBasic, kExtended, kAll };
 
 // Load-time settings shared by every ONNX graph of a bundle. Per-request options live elsewhere.
 struct RuntimeConfig {
-  // Intra-op threads per session; 0 lets ONNX Runtime choose (one per physical core).
+  // Threads of ONNX Runtime's intra-op pool; 0 lets ONNX Runtime choose (one per physical core).
+  // Every graph of every Model in the process shares one pool, created by the first Model loaded;
+  // a later config asking for another size gets the existing pool (and one warning in the log).
   int intra_op_threads = 0;
-  // Inter-op threads; graphs here are sequential, so 1 is right unless a graph has parallel branches.
+  // Inter-op threads (same sharing); graphs run sequentially, so 1 is right.
   int inter_op_threads = 1;
   // Execution providers in order of preference, e.g. {"cuda", "cpu"}. "cpu" is always appended
   // as the last resort; a provider that cannot be enabled is logged once and skipped.

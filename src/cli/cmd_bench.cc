@@ -61,19 +61,20 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     a.request.Resolve();
     if (a.tokens > 0) a.options.min_tokens = a.options.max_tokens = a.tokens;
     const auto t_load = std::chrono::steady_clock::now();
-    auto engine = OpenEngine(a.model, a.runtime);
+    const auto model = OpenModel(a.model, a.runtime);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
     const auto t_voice = std::chrono::steady_clock::now();
-    const Voice voice = a.request.LoadVoice(*engine, true);
+    const Voice voice = a.request.LoadVoice(*model, true);
     const double voice_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_voice).count();
     Audio source;
     const SynthesisRequest req = a.request.BuildRequest(voice, source);
     const int threads = a.runtime.threads;
 
     std::vector<SynthesisStats> runs;
+    Session session(model);
     for (int i = 0; i < a.warmup + a.runs; ++i) {
       SynthesisStats st;
-      engine->Synthesize(
+      session.Synthesize(
           req, a.options, [](const AudioChunk &) { return true; }, &st);
       if (i >= a.warmup) runs.push_back(st);
       if (!g->quiet && !a.json)
@@ -99,10 +100,10 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     const double rss = PeakRssMb();
 
     if (a.json) {
-      nlohmann::json j = {{"model", engine->summary().model_name},
+      nlohmann::json j = {{"model", model->info().model_name},
                           {"mode", ModeName(req.mode)},
                           {"threads", threads},
-                          {"providers", engine->summary().providers},
+                          {"providers", model->info().providers},
                           {"stream", a.options.stream},
                           {"runs", a.runs},
                           {"load_seconds", load_s},
@@ -123,9 +124,8 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
       std::printf("%s\n", j.dump(2).c_str());
       return 0;
     }
-    std::printf("cosyvoice bench: %s, mode %s, %d run(s), threads %d, %s\n",
-                engine->summary().model_name.c_str(), ModeName(req.mode), a.runs, threads,
-                a.options.stream ? "streaming" : "offline");
+    std::printf("cosyvoice bench: %s, mode %s, %d run(s), threads %d, %s\n", model->info().model_name.c_str(),
+                ModeName(req.mode), a.runs, threads, a.options.stream ? "streaming" : "offline");
     std::printf("  %-22s %10s  %s\n", "stage", "seconds", "rate");
     std::printf("  %-22s %10.3f\n", "load bundle", load_s);
     std::printf("  %-22s %10.3f\n", "voice (frontend)", voice_s);

@@ -38,8 +38,8 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global) {
     Args &a = *args;
     a.request.Resolve();
     if (!g->quiet) COSY_LOG(kInfo) << "loading " << a.model;
-    auto engine = OpenEngine(a.model, a.runtime);
-    const Voice voice = a.request.LoadVoice(*engine, g->quiet);
+    const auto model = OpenModel(a.model, a.runtime);
+    const Voice voice = a.request.LoadVoice(*model, g->quiet);
     Audio source;
     const SynthesisRequest req = a.request.BuildRequest(voice, source);
     if (!g->quiet) COSY_LOG(kInfo) << "mode " << ModeName(req.mode) << ", seed " << a.options.seed;
@@ -50,7 +50,8 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global) {
       return true;
     };
     SynthesisStats stats;
-    const Audio out = engine->Synthesize(req, a.options, progress, &stats);
+    Session session(model);
+    const Audio out = session.Synthesize(req, a.options, progress, &stats);
     WriteWavFile(a.output, out, a.float_wav);
     if (!g->quiet) {
       COSY_LOG(kInfo) << "wrote " << a.output << ": " << out.duration_seconds() << " s of audio in "

@@ -31,11 +31,11 @@ Command MakeVoiceCommand(CLI::App &parent, const GlobalOptions &global) {
   cmd.run = [args, create, info, g] {
     const Args &a = *args;
     if (create->parsed()) {
-      EngineConfig config;
+      ModelConfig config;
       config.model_dir = a.model;
       config.runtime = a.runtime.ToConfig();
-      auto engine = Engine::Create(config);
-      const Voice v = engine->CreateVoiceFromFile(a.prompt_wav, a.prompt_text);
+      const auto model = Model::Load(config);
+      const Voice v = model->CreateVoiceFromFile(a.prompt_wav, a.prompt_text);
       v.Save(a.output);
       if (!g->quiet) {
         COSY_LOG(kInfo) << "wrote " << a.output << ": " << v.speech_tokens.size() << " prompt tokens, "

@@ -2,6 +2,7 @@
 #include "cli/synthesis_options.h"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "cli/command_registry.h"
@@ -39,14 +40,14 @@ void RequestFlags::Resolve() {
   }
 }
 
-Voice RequestFlags::LoadVoice(const Engine &engine, bool quiet) const {
+Voice RequestFlags::LoadVoice(const Model &model, bool quiet) const {
   if (!voice_file.empty()) {
     Voice v = Voice::Load(voice_file);
     if (!prompt_text.empty()) v.transcript = prompt_text;  // an explicit transcript wins
     return v;
   }
   if (!quiet) COSY_LOG(kInfo) << "preparing the voice from " << prompt_wav;
-  return engine.CreateVoiceFromFile(prompt_wav, prompt_text);
+  return model.CreateVoiceFromFile(prompt_wav, prompt_text);
 }
 
 Mode RequestFlags::ResolveMode(const Voice &voice) const {
@@ -73,23 +74,35 @@ SynthesisRequest RequestFlags::BuildRequest(const Voice &voice, Audio &source) c
   return req;
 }
 
-std::unique_ptr<Engine> OpenEngine(const std::string &model, const RuntimeOptions &runtime) {
-  EngineConfig config;
+std::shared_ptr<const Model> OpenModel(const std::string &model, const RuntimeOptions &runtime) {
+  ModelConfig config;
   config.model_dir = model;
   config.runtime = runtime.ToConfig();
-  return Engine::Create(config);
+  return Model::Load(config);
 }
+
+namespace {
+
+// A flag that sets an optional option only when given (unset: the bundle's default).
+template <typename T>
+void AddOptional(CLI::App *app, const std::string &name, std::optional<T> &field, const std::string &help) {
+  app->add_option_function<T>(
+      name, [&field](const T &v) { field = v; }, help);
+}
+
+}  // namespace
 
 void AddSynthesisFlags(CLI::App *app, SynthesisOptions &o) {
   app->add_option("--seed", o.seed, "Sampling seed (segment i uses seed + i)")->default_val(0);
   app->add_option("--speed", o.speed, "Speaking rate 0.5-2.0 (not with --stream)")->default_val(1.0);
-  app->add_option("--steps", o.n_timesteps, "Flow ODE steps (0: the bundle's, 10)")->default_val(0);
-  app->add_option("--cfg", o.cfg_rate, "Classifier-free guidance rate (<0: the bundle's, 0.7)")
-      ->default_val(-1);
-  app->add_option("--top-p", o.top_p, "Nucleus sampling mass (<0: the bundle's, 0.8)")->default_val(-1);
-  app->add_option("--top-k", o.top_k, "Top-k (0: the bundle's, 25)")->default_val(0);
-  app->add_option("--max-tokens", o.max_tokens, "Cap on speech tokens per sentence (25 per second of audio)");
-  app->add_option("--min-tokens", o.min_tokens, "Floor on speech tokens per sentence");
+  AddOptional(app, "--steps", o.n_timesteps, "Flow ODE steps (default: the bundle's, 10)");
+  AddOptional(app, "--cfg", o.cfg_rate,
+              "Classifier-free guidance rate, 0 = none (default: the bundle's, 0.7)");
+  AddOptional(app, "--top-p", o.top_p, "Nucleus sampling mass (default: the bundle's, 0.8)");
+  AddOptional(app, "--top-k", o.top_k, "Top-k (default: the bundle's, 25)");
+  AddOptional(app, "--max-tokens", o.max_tokens,
+              "Cap on speech tokens per sentence (25 per second of audio)");
+  AddOptional(app, "--min-tokens", o.min_tokens, "Floor on speech tokens per sentence");
   app->add_flag("--stream", o.stream, "Synthesize in chunks and emit audio as soon as it is ready");
   app->add_flag_function(
       "--no-text-frontend", [&o](std::int64_t) { o.text_frontend = false; },

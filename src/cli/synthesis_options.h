@@ -18,7 +18,7 @@ struct RequestFlags {
   // Reads the text file if given; checks that the flags make a complete request.
   void Resolve();
   // Loads or creates the voice (prints progress unless quiet).
-  Voice LoadVoice(const Engine &engine, bool quiet) const;
+  Voice LoadVoice(const Model &model, bool quiet) const;
   // The mode named by --mode, or inferred: --source-wav -> vc, --instruct -> instruct2,
   // a transcript -> zero_shot, else cross_lingual.
   Mode ResolveMode(const Voice &voice) const;
@@ -28,7 +28,7 @@ struct RequestFlags {
 };
 
 struct RuntimeOptions;
-std::unique_ptr<Engine> OpenEngine(const std::string &model, const RuntimeOptions &runtime);
+std::shared_ptr<const Model> OpenModel(const std::string &model, const RuntimeOptions &runtime);
 
 void AddSynthesisFlags(CLI::App *app, SynthesisOptions &options);
 

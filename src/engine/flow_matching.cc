@@ -9,8 +9,8 @@
 #include "cosyvoice/error.h"
 
 namespace cosyvoice {
-FlowMatching::FlowMatching(FlowEncoderGraph &encoder, FlowEstimatorGraph &estimator, const NpyArray &noise,
-                           const FlowConfig &config)
+FlowMatching::FlowMatching(const FlowEncoderGraph &encoder, const FlowEstimatorGraph &estimator,
+                           const NpyArray &noise, const FlowConfig &config)
     : encoder_(encoder), estimator_(estimator), noise_(noise), config_(config) {
   if (noise_.dtype() != DType::kFloat32 || noise_.rank() != 2 || noise_.dim(0) != config.mel_bins ||
       noise_.dim(1) != config.max_frames) {
@@ -31,7 +31,7 @@ std::vector<float> FlowMatching::CosineGrid(int n) {
 }
 
 std::vector<float> FlowMatching::Run(const FlowInput &in, const FlowOptions &options, int64_t *frames_out,
-                                     FlowStats *stats) {
+                                     FlowStats *stats, const CancelToken &cancel) const {
   const int64_t C = config_.mel_bins;
   if (in.tokens.empty()) throw Error(ErrorCode::kInvalidArgument, "flow: no speech tokens to render");
   if (options.n_timesteps < 1) throw Error(ErrorCode::kInvalidArgument, "flow: n_timesteps must be >= 1");
@@ -87,6 +87,7 @@ std::vector<float> FlowMatching::Run(const FlowInput &in, const FlowOptions &opt
   float t = grid[0], dt = grid[1] - grid[0];
   t0 = SteadyClock::now();
   for (int step = 1; step <= options.n_timesteps; ++step) {
+    cancel.Check();
     std::memcpy(x2.data(), x.data(), sizeof(float) * plane);
     std::memcpy(x2.data() + plane, x.data(), sizeof(float) * plane);
     const float t2[2] = {t, t};

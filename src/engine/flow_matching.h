@@ -6,6 +6,7 @@
 
 #include "common/npy.h"
 #include "engine/bundle_config.h"
+#include "engine/cancellation.h"
 #include "models/flow_graphs.h"
 
 namespace cosyvoice {
@@ -35,23 +36,25 @@ struct FlowStats {
 // Upstream's CausalMaskedDiffWithDiT.inference + CausalConditionalCFM (spec §6.2-6.3): cond holds
 // the prompt mel, x starts from the bundle's fixed noise, and each of the n_timesteps Euler steps
 // on the cosine grid is one batch-2 estimator call (slot 1: mu, spks and cond zero) combined as
-// (1 + cfg) * v_cond - cfg * v_uncond.
+// (1 + cfg) * v_cond - cfg * v_uncond. Immutable; Run keeps its buffers local, so any number of
+// threads may run it at once.
 class FlowMatching {
  public:
-  FlowMatching(FlowEncoderGraph &encoder, FlowEstimatorGraph &estimator, const NpyArray &noise,
+  FlowMatching(const FlowEncoderGraph &encoder, const FlowEstimatorGraph &estimator, const NpyArray &noise,
                const FlowConfig &config);
 
   // Returns the generated mel [mel_bins, frames] channel-major (frames = 2N, or 2(N - 3) when
-  // not finalizing); `frames_out` receives the frame count.
+  // not finalizing); `frames_out` receives the frame count. `cancel` is checked before every ODE
+  // step (throws Error(kCancelled)).
   std::vector<float> Run(const FlowInput &input, const FlowOptions &options, int64_t *frames_out,
-                         FlowStats *stats = nullptr);
+                         FlowStats *stats = nullptr, const CancelToken &cancel = CancelToken()) const;
 
   // The cosine time grid t_k = 1 - cos(pi/2 * k/n), k = 0..n, as float32.
   static std::vector<float> CosineGrid(int n_timesteps);
 
  private:
-  FlowEncoderGraph &encoder_;
-  FlowEstimatorGraph &estimator_;
+  const FlowEncoderGraph &encoder_;
+  const FlowEstimatorGraph &estimator_;
   const NpyArray &noise_;
   const FlowConfig &config_;
 };

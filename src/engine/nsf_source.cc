@@ -1,34 +1,43 @@
 // src/engine/nsf_source.cc
 #include "engine/nsf_source.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace cosyvoice {
 
 SourceNoise::SourceNoise(uint32_t seed, uint64_t skip, int num_harmonics)
-    : engine_(seed), num_harmonics_(num_harmonics) {
+    : engine_(seed), num_harmonics_(num_harmonics), values_(std::make_shared<const std::vector<float>>()) {
   engine_.discard(skip);
 }
 
-const float *SourceNoise::Get(int64_t num_samples) {
+SourceNoise::Values SourceNoise::Get(int64_t num_samples) const {
   const size_t want = static_cast<size_t>(num_samples) * static_cast<size_t>(num_harmonics_);
-  if (values_.size() < want) {
-    values_.reserve(want);
-    while (values_.size() < want) {
-      // torch's CPU uniform_ for float32: 24 random bits scaled to [0, 1)
-      values_.push_back(static_cast<float>(engine_() & 0xFFFFFFu) * (1.0f / 16777216.0f));
-    }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (values_->size() >= want) return values_;
+  // Grow by at least half of what exists, so a streamed request's growing chunks copy the table
+  // O(log n) times, not once per chunk.
+  const size_t target = std::max(want, values_->size() + values_->size() / 2);
+  auto grown = std::make_shared<std::vector<float>>();
+  grown->reserve(target);
+  grown->assign(values_->begin(), values_->end());
+  while (grown->size() < target) {
+    // torch's CPU uniform_ for float32: 24 random bits scaled to [0, 1)
+    grown->push_back(static_cast<float>(engine_() & 0xFFFFFFu) * (1.0f / 16777216.0f));
   }
-  return values_.data();
+  values_ = std::move(grown);
+  return values_;
 }
 
-std::vector<float> NsfHarmonics(const std::vector<float> &f0, const NsfSourceParams &p, SourceNoise &noise) {
+std::vector<float> NsfHarmonics(const std::vector<float> &f0, const NsfSourceParams &p,
+                                const SourceNoise &noise) {
   const int64_t frames = static_cast<int64_t>(f0.size());
   const int hop = p.hop_length;
   const int nh = p.num_harmonics;
   const int64_t samples = frames * hop;
   std::vector<float> out(static_cast<size_t>(samples) * static_cast<size_t>(nh));
-  const float *buf = noise.Get(samples);
+  const SourceNoise::Values noise_values = noise.Get(samples);  // held for the whole loop
+  const float *buf = noise_values->data();
 
   const float two_pi_f = 2.0f;
   const float pi_f = static_cast<float>(M_PI);

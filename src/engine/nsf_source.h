@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <random>
 #include <vector>
 
@@ -20,17 +22,22 @@ struct NsfSourceParams {
 
 // The fixed uniform noise that upstream draws once at construction (`sine_waves`, [1, 7.2M, 9]):
 // the MT19937(seed) stream after `skip` outputs, value (u32 & 0xFFFFFF) * 2^-24, harmonic index
-// fastest (docs/determinism.md). Generated lazily and cached: indexed from sample 0 on every call.
+// fastest (docs/determinism.md). Indexed from sample 0 on every call, so it is a table, not
+// per-request state: one instance belongs to the Model and all requests share it. Generated
+// lazily (the full 300 s would be 259 MB) and thread-safe: Get returns an immutable snapshot;
+// growing it builds a longer snapshot, and snapshots other threads still hold stay valid.
 class SourceNoise {
  public:
+  using Values = std::shared_ptr<const std::vector<float>>;
   SourceNoise(uint32_t seed, uint64_t skip, int num_harmonics);
-  // Values for samples [0, num_samples) x harmonics, row-major [num_samples][num_harmonics].
-  const float *Get(int64_t num_samples);
+  // At least num_samples x num_harmonics values, row-major [sample][harmonic].
+  Values Get(int64_t num_samples) const;
 
  private:
-  std::mt19937 engine_;
+  mutable std::mutex mutex_;
+  mutable std::mt19937 engine_;  // positioned after the last value of values_
   int num_harmonics_;
-  std::vector<float> values_;
+  mutable Values values_;
 };
 
 // Excitation per harmonic before the learned merge (the merge Linear(9->1)+tanh is in the
@@ -38,6 +45,6 @@ class SourceNoise {
 // SineGen2 (causal: nearest upsampling of the per-frame phase) in float32 with the
 // double-accumulated cumulative sum of torch's CPU cumsum (spec-verification C.1).
 std::vector<float> NsfHarmonics(const std::vector<float> &f0, const NsfSourceParams &params,
-                                SourceNoise &noise);
+                                const SourceNoise &noise);
 
 }  // namespace cosyvoice

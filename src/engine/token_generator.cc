@@ -8,9 +8,9 @@
 #include "cosyvoice/error.h"
 
 namespace cosyvoice {
-SpeechTokenGenerator::SpeechTokenGenerator(LlmGraph &llm, const EmbeddingTable &speech_embedding,
+SpeechTokenGenerator::SpeechTokenGenerator(const LlmGraph &llm, const EmbeddingTable &speech_embedding,
                                            const LlmConfig &config)
-    : llm_(llm), speech_embedding_(speech_embedding), config_(config) {}
+    : llm_(llm), speech_embedding_(speech_embedding), config_(config), run_(llm), cache_(llm.shape(), 0) {}
 
 std::vector<int> SpeechTokenGenerator::Generate(const std::vector<float> &lm_input, int min_len, int max_len,
                                                 RasSampler &sampler, const TokenCallback &on_token,
@@ -26,12 +26,12 @@ std::vector<int> SpeechTokenGenerator::Generate(const std::vector<float> &lm_inp
                                                  " speech tokens exceed the model's " +
                                                  std::to_string(config_.max_positions) + " positions");
   }
-  KvCache cache(llm_.shape(), positions + std::max(max_len, 1));
+  cache_.Prepare(positions + std::max(max_len, 1));
   GenerationStats local;
   GenerationStats &st = stats ? *stats : local;
 
   auto t0 = SteadyClock::now();
-  const float *logits = llm_.Forward(lm_input.data(), positions, cache);
+  const float *logits = llm_.Forward(run_, lm_input.data(), positions, cache_);
   st.prefill_positions = positions;
   st.prefill_seconds = SecondsSince(t0);
 
@@ -39,7 +39,7 @@ std::vector<int> SpeechTokenGenerator::Generate(const std::vector<float> &lm_inp
   t0 = SteadyClock::now();
   for (int i = 0; i < max_len; ++i) {
     if (i > 0) {
-      logits = llm_.Forward(speech_embedding_.Row(out.back()), 1, cache);
+      logits = llm_.Forward(run_, speech_embedding_.Row(out.back()), 1, cache_);
       ++st.decoded_tokens;
     }
     const int token = sampler.Sample(logits, llm_.shape().vocab_size, out, i < min_len);
@@ -56,19 +56,6 @@ std::vector<int> SpeechTokenGenerator::Generate(const std::vector<float> &lm_inp
 LengthLimits ComputeLengthLimits(int tts_text_tokens, double min_ratio, double max_ratio) {
   // upstream: int(text_len * ratio), i.e. truncation toward zero
   return {static_cast<int>(tts_text_tokens * min_ratio), static_cast<int>(tts_text_tokens * max_ratio)};
-}
-
-std::vector<int> FilterSilentRuns(const std::vector<int> &tokens, const std::vector<int> &silent_tokens,
-                                  int max_run) {
-  std::vector<int> out;
-  int run = 0;
-  for (int t : tokens) {
-    const bool silent = std::find(silent_tokens.begin(), silent_tokens.end(), t) != silent_tokens.end();
-    run = silent ? run + 1 : 0;
-    if (silent && run > max_run) continue;
-    out.push_back(t);
-  }
-  return out;
 }
 
 }  // namespace cosyvoice

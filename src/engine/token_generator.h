@@ -25,19 +25,26 @@ using TokenCallback = std::function<bool(int token)>;
 
 // Upstream's loop (spec §5.4): for i < max_len: forward; sample (stop ids blocked while
 // i < min_len); a stop id ends generation and is not emitted; else emit the token and feed its
-// speech embedding. Stateless between calls apart from the graph it drives.
+// speech embedding.
+//
+// One generator per request (Session): it owns what a run of the shared, immutable LlmGraph needs
+// for itself - the IO binding, the logits buffer and the KV cache, whose memory is kept for the
+// next segment. Not thread-safe; the graph and tables it reads are.
 class SpeechTokenGenerator {
  public:
-  SpeechTokenGenerator(LlmGraph &llm, const EmbeddingTable &speech_embedding, const LlmConfig &config);
+  SpeechTokenGenerator(const LlmGraph &llm, const EmbeddingTable &speech_embedding, const LlmConfig &config);
 
-  // `lm_input` is [positions, hidden]. Throws Error(kCancelled) when the callback stops it.
+  // `lm_input` is [positions, hidden]. Throws Error(kCancelled) when the callback stops it (or
+  // whatever the callback throws).
   std::vector<int> Generate(const std::vector<float> &lm_input, int min_len, int max_len, RasSampler &sampler,
                             const TokenCallback &on_token = nullptr, GenerationStats *stats = nullptr);
 
  private:
-  LlmGraph &llm_;
+  const LlmGraph &llm_;
   const EmbeddingTable &speech_embedding_;
   const LlmConfig &config_;
+  LlmGraph::RunState run_;
+  KvCache cache_;
 };
 
 // The length limits of spec §5.3 from the number of tts-text tokens.
@@ -46,10 +53,5 @@ struct LengthLimits {
   int max_len = 0;
 };
 LengthLimits ComputeLengthLimits(int tts_text_tokens, double min_ratio, double max_ratio);
-
-// Drops speech tokens after more than `max_run` consecutive silent ones (upstream's llm_job):
-// the LLM saw them, the flow does not.
-std::vector<int> FilterSilentRuns(const std::vector<int> &tokens, const std::vector<int> &silent_tokens,
-                                  int max_run);
 
 }  // namespace cosyvoice

@@ -21,7 +21,7 @@ NsfSourceParams SourceParamsFrom(const HiftConfig &c) {
   return p;
 }
 
-Vocoder::Vocoder(HiftF0Graph &f0, HiftGeneratorGraph &generator, const HiftConfig &config)
+Vocoder::Vocoder(const HiftF0Graph &f0, const HiftGeneratorGraph &generator, const HiftConfig &config)
     : f0_graph_(f0),
       generator_(generator),
       config_(config),
@@ -29,17 +29,17 @@ Vocoder::Vocoder(HiftF0Graph &f0, HiftGeneratorGraph &generator, const HiftConfi
       noise_(config.source_noise.seed, config.source_noise.skip, config.nb_harmonics + 1),
       istft_(config.istft_n_fft, config.istft_hop) {}
 
-std::vector<float> Vocoder::Run(const float *mel, int64_t frames, bool finalize, VocoderStats *stats) {
+std::vector<float> Vocoder::Run(const float *mel, int64_t frames, bool finalize, VocoderStats *stats) const {
   VocoderStats local;
   VocoderStats &st = stats ? *stats : local;
   if (frames < 1) throw Error(ErrorCode::kInvalidArgument, "vocoder: no mel frames");
 
   auto t0 = SteadyClock::now();
-  f0_ = f0_graph_.Run(mel, frames);
+  const std::vector<float> f0 = f0_graph_.Run(mel, frames);
   st.f0_seconds += SecondsSince(t0);
 
   t0 = SteadyClock::now();
-  const std::vector<float> harmonics = NsfHarmonics(f0_, source_params_, noise_);
+  const std::vector<float> harmonics = NsfHarmonics(f0, source_params_, noise_);
   st.source_seconds += SecondsSince(t0);
 
   t0 = SteadyClock::now();

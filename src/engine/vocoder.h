@@ -15,25 +15,27 @@ struct VocoderStats {
   double f0_seconds = 0, source_seconds = 0, generator_seconds = 0, istft_seconds = 0;
 };
 
+// Immutable after construction and shared by all requests of a Model: Run keeps nothing between
+// calls (the streaming design re-runs the vocoder over all mel so far, spec §8), and the NSF source
+// noise is a lazily grown table every request reads (SourceNoise is thread-safe).
 class Vocoder {
  public:
-  Vocoder(HiftF0Graph &f0, HiftGeneratorGraph &generator, const HiftConfig &config);
+  Vocoder(const HiftF0Graph &f0, const HiftGeneratorGraph &generator, const HiftConfig &config);
 
   // mel [mel_bins, frames] channel-major. finalize: hop * frames samples; otherwise the first
   // hop * (frames - lookahead_frames), which equal upstream's finalize=False output.
-  std::vector<float> Run(const float *mel, int64_t frames, bool finalize, VocoderStats *stats = nullptr);
+  std::vector<float> Run(const float *mel, int64_t frames, bool finalize,
+                         VocoderStats *stats = nullptr) const;
 
-  // Intermediates of the last Run (for parity tests and debugging).
-  const std::vector<float> &last_f0() const { return f0_; }
+  const SourceNoise &source_noise() const { return noise_; }
 
  private:
-  HiftF0Graph &f0_graph_;
-  HiftGeneratorGraph &generator_;
+  const HiftF0Graph &f0_graph_;
+  const HiftGeneratorGraph &generator_;
   const HiftConfig &config_;
   NsfSourceParams source_params_;
   SourceNoise noise_;
   Istft istft_;
-  std::vector<float> f0_;
 };
 
 // The NSF source parameters a bundle's HiFT section defines.

@@ -17,7 +17,7 @@ FlowEncoderGraph::FlowEncoderGraph(const std::filesystem::path &path, int mel_bi
       spk_dim_(spk_embed_dim) {}
 
 FlowEncoderGraph::Output FlowEncoderGraph::Run(const std::vector<int64_t> &tokens,
-                                               const std::vector<float> &embedding) {
+                                               const std::vector<float> &embedding) const {
   std::vector<int64_t> tok = tokens;
   std::vector<float> emb = embedding;
   std::vector<Ort::Value> in;
@@ -46,11 +46,11 @@ FlowEstimatorGraph::FlowEstimatorGraph(const std::filesystem::path &path, int me
 
 void FlowEstimatorGraph::Run(int64_t batch, int64_t frames, const float *x, const float *mu, const float *t,
                              const float *spks, const float *cond, int64_t attention_chunk,
-                             std::vector<float> &velocity) {
+                             std::vector<float> &velocity) const {
   const std::vector<int64_t> btc = {batch, mel_bins_, frames};
   int64_t chunk = attention_chunk;
   velocity.resize(static_cast<size_t>(batch * mel_bins_ * frames));
-  Ort::IoBinding binding(session());
+  Ort::IoBinding binding(session());  // per call: a binding is not shareable between threads
   binding.BindInput("x", TensorView(const_cast<float *>(x), btc));
   binding.BindInput("mu", TensorView(const_cast<float *>(mu), btc));
   binding.BindInput("t", TensorView(const_cast<float *>(t), {batch}));

@@ -1,5 +1,5 @@
 // src/models/flow_graphs.h - wrappers of flow/flow_encoder.onnx and flow/flow_estimator.onnx
-// (docs/bundle.md §3.2, §3.3).
+// (docs/bundle.md §3.2, §3.3). Immutable; Run is safe from many threads at once.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +19,7 @@ class FlowEncoderGraph : public OnnxGraph {
     int64_t frames = 0;
   };
   // tokens: prompt speech tokens followed by generated ones; embedding: raw CAM++ output.
-  Output Run(const std::vector<int64_t> &tokens, const std::vector<float> &embedding);
+  Output Run(const std::vector<int64_t> &tokens, const std::vector<float> &embedding) const;
 
  private:
   int mel_bins_, spk_dim_;
@@ -32,7 +32,7 @@ class FlowEstimatorGraph : public OnnxGraph {
   // velocity [batch, mel_bins, frames] into `velocity` (resized). attention_chunk >= frames gives
   // full attention.
   void Run(int64_t batch, int64_t frames, const float *x, const float *mu, const float *t, const float *spks,
-           const float *cond, int64_t attention_chunk, std::vector<float> &velocity);
+           const float *cond, int64_t attention_chunk, std::vector<float> &velocity) const;
 
  private:
   int mel_bins_;

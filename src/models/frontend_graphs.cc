@@ -15,7 +15,7 @@ CampplusGraph::CampplusGraph(const std::filesystem::path &path, int num_mel_bins
       bins_(num_mel_bins),
       dim_(embedding_dim) {}
 
-std::vector<float> CampplusGraph::Run(const std::vector<float> &fbank, int64_t frames) {
+std::vector<float> CampplusGraph::Run(const std::vector<float> &fbank, int64_t frames) const {
   std::vector<Ort::Value> in;
   in.push_back(TensorView(const_cast<float *>(fbank.data()), {1, frames, static_cast<int64_t>(bins_)}));
   return ToVector<float>(OnnxGraph::Run(in)[0]);
@@ -30,7 +30,7 @@ SpeechTokenizerGraph::SpeechTokenizerGraph(const std::filesystem::path &path, in
                 config),
       n_mels_(n_mels) {}
 
-std::vector<int32_t> SpeechTokenizerGraph::Run(const std::vector<float> &log_mel, int64_t frames) {
+std::vector<int32_t> SpeechTokenizerGraph::Run(const std::vector<float> &log_mel, int64_t frames) const {
   int32_t length = static_cast<int32_t>(frames);
   std::vector<Ort::Value> in;
   in.push_back(TensorView(const_cast<float *>(log_mel.data()), {1, static_cast<int64_t>(n_mels_), frames}));

@@ -10,7 +10,7 @@ HiftF0Graph::HiftF0Graph(const std::filesystem::path &path, int mel_bins, const 
                 config),
       mel_bins_(mel_bins) {}
 
-std::vector<float> HiftF0Graph::Run(const float *mel, int64_t frames) {
+std::vector<float> HiftF0Graph::Run(const float *mel, int64_t frames) const {
   std::vector<Ort::Value> in;
   in.push_back(TensorView(const_cast<float *>(mel), {1, static_cast<int64_t>(mel_bins_), frames}));
   auto out = OnnxGraph::Run(in);
@@ -28,7 +28,7 @@ HiftGeneratorGraph::HiftGeneratorGraph(const std::filesystem::path &path, int me
       num_harmonics_(num_harmonics) {}
 
 HiftGeneratorGraph::Spectrum HiftGeneratorGraph::Run(const float *mel, int64_t frames,
-                                                     const std::vector<float> &harmonics) {
+                                                     const std::vector<float> &harmonics) const {
   const int64_t samples = static_cast<int64_t>(harmonics.size()) / num_harmonics_;
   std::vector<Ort::Value> in;
   in.push_back(TensorView(const_cast<float *>(mel), {1, static_cast<int64_t>(mel_bins_), frames}));

@@ -1,5 +1,5 @@
 // src/models/hift_graphs.h - wrappers of hift/hift_f0.onnx and hift/hift_generator.onnx
-// (docs/bundle.md §3.4, §3.5).
+// (docs/bundle.md §3.4, §3.5). Immutable; Run is safe from many threads at once.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +13,7 @@ class HiftF0Graph : public OnnxGraph {
  public:
   HiftF0Graph(const std::filesystem::path &path, int mel_bins, const RuntimeConfig &config);
   // mel [mel_bins, frames] channel-major -> f0 [frames] in Hz
-  std::vector<float> Run(const float *mel, int64_t frames);
+  std::vector<float> Run(const float *mel, int64_t frames) const;
 
  private:
   int mel_bins_;
@@ -28,7 +28,7 @@ class HiftGeneratorGraph : public OnnxGraph {
     int64_t spec_frames = 0;
   };
   // mel [mel_bins, frames]; harmonics [frames * hop, num_harmonics]
-  Spectrum Run(const float *mel, int64_t frames, const std::vector<float> &harmonics);
+  Spectrum Run(const float *mel, int64_t frames, const std::vector<float> &harmonics) const;
 
  private:
   int mel_bins_, num_harmonics_;

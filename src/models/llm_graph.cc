@@ -9,10 +9,23 @@
 namespace cosyvoice {
 
 KvCache::KvCache(const LlmGraphShape &shape, int64_t capacity)
-    : capacity_(capacity), row_(static_cast<int64_t>(shape.num_kv_heads) * shape.head_dim) {
-  const size_t n = static_cast<size_t>(capacity_ * row_);
-  keys_.assign(static_cast<size_t>(shape.num_layers), std::vector<float>(n));
-  values_.assign(static_cast<size_t>(shape.num_layers), std::vector<float>(n));
+    : capacity_(0), row_(static_cast<int64_t>(shape.num_kv_heads) * shape.head_dim) {
+  keys_.resize(static_cast<size_t>(shape.num_layers));
+  values_.resize(static_cast<size_t>(shape.num_layers));
+  Prepare(capacity);
+}
+
+void KvCache::Prepare(int64_t capacity) {
+  length_ = 0;
+  if (capacity <= capacity_) return;
+  const size_t n = static_cast<size_t>(capacity * row_);
+  for (auto *layers : {&keys_, &values_}) {
+    for (auto &buffer : *layers) {
+      buffer.clear();  // nothing to keep: no reallocation copy
+      buffer.resize(n);
+    }
+  }
+  capacity_ = capacity;
 }
 
 void KvCache::Truncate(int64_t rows) {
@@ -43,11 +56,15 @@ LlmGraph::LlmGraph(const std::filesystem::path &path, const LlmGraphShape &shape
     new_key_names_.push_back("new_key_" + n);
     new_value_names_.push_back("new_value_" + n);
   }
-  logits_.resize(static_cast<size_t>(shape.vocab_size));
-  binding_ = std::make_unique<Ort::IoBinding>(session());
 }
 
-const float *LlmGraph::Forward(const float *embeds, int64_t num_positions, KvCache &cache) {
+LlmGraph::RunState::RunState(const LlmGraph &graph)
+    : binding_(std::make_unique<Ort::IoBinding>(graph.session())),
+      logits_(static_cast<size_t>(graph.shape().vocab_size)) {}
+LlmGraph::RunState::~RunState() = default;
+
+const float *LlmGraph::Forward(RunState &state, const float *embeds, int64_t num_positions,
+                               KvCache &cache) const {
   const int64_t past = cache.length();
   if (num_positions < 1) throw Error(ErrorCode::kInvalidArgument, "llm: no positions to run");
   if (past + num_positions > cache.capacity()) {
@@ -56,7 +73,7 @@ const float *LlmGraph::Forward(const float *embeds, int64_t num_positions, KvCac
                                          std::to_string(cache.capacity()) + ")");
   }
   const int64_t h = shape_.hidden_size, nkv = shape_.num_kv_heads, hd = shape_.head_dim;
-  Ort::IoBinding &b = *binding_;
+  Ort::IoBinding &b = *state.binding_;
   b.ClearBoundInputs();
   b.ClearBoundOutputs();
   // Values only describe memory; binding keeps what it needs, so temporaries are fine here.
@@ -72,10 +89,10 @@ const float *LlmGraph::Forward(const float *embeds, int64_t num_positions, KvCac
     b.BindOutput(new_value_names_[static_cast<size_t>(i)].c_str(),
                  TensorView(v + offset, {1, num_positions, nkv, hd}));
   }
-  b.BindOutput("logits", TensorView(logits_.data(), {1, static_cast<int64_t>(shape_.vocab_size)}));
+  b.BindOutput("logits", TensorView(state.logits_.data(), {1, static_cast<int64_t>(shape_.vocab_size)}));
   Run(b);
   cache.Advance(num_positions);
-  return logits_.data();
+  return state.logits_.data();
 }
 
 }  // namespace cosyvoice

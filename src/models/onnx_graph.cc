@@ -171,7 +171,7 @@ DType OnnxGraph::DeclaredType(const std::string &name) const {
   return it->second;
 }
 
-std::vector<Ort::Value> OnnxGraph::Run(const std::vector<Ort::Value> &inputs) {
+std::vector<Ort::Value> OnnxGraph::Run(const std::vector<Ort::Value> &inputs) const {
   if (inputs.size() != input_names_.size()) {
     throw Error(ErrorCode::kRuntime, path_.string() + ": " + std::to_string(inputs.size()) +
                                          " inputs given, the graph takes " +
@@ -185,7 +185,7 @@ std::vector<Ort::Value> OnnxGraph::Run(const std::vector<Ort::Value> &inputs) {
   }
 }
 
-void OnnxGraph::Run(Ort::IoBinding &binding) {
+void OnnxGraph::Run(Ort::IoBinding &binding) const {
   try {
     session_->Run(Ort::RunOptions{nullptr}, binding);
   } catch (const Ort::Exception &e) {

@@ -54,6 +54,10 @@ GraphDescription DescribeGraph(const std::filesystem::path &path, const RuntimeC
 // ranks and fixed dimensions. Any mismatch throws Error(kBundle) naming the file, the tensor and
 // what was expected - a bundle exported for another model or format fails here, not mid-run.
 // Derived classes add typed Run methods; no pipeline logic lives in wrappers.
+//
+// Thread safety: a graph is immutable after construction and its const methods may be called from
+// any number of threads at once (Ort::Session::Run is thread-safe). What a run needs that cannot be
+// shared - an Ort::IoBinding, output buffers - belongs to the caller (e.g. LlmGraph::RunState).
 class OnnxGraph {
  public:
   OnnxGraph(const std::filesystem::path &path, GraphSignature signature, const RuntimeConfig &config);
@@ -72,16 +76,18 @@ class OnnxGraph {
   // The graph's declared shape of an input/output (symbolic dims as -1), for diagnostics.
   std::vector<int64_t> DeclaredShape(const std::string &name) const;
 
-  Ort::Session &session() { return *session_; }
+  // The session, e.g. to create a per-caller Ort::IoBinding. Running it is thread-safe.
+  Ort::Session &session() const { return *session_; }
   const char *const *input_names() const { return input_names_.data(); }
   const char *const *output_names() const { return output_names_.data(); }
 
  protected:
   // Runs the graph with inputs in signature order; returns every output in signature order.
   // ONNX Runtime failures become Error(kRuntime) naming the graph file.
-  std::vector<Ort::Value> Run(const std::vector<Ort::Value> &inputs);
-  // Runs with pre-bound inputs/outputs (zero-copy paths such as the KV cache).
-  void Run(Ort::IoBinding &binding);
+  std::vector<Ort::Value> Run(const std::vector<Ort::Value> &inputs) const;
+  // Runs with pre-bound inputs/outputs (zero-copy paths such as the KV cache). The binding is the
+  // caller's: one per thread.
+  void Run(Ort::IoBinding &binding) const;
 
  private:
   std::filesystem::path path_;

@@ -83,11 +83,12 @@ std::vector<std::string> AvailableProviders() {
 
 SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std::string &graph_name) {
   config.Validate();
-  OrtEnvironment();  // the Env must exist before any session options are used
+  // The Env (and with it the process-wide thread pools) must exist before any session options are
+  // used; every session runs on those pools instead of creating its own.
+  OrtEnvironment(config.intra_op_threads, config.inter_op_threads);
   SessionOptionsResult result;
   Ort::SessionOptions &options = result.options;
-  options.SetIntraOpNumThreads(config.intra_op_threads);
-  options.SetInterOpNumThreads(config.inter_op_threads);
+  options.DisablePerSessionThreads();
   options.SetGraphOptimizationLevel(ToOrt(config.optimization));
   options.SetExecutionMode(ORT_SEQUENTIAL);
   if (!config.profile_prefix.empty()) {

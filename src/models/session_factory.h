@@ -16,7 +16,8 @@ struct SessionOptionsResult {
   std::vector<std::string> providers;
 };
 
-// Builds session options: threads, graph optimization level, profiling, execution providers.
+// Builds session options: graph optimization level, profiling, execution providers. Sessions use
+// the process-wide thread pools of models/ort_env.h (sized by the first config that creates them).
 // A requested provider that this ONNX Runtime build cannot enable is skipped with a single log
 // line ("provider 'cuda' unavailable (...); using cpu") - the session still gets created on CPU.
 // `graph_name` labels the profile file and the optimized-model dump.

@@ -1,11 +1,6 @@
-// src/server/engine_port.cc - EngineBackend on the cosyvoice engine.
-//
-// Interim: until the shared Model/Session API lands (issue #9), every worker loads its own Engine,
-// and Cancel() is honoured at the next audio chunk through the callback.
+// src/server/engine_port.cc - EngineBackend on the cosyvoice engine: one shared Model, one Session
+// per worker.
 #include "server/engine_port.h"
-
-#include <atomic>
-#include <mutex>
 
 namespace cosyvoice::server {
 namespace {
@@ -16,58 +11,46 @@ SynthesisOptions ToEngineOptions(const SpeechOptions &o) {
   s.speed = o.speed;
   s.stream = o.stream;
   s.text_frontend = o.text_frontend;
-  if (o.steps) s.n_timesteps = *o.steps;
-  if (o.min_tokens) s.min_tokens = *o.min_tokens;
-  if (o.max_tokens) s.max_tokens = *o.max_tokens;
+  s.n_timesteps = o.steps;
+  s.min_tokens = o.min_tokens;
+  s.max_tokens = o.max_tokens;
   return s;
-}
-
-std::unique_ptr<Engine> Open(const std::string &bundle_dir, int threads) {
-  EngineConfig config;
-  config.model_dir = bundle_dir;
-  config.runtime.intra_op_threads = threads;
-  return Engine::Create(config);
 }
 
 class Worker : public EngineWorker {
  public:
-  explicit Worker(std::shared_ptr<Engine> engine) : engine_(std::move(engine)) {}
+  explicit Worker(const std::shared_ptr<const Model> &model) : model_(model), session_(model) {}
   Voice CreateVoice(const Audio &prompt, const std::string &transcript, const std::string &source) override {
-    return engine_->CreateVoice(prompt, transcript, source);
+    return model_->CreateVoice(prompt, transcript, source);
   }
   void Stream(const SynthesisRequest &request, const SpeechOptions &options, const AudioCallback &callback,
               SynthesisStats *stats) override {
-    cancel_ = false;
-    auto guarded = [&](const AudioChunk &c) { return !cancel_.load() && callback(c); };
-    engine_->Synthesize(request, ToEngineOptions(options), guarded, stats);
+    session_.Stream(request, ToEngineOptions(options), callback, stats);
   }
-  void Cancel() override { cancel_ = true; }
+  void Cancel() override { session_.Cancel(); }
 
  private:
-  std::shared_ptr<Engine> engine_;
-  std::atomic<bool> cancel_{false};
+  std::shared_ptr<const Model> model_;
+  Session session_;
 };
 
 class Backend : public EngineBackend {
  public:
-  Backend(std::string dir, int threads)
-      : dir_(std::move(dir)), threads_(threads), info_(Open(dir_, threads_)) {}
-  std::unique_ptr<EngineWorker> NewWorker() const override {
-    return std::make_unique<Worker>(Open(dir_, threads_));
+  Backend(const std::string &dir, int threads) {
+    ModelConfig config;
+    config.model_dir = dir;
+    config.runtime.intra_op_threads = threads;
+    model_ = Model::Load(config);
   }
-  std::string model_name() const override { return info_->summary().model_name; }
-  int sample_rate() const override { return info_->sample_rate(); }
+  std::unique_ptr<EngineWorker> NewWorker() const override { return std::make_unique<Worker>(model_); }
+  std::string model_name() const override { return model_->info().model_name; }
+  int sample_rate() const override { return model_->sample_rate(); }
   int64_t CountTokens(const std::string &text) const override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return static_cast<int64_t>(info_->Tokenize(text).size());
+    return static_cast<int64_t>(model_->Tokenize(text).size());
   }
 
  private:
-  std::string dir_;
-  int threads_;
-  std::shared_ptr<Engine> info_;
-  mutable std::mutex mutex_;
-  mutable bool info_lent_ = false;
+  std::shared_ptr<const Model> model_;
 };
 
 }  // namespace

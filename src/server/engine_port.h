@@ -51,7 +51,8 @@ class EngineBackend {
   virtual int64_t CountTokens(const std::string &text) const = 0;
 };
 
-// The real engine on a bundle directory; `threads` is ONNX Runtime's intra-op thread count per worker.
+// The real engine on a bundle directory: one Model shared by every worker, a Session per worker.
+// `threads` sizes ONNX Runtime's intra-op pool, which all workers share (docs/api.md).
 std::unique_ptr<EngineBackend> LoadEngineBackend(const std::string &bundle_dir, int threads);
 
 }  // namespace cosyvoice::server

@@ -15,7 +15,8 @@
 #include "audio/audio_io.h"
 #include "audio/features.h"
 #include "common/sha256.h"
-#include "engine/engine_impl.h"
+#include "engine/model_impl.h"
+#include "engine/sampler.h"
 #include "goldens.h"
 #include "test_util.h"
 
@@ -42,13 +43,15 @@ class EngineGolden : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     manifest_ = new json(ReadJson(GoldensDir() / "manifest.json"));
-    EngineConfig c;
+    ModelConfig c;
     c.model_dir = BundleDir().string();
     c.runtime.intra_op_threads = 1;
-    engine_ = new Engine::Impl(c);
+    model_ = new std::shared_ptr<const Model>(Model::Load(c));
+    engine_ = &(*model_)->impl();
   }
   static void TearDownTestSuite() {
-    delete engine_;
+    engine_ = nullptr;
+    delete model_;
     delete manifest_;
   }
 
@@ -93,10 +96,12 @@ class EngineGolden : public ::testing::Test {
   static Mode ModeOf(const json &c) { return ParseMode(c["mode"].get<std::string>()); }
 
   static json *manifest_;
-  static Engine::Impl *engine_;
+  static std::shared_ptr<const Model> *model_;
+  static const Model::Impl *engine_;
 };
 json *EngineGolden::manifest_ = nullptr;
-Engine::Impl *EngineGolden::engine_ = nullptr;
+std::shared_ptr<const Model> *EngineGolden::model_ = nullptr;
+const Model::Impl *EngineGolden::engine_ = nullptr;
 
 TEST_F(EngineGolden, GoldensBelongToThisBundle) {
   ASSERT_FALSE((*manifest_)["bundle"].is_null()) << "goldens were generated without a bundle";
@@ -197,14 +202,15 @@ TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
 
       // C++ logits, teacher-forced on the reference's tokens
       KvCache cache(engine_->llm->shape(), static_cast<int64_t>(lm_input.size()) / l.hidden_size + steps);
+      LlmGraph::RunState run(*engine_->llm);
       Diff worst;
       std::vector<float> cpp_logits;
       for (int64_t i = 0; i < steps; ++i) {
         const float *out =
-            i == 0 ? engine_->llm->Forward(lm_input.data(),
+            i == 0 ? engine_->llm->Forward(run, lm_input.data(),
                                            static_cast<int64_t>(lm_input.size()) / l.hidden_size, cache)
-                   : engine_->llm->Forward(engine_->speech_embedding->Row(tokens[static_cast<size_t>(i - 1)]),
-                                           1, cache);
+                   : engine_->llm->Forward(
+                         run, engine_->speech_embedding->Row(tokens[static_cast<size_t>(i - 1)]), 1, cache);
         std::vector<float> row(out, out + vocab),
             ref(logits.data<float>() + i * vocab, logits.data<float>() + (i + 1) * vocab);
         const Diff d = Compare(row, ref);
@@ -254,10 +260,10 @@ TEST_F(EngineGolden, FlowEncoderAndSolver) {
       Report("flow encoder mu", what, dmu);
       EXPECT_LE(dmu.max_abs, kMuAbs) << what;
       if (!std::filesystem::exists(pre + "mel.npy")) continue;  // streaming cases: chunks below
-      FlowInput in = Engine::Impl::PromptFlowInput(voice);
+      FlowInput in = Model::Impl::PromptFlowInput(voice);
       in.tokens = flow_tokens;
       int64_t frames = 0;
-      const auto mel = engine_->flow->Run(in, {o.n_timesteps, o.cfg_rate}, &frames);
+      const auto mel = engine_->flow->Run(in, {*o.n_timesteps, *o.cfg_rate}, &frames);
       const Diff dmel = Compare(mel, Load<float>(pre + "mel.npy"));
       Report("flow mel (10 steps, cfg)", what, dmel);
       EXPECT_LE(dmel.max_abs, kMelAbs) << what;
@@ -324,7 +330,8 @@ TEST_F(EngineGolden, EndToEndEveryMode) {
     }
     std::vector<size_t> chunk_sizes;
     SynthesisStats st;
-    const Audio out = engine_->Synthesize(
+    Session session(*model_);
+    const Audio out = session.Synthesize(
         r, OptionsOf(cj),
         [&](const AudioChunk &ch) {
           chunk_sizes.push_back(ch.num_samples);

@@ -42,17 +42,18 @@ std::vector<float> Ramp(size_t n, float start) {
 }
 
 TEST(LlmGraph, PrefillThenDecodeWritesTheCacheInPlace) {
-  LlmGraph llm(TestData() / "graphs/toy_llm.onnx", kToy, RuntimeConfig{});
+  const LlmGraph llm(TestData() / "graphs/toy_llm.onnx", kToy, RuntimeConfig{});
+  LlmGraph::RunState run(llm);
   KvCache cache(kToy, 10);
   std::vector<float> all = Ramp(3 * 8, 0.5f);
-  const float *logits = llm.Forward(all.data(), 3, cache);
+  const float *logits = llm.Forward(run, all.data(), 3, cache);
   EXPECT_EQ(cache.length(), 3);
   EXPECT_THAT(std::vector<float>(logits, logits + 5),
               ::testing::Pointwise(::testing::FloatNear(1e-4), ExpectedLogits(all)));
   for (int step = 0; step < 4; ++step) {
     std::vector<float> x = Ramp(8, static_cast<float>(step));
     all.insert(all.end(), x.begin(), x.end());
-    logits = llm.Forward(x.data(), 1, cache);
+    logits = llm.Forward(run, x.data(), 1, cache);
     EXPECT_THAT(std::vector<float>(logits, logits + 5),
                 ::testing::Pointwise(::testing::FloatNear(1e-4), ExpectedLogits(all)));
   }
@@ -68,10 +69,11 @@ TEST(LlmGraph, PrefillThenDecodeWritesTheCacheInPlace) {
 }
 
 TEST(LlmGraph, RejectsOverflowAndMismatchedShape) {
-  LlmGraph llm(TestData() / "graphs/toy_llm.onnx", kToy, RuntimeConfig{});
+  const LlmGraph llm(TestData() / "graphs/toy_llm.onnx", kToy, RuntimeConfig{});
+  LlmGraph::RunState run(llm);
   KvCache cache(kToy, 2);
   std::vector<float> x = Ramp(3 * 8, 0.f);
-  EXPECT_COSY_ERROR(llm.Forward(x.data(), 3, cache), ErrorCode::kRuntime, "KV cache full");
+  EXPECT_COSY_ERROR(llm.Forward(run, x.data(), 3, cache), ErrorCode::kRuntime, "KV cache full");
   LlmGraphShape wrong = kToy;
   wrong.num_layers = 3;
   EXPECT_COSY_ERROR(LlmGraph(TestData() / "graphs/toy_llm.onnx", wrong, RuntimeConfig{}), ErrorCode::kBundle,
@@ -148,13 +150,6 @@ TEST(LengthLimits, TruncateLikeUpstream) {
   EXPECT_EQ(l.min_len, 14);
   EXPECT_EQ(l.max_len, 140);
   EXPECT_EQ(ComputeLengthLimits(3, 2.5, 20.0).min_len, 7);
-}
-
-TEST(SilentFilter, KeepsTheFirstFiveOfARun) {
-  const std::vector<int> silent = {1, 2};
-  const std::vector<int> in = {9, 1, 1, 2, 1, 1, 1, 2, 8, 1, 1};
-  EXPECT_EQ(FilterSilentRuns(in, silent, 5), (std::vector<int>{9, 1, 1, 2, 1, 1, 8, 1, 1}));
-  EXPECT_EQ(FilterSilentRuns({1, 1, 1}, silent, 0), (std::vector<int>{}));
 }
 
 }  // namespace

@@ -1,13 +1,15 @@
-// src/engine/engine.cc - loading a bundle, preparing voices, planning a request's text.
+// src/engine/model.cc - Model: loading a bundle, preparing voices, planning a request's text.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 
 #include "audio/audio_io.h"
 #include "audio/features.h"
 #include "common/log.h"
 #include "common/timer.h"
-#include "engine/engine_impl.h"
+#include "engine/model_impl.h"
+#include "models/ort_env.h"
 
 namespace cosyvoice {
 namespace {
@@ -32,12 +34,12 @@ void CheckFrontendMatchesBuild(const BundleConfig &b) {
 
 }  // namespace
 
-void EngineConfig::Validate() const {
-  if (model_dir.empty()) throw Error(ErrorCode::kInvalidArgument, "engine config: model_dir is empty");
+void ModelConfig::Validate() const {
+  if (model_dir.empty()) throw Error(ErrorCode::kInvalidArgument, "model config: model_dir is empty");
   runtime.Validate();
 }
 
-Engine::Impl::Impl(const EngineConfig &cfg) : config(cfg), bundle(BundleConfig::Load(cfg.model_dir)) {
+Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Load(cfg.model_dir)) {
   config.Validate();
   if (config.verify_checksums) bundle.VerifyChecksums();
   CheckFrontendMatchesBuild(bundle);
@@ -78,15 +80,18 @@ Engine::Impl::Impl(const EngineConfig &cfg) : config(cfg), bundle(BundleConfig::
   };
   frontend_id = "st:" + sha(bundle.speech_tokenizer.file) + ",cp:" + sha(bundle.campplus.file);
 
-  summary.model_name = bundle.model_name;
-  summary.sample_rate = bundle.sample_rate;
-  summary.mel_bins = f.mel_bins;
-  summary.format_version = std::to_string(bundle.format_major) + "." + std::to_string(bundle.format_minor);
-  summary.providers = llm->providers();
+  info.model_name = bundle.model_name;
+  info.sample_rate = bundle.sample_rate;
+  info.mel_bins = f.mel_bins;
+  info.format_version = std::to_string(bundle.format_major) + "." + std::to_string(bundle.format_minor);
+  info.bundle_dir = config.model_dir;
+  info.providers = llm->providers();
+  info.intra_op_threads = OrtEnvironmentIntraOpThreads();
   COSY_LOG(kDebug) << "bundle " << bundle.dir.string() << " loaded in " << SecondsSince(t0) << " s";
 }
 
-SpeechTokenizerGraph &Engine::Impl::speech_tokenizer() {
+const SpeechTokenizerGraph &Model::Impl::speech_tokenizer() const {
+  std::lock_guard<std::mutex> lock(frontend_mutex_);
   if (!speech_tokenizer_) {
     COSY_LOG(kDebug) << "loading the speech tokenizer";
     speech_tokenizer_ = std::make_unique<SpeechTokenizerGraph>(
@@ -95,7 +100,8 @@ SpeechTokenizerGraph &Engine::Impl::speech_tokenizer() {
   return *speech_tokenizer_;
 }
 
-CampplusGraph &Engine::Impl::campplus() {
+const CampplusGraph &Model::Impl::campplus() const {
+  std::lock_guard<std::mutex> lock(frontend_mutex_);
   if (!campplus_) {
     campplus_ =
         std::make_unique<CampplusGraph>(bundle.Path(bundle.campplus.file), bundle.campplus.num_mel_bins,
@@ -104,13 +110,13 @@ CampplusGraph &Engine::Impl::campplus() {
   return *campplus_;
 }
 
-std::vector<int32_t> Engine::Impl::SpeechTokens(const std::vector<float> &x16) {
+std::vector<int32_t> Model::Impl::SpeechTokens(const std::vector<float> &x16) const {
   const FeatureMatrix mel = WhisperLogMel(x16);  // [128, T]
   return speech_tokenizer().Run(mel.data, mel.cols);
 }
 
-Voice Engine::Impl::CreateVoice(const Audio &prompt, const std::string &transcript,
-                                const std::string &source) {
+Voice Model::Impl::CreateVoice(const Audio &prompt, const std::string &transcript,
+                               const std::string &source) const {
   const std::string name = source.empty() ? "prompt audio" : source;
   AudioRequirements req;
   req.max_seconds = bundle.speech_tokenizer.max_seconds;
@@ -141,8 +147,8 @@ Voice Engine::Impl::CreateVoice(const Audio &prompt, const std::string &transcri
   return v;
 }
 
-std::vector<SegmentPlan> Engine::Impl::PlanSegments(const SynthesisRequest &r,
-                                                    const SynthesisOptions &o) const {
+std::vector<SegmentPlan> Model::Impl::PlanSegments(const SynthesisRequest &r,
+                                                   const SynthesisOptions &o) const {
   std::vector<SegmentPlan> plans;
   std::string prompt;
   switch (r.mode) {
@@ -175,7 +181,7 @@ std::vector<SegmentPlan> Engine::Impl::PlanSegments(const SynthesisRequest &r,
   return plans;
 }
 
-std::vector<float> Engine::Impl::LmInput(const SegmentPlan &plan, const Voice &voice) const {
+std::vector<float> Model::Impl::LmInput(const SegmentPlan &plan, const Voice &voice) const {
   const LlmConfig &l = bundle.llm;
   std::vector<float> x;
   const size_t positions = 2 + plan.prompt_ids.size() + plan.text_ids.size() +
@@ -189,42 +195,64 @@ std::vector<float> Engine::Impl::LmInput(const SegmentPlan &plan, const Voice &v
   return x;
 }
 
-// ---- Engine (pimpl forwarding) ------------------------------------------------------------------
-
-Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Engine::~Engine() = default;
-
-std::unique_ptr<Engine> Engine::Create(const EngineConfig &config) {
-  config.Validate();
-  return std::unique_ptr<Engine>(new Engine(std::make_unique<Impl>(config)));
+void Model::Impl::CheckVoice(const Voice &voice) const {
+  if (!voice.frontend_id.empty() && voice.frontend_id != frontend_id) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "voice '" + voice.source + "' was prepared with other frontend models (" + voice.frontend_id +
+                    ") than this bundle's (" + frontend_id + "); create it again with this bundle");
+  }
+  if (voice.mel_bins != bundle.flow.mel_bins || voice.speech_tokens.empty() ||
+      voice.mel_frames() != static_cast<int64_t>(voice.speech_tokens.size()) * bundle.flow.token_mel_ratio ||
+      static_cast<int>(voice.speaker_embedding.size()) != bundle.flow.spk_embed_dim) {
+    throw Error(ErrorCode::kInvalidArgument, "voice '" + voice.source +
+                                                 "' does not fit this model (mel bins, "
+                                                 "prompt length or embedding size)");
+  }
 }
 
-Voice Engine::CreateVoice(const Audio &prompt, const std::string &transcript,
-                          const std::string &source) const {
+FlowInput Model::Impl::PromptFlowInput(const Voice &voice) {
+  FlowInput in;
+  in.prompt_tokens = voice.speech_tokens;
+  in.prompt_mel = voice.prompt_mel.data();
+  in.prompt_frames = voice.mel_frames();
+  in.embedding = voice.speaker_embedding.data();
+  return in;
+}
+
+// ---- Model (pimpl forwarding) -------------------------------------------------------------------
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+std::shared_ptr<const Model> Model::Load(const ModelConfig &config) {
+  config.Validate();
+  return std::shared_ptr<const Model>(new Model(std::make_unique<Impl>(config)));
+}
+
+Voice Model::CreateVoice(const Audio &prompt, const std::string &transcript,
+                         const std::string &source) const {
   return impl_->CreateVoice(prompt, transcript, source);
 }
 
-Voice Engine::CreateVoiceFromFile(const std::string &wav_path, const std::string &transcript) const {
-  return impl_->CreateVoice(ReadAudio(wav_path), transcript, wav_path);
+Voice Model::CreateVoiceFromFile(const std::string &path, const std::string &transcript) const {
+  Voice v = impl_->CreateVoice(ReadAudio(path), transcript, path);  // errors name the whole path
+  // The file name only: a voice file should not carry the directories of the machine that made it.
+  v.source = std::filesystem::path(path).filename().string();
+  return v;
 }
 
-Audio Engine::Synthesize(const SynthesisRequest &request, const SynthesisOptions &options,
-                         const AudioCallback &callback, SynthesisStats *stats) {
-  return impl_->Synthesize(request, options, callback, stats);
-}
-
-std::vector<std::string> Engine::SplitText(const std::string &text, bool text_frontend) const {
+std::vector<std::string> Model::SplitText(const std::string &text, bool text_frontend) const {
   return impl_->text->Split(text, text_frontend);
 }
 
-std::vector<int32_t> Engine::Tokenize(const std::string &text) const {
+std::vector<int32_t> Model::Tokenize(const std::string &text) const {
   return impl_->text->Encode(text);
 }
 
-const BundleSummary &Engine::summary() const {
-  return impl_->summary;
+const ModelInfo &Model::info() const {
+  return impl_->info;
 }
-int Engine::sample_rate() const {
+int Model::sample_rate() const {
   return impl_->bundle.sample_rate;
 }
 

@@ -1,9 +1,11 @@
-// src/engine/engine_impl.h - what an Engine owns: the bundle's graphs, tables and helpers.
+// src/engine/model_impl.h - what a Model owns: the bundle's graphs, tables and text helpers, all
+// immutable after construction and safe to use from many threads at once.
 #pragma once
 
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/npy.h"
 #include "cosyvoice/cosyvoice.h"
@@ -12,7 +14,6 @@
 #include "engine/flow_matching.h"
 #include "engine/prompt_text.h"
 #include "engine/text_processor.h"
-#include "engine/token_generator.h"
 #include "engine/vocoder.h"
 #include "models/flow_graphs.h"
 #include "models/frontend_graphs.h"
@@ -29,29 +30,39 @@ struct SegmentPlan {
   bool use_prompt_speech = false;   // zero-shot: prompt speech tokens follow task_id
 };
 
-class Engine::Impl {
+// Everything here is reached through `const Model::Impl &`: the members are set by the
+// constructor and never change afterwards, and every object they hold is itself safe for
+// concurrent const use (graph wrappers: Ort::Session::Run is thread-safe; TextProcessor: its BPE
+// cache is locked; Vocoder: its source-noise table is locked). Per-request state lives in
+// Session::State (session_state.h).
+class Model::Impl {
  public:
-  explicit Impl(const EngineConfig &config);
+  explicit Impl(const ModelConfig &config);
 
-  Voice CreateVoice(const Audio &prompt, const std::string &transcript, const std::string &source);
-  Audio Synthesize(const SynthesisRequest &request, const SynthesisOptions &options,
-                   const AudioCallback &callback, SynthesisStats *stats);
+  Voice CreateVoice(const Audio &prompt, const std::string &transcript, const std::string &source) const;
+  // Speech tokens of 16 kHz speech (the speech tokenizer on its Whisper log-mel).
+  std::vector<int32_t> SpeechTokens(const std::vector<float> &x16) const;
 
   // Everything a request's text turns into, one plan per segment (throws kInvalidArgument).
   std::vector<SegmentPlan> PlanSegments(const SynthesisRequest &request,
                                         const SynthesisOptions &options) const;
   // [sos] + E_t(prompt ++ text) + [task_id] (+ E_s(prompt speech)) as [positions, hidden].
   std::vector<float> LmInput(const SegmentPlan &plan, const Voice &voice) const;
+  // Throws Error(kInvalidArgument) unless `voice` was made for this model's frontend and shapes.
+  void CheckVoice(const Voice &voice) const;
   // The flow input with the voice's prompt filled in (tokens still to set).
   static FlowInput PromptFlowInput(const Voice &voice);
-  // Offline rendering of speech tokens: flow (finalize, full attention), speed change, vocoder.
-  std::vector<float> RenderOffline(const FlowInput &input, const FlowOptions &flow_options, float speed,
-                                   SynthesisStats &stats);
 
-  EngineConfig config;
+  // The speech tokenizer (~1 GB) and speaker encoder load on first use, once, whichever thread
+  // asks first: synthesis with saved voices never needs them. A failed load is retried next time.
+  const SpeechTokenizerGraph &speech_tokenizer() const;
+  const CampplusGraph &campplus() const;
+
+  ModelConfig config;
   BundleConfig bundle;
-  BundleSummary summary;
+  ModelInfo info;
   PromptConventions conventions;
+  std::string frontend_id;  // identity of the frontend graphs, stored in voices
   std::unique_ptr<TextProcessor> text;
   std::unique_ptr<LlmGraph> llm;
   std::unique_ptr<EmbeddingTable> text_embedding, speech_embedding;
@@ -62,17 +73,13 @@ class Engine::Impl {
   std::unique_ptr<HiftF0Graph> hift_f0;
   std::unique_ptr<HiftGeneratorGraph> hift_generator;
   std::unique_ptr<Vocoder> vocoder;
-  std::string frontend_id;
-
-  // The speech tokenizer (~1 GB) and speaker encoder load on first use: synthesis with saved
-  // voices never needs them.
-  SpeechTokenizerGraph &speech_tokenizer();
-  CampplusGraph &campplus();
 
  private:
-  std::vector<int32_t> SpeechTokens(const std::vector<float> &x16);
-  std::unique_ptr<SpeechTokenizerGraph> speech_tokenizer_;
-  std::unique_ptr<CampplusGraph> campplus_;
+  // A mutex rather than std::call_once: libstdc++'s call_once is unreliable when the callable
+  // throws (GCC bug 66146), and a missing or damaged graph file throws here.
+  mutable std::mutex frontend_mutex_;
+  mutable std::unique_ptr<SpeechTokenizerGraph> speech_tokenizer_;
+  mutable std::unique_ptr<CampplusGraph> campplus_;
 };
 
 }  // namespace cosyvoice
