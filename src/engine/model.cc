@@ -110,6 +110,18 @@ const CampplusGraph &Model::Impl::campplus() const {
   return *campplus_;
 }
 
+const FlowChunkGraph *Model::Impl::flow_chunk() const {
+  const FlowChunkConfig &c = bundle.flow.estimator_chunk;
+  if (c.file.empty()) return nullptr;
+  std::lock_guard<std::mutex> lock(flow_chunk_mutex_);
+  if (!flow_chunk_) {
+    COSY_LOG(kDebug) << "loading the chunked flow estimator";
+    flow_chunk_ = std::make_unique<FlowChunkGraph>(
+        bundle.Path(c.file), FlowChunkShape{bundle.flow.mel_bins, c.dim, c.depth, c.conv_state}, config.runtime);
+  }
+  return flow_chunk_.get();
+}
+
 std::vector<int32_t> Model::Impl::SpeechTokens(const std::vector<float> &x16) const {
   const FeatureMatrix mel = WhisperLogMel(x16);  // [128, T]
   return speech_tokenizer().Run(mel.data, mel.cols);
@@ -254,6 +266,23 @@ const ModelInfo &Model::info() const {
 }
 int Model::sample_rate() const {
   return impl_->bundle.sample_rate;
+}
+
+const char *StreamModeName(StreamMode mode) {
+  switch (mode) {
+    case StreamMode::kRecompute: return "recompute";
+    case StreamMode::kExact: return "exact";
+    case StreamMode::kFast: return "fast";
+  }
+  return "?";
+}
+
+StreamMode ParseStreamMode(const std::string &name) {
+  if (name == "recompute") return StreamMode::kRecompute;
+  if (name == "exact") return StreamMode::kExact;
+  if (name == "fast") return StreamMode::kFast;
+  throw Error(ErrorCode::kInvalidArgument,
+              "unknown stream mode \"" + name + "\" (expected recompute, exact or fast)");
 }
 
 const char *ModeName(Mode mode) {

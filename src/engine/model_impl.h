@@ -15,6 +15,7 @@
 #include "engine/prompt_text.h"
 #include "engine/text_processor.h"
 #include "engine/vocoder.h"
+#include "models/flow_chunk_graph.h"
 #include "models/flow_graphs.h"
 #include "models/frontend_graphs.h"
 #include "models/hift_graphs.h"
@@ -57,6 +58,12 @@ class Model::Impl {
   // asks first: synthesis with saved voices never needs them. A failed load is retried next time.
   const SpeechTokenizerGraph &speech_tokenizer() const;
   const CampplusGraph &campplus() const;
+  // flow/flow_estimator_chunk.onnx (the DiT again, for streaming without recomputation), loaded on
+  // the first streamed request; null when the bundle has none (docs/streaming.md).
+  const FlowChunkGraph *flow_chunk() const;
+  bool has_incremental_streaming() const {
+    return !bundle.flow.estimator_chunk.file.empty() && bundle.hift.left_context_frames > 0;
+  }
 
   ModelConfig config;
   BundleConfig bundle;
@@ -80,6 +87,8 @@ class Model::Impl {
   mutable std::mutex frontend_mutex_;
   mutable std::unique_ptr<SpeechTokenizerGraph> speech_tokenizer_;
   mutable std::unique_ptr<CampplusGraph> campplus_;
+  mutable std::mutex flow_chunk_mutex_;
+  mutable std::unique_ptr<FlowChunkGraph> flow_chunk_;
 };
 
 }  // namespace cosyvoice

@@ -2,6 +2,7 @@
 // generate tokens -> filter silent tokens -> schedule chunks, render mel, vocode -> emit.
 #include <algorithm>
 #include <string>
+#include <thread>
 
 #include "audio/audio_io.h"
 #include "common/log.h"
@@ -9,6 +10,8 @@
 #include "engine/segment_renderer.h"
 #include "engine/session_state.h"
 #include "engine/silent_token_filter.h"
+#include "engine/streaming_state.h"
+#include "engine/token_channel.h"
 
 namespace cosyvoice {
 namespace {
@@ -19,24 +22,23 @@ constexpr size_t kMaxTextBytes = 100000;  // ~ an hour of speech; longer input i
 
 Session::State::State(const Model::Impl &model)
     : model_(model), generator_(*model.llm, *model.speech_embedding, model.bundle.llm) {}
+Session::State::~State() = default;
 
 void Session::State::Run(const SynthesisRequest &request, const SynthesisOptions &options, AudioEmitter &emit,
                          SynthesisStats &stats, const CancelToken &cancel) {
-  const ResolvedOptions opt = ResolveOptions(options, model_.bundle);
+  ResolvedOptions opt = ResolveOptions(options, model_.bundle);
   CheckRequest(request);
   cancel.Check();
+  StreamingState *incremental = PrepareStreaming(opt);
   if (request.mode == Mode::kVoiceConversion) {
-    RunVoiceConversion(request, opt, emit, stats, cancel);
-  } else {
-    auto t0 = SteadyClock::now();
-    const std::vector<SegmentPlan> plans = model_.PlanSegments(request, options);
-    stats.seconds.text += SecondsSince(t0);
-    stats.segments = static_cast<int>(plans.size());
-    for (size_t i = 0; i < plans.size(); ++i) {
-      emit.BeginSegment(static_cast<int>(i), static_cast<int>(plans.size()));
-      RunSegment(static_cast<int>(i), plans[i], *request.voice, opt, emit, stats, cancel);
-    }
+    RunVoiceConversion(request, opt, incremental, emit, stats, cancel);
+    return;
   }
+  auto t0 = SteadyClock::now();
+  const std::vector<SegmentPlan> plans = model_.PlanSegments(request, options);
+  stats.seconds.text += SecondsSince(t0);
+  stats.segments = static_cast<int>(plans.size());
+  RunSegments(plans, *request.voice, opt, incremental, emit, stats, cancel);
 }
 
 void Session::State::CheckRequest(const SynthesisRequest &r) const {
@@ -52,9 +54,26 @@ void Session::State::CheckRequest(const SynthesisRequest &r) const {
   }
 }
 
-// Voice conversion: no text, no LLM; the source speech's tokens go straight to the flow.
+StreamingState *Session::State::PrepareStreaming(ResolvedOptions &opt) {
+  if (!opt.stream || opt.stream_mode == StreamMode::kRecompute) return nullptr;
+  if (!model_.has_incremental_streaming()) {
+    if (opt.stream_mode == StreamMode::kFast) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "stream mode fast needs flow/flow_estimator_chunk.onnx and hift.left_context_frames in the "
+                  "bundle; re-export it (docs/streaming.md) or use stream mode exact or recompute");
+    }
+    // exact gives recompute's audio; without the chunked estimator it is computed that way
+    opt.stream_mode = StreamMode::kRecompute;
+    return nullptr;
+  }
+  if (!streaming_) streaming_ = std::make_unique<StreamingState>(model_);
+  return streaming_.get();
+}
+
+// Voice conversion: no text, no LLM; the source speech's tokens go straight to the flow, all at
+// once, and are rendered like a text segment's (streamed when asked, as upstream's loop does).
 void Session::State::RunVoiceConversion(const SynthesisRequest &r, const ResolvedOptions &opt,
-                                        AudioEmitter &emit, SynthesisStats &stats,
+                                        StreamingState *incremental, AudioEmitter &emit, SynthesisStats &stats,
                                         const CancelToken &cancel) {
   auto t0 = SteadyClock::now();
   AudioRequirements req;
@@ -65,15 +84,51 @@ void Session::State::RunVoiceConversion(const SynthesisRequest &r, const Resolve
   stats.segments = 1;
   stats.speech_tokens = static_cast<int64_t>(tokens.size());
   emit.BeginSegment(0, 1);
-  // Rendered offline even when streaming is asked for: streamed VC has no reference goldens yet.
-  SegmentRenderer renderer(model_, *r.voice, opt, /*stream=*/false, emit, stats, cancel);
+  SegmentRenderer renderer(model_, *r.voice, opt, opt.stream, incremental, emit, stats, cancel);
   for (int32_t t : tokens) renderer.Push(t);
   renderer.Finish();
 }
 
-void Session::State::RunSegment(int index, const SegmentPlan &plan, const Voice &voice,
-                                const ResolvedOptions &opt, AudioEmitter &emit, SynthesisStats &stats,
-                                const CancelToken &cancel) {
+// Text segments: the LLM decodes on a thread of its own (the producer) while this thread renders
+// (the consumer: flow, vocoder, the caller's callback), so neither decoding nor rendering waits for
+// the other, and a slow callback never stalls decoding. The producer runs at most one segment
+// ahead. A failure or cancellation on either side stops both; the first error is rethrown here.
+void Session::State::RunSegments(const std::vector<SegmentPlan> &plans, const Voice &voice,
+                                 const ResolvedOptions &opt, StreamingState *incremental, AudioEmitter &emit,
+                                 SynthesisStats &stats, const CancelToken &cancel) {
+  const int n = static_cast<int>(plans.size());
+  TokenChannel channel(1);
+  std::vector<GenerationStats> generated(static_cast<size_t>(n));
+  std::thread producer([&] {
+    try {
+      for (int i = 0; i < n && channel.Produce(i); ++i) {
+        GenerateSegment(i, plans[static_cast<size_t>(i)], voice, opt, channel, generated[static_cast<size_t>(i)],
+                        cancel);
+      }
+      channel.Close();
+    } catch (...) {
+      channel.Close(std::current_exception());
+    }
+  });
+  try {
+    for (int i = 0; i < n; ++i) RenderSegment(i, n, voice, opt, incremental, channel, emit, stats, cancel);
+  } catch (...) {
+    channel.Abort();
+    producer.join();
+    throw;
+  }
+  producer.join();
+  for (const GenerationStats &g : generated) {
+    stats.seconds.llm_prefill += g.prefill_seconds;
+    stats.seconds.llm_decode += g.decode_seconds;  // overlaps the flow and vocoder when streaming
+    stats.prompt_positions += g.prefill_positions;
+    stats.speech_tokens += g.emitted_tokens;
+  }
+}
+
+void Session::State::GenerateSegment(int index, const SegmentPlan &plan, const Voice &voice,
+                                     const ResolvedOptions &opt, TokenChannel &channel, GenerationStats &gs,
+                                     const CancelToken &cancel) {
   const LlmConfig &l = model_.bundle.llm;
   const std::vector<float> lm_input = model_.LmInput(plan, voice);
   const LengthLimits limits = SegmentLengthLimits(static_cast<int>(plan.text_ids.size()), opt);
@@ -81,21 +136,28 @@ void Session::State::RunSegment(int index, const SegmentPlan &plan, const Voice 
   COSY_LOG(kDebug) << "segment " << index + 1 << ": " << plan.text_ids.size() << " text tokens, "
                    << lm_input.size() / static_cast<size_t>(l.hidden_size)
                    << " prompt positions, speech tokens " << limits.min_len << ".." << limits.max_len;
+  auto on_token = [&](int token) { return !cancel.cancelled() && channel.Push({index, token, false}); };
+  const std::vector<int> tokens = generator_.Generate(lm_input, limits.min_len, limits.max_len, sampler, on_token, &gs);
+  gs.emitted_tokens = static_cast<int64_t>(tokens.size());
+  channel.Push({index, 0, true});
+}
 
+void Session::State::RenderSegment(int index, int count, const Voice &voice, const ResolvedOptions &opt,
+                                   StreamingState *incremental, TokenChannel &channel, AudioEmitter &emit,
+                                   SynthesisStats &stats, const CancelToken &cancel) {
+  const LlmConfig &l = model_.bundle.llm;
+  channel.Rendering(index);
+  emit.BeginSegment(index, count);
   SilentTokenFilter filter(l.silent_tokens, l.max_silent_run);
-  SegmentRenderer renderer(model_, voice, opt, opt.stream, emit, stats, cancel);
-  auto on_token = [&](int token) {
+  // built while the LLM decodes: a new voice's streaming prompt cache is computed meanwhile
+  SegmentRenderer renderer(model_, voice, opt, opt.stream, incremental, emit, stats, cancel);
+  TokenEvent e;
+  while (channel.Pop(&e) && !e.end) {
     cancel.Check();
-    if (filter.Push(token)) renderer.Push(token);  // streaming: renders the chunks now ready
-    return true;
-  };
-  GenerationStats gs;
-  const std::vector<int> tokens =
-      generator_.Generate(lm_input, limits.min_len, limits.max_len, sampler, on_token, &gs);
-  stats.seconds.llm_prefill += gs.prefill_seconds;
-  stats.seconds.llm_decode += std::max(0.0, gs.decode_seconds - renderer.push_seconds());
-  stats.prompt_positions += gs.prefill_positions;
-  stats.speech_tokens += static_cast<int64_t>(tokens.size());
+    if (e.segment != index) throw Error(ErrorCode::kRuntime, "token stream out of order");
+    if (filter.Push(e.token)) renderer.Push(e.token);  // streaming: renders what became ready
+  }
+  if (!e.end) throw Error(ErrorCode::kCancelled, "synthesis stopped");  // the producer stopped early
   if (renderer.num_tokens() == 0) {
     COSY_LOG(kWarning) << "segment " << index + 1 << " produced no speech tokens; skipped";
   }
