@@ -24,7 +24,7 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
 }
 
 std::vector<CommandFactory> AllCommands() {
-  return {MakeTtsCommand,      MakeVoiceCommand,     MakeBenchCommand,
+  return {MakeTtsCommand,      MakeVoiceCommand,     MakeBenchCommand,    MakeBenchStreamCommand,
           MakeInfoCommand,     MakeNormalizeCommand, MakeTokenizeCommand,
           MakeFeaturesCommand, MakeInspectCommand,   MakeVersionCommand, MakeServeCommand};
 }
