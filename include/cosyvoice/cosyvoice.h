@@ -102,10 +102,22 @@ enum class StreamMode {
 const char *StreamModeName(StreamMode mode);
 StreamMode ParseStreamMode(const std::string &name);  // throws Error(kInvalidArgument) otherwise
 
+// Text-in streaming (docs/streaming.md §6): stores the next piece of text in `piece` and returns
+// true, or returns false when the text has ended. A piece is whole UTF-8 characters (it may be
+// empty) and is tokenized on its own, as upstream does, so a word split across two pieces becomes
+// different tokens than the whole word. Called on a decoding thread of the Session, not the
+// caller's; it may block until text arrives, and Session::Cancel() takes effect once it returns.
+using TextSource = std::function<bool(std::string &piece)>;
+
 // What to synthesize. The pointed-to voice and audio must outlive the call.
 struct SynthesisRequest {
   Mode mode = Mode::kZeroShot;
   std::string text;                     // what to say (all modes but voice conversion)
+  // Instead of `text` (which must then be empty): text that arrives while speech is generated,
+  // upstream's bistream interleaving of text and speech tokens, so that speech can start before
+  // the text is complete. zero_shot and instruct2 only (the prompt needs <|endofprompt|>); no
+  // normalization or sentence splitting; one segment.
+  TextSource text_source;
   const Voice *voice = nullptr;         // required
   std::string instruct;                 // instruct2: the instruction
   const Audio *source_audio = nullptr;  // voice conversion: the speech to re-voice (<= 30 s)

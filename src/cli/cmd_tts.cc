@@ -24,7 +24,7 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global) {
   cmd.app->add_option("-m,--model", args->model, "Bundle directory (docs/bundle.md)")->required();
   cmd.app->add_option("-o,--output", args->output, "Output WAV (24 kHz mono)")->default_val("out.wav");
   cmd.app->add_flag("--float", args->float_wav, "Write 32-bit float samples instead of 16-bit PCM");
-  args->request.AddTo(cmd.app);
+  args->request.AddTo(cmd.app, true);
   AddSynthesisFlags(cmd.app, args->options);
   args->runtime.AddTo(cmd.app);
   cmd.app->footer(
@@ -32,7 +32,8 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global) {
       "  cosyvoice tts -m bundle --prompt-wav me.wav --prompt-text \"what me.wav says\" -t \"Hello!\" -o "
       "hi.wav\n"
       "  cosyvoice tts -m bundle --voice me.voice --instruct \"请用四川话说这句话。\" -t \"今天天气不错。\"\n"
-      "  cosyvoice tts -m bundle --voice me.voice --mode vc --source-wav other.wav -o converted.wav");
+      "  cosyvoice tts -m bundle --voice me.voice --mode vc --source-wav other.wav -o converted.wav\n"
+      "  my-llm-agent | cosyvoice tts -m bundle --voice me.voice --text-stdin --stream -o reply.wav");
   const GlobalOptions *g = &global;
   cmd.run = [args, g] {
     Args &a = *args;
@@ -57,6 +58,7 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global) {
       COSY_LOG(kInfo) << "wrote " << a.output << ": " << out.duration_seconds() << " s of audio in "
                       << stats.total_seconds << " s (RTF " << stats.rtf() << ", " << stats.speech_tokens
                       << " speech tokens)";
+      if (a.options.stream) COSY_LOG(kInfo) << "first audio after " << stats.first_audio_seconds << " s";
     }
     return 0;
   };

@@ -1,18 +1,28 @@
 // src/cli/synthesis_options.cc
 #include "cli/synthesis_options.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <sstream>
 
 #include "cli/command_registry.h"
 #include "common/log.h"
+#include "text/text_pieces.h"
 
 namespace cosyvoice::cli {
 
-void RequestFlags::AddTo(CLI::App *app) {
+void RequestFlags::AddTo(CLI::App *app, bool text_in) {
   app->add_option("-t,--text", text, "Text to speak");
   app->add_option("--text-file", text_file, "Read the text to speak from a UTF-8 file");
+  if (text_in) {
+    app->add_flag("--text-stdin", text_stdin,
+                  "Read the text from standard input while it is being written (text-in streaming: "
+                  "speech starts before the text ends; zero_shot or instruct2; docs/streaming.md)");
+  }
   app->add_option("--mode", mode,
                   "zero_shot | cross_lingual | instruct2 | vc (default: inferred from the flags)");
   app->add_option("--instruct", instruct,
@@ -26,6 +36,9 @@ void RequestFlags::AddTo(CLI::App *app) {
 }
 
 void RequestFlags::Resolve() {
+  if (text_stdin && (!text.empty() || !text_file.empty())) {
+    throw Error(ErrorCode::kInvalidArgument, "give --text, --text-file or --text-stdin, only one");
+  }
   if (!text_file.empty()) {
     if (!text.empty()) throw Error(ErrorCode::kInvalidArgument, "give --text or --text-file, not both");
     std::ifstream in(text_file);
@@ -64,6 +77,15 @@ SynthesisRequest RequestFlags::BuildRequest(const Voice &voice, Audio &source) c
   req.text = text;
   req.voice = &voice;
   req.instruct = instruct;
+  if (text_stdin) {
+    if (req.mode != Mode::kZeroShot && req.mode != Mode::kInstruct2) {
+      throw Error(ErrorCode::kInvalidArgument, std::string("--text-stdin: mode ") + ModeName(req.mode) +
+                                                   " cannot stream text in; use zero_shot (a voice with its "
+                                                   "transcript) or instruct2 (--instruct)");
+    }
+    req.text_source = StdinTextSource();
+    return req;
+  }
   if (req.mode == Mode::kVoiceConversion) {
     if (source_wav.empty()) throw Error(ErrorCode::kInvalidArgument, "vc mode needs --source-wav");
     source = ReadAudioFile(source_wav);
@@ -72,6 +94,31 @@ SynthesisRequest RequestFlags::BuildRequest(const Voice &voice, Audio &source) c
     throw Error(ErrorCode::kInvalidArgument, "text is empty: give --text or --text-file");
   }
   return req;
+}
+
+TextSource StdinTextSource() {
+  struct Reader {
+    text::TextPieceBuffer buffer;
+    bool eof = false;
+  };
+  auto r = std::make_shared<Reader>();
+  return [r](std::string &piece) {
+    while (true) {
+      piece = r->buffer.TakeReady();
+      if (!piece.empty()) return true;
+      if (r->eof) {
+        piece = r->buffer.TakeRest();
+        return !piece.empty();
+      }
+      char block[4096];
+      // read() returns whatever has arrived (a line from a terminal, a block from a pipe)
+      const ssize_t n = ::read(STDIN_FILENO, block, sizeof block);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw Error(ErrorCode::kIo, std::string("standard input: ") + std::strerror(errno));
+      if (n == 0) r->eof = true;
+      r->buffer.Append(std::string_view(block, static_cast<size_t>(n)));
+    }
+  };
 }
 
 std::shared_ptr<const Model> OpenModel(const std::string &model, const RuntimeOptions &runtime) {
@@ -104,6 +151,11 @@ void AddSynthesisFlags(CLI::App *app, SynthesisOptions &o) {
               "Cap on speech tokens per sentence (25 per second of audio)");
   AddOptional(app, "--min-tokens", o.min_tokens, "Floor on speech tokens per sentence");
   app->add_flag("--stream", o.stream, "Synthesize in chunks and emit audio as soon as it is ready");
+  app->add_option_function<std::string>(
+         "--stream-mode", [&o](const std::string &v) { o.stream_mode = ParseStreamMode(v); },
+         "With --stream: exact (default: upstream's audio from cached attention), fast (less work, "
+         "final chunk with chunk attention) or recompute (upstream's loop); docs/streaming.md")
+      ->check(CLI::IsMember({"recompute", "exact", "fast"}));
   app->add_flag_function(
       "--no-text-frontend", [&o](std::int64_t) { o.text_frontend = false; },
       "Do not normalize or split the text");

@@ -14,7 +14,9 @@ namespace cosyvoice::cli {
 struct RequestFlags {
   std::string text, text_file, mode, instruct, source_wav;
   std::string prompt_wav, prompt_text, voice_file;
-  void AddTo(CLI::App *app);
+  bool text_stdin = false;  // text-in streaming from standard input
+  // `text_in`: also offer --text-stdin (tts only: a benchmark repeats its request)
+  void AddTo(CLI::App *app, bool text_in = false);
   // Reads the text file if given; checks that the flags make a complete request.
   void Resolve();
   // Loads or creates the voice (prints progress unless quiet).
@@ -26,6 +28,9 @@ struct RequestFlags {
   // caller). Refuses an empty text for the text modes.
   SynthesisRequest BuildRequest(const Voice &voice, Audio &source) const;
 };
+
+// Text pieces from standard input as they arrive, cut at word boundaries (text/text_pieces.h).
+TextSource StdinTextSource();
 
 struct RuntimeOptions;
 std::shared_ptr<const Model> OpenModel(const std::string &model, const RuntimeOptions &runtime);

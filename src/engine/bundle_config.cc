@@ -116,6 +116,12 @@ void ReadLlm(JsonObjectReader r, LlmConfig &l) {
   l.max_token_text_ratio = r.Number("max_token_text_ratio", 0, 1e4);
   for (int64_t t : r.IntArray("silent_tokens", 0, kBig)) l.silent_tokens.push_back(static_cast<int>(t));
   l.max_silent_run = static_cast<int>(r.Int("max_silent_run", 0, 1 << 20));
+  if (r.Has("mix_ratio")) {  // optional: bundles exported before text-in streaming lack it
+    const auto mix = r.IntArray("mix_ratio", 1, 1 << 16);
+    if (mix.size() != 2) r.Fail("mix_ratio", "expected [text tokens, speech tokens]");
+    l.mix_text = static_cast<int>(mix[0]);
+    l.mix_speech = static_cast<int>(mix[1]);
+  }
   r.Finish();
 
   if (l.hidden_size != l.num_attention_heads * l.head_dim)

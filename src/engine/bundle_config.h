@@ -56,6 +56,9 @@ struct LlmConfig {
   double min_token_text_ratio = 0, max_token_text_ratio = 0;
   std::vector<int> silent_tokens;
   int max_silent_run = 0;
+  // text-in streaming's interleaving: text tokens per speech-token group (config "mix_ratio";
+  // bundles without it get upstream CosyVoice3's [5, 15], cosyvoice3.yaml llm.mix_ratio)
+  int mix_text = 5, mix_speech = 15;
   bool IsStop(int token) const { return token >= stop_begin && token < stop_end; }
 };
 

@@ -159,17 +159,24 @@ Voice Model::Impl::CreateVoice(const Audio &prompt, const std::string &transcrip
   return v;
 }
 
+namespace {
+// Zero-shot conditions the LLM on the prompt's transcript; without one it has nothing to align.
+void RequireTranscript(const Voice &voice) {
+  if (voice.transcript.find_first_not_of(" \t\r\n") == std::string::npos) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "zero-shot needs the voice's transcript (what the prompt recording says); "
+                "use cross_lingual or instruct2 for a voice without one");
+  }
+}
+}  // namespace
+
 std::vector<SegmentPlan> Model::Impl::PlanSegments(const SynthesisRequest &r,
                                                    const SynthesisOptions &o) const {
   std::vector<SegmentPlan> plans;
   std::string prompt;
   switch (r.mode) {
     case Mode::kZeroShot:
-      if (r.voice->transcript.find_first_not_of(" \t\r\n") == std::string::npos) {
-        throw Error(ErrorCode::kInvalidArgument,
-                    "zero-shot needs the voice's transcript (what the prompt recording says); "
-                    "use cross_lingual or instruct2 for a voice without one");
-      }
+      RequireTranscript(*r.voice);
       prompt = conventions.ZeroShotPrompt(r.voice->transcript);
       break;
     case Mode::kInstruct2: prompt = conventions.InstructPrompt(r.instruct); break;
@@ -191,6 +198,19 @@ std::vector<SegmentPlan> Model::Impl::PlanSegments(const SynthesisRequest &r,
   if (plans.empty())
     throw Error(ErrorCode::kInvalidArgument, "the text has nothing to speak after normalization");
   return plans;
+}
+
+std::vector<int32_t> Model::Impl::TextStreamPrompt(const SynthesisRequest &r) const {
+  std::string prompt;
+  if (r.mode == Mode::kZeroShot) {
+    RequireTranscript(*r.voice);
+    prompt = conventions.ZeroShotPrompt(r.voice->transcript);
+  } else {
+    prompt = conventions.InstructPrompt(r.instruct);
+  }
+  // the interleaved layout starts after the marker, so it must be there exactly once
+  conventions.CheckOneMarker(prompt, "");
+  return text->Encode(prompt);
 }
 
 std::vector<float> Model::Impl::LmInput(const SegmentPlan &plan, const Voice &voice) const {

@@ -47,6 +47,8 @@ class Model::Impl {
   // Everything a request's text turns into, one plan per segment (throws kInvalidArgument).
   std::vector<SegmentPlan> PlanSegments(const SynthesisRequest &request,
                                         const SynthesisOptions &options) const;
+  // Text-in streaming (zero_shot, instruct2): the tokenized prompt, <|endofprompt|> included.
+  std::vector<int32_t> TextStreamPrompt(const SynthesisRequest &request) const;
   // [sos] + E_t(prompt ++ text) + [task_id] (+ E_s(prompt speech)) as [positions, hidden].
   std::vector<float> LmInput(const SegmentPlan &plan, const Voice &voice) const;
   // Throws Error(kInvalidArgument) unless `voice` was made for this model's frontend and shapes.

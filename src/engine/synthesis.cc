@@ -7,6 +7,7 @@
 #include "audio/audio_io.h"
 #include "common/log.h"
 #include "common/timer.h"
+#include "engine/bistream_decoder.h"
 #include "engine/segment_renderer.h"
 #include "engine/session_state.h"
 #include "engine/silent_token_filter.h"
@@ -34,6 +35,10 @@ void Session::State::Run(const SynthesisRequest &request, const SynthesisOptions
     RunVoiceConversion(request, opt, incremental, emit, stats, cancel);
     return;
   }
+  if (request.text_source) {
+    RunTextStream(request, opt, incremental, emit, stats, cancel);
+    return;
+  }
   auto t0 = SteadyClock::now();
   const std::vector<SegmentPlan> plans = model_.PlanSegments(request, options);
   stats.seconds.text += SecondsSince(t0);
@@ -51,6 +56,16 @@ void Session::State::CheckRequest(const SynthesisRequest &r) const {
   }
   if (r.mode == Mode::kVoiceConversion && r.source_audio == nullptr) {
     throw Error(ErrorCode::kInvalidArgument, "vc: source audio is required");
+  }
+  if (r.text_source) {
+    if (r.mode != Mode::kZeroShot && r.mode != Mode::kInstruct2) {
+      throw Error(ErrorCode::kInvalidArgument, std::string("text streaming: mode ") + ModeName(r.mode) +
+                                                   " is not supported; use zero_shot or instruct2 (upstream "
+                                                   "needs <|endofprompt|> in the prompt text)");
+    }
+    if (!r.text.empty()) {
+      throw Error(ErrorCode::kInvalidArgument, "text streaming: give the text through text_source only");
+    }
   }
 }
 
@@ -124,6 +139,82 @@ void Session::State::RunSegments(const std::vector<SegmentPlan> &plans, const Vo
     stats.prompt_positions += g.prefill_positions;
     stats.speech_tokens += g.emitted_tokens;
   }
+}
+
+// Text-in streaming: one segment whose speech tokens come from the interleaved decode loop
+// (BistreamDecoder) on the producer thread, which also pulls the text from the caller's source;
+// rendering is the same consumer as for a text segment.
+void Session::State::RunTextStream(const SynthesisRequest &r, const ResolvedOptions &opt,
+                                   StreamingState *incremental, AudioEmitter &emit, SynthesisStats &stats,
+                                   const CancelToken &cancel) {
+  const auto t0 = SteadyClock::now();
+  const std::vector<int32_t> prompt_ids = model_.TextStreamPrompt(r);
+  stats.seconds.text += SecondsSince(t0);
+  stats.segments = 1;
+  TokenChannel channel(1);
+  GenerationStats generated;
+  double text_seconds = 0;  // tokenizing the pieces, on the producer thread
+  std::thread producer([&] {
+    try {
+      GenerateTextStream(r, prompt_ids, opt, channel, generated, text_seconds, cancel);
+      channel.Close();
+    } catch (...) {
+      channel.Close(std::current_exception());
+    }
+  });
+  try {
+    RenderSegment(0, 1, *r.voice, opt, incremental, channel, emit, stats, cancel);
+  } catch (...) {
+    channel.Abort();
+    producer.join();  // returns once the text source does (a blocked source delays it)
+    throw;
+  }
+  producer.join();
+  stats.seconds.text += text_seconds;
+  stats.seconds.llm_prefill += generated.prefill_seconds;
+  stats.seconds.llm_decode += generated.decode_seconds;
+  stats.prompt_positions += generated.prefill_positions;
+  stats.speech_tokens += generated.emitted_tokens;
+}
+
+void Session::State::GenerateTextStream(const SynthesisRequest &r, const std::vector<int32_t> &prompt_ids,
+                                        const ResolvedOptions &opt, TokenChannel &channel, GenerationStats &gs,
+                                        double &text_seconds, const CancelToken &cancel) {
+  const LlmConfig &l = model_.bundle.llm;
+  RasSampler sampler(opt.ras, l.stop_begin, l.stop_end, opt.seed);  // segment 0: the request seed
+  BistreamDecoder::Config config;
+  config.mix_text = l.mix_text;
+  config.mix_speech = l.mix_speech;
+  config.max_token_text_ratio = opt.max_ratio;
+  config.max_tokens = opt.max_tokens;
+  const std::vector<int32_t> none;
+  BistreamDecoder decoder(*model_.llm, *model_.text_embedding, *model_.speech_embedding, l, config, prompt_ids,
+                          model_.bundle.tokenizer.endofprompt_id,
+                          r.mode == Mode::kZeroShot ? r.voice->speech_tokens : none, sampler);
+  auto on_token = [&](int token) { return !cancel.cancelled() && channel.Push({0, token, false}); };
+  std::string piece;
+  size_t bytes = 0;
+  while (r.text_source(piece)) {
+    cancel.Check();
+    if (channel.aborted()) return;
+    bytes += piece.size();
+    if (bytes > kMaxTextBytes) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "text stream: more than " + std::to_string(kMaxTextBytes) + " bytes in one request");
+    }
+    const auto t0 = SteadyClock::now();
+    const std::vector<int32_t> ids = piece.empty() ? std::vector<int32_t>{} : model_.text->Encode(piece);
+    text_seconds += SecondsSince(t0);
+    decoder.Push(ids, on_token);
+    piece.clear();
+  }
+  cancel.Check();
+  if (decoder.text_fed() == 0) {
+    throw Error(ErrorCode::kInvalidArgument, "text stream: the text was empty: nothing to synthesize");
+  }
+  decoder.Finish(on_token);
+  gs = decoder.stats();
+  channel.Push({0, 0, true});
 }
 
 void Session::State::GenerateSegment(int index, const SegmentPlan &plan, const Voice &voice,

@@ -28,6 +28,15 @@ void KvCache::Prepare(int64_t capacity) {
   capacity_ = capacity;
 }
 
+void KvCache::Reserve(int64_t capacity) {
+  if (capacity <= capacity_) return;
+  const size_t n = static_cast<size_t>(capacity * row_);
+  for (auto *layers : {&keys_, &values_}) {
+    for (auto &buffer : *layers) buffer.resize(n);  // rows are position-major: the prefix stays put
+  }
+  capacity_ = capacity;
+}
+
 void KvCache::Truncate(int64_t rows) {
   if (rows < 0 || rows > length_) throw Error(ErrorCode::kInvalidArgument, "kv cache: bad truncation length");
   length_ = rows;

@@ -26,6 +26,9 @@ class KvCache {
   KvCache(const LlmGraphShape &shape, int64_t capacity);
   // Empties the cache and makes room for `capacity` positions (grows, never shrinks).
   void Prepare(int64_t capacity);
+  // Makes room for `capacity` positions keeping the cached ones (for inputs whose length is not
+  // known in advance: text-in streaming). Never shrinks.
+  void Reserve(int64_t capacity);
   int64_t length() const { return length_; }
   int64_t capacity() const { return capacity_; }
   int64_t row_size() const { return row_; }

@@ -465,6 +465,7 @@ def build_config(cfg: hparams.CosyVoice3Config, name: str, endofprompt_id: int, 
             "min_token_text_ratio": float(llm.min_token_text_ratio),
             "max_token_text_ratio": float(llm.max_token_text_ratio),
             "silent_tokens": list(sampling.SILENT_TOKENS), "max_silent_run": sampling.MAX_SILENT_RUN,
+            "mix_ratio": [int(llm.mix_ratio[0]), int(llm.mix_ratio[1])],
         },
         "flow": {
             "encoder": "flow/flow_encoder.onnx", "estimator": "flow/flow_estimator.onnx",
