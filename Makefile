@@ -19,20 +19,29 @@ PYENV      := PYTHONPATH=$(CURDIR)/python LD_LIBRARY_PATH=/usr/lib/x86_64-linux-
 CLI        := $(BUILD)/bin/cosyvoice
 TINY       := models/tiny
 MODEL      ?=
-GENERATOR  := $(if $(shell command -v ninja 2>/dev/null),-G Ninja,)
 PY_SOURCES := $(shell find python/cosyvoice_export -name '*.py' 2>/dev/null)
 
-.PHONY: serve help deps build test test-cpp test-python test-sanitize tiny-model demo format format-check clean
+.PHONY: help deps build build-only test test-cpp test-python test-sanitize build-asan test-asan \
+        test-tsan build-tsan test-tsan-only tiny-model tiny-model-only demo serve format format-check clean
 
 help:
 	@echo "make demo            synthesize a sentence in a cloned voice (tiny random model unless MODEL=bundle dir)"
 	@echo "make test            build and run every test tier (unit, golden, e2e, python)"
-	@echo "make test-sanitize   unit tier under ASan+UBSan (CI runs this too)"
+	@echo "                     COSYVOICE_TEST_THREADS=N: every tier with N threads (docs/parity.md)"
+	@echo "make test-sanitize   unit and golden tiers under ASan+UBSan (CI runs this too)"
 	@echo "make test-tsan       concurrent sessions on one model under ThreadSanitizer (CI runs this too)"
-	@echo "make deps            install/fetch dependencies only   make build   configure + build only"
+	@echo "make deps            install/fetch dependencies only   make build   dependencies + build"
 	@echo "make tiny-model      random-weight checkpoint -> bundle -> goldens under $(TINY)/"
 	@echo "make serve           HTTP API + web page on http://127.0.0.1:7860/ (tiny model unless MODEL=bundle dir)"
 	@echo "make format          clang-format the C++ sources      make clean  remove build trees"
+	@echo "scripts/check-fresh-machine.sh [REF]   make demo + make test in a new Debian 12 root (root only)"
+
+# Every public target is a sequence of phases run in order by scripts/phases.sh, which prints the
+# time of each. No decision below depends on what is installed when make parses this file: each
+# phase checks what it needs when it runs and fails naming what is missing (never "skipped").
+PHASES := scripts/phases.sh
+SUBMAKE := $(MAKE) --no-print-directory
+MODEL_DIR = $(if $(MODEL),$(MODEL),$(TINY)/bundle)
 
 # ---- dependencies: Debian packages, ONNX Runtime, npm assets (all idempotent) ------------------
 deps:
@@ -42,22 +51,19 @@ deps:
 	@scripts/setup/fetch-npm-assets.sh third_party
 
 # ---- build ---------------------------------------------------------------------------------------
+# ninja-build is one of the Debian packages `deps` installs; configuring happens after `deps`.
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOSYVOICE_WERROR=ON $(CMAKE_ARGS)
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOSYVOICE_WERROR=ON $(CMAKE_ARGS)
 
-build: deps $(BUILD)/CMakeCache.txt
-	@start=$$(date +%s); cmake --build $(BUILD) -j $(JOBS); \
-	  echo "[build] $(CLI) ready ($$(( $$(date +%s) - start )) s)"
+build:
+	@$(PHASES) build dependencies "$(SUBMAKE) deps" build "$(SUBMAKE) build-only"
+build-only: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
 
 # ---- the tiny random-weight model in the released layout, its bundle and its goldens -----------
-# Each step runs only when its command exists in this checkout and its inputs changed.
-PY_COMMANDS := $(shell $(PYENV) $(PY) -m cosyvoice_export --help 2>/dev/null | sed -n 's/^    \([a-z_]*\) .*/\1/p')
-has_cmd = $(filter $(1),$(PY_COMMANDS))
-TINY_STAMPS := $(if $(call has_cmd,tiny),$(TINY)/checkpoint/.done) \
-               $(if $(call has_cmd,export),$(TINY)/bundle/.done) \
-               $(if $(call has_cmd,goldens),$(TINY)/goldens/.done)
-
+# Each step reruns when its inputs changed. check-python names any Python module that is missing.
 $(TINY)/checkpoint/.done: $(PY_SOURCES)
+	@scripts/setup/check-python.sh
 	@echo "[tiny] writing a random-weight checkpoint in the released layout"
 	rm -rf $(TINY)/checkpoint && $(PYENV) $(PY) -m cosyvoice_export tiny --out $(TINY)/checkpoint
 	@touch $@
@@ -70,50 +76,65 @@ $(TINY)/goldens/.done: $(TINY)/bundle/.done
 	rm -rf $(TINY)/goldens && $(PYENV) $(PY) -m cosyvoice_export goldens --checkpoint $(TINY)/checkpoint --bundle $(TINY)/bundle --out $(TINY)/goldens
 	@touch $@
 
-tiny-model: deps $(TINY_STAMPS)
-	@for step in tiny export goldens; do \
-	  case " $(PY_COMMANDS) " in *" $$step "*) ;; *) echo "[tiny] '$$step' is not in this checkout yet: skipped";; esac; done
+tiny-model:
+	@$(PHASES) tiny-model dependencies "$(SUBMAKE) deps" model "$(SUBMAKE) tiny-model-only"
+tiny-model-only: $(TINY)/goldens/.done
+	@echo "[tiny] checkpoint, bundle and goldens ready under $(TINY)/"
 
 # ---- tests ---------------------------------------------------------------------------------------
-test: build tiny-model
-	@$(MAKE) --no-print-directory test-cpp test-python
+# COSYVOICE_TEST_THREADS=N runs every tier with N threads: ONNX Runtime intra-op threads in the C++
+# tests and the Python fixtures, OpenBLAS/OpenMP and torch threads in Python (docs/parity.md).
+THREAD_ENV = $(if $(COSYVOICE_TEST_THREADS),OPENBLAS_NUM_THREADS=$(COSYVOICE_TEST_THREADS) OMP_NUM_THREADS=$(COSYVOICE_TEST_THREADS))
+test:
+	@$(PHASES) test dependencies "$(SUBMAKE) deps" build "$(SUBMAKE) build-only" \
+	  model "$(SUBMAKE) tiny-model-only" tests "$(SUBMAKE) -k test-cpp test-python"
 
 test-cpp:
-	@echo "== C++ tests (ctest: unit, golden, e2e) =="
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) 2>&1 | tee ctest.log | grep -Ev '^ *Start |^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed'
+	@echo "== C++ tests (ctest: unit, golden, e2e; COSYVOICE_TEST_THREADS=$${COSYVOICE_TEST_THREADS:-default}) =="
+	cd $(BUILD) && env $(THREAD_ENV) ctest --output-on-failure -j $(JOBS) 2>&1 | tee ctest.log | grep -Ev '^ *Start |^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed'
 	@echo "== summary =="; grep -E 'tests passed|^(unit|golden|e2e) +=' $(BUILD)/ctest.log
 
 test-python:
-	@if [ -d python/tests ]; then \
-	  echo "== Python tests (pytest, /usr/bin/python3) =="; \
-	  cd python && $(PYENV) COSYVOICE_TINY=$(CURDIR)/$(TINY) $(PY) -m pytest -q -p no:cacheprovider tests 2>&1 | tee ../$(BUILD)/pytest.log | tail -n 25; \
-	else echo "== no Python tests in this checkout =="; fi
+	@echo "== Python tests (pytest, /usr/bin/python3; COSYVOICE_TEST_THREADS=$${COSYVOICE_TEST_THREADS:-default}) =="
+	cd python && $(PYENV) $(THREAD_ENV) COSYVOICE_TINY=$(CURDIR)/$(TINY) $(PY) -m pytest -q -p no:cacheprovider tests 2>&1 | tee ../$(BUILD)/pytest.log | tail -n 25
 
-test-sanitize: deps tiny-model
-	cmake -S . -B $(BUILD_ASAN) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DCOSYVOICE_WERROR=ON \
+test-sanitize:
+	@$(PHASES) test-sanitize dependencies "$(SUBMAKE) deps" model "$(SUBMAKE) tiny-model-only" \
+	  build "$(SUBMAKE) build-asan" tests "$(SUBMAKE) test-asan"
+build-asan:
+	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCOSYVOICE_WERROR=ON \
 	  -DCOSYVOICE_SANITIZE="address;undefined" -DCOSYVOICE_BUILD_BENCH=OFF $(CMAKE_ARGS) >/dev/null
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
+test-asan:
 	@echo "== unit and golden tiers under ASan+UBSan =="
 	cd $(BUILD_ASAN) && ctest -L 'unit|golden' --output-on-failure -j $(JOBS) 2>&1 | tee ctest-asan.log | grep -E 'tests passed|Failed|ERROR'
 
 # One Model shared by concurrent Sessions (tests/golden/test_session.cc) and the tokenizer's concurrent
 # encoding, under ThreadSanitizer. Only those test programs are built.
 TSAN_TESTS := cosyvoice_session_tests cosyvoice_tokenizer_tests cosyvoice_tokenizer_assets
-test-tsan: deps tiny-model
-	cmake -S . -B $(BUILD_TSAN) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOSYVOICE_WERROR=ON \
+test-tsan:
+	@$(PHASES) test-tsan dependencies "$(SUBMAKE) deps" model "$(SUBMAKE) tiny-model-only" \
+	  build "$(SUBMAKE) build-tsan" tests "$(SUBMAKE) test-tsan-only"
+build-tsan:
+	cmake -S . -B $(BUILD_TSAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOSYVOICE_WERROR=ON \
 	  -DCOSYVOICE_SANITIZE=thread -DCOSYVOICE_BUILD_BENCH=OFF -DCOSYVOICE_BUILD_EXAMPLES=OFF $(CMAKE_ARGS) >/dev/null
 	cmake --build $(BUILD_TSAN) -j $(JOBS) --target $(TSAN_TESTS)
+test-tsan-only:
 	@echo "== concurrent sessions and tokenizer under ThreadSanitizer =="
 	cd $(BUILD_TSAN) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
 	  ctest -R '^(SessionTest\.|TokenizerCorpus\.Concurrent)' --output-on-failure -j 1 2>&1 | tee ctest-tsan.log | grep -E 'tests passed|Failed|ThreadSanitizer|Total Test time'
 
 # ---- demo ----------------------------------------------------------------------------------------
-demo: build tiny-model
-	@scripts/demo.sh "$(CLI)" "$(if $(MODEL),$(MODEL),$(TINY)/bundle)" "$(if $(MODEL),real,tiny)"
+demo:
+	@$(PHASES) demo dependencies "$(SUBMAKE) deps" build "$(SUBMAKE) build-only" \
+	  model "$(if $(MODEL),echo '[demo] using the bundle in $(MODEL)',$(SUBMAKE) tiny-model-only)" \
+	  synthesis "scripts/demo.sh '$(CLI)' '$(MODEL_DIR)' '$(if $(MODEL),real,tiny)'"
 
 # ---- the HTTP server (docs/server.md) ---------------------------------------------------------------
-serve: build tiny-model
-	$(CLI) serve -m "$(if $(MODEL),$(MODEL),$(TINY)/bundle)" --data-dir $(BUILD)/serve-data $(SERVE_ARGS)
+serve:
+	@$(PHASES) serve dependencies "$(SUBMAKE) deps" build "$(SUBMAKE) build-only" \
+	  model "$(if $(MODEL),echo '[serve] using the bundle in $(MODEL)',$(SUBMAKE) tiny-model-only)"
+	$(CLI) serve -m "$(MODEL_DIR)" --data-dir $(BUILD)/serve-data $(SERVE_ARGS)
 
 # ---- housekeeping --------------------------------------------------------------------------------
 CXX_FILES = $(shell find src include tests bench examples -name '*.cc' -o -name '*.h' 2>/dev/null)

@@ -21,6 +21,7 @@ COMMANDS: Dict[str, str] = {
     "reference": ".reference",
     "goldens": ".goldens",
     "bench": ".bench",
+    "quantize": ".quantize",
 }
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from . import reference as R
+from . import sampling
 from .frontend import audio as faudio
 
 HELP = "dump the reference pipeline's intermediates (goldens for the C++ parity tests)"
@@ -260,6 +261,14 @@ def write_case(ref: R.ReferencePipeline, case: Dict[str, Any], voices: Dict[str,
             put("prompt_ids", p.prompt_ids, np.int32)
             put("lm_input", tr["lm_input"])
             put("logits", tr["logits"])
+            # how far each step's logits may move before its token can change (docs/determinism.md §8)
+            sp = ref.cfg.llm.sampling
+            margins = np.asarray(sampling.replay_margins(
+                tr["logits"], tr["tokens"], tr["stop_token"], tr["seed"], tr["min_len"], top_p=sp.top_p,
+                top_k=sp.top_k, win_size=sp.win_size, tau_r=sp.tau_r,
+                speech_token_size=ref.cfg.llm.speech_token_size), dtype=np.float32)
+            # stored as float32 like every golden, rounded toward 0 so a margin is never overstated
+            put("sampling_margin", np.nextafter(margins, np.float32(0)))
         else:
             put("source_whisper", tr["source_whisper"])
         put("tokens", tr["tokens"], np.int32)
@@ -279,6 +288,8 @@ def write_case(ref: R.ReferencePipeline, case: Dict[str, Any], voices: Dict[str,
                 put(k, tr[k])
         put("wav", tr["wav"])
         entry["samples"] = int(tr["wav"].shape[0])
+        if "magnitude_peak" in tr:
+            entry["magnitude_peak"] = tr["magnitude_peak"]
         entry["files"] = files
         segs.append(entry)
     _save(d / "wav.npy", wav)
@@ -291,7 +302,8 @@ def write_case(ref: R.ReferencePipeline, case: Dict[str, Any], voices: Dict[str,
             _save(d / f"chunk{i}_wav.npy", c["wav"])
             _save(d / f"chunk{i}_mel.npy", c["mel"])
             chunks.append({k: c[k] for k in ("index", "segment", "offset", "hop", "token_end", "final", "attention",
-                                              "mel_frames", "acc_mel_frames", "sample_start", "samples")})
+                                              "mel_frames", "acc_mel_frames", "sample_start", "samples",
+                                              "magnitude_peak")})
         _json(d / "chunks.json", {"pre_lookahead": ref.flow.cfg.pre_lookahead_len, "token_hop_len": R.STREAM_HOP,
                                   "token_max_hop_len": R.STREAM_MAX_HOP, "stream_scale_factor": R.STREAM_SCALE,
                                   "prompt_tokens": voice.K, "stream_mode": opts["stream_mode"],
@@ -306,6 +318,9 @@ def write_case(ref: R.ReferencePipeline, case: Dict[str, Any], voices: Dict[str,
         "segments": segs, "samples": int(wav.shape[0]), "sample_rate": ref.cfg.sample_rate,
         "chunks": len(chunks) if chunks is not None else None,
     }
+    peaks = [s["magnitude_peak"] for s in segs if "magnitude_peak" in s] + \
+        [c["magnitude_peak"] for c in (chunks or [])]
+    info["magnitude_peak"] = max(peaks) if peaks else None
     _json(d / "case.json", info)
     log(f"case {case['name']}: {len(segs)} segment(s), {wav.shape[0] / ref.cfg.sample_rate:.2f} s "
         f"({time.time() - t0:.1f} s)")
@@ -331,18 +346,68 @@ def write_bistream_case(ref: R.ReferencePipeline, case: Dict[str, Any], voices: 
         _save(d / f"piece{i}_ids.npy", np.asarray(ids, np.int32))
     for name in ("sampled", "tokens", "flow_tokens"):
         _save(d / f"{name}.npy", np.asarray(tr[name], np.int32))
+    # per sampled id: its stability margin (inf when forced) and the step's largest |logit|, rounded
+    # toward 0 so a margin is never overstated (docs/determinism.md §8)
+    _save(d / "sampling_margin.npy", np.nextafter(np.asarray(tr["sampling_margin"], np.float32), np.float32(0)))
+    _save(d / "logit_peak.npy", np.asarray(tr["logit_peak"], np.float32))
     _save(d / "wav.npy", wav)
     R.write_wav(d / "out.wav", wav, ref.cfg.sample_rate)
     prompt = ref.prompt_string(case["mode"], voice, case.get("instruct"))
     info = {"name": case["name"], "mode": case["mode"], "covers": case["covers"], "prompt": case["prompt"],
             "prompt_text": prompt, "instruct": case.get("instruct"), "pieces": case["pieces"], "seed": case["seed"],
             "options": opts, "n_tokens": len(tr["tokens"]), "n_sampled": len(tr["sampled"]),
-            "samples": int(wav.shape[0]), "sample_rate": ref.cfg.sample_rate}
+            "samples": int(wav.shape[0]), "sample_rate": ref.cfg.sample_rate,
+            "prompt_speech_tokens": int(len(voice.speech_tokens)), "n_flow_tokens": len(tr["flow_tokens"]),
+            "magnitude_peak": tr["magnitude_peak"]}
     _json(d / "case.json", info)
     log(f"case {case['name']}: {len(tr['tokens'])} tokens, {wav.shape[0] / ref.cfg.sample_rate:.2f} s "
         f"({time.time() - t0:.1f} s)")
     return {"name": case["name"], "dir": f"cases/{case['name']}", "mode": case["mode"], "covers": case["covers"],
             "bistream": True, "samples": int(wav.shape[0])}
+
+
+def parity_bounds(ref: R.ReferencePipeline, out: Path, cases: List[Dict[str, Any]],
+                  prompts: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    """The float32 bounds of the C++ golden tier (tests/golden/test_engine_golden.cc), from the
+    reference's modules and the largest shapes of these goldens (fp32_bounds.py, docs/parity.md):
+    ``value`` times the named ``scale`` bounds the largest |C++ - reference| of the quantity."""
+    from . import fp32_bounds as FB
+    from .export import bundle as B
+
+    infos = [json.loads((out / c["dir"] / "case.json").read_text(encoding="utf-8")) for c in cases]
+    segs: List[Dict[str, Any]] = []
+    for i in infos:  # a text-in streaming case is one segment, rendered offline
+        segs += i["segments"] if "segments" in i else [{"prompt_speech_tokens": i["prompt_speech_tokens"],
+                                                         "n_flow_tokens": i["n_flow_tokens"]}]
+    positions = max([s.get("lm_positions", 0) + s.get("llm_steps", 0) for s in segs] + [1])
+    frames = max([2 * (s.get("prompt_speech_tokens", 0) + s["n_flow_tokens"]) for s in segs] + [1])
+    fbank_frames = max([p["fbank_frames"] for p in prompts] + [1])
+    cfg_rate = max([i["options"]["cfg_rate"] for i in infos] + [0.0])
+    flow, hift = ref.flow, ref.hift
+    enc = FB.weight_depth(flow.pre_lookahead_layer) + 1
+    mel = FB.euler_cfg_gain(cfg_rate) * FB.pair(FB.dit_depth(flow.decoder.estimator, frames) + enc) + FB.pair(20)
+    gen = B.tol_generator(hift)["real"].value
+    return {
+        "campplus_embedding": {"value": FB.pair(FB.onnx_graph_depth(ref.campplus_path, fbank_frames)),
+                               "scale": "max|ref|", "derivation": f"CAM++ graph depth over {fbank_frames} frames"},
+        "llm_logits": {"value": FB.pair(FB.llm_depth(ref.llm, positions)), "scale": "max|ref|",
+                       "derivation": f"every LLM layer, attention over {positions} positions"},
+        "flow_mu": {"value": B.tol_encoder(flow)["mu"].value, "scale": "max|ref|",
+                    "derivation": "pre-lookahead convolutions + residual"},
+        "flow_mel": {"value": mel, "scale": "max(1,max|ref|)",
+                     "derivation": f"DiT over {frames} frames and the encoder, x e(1 + 2 cfg) for the Euler/CFG solver, "
+                                   f"+ 10 Euler updates"},
+        "hift_f0": {"value": B.tol_f0(hift)["f0"].value, "scale": "max|ref|",
+                    "derivation": "float64 graph: the final float32 rounding on each side"},
+        "hift_spectrum": {"value": gen, "scale": "max|ref|",
+                          "derivation": "generator chain (conv fan-ins, source STFT), exp/sin: relative error of the spectrum"},
+        "waveform": {"value": 1.5 * gen + FB.pair(FB.chain(18, 4, 1, transcendental=1)), "scale": "magnitude_peak",
+                     "derivation": "spectrum bound through the ISTFT (gain 18/16 * 2/1.5) + its rounding, on the peak magnitude"},
+        "waveform_from_flow": {"value": 1.5 * (gen + mel) + FB.pair(FB.chain(18, 4, 1, transcendental=1)),
+                               "scale": "magnitude_peak",
+                               "derivation": "as waveform, plus the flow mel bound entering the generator with gain 1 "
+                                             "(first order; F0, float64 and rounded to float32, unchanged)"},
+    }
 
 
 def generate(checkpoint: Path, bundle: Optional[Path], out: Path, cases: Optional[List[str]] = None,
@@ -379,6 +444,7 @@ def _generate(ref: R.ReferencePipeline, checkpoint: Path, bundle: Optional[Path]
     case_entries += [write_bistream_case(ref, c, voices, out, log) for c in selected_bi]
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
+        "parity_bounds": parity_bounds(ref, out, case_entries, prompt_entries),
         "sample_rate": ref.cfg.sample_rate,
         "bundle": ({"config_sha256": ref.bundle_config_sha256} if bundle is not None else None),
         "checkpoint": {"cosyvoice3.yaml_sha256": R.sha256_file(Path(checkpoint) / "cosyvoice3.yaml")},

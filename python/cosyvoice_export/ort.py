@@ -41,6 +41,7 @@ ORTAPI_INDEX = {
     "Run": 9,
     "CreateSessionOptions": 10,
     "SetOptimizedModelFilePath": 11,
+    "EnableProfiling": 14,
     "SetSessionLogSeverityLevel": 22,
     "SetSessionGraphOptimizationLevel": 23,
     "SetIntraOpNumThreads": 24,
@@ -73,6 +74,8 @@ ORTAPI_INDEX = {
     "ReleaseTypeInfo": 98,
     "ReleaseTensorTypeAndShapeInfo": 99,
     "ReleaseSessionOptions": 100,
+    "SessionEndProfiling": 110,
+    "AddSessionConfigEntry": 130,
 }
 
 # ONNXTensorElementDataType <-> numpy
@@ -160,6 +163,9 @@ _SIG = {  # name: (restype, argtypes)
     "Run": (_P, [_P, _P, ctypes.POINTER(ctypes.c_char_p), _PP, _SIZE, ctypes.POINTER(ctypes.c_char_p), _SIZE, _PP]),
     "CreateSessionOptions": (_P, [_PP]),
     "SetOptimizedModelFilePath": (_P, [_P, ctypes.c_char_p]),
+    "EnableProfiling": (_P, [_P, ctypes.c_char_p]),
+    "SessionEndProfiling": (_P, [_P, _P, _PP]),
+    "AddSessionConfigEntry": (_P, [_P, ctypes.c_char_p, ctypes.c_char_p]),
     "SetSessionLogSeverityLevel": (_P, [_P, ctypes.c_int]),
     "SetSessionGraphOptimizationLevel": (_P, [_P, ctypes.c_int]),
     "SetIntraOpNumThreads": (_P, [_P, ctypes.c_int]),
@@ -287,7 +293,8 @@ def ctypes_live_objects(lib_path: Optional[Path] = None) -> Dict[str, int]:
 # ------------------------------------------------------------------------------------ backends
 
 class _CtypesSession:
-    def __init__(self, path: str, threads: int, opt_level: int, lib_path=None, optimized_model_path=None):
+    def __init__(self, path: str, threads: int, opt_level: int, lib_path=None, optimized_model_path=None,
+                 profile_prefix=None, config=None):
         self.c = c = _get_capi(lib_path)
         self.path = path
         self.handle = None
@@ -302,6 +309,11 @@ class _CtypesSession:
             if optimized_model_path:
                 c.check(c.fn["SetOptimizedModelFilePath"](opts, os.fsencode(str(optimized_model_path))),
                         "SetOptimizedModelFilePath", path)
+            if profile_prefix:
+                c.check(c.fn["EnableProfiling"](opts, os.fsencode(str(profile_prefix))), "EnableProfiling", path)
+            for key, value in (config or {}).items():
+                c.check(c.fn["AddSessionConfigEntry"](opts, key.encode(), str(value).encode()),
+                        "AddSessionConfigEntry(%s)" % key, path)
             sess = _P()
             c.check(c.fn["CreateSession"](c.env, os.fsencode(path), opts, ctypes.byref(sess)), "CreateSession", path)
             c.live["Session"] += 1
@@ -363,10 +375,26 @@ class _CtypesSession:
         dtype = _ONNX_TO_NP.get(et.value)
         return (np.dtype(dtype) if dtype is not None else "onnx-type-%d" % et.value), tuple(shape)
 
-    def run(self, feeds: Dict[str, np.ndarray], output_names: List[str]) -> List[np.ndarray]:
+    def _wrap(self, a: np.ndarray, name: str):
+        """An OrtValue over the memory of the C-contiguous array ``a`` (not copied)."""
+        c, path = self.c, self.path
+        et = _NP_TO_ONNX.get(a.dtype)
+        if et is None:
+            raise TypeError("%s: tensor %r has unsupported dtype %s" % (path, name, a.dtype))
+        shape = (ctypes.c_int64 * max(a.ndim, 1))(*a.shape)
+        v = _P()
+        c.check(c.fn["CreateTensorWithDataAsOrtValue"](c.meminfo, a.ctypes.data_as(_P), a.nbytes, shape, a.ndim,
+                                                        et, ctypes.byref(v)),
+                "CreateTensorWithDataAsOrtValue(%s)" % name, path)
+        c.live["Value"] += 1
+        return v
+
+    def run(self, feeds: Dict[str, np.ndarray], output_names: List[str],
+            out_buffers: Optional[Dict[str, np.ndarray]] = None) -> List[np.ndarray]:
         c, path = self.c, self.path
         if not self.handle:
             raise OrtError("%s: session is closed" % path)
+        out_buffers = out_buffers or {}
         names = list(feeds)
         arrays = []
         values = (ctypes.c_void_p * max(len(names), 1))()
@@ -375,35 +403,36 @@ class _CtypesSession:
         try:
             for k, name in enumerate(names):
                 a = feeds[name]
-                et = _NP_TO_ONNX.get(a.dtype)
-                if et is None:
-                    raise TypeError("%s: input %r has unsupported dtype %s" % (path, name, a.dtype))
                 if not a.flags.c_contiguous:  # (np.ascontiguousarray would turn a 0-d array into 1-d)
                     a = a.copy(order="C")
                 arrays.append(a)
-                shape = (ctypes.c_int64 * max(a.ndim, 1))(*a.shape)
-                v = _P()
-                c.check(c.fn["CreateTensorWithDataAsOrtValue"](c.meminfo, a.ctypes.data_as(_P), a.nbytes, shape, a.ndim,
-                                                                et, ctypes.byref(v)),
-                        "CreateTensorWithDataAsOrtValue(%s)" % name, path)
-                c.live["Value"] += 1
+                v = self._wrap(a, name)
                 created.append(v)
                 values[k] = v.value
+            for k, name in enumerate(output_names):
+                if name in out_buffers:       # preallocated: ORT writes into this memory (it may alias an input)
+                    a = out_buffers[name]
+                    if not a.flags.c_contiguous or not a.flags.writeable:
+                        raise ValueError("%s: out_buffers[%r] must be a writeable C-contiguous array" % (path, name))
+                    v = self._wrap(a, name)
+                    created.append(v)
+                    outs[k] = v.value
             in_names = (ctypes.c_char_p * max(len(names), 1))(*[n.encode() for n in names])
             out_names = (ctypes.c_char_p * max(len(output_names), 1))(*[n.encode() for n in output_names])
             c.check(c.fn["Run"](self.handle, None, in_names, values, len(names), out_names, len(output_names), outs),
                     "Run", path)
-            for k in range(len(output_names)):
-                if outs[k]:
+            for k, name in enumerate(output_names):
+                if outs[k] and name not in out_buffers:
                     c.live["Value"] += 1
-            return [self._to_numpy(outs[k], output_names[k]) for k in range(len(output_names))]
+            return [out_buffers[n] if n in out_buffers else self._to_numpy(outs[k], n)
+                    for k, n in enumerate(output_names)]
         finally:
             for v in created:
                 c.release("Value", v)
-            for k in range(len(output_names)):
-                if outs[k]:
+            for k, name in enumerate(output_names):
+                if outs[k] and name not in out_buffers:
                     c.release("Value", outs[k])
-                    outs[k] = None
+                outs[k] = None
 
     def _to_numpy(self, value, name) -> np.ndarray:
         c, path = self.c, self.path
@@ -431,6 +460,18 @@ class _CtypesSession:
             ctypes.memmove(result.ctypes.data, data, result.nbytes)
         return result
 
+    def end_profiling(self) -> str:
+        c = self.c
+        name_p = _P()
+        c.check(c.fn["SessionEndProfiling"](self.handle, c.allocator, ctypes.byref(name_p)), "SessionEndProfiling",
+                self.path)
+        c.live["AllocatorString"] += 1
+        try:
+            return ctypes.string_at(name_p).decode("utf-8") if name_p else ""
+        finally:
+            c.check(c.fn["AllocatorFree"](c.allocator, name_p), "AllocatorFree", self.path)
+            c.live["AllocatorString"] -= 1
+
     def close(self):
         if self.handle:
             self.c.release("Session", self.handle)
@@ -438,7 +479,8 @@ class _CtypesSession:
 
 
 class _PipSession:
-    def __init__(self, path: str, threads: int, opt_level: int, optimized_model_path=None):
+    def __init__(self, path: str, threads: int, opt_level: int, optimized_model_path=None, profile_prefix=None,
+                 config=None):
         import onnxruntime as ort
 
         self.path = path
@@ -448,6 +490,11 @@ class _PipSession:
         so.log_severity_level = _LOG_LEVEL
         if optimized_model_path:
             so.optimized_model_filepath = str(optimized_model_path)
+        if profile_prefix:
+            so.enable_profiling = True
+            so.profile_file_prefix = str(profile_prefix)
+        for key, value in (config or {}).items():
+            so.add_session_config_entry(key, str(value))
         so.graph_optimization_level = {0: ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
                                        1: ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
                                        2: ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
@@ -468,11 +515,29 @@ class _PipSession:
         self.inputs = desc(self.sess.get_inputs())
         self.outputs = desc(self.sess.get_outputs())
 
-    def run(self, feeds, output_names):
+    def run(self, feeds, output_names, out_buffers=None):
+        import onnxruntime as ort
+
         try:
-            return self.sess.run(output_names, feeds)
+            if not out_buffers:
+                return self.sess.run(output_names, feeds)
+            binding = self.sess.io_binding()
+            for name, a in feeds.items():
+                binding.bind_cpu_input(name, a)
+            for name in output_names:
+                if name in out_buffers:
+                    a = out_buffers[name]
+                    binding.bind_output(name, "cpu", 0, a.dtype, list(a.shape), a.ctypes.data)
+                else:
+                    binding.bind_output(name, "cpu")
+            self.sess.run_with_iobinding(binding)
+            got = binding.copy_outputs_to_cpu()
+            return [out_buffers[n] if n in out_buffers else got[k] for k, n in enumerate(output_names)]
         except Exception as e:
             raise OrtError("%s: ONNX Runtime Run failed: %s" % (self.path, e)) from e
+
+    def end_profiling(self) -> str:
+        return self.sess.end_profiling()
 
     def close(self):
         self.sess = None
@@ -492,10 +557,13 @@ class OrtGraph:
     threads: intra-op threads; opt_level: "all" (ORT_ENABLE_ALL, default), "extended", "basic",
     "disable"; backend: None (onnxruntime package if importable, else ctypes), "onnxruntime" or
     "ctypes"; lib_path: explicit libonnxruntime for the ctypes backend; optimized_model_path: ORT
-    writes the graph as optimized for this session there (to see what it fused)."""
+    writes the graph as optimized for this session there (to see what it fused); profile_prefix:
+    ORT records a chrome-trace profile of every node run (``end_profiling()`` writes it and returns
+    its path); config: session config entries (``onnxruntime_session_options_config_keys.h``)."""
 
     def __init__(self, path, threads: int = 1, opt_level: str = "all", backend: Optional[str] = None,
-                 lib_path=None, optimized_model_path=None):
+                 lib_path=None, optimized_model_path=None, profile_prefix=None,
+                 config: Optional[Dict[str, str]] = None):
         self.path = os.fspath(path)
         if not os.path.exists(self.path):
             raise OrtError("%s: no such ONNX model file" % self.path)
@@ -505,9 +573,10 @@ class OrtGraph:
         if backend in (None, "auto"):
             backend = "onnxruntime" if _pip_available() else "ctypes"
         if backend == "onnxruntime":
-            self._s = _PipSession(self.path, threads, level, optimized_model_path)
+            self._s = _PipSession(self.path, threads, level, optimized_model_path, profile_prefix, config)
         elif backend == "ctypes":
-            self._s = _CtypesSession(self.path, threads, level, lib_path, optimized_model_path)
+            self._s = _CtypesSession(self.path, threads, level, lib_path, optimized_model_path, profile_prefix,
+                                     config)
         else:
             raise ValueError("backend must be None, 'onnxruntime' or 'ctypes', got %r" % (backend,))
         self.backend = backend
@@ -529,11 +598,15 @@ class OrtGraph:
     def output_names(self) -> List[str]:
         return [n for n, _, _ in self._s.outputs]
 
-    def run(self, feeds: Dict[str, np.ndarray], outputs: Optional[Sequence[str]] = None) -> Dict[str, np.ndarray]:
+    def run(self, feeds: Dict[str, np.ndarray], outputs: Optional[Sequence[str]] = None,
+            out_buffers: Optional[Dict[str, np.ndarray]] = None) -> Dict[str, np.ndarray]:
         """Run with numpy feeds (every graph input by name); returns {output name: ndarray}.
 
         Lists and Python scalars are converted to the input's declared dtype; numpy arrays must
-        already have it (a mismatch raises TypeError naming the input)."""
+        already have it (a mismatch raises TypeError naming the input). ``out_buffers`` maps output
+        names to preallocated C-contiguous arrays of the exact output shape that ONNX Runtime writes
+        into (they may be the memory of an input, e.g. a KV cache shared by past and present); those
+        arrays are returned for them."""
         declared = {n: (dt, shape) for n, dt, shape in self._s.inputs}
         missing = [n for n in declared if n not in feeds]
         unknown = [n for n in feeds if n not in declared]
@@ -563,8 +636,15 @@ class OrtGraph:
         if bad:
             raise KeyError("%s: unknown output(s) %s; the graph's outputs are %s"
                            % (self.path, ", ".join(map(repr, bad)), ", ".join(map(repr, self.output_names))))
-        results = self._s.run(prepared, out_names)
+        unknown_buf = [o for o in (out_buffers or {}) if o not in out_names]
+        if unknown_buf:
+            raise KeyError("%s: out_buffers for outputs not requested: %s" % (self.path, ", ".join(map(repr, unknown_buf))))
+        results = self._s.run(prepared, out_names, out_buffers) if out_buffers else self._s.run(prepared, out_names)
         return dict(zip(out_names, results))
+
+    def end_profiling(self) -> str:
+        """Stop profiling (the session was opened with ``profile_prefix``); returns the JSON file."""
+        return self._s.end_profiling()
 
     def close(self) -> None:
         if getattr(self, "_s", None) is not None:

@@ -459,7 +459,8 @@ class ReferencePipeline:
         flow_toks = sampling.SilentTokenFilter(sampling.MAX_SILENT_RUN).filter(toks)
         self.log(f"text stream: {len(piece_ids)} pieces, {b.text_fed} text tokens -> {len(toks)} speech tokens")
         if trace is not None:
-            trace.update(pieces=piece_ids, tokens=list(toks), flow_tokens=list(flow_toks), sampled=list(b.out))
+            trace.update(pieces=piece_ids, tokens=list(toks), flow_tokens=list(flow_toks), sampled=list(b.out),
+                         sampling_margin=list(b.margins), logit_peak=list(b.logit_peaks))
         if not flow_toks:
             raise ReferenceError("the text produced no speech tokens")
         chunks: List[np.ndarray] = []
@@ -471,7 +472,11 @@ class ReferencePipeline:
                                                        False, stream_mode, stream_schedule)
             return wav, chunks
         mel = self.run_flow(flow_toks, voice, False, True, n_timesteps, cfg_rate)
-        return self.vocode(mel, True)[0].numpy().copy()
+        vt: Dict[str, Any] = {}
+        wav = self.vocode(mel, True, trace=vt)[0].numpy().copy()
+        if trace is not None:
+            trace["magnitude_peak"] = vt["magnitude_peak"]
+        return wav
 
     # ---- LLM ------------------------------------------------------------------------------------
     def lm_input(self, plan: SegmentPlan, voice: Voice) -> torch.Tensor:
@@ -572,6 +577,8 @@ class ReferencePipeline:
         wav = h.inference(mel, noise, finalize, trace=pieces)
         if trace is not None:
             trace["f0"] = pieces["f0"][0].numpy().copy()
+            # the largest spectrum magnitude (after the clip at 100): the scale of the waveform's bound
+            trace["magnitude_peak"] = float(torch.clamp(pieces["magnitude"], max=1e2).max())
             if keep_harmonics:
                 m = torch.clamp(pieces["magnitude"], max=1e2)
                 ph = pieces["phase"]
@@ -710,12 +717,13 @@ class ReferencePipeline:
             tm["flow_steps"] = tm.get("flow_steps", 0) + n_timesteps
             acc = torch.cat([acc, mel], dim=2)
             t0 = time.perf_counter()
-            wav = self.vocode(acc, finalize=final)[0]
+            voc_tr: Dict[str, Any] = {}
+            wav = self.vocode(acc, finalize=final, trace=voc_tr)[0]
             tm["hift"] = tm.get("hift", 0.0) + time.perf_counter() - t0
             new = wav[emitted:].numpy().copy()
             entry = dict(c, segment=si, index=len(chunks), attention="full" if final else "chunk",
                          mel_frames=int(mel.shape[2]), acc_mel_frames=int(acc.shape[2]),
-                         sample_start=emitted, samples=int(new.shape[0]))
+                         sample_start=emitted, samples=int(new.shape[0]), magnitude_peak=voc_tr["magnitude_peak"])
             emitted += new.shape[0]
             chunks.append(new)
             out.append(new)

@@ -21,7 +21,7 @@ Public API
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -206,6 +206,95 @@ def ras_step(logits, decoded: Sequence[int], step: int, min_len: int, rng: Xoshi
     if trace is not None:
         trace.update(kept=kept_ids, nucleus_token=nucleus_tok, rep=rep, fallback=fallback, token=tok)
     return tok
+
+
+def _draw_margin(weights: Sequence[float], r: float) -> Tuple[int, float]:
+    """The index a categorical draw with uniform ``r`` picks from ``weights`` and how far, in logit
+    units, the weights' logits may move before the draw can change: the running fraction
+    q = R_j / T of a boundary j moves by at most 4 delta q (1 - q) when every logit moves by <= delta
+    (first order: R_j and T - R_j each change by a factor within e^(+-2 delta))."""
+    total = 0.0
+    for w in weights:
+        total += w
+    run, idx = 0.0, None
+    margin = math.inf
+    for i, w in enumerate(weights):
+        before = run / total
+        run += w
+        q = run / total
+        if idx is None and run > r * total:
+            idx = i
+            for b in (before, q):          # the two boundaries bracketing r
+                if 0.0 < b < 1.0:
+                    margin = min(margin, abs(b - r) / (4.0 * b * (1.0 - b)))
+    if idx is None:
+        idx = max(i for i, w in enumerate(weights) if w > 0.0)
+    return idx, margin
+
+
+def ras_step_margin(logits, decoded: Sequence[int], step: int, min_len: int, rng: Xoshiro256StarStar, *,
+                    top_p: float = DEFAULT_TOP_P, top_k: int = DEFAULT_TOP_K, win_size: int = DEFAULT_WIN_SIZE,
+                    tau_r: float = DEFAULT_TAU_R, speech_token_size: int = SPEECH_TOKEN_SIZE) -> Tuple[int, float]:
+    """:func:`ras_step` (same token, same draws from ``rng``) plus its *stability margin*: the largest
+    delta such that moving every logit by at most delta cannot change the token (to first order).
+
+    Another implementation whose logits differ from these by less than the margin at every step
+    samples the same sequence; where a difference reaches the margin, the sequences may part
+    legitimately (a near tie; docs/determinism.md §8). The margin is the minimum over what decides
+    the step: the draw's position between its two bracketing boundaries (:func:`_draw_margin`), the
+    order of the drawn id and its neighbours in the sorted list (half their logit gap), the nucleus
+    cut ``cum < top_p`` (|cum - top_p| / (2 cum)), and the fallback draw when one happens."""
+    xs = np.asarray(logits, dtype=np.float32).reshape(-1).astype(np.float64).tolist()
+    V = len(xs)
+    if step < min_len:
+        for j in range(speech_token_size, V):
+            xs[j] = -math.inf
+    p = softmax64(xs)
+    order = sorted(range(V), key=lambda j: (-p[j], j))
+    kept_ids: List[int] = []
+    kept_p: List[float] = []
+    cum = 0.0
+    margin = math.inf
+    for j in order:
+        if cum < top_p and len(kept_ids) < top_k:
+            if cum > 0.0:
+                margin = min(margin, abs(cum - top_p) / (2.0 * cum))
+            kept_ids.append(j)
+            kept_p.append(p[j])
+            cum += p[j]
+        else:
+            break
+    if len(kept_ids) < top_k:
+        margin = min(margin, abs(cum - top_p) / (2.0 * cum))
+    k, m = _draw_margin(kept_p, rng.next_double())
+    margin = min(margin, m)
+    for a in (k - 1, k):                     # the drawn id against its neighbours in the order
+        if a >= 0 and a + 1 < min(len(kept_ids) + 1, V) and math.isfinite(xs[order[a + 1]]):
+            margin = min(margin, (xs[order[a]] - xs[order[a + 1]]) / 2.0)
+    tok = kept_ids[k]
+    window = list(decoded[-win_size:]) if win_size > 0 else []
+    if sum(1 for t in window if t == tok) >= win_size * tau_r:
+        w = list(p)
+        w[tok] = 0.0
+        if sum(w) > 0.0:
+            tok, m = _draw_margin(w, rng.next_double())
+            margin = min(margin, m)
+    return tok, margin
+
+
+def replay_margins(logits, tokens: Sequence[int], stop: Optional[int], seed: int, min_len: int,
+                   **params) -> List[float]:
+    """The stability margin of every step of a decode that sampled ``tokens`` (then ``stop``, if any)
+    from ``logits`` [steps, V] with ``seed``; raises if the replay does not sample the same."""
+    rng = Xoshiro256StarStar(seed)
+    want = list(tokens) + ([stop] if stop is not None else [])
+    margins: List[float] = []
+    for i, row in enumerate(logits):
+        tok, m = ras_step_margin(row, list(tokens[:i]), i, min_len, rng, **params)
+        if i >= len(want) or tok != want[i]:
+            raise ValueError(f"replay differs at step {i}: sampled {tok}, expected {want[i] if i < len(want) else None}")
+        margins.append(m)
+    return margins
 
 
 class RasSampler:

@@ -16,10 +16,20 @@ PY_DIR = Path(__file__).resolve().parents[1]
 if str(PY_DIR) not in sys.path:
     sys.path.insert(0, str(PY_DIR))
 
+import fp32  # noqa: E402  (imports no torch)
+
+# COSYVOICE_TEST_THREADS=N runs the suite with N threads everywhere: OpenBLAS/OpenMP (read when
+# torch loads them, hence before the import below; the Makefile exports them too), torch's
+# intra-op pool, and every ONNX Runtime session the tests open (fp32.threads()).
+TEST_THREADS = fp32.threads()
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_var, str(TEST_THREADS))
+
 import torch  # noqa: E402
 
 from cosyvoice_export import checkpoint, tiny  # noqa: E402
 
+torch.set_num_threads(TEST_THREADS)
 TINY_SEED = 0
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import _front_helpers as H
+import fp32
 from cosyvoice_export.frontend import features as F
 
 
@@ -89,17 +90,28 @@ def test_slaney_filter_values_derived_by_hand():
 
 # ---------------------------------------------------------------------------------------- Whisper
 
-def _whisper_numpy(x, filters):
+def _whisper_numpy(x, filters, with_bound=False):
     x = x.astype(np.float64)
     xp = np.pad(x, (200, 200), mode="reflect")
     n_frames = 1 + (len(xp) - 400) // 160
     win = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(400) / 400)      # periodic Hann
     frames = np.stack([xp[i * 160:i * 160 + 400] * win for i in range(n_frames)])
     power = np.abs(np.fft.rfft(frames, axis=1)) ** 2                 # [frames, 201]
-    mel = filters.astype(np.float64) @ power[:-1].T                  # drop the last frame
+    filters = filters.astype(np.float64)
+    mel = filters @ power[:-1].T                                      # drop the last frame
     log = np.log10(np.maximum(mel, 1e-10))
     log = np.maximum(log, log.max() - 8.0)
-    return (log + 4.0) / 4.0
+    out = (log + 4.0) / 4.0
+    if not with_bound:
+        return out
+    # float32: FFT bins err by fft_bin_error(400) A per frame; the log10 of a band (floored at 1e-10
+    # and at the loudest band - 8, which itself errs by its own bound dm) then errs by dE / E / ln 10;
+    # + 4 and / 4 and the output rounding add 3 U |(log + 4)|
+    dX = fp32.fft_bin_error(400) * np.abs(frames[:-1]).sum(axis=1)
+    floor = max(1e-10, 10.0 ** (log.max() - 8.0))
+    dlog = fp32.log_band_bound(mel, filters.sum(axis=1)[:, None], dX[None, :], 201, floor) / math.log(10)
+    dm = dlog.flat[int(np.argmax(mel))]
+    return out, (dlog + dm) / 4 + 3 * fp32.U * np.abs(log + 4.0)
 
 
 @pytest.mark.parametrize("n", [16000, 16159, 16160, 48000 + 37])
@@ -107,21 +119,22 @@ def test_whisper_log_mel_against_numpy(n):
     x = _chirp(n, 16000, seed=n)
     got = F.whisper_log_mel(x)
     assert got.shape == (128, n // 160) and got.dtype == np.float32
-    ref = _whisper_numpy(x, F.slaney_mel_filters(16000, 400, 128))
-    np.testing.assert_allclose(got, ref, atol=5e-5, rtol=0)
+    want, bound = _whisper_numpy(x, F.slaney_mel_filters(16000, 400, 128), with_bound=True)
+    fp32.assert_within(got, want, bound, "whisper log-mel vs float64")
 
 
 def test_whisper_log_mel_dynamic_range_and_batch_dim():
     x = _chirp(32000, 16000)
     x[:16000] *= 1e-6                                # very quiet first half
     got = F.whisper_log_mel(x)
-    assert got.max() - got.min() <= 2.0 + 1e-6       # clamp at max - 8 (in log10 units, /4)
+    # clamp at max - 8 (in log10 units, /4): the float32 (m + 4)/4 - (m - 8 + 4)/4 rounds 3 times
+    assert got.max() - got.min() <= 2.0 + 3 * fp32.U * (abs(got.max()) + abs(got.min()))
     np.testing.assert_array_equal(got, F.whisper_log_mel(x[None, :]))
 
 
 # ---------------------------------------------------------------------------------------- Matcha
 
-def _matcha_numpy(x, filters):
+def _matcha_numpy(x, filters, with_bound=False):
     x = x.astype(np.float64)
     xp = np.pad(x, (720, 720), mode="reflect")
     n_frames = 1 + (len(xp) - 1920) // 480
@@ -129,8 +142,15 @@ def _matcha_numpy(x, filters):
     frames = np.stack([xp[i * 480:i * 480 + 1920] * win for i in range(n_frames)])
     spec = np.fft.rfft(frames, axis=1)
     mag = np.sqrt(spec.real ** 2 + spec.imag ** 2 + 1e-9)
-    mel = mag @ filters.astype(np.float64).T                           # [T, 80]
-    return np.log(np.maximum(mel, 1e-5))
+    filters = filters.astype(np.float64)
+    mel = mag @ filters.T                                              # [T, 80]
+    out = np.log(np.maximum(mel, 1e-5))
+    if not with_bound:
+        return out
+    # magnitudes are 1-Lipschitz in the bin: sum_k f_k |dX| = dX F; log floored at 1e-5
+    dX = fp32.fft_bin_error(1920) * np.abs(frames).sum(axis=1)
+    rel = fp32.log_band_bound(mel, filters.sum(axis=1)[None, :], dX[:, None], 961, 1e-5, magnitude=True)
+    return out, rel + fp32.U * np.abs(out)
 
 
 @pytest.mark.parametrize("n", [24000, 24479, 24480, 72000 + 5])
@@ -138,18 +158,19 @@ def test_matcha_mel_against_numpy(n):
     x = _chirp(n, 24000, seed=n)
     got = F.matcha_mel(x)
     assert got.shape == (n // 480, 80) and got.dtype == np.float32
-    ref = _matcha_numpy(x, F.slaney_mel_filters(24000, 1920, 80))
-    np.testing.assert_allclose(got, ref, atol=5e-5, rtol=0)
+    want, bound = _matcha_numpy(x, F.slaney_mel_filters(24000, 1920, 80), with_bound=True)
+    fp32.assert_within(got, want, bound, "matcha mel vs float64")
 
 
 # ---------------------------------------------------------------------------------------- Kaldi fbank
 
-def _kaldi_fbank_numpy(x):
-    """Kaldi fbank with torchaudio's defaults, from spec §4.3, in float64."""
+def _kaldi_fbank_numpy(x, with_bound=False):
+    """Kaldi fbank with torchaudio's defaults, from spec §4.3, in float64; with ``with_bound`` also the
+    elementwise bound on a float32 computation's difference from it (see the end)."""
     x = x.astype(np.float64)
     m = 1 + (len(x) - 400) // 160
-    frames = np.stack([x[i * 160:i * 160 + 400] for i in range(m)])
-    frames = frames - frames.mean(axis=1, keepdims=True)                     # remove_dc_offset
+    raw = np.stack([x[i * 160:i * 160 + 400] for i in range(m)])
+    frames = raw - raw.mean(axis=1, keepdims=True)                           # remove_dc_offset
     prev = np.concatenate([frames[:, :1], frames[:, :-1]], axis=1)           # x[-1] := x[0]
     frames = frames - 0.97 * prev                                            # pre-emphasis
     povey = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(400) / 399)) ** 0.85   # symmetric Hann ^ 0.85
@@ -169,7 +190,26 @@ def _kaldi_fbank_numpy(x):
         down = (right - fm) / (right - center)
         banks[b, :256] = np.maximum(0.0, np.minimum(up, down))
     e = power @ banks.T
-    return np.log(np.maximum(e, np.finfo(np.float32).eps))
+    eps = np.finfo(np.float32).eps
+    out = np.log(np.maximum(e, eps))
+    if not with_bound:
+        return out
+    # Float32 errors: the DC mean (400 terms) and pre-emphasis reach every windowed sample, so each
+    # FFT bin errs by <= gamma(400 + FFT levels) times A = sum_n w_n (|x_n| + 0.97 |x_n-1| + 1.97 |mean|).
+    # torchaudio computes the mel scale in float32: 1127 log(1 + f/700) errs by <= (FN_ULPS + 3) U mel_max
+    # + 2 * 1127 U, so a weight (fm - left) / (center - left) errs by <= 2 dmel / delta + 2 U on the
+    # filter's support and one bin either side (weights that round to just above 0).
+    mean = np.abs(raw.mean(axis=1, keepdims=True))
+    terms = (np.abs(raw) + 0.97 * np.abs(np.concatenate([raw[:, :1], raw[:, :-1]], axis=1)) + 1.97 * mean) * povey
+    dX = (fp32.gamma(400) + fp32.fft_bin_error(512)) * terms.sum(axis=1)        # [m]
+    dmel = (fp32.FN_ULPS + 3) * fp32.U * hi + 2 * 1127.0 * fp32.U
+    dF = 2 * dmel / delta + 2 * fp32.U
+    support = banks > 0
+    support[:, 1:] |= support[:, :-1].copy()
+    support[:, :-1] |= support[:, 1:].copy()
+    S = power @ support.T                                                      # [m, 80]
+    rel = fp32.log_band_bound(e, banks.sum(axis=1)[None, :], dX[:, None], 257, eps, dF=dF, S=S)
+    return out, rel + fp32.U * np.abs(out)                                    # + the log's own rounding
 
 
 @pytest.mark.parametrize("n", [400, 401, 16000, 16000 + 159, 40000])
@@ -177,10 +217,16 @@ def test_kaldi_fbank_against_numpy(n):
     x = _chirp(n, 16000, f0=60, seed=n)
     raw = F.kaldi_fbank(x, cmn=False)
     assert raw.shape == (1 + (n - 400) // 160, 80) and raw.dtype == np.float32
-    np.testing.assert_allclose(raw, _kaldi_fbank_numpy(x), atol=1.5e-3, rtol=0)  # float32 torch vs float64
+    want, bound = _kaldi_fbank_numpy(x, with_bound=True)
+    fp32.assert_within(raw, want, bound, "kaldi fbank vs float64")
     cmn = F.kaldi_fbank(x)
-    np.testing.assert_allclose(cmn, raw - raw.mean(axis=0, keepdims=True), atol=1e-5)
-    np.testing.assert_allclose(cmn.mean(axis=0), 0.0, atol=1e-4)
+    # the mean over m frames in float32 and the subtraction: gamma(m + 1) on sum |raw| / m per column
+    m = raw.shape[0]
+    col = np.abs(raw).mean(axis=0)
+    fp32.assert_within(cmn, raw - raw.mean(axis=0, keepdims=True),
+                       fp32.pair(m + 1, col) + fp32.U * np.abs(raw), "cmn")
+    # the float32 column means of cmn: m terms of magnitude |raw| + |mean|
+    fp32.assert_within(cmn.mean(axis=0), 0.0, fp32.pair(2 * m + 2, 2 * col), "cmn mean")
 
 
 def test_too_short_inputs_raise():
@@ -216,8 +262,9 @@ def test_features_on_recorded_speech():
     assert np.corrcoef(ranks(e24[:len(efb)]), ranks(efb))[0, 1] > 0.9
     # speech has more low-band than high-band energy in the mel spectrum
     assert mm[:, :40].mean() > mm[:, 60:].mean()
-    np.testing.assert_allclose(F.whisper_log_mel(x16), _whisper_numpy(x16, F.slaney_mel_filters(16000, 400, 128)),
-                               atol=5e-5, rtol=0)
-    np.testing.assert_allclose(F.matcha_mel(x24), _matcha_numpy(x24, F.slaney_mel_filters(24000, 1920, 80)),
-                               atol=5e-5, rtol=0)
-    np.testing.assert_allclose(F.kaldi_fbank(x16, cmn=False), _kaldi_fbank_numpy(x16), atol=1.5e-3, rtol=0)
+    # against the float64 derivations, each within its float32 bound (see the helpers above)
+    fp32.assert_within(F.whisper_log_mel(x16), *_whisper_numpy(x16, F.slaney_mel_filters(16000, 400, 128), True),
+                       "whisper, speech")
+    fp32.assert_within(F.matcha_mel(x24), *_matcha_numpy(x24, F.slaney_mel_filters(24000, 1920, 80), True),
+                       "matcha, speech")
+    fp32.assert_within(F.kaldi_fbank(x16, cmn=False), *_kaldi_fbank_numpy(x16, True), "kaldi, speech")

@@ -2,7 +2,8 @@
 
 Tiers: published reference vectors (SplitMix64, xoshiro256**), a C transcription of the reference
 algorithms compiled at test time, hand-built distributions, chi-square tests against the
-analytic sampling distributions, and golden sequences that the C++ engine must reproduce.
+analytic sampling distributions; the C++ sampler is checked against this one across the two
+languages by tests/unit/test_sampler_cross.cc.
 """
 import math
 
@@ -98,7 +99,8 @@ def test_next_double_range_and_definition():
         assert d == (r2.next_u64() >> 11) * 2.0 ** -53
         assert 0.0 <= d < 1.0
         vals.append(d)
-    assert abs(sum(vals) / len(vals) - 0.5) < 0.02
+    # statistical sanity (6 sigma; fixed data): the mean of n uniforms has sigma sqrt(1/12/n)
+    assert abs(sum(vals) / len(vals) - 0.5) <= 6 * (1 / 12 / len(vals)) ** 0.5
 
 
 # ------------------------------------------------------------------------------------------ categorical
@@ -310,50 +312,97 @@ def test_decode_loop_stops_without_emitting_stop_token():
     assert out == [42, 43]
 
 
-# Golden vector for the C++ engine, documented in docs/determinism.md §6.  It was produced by this
-# implementation (it pins the definition, so any change to it is deliberate); it exercises ties,
-# top_k, min_len masking of the stop id that every step's nucleus contains (steps 0..9), one
-# repetition fallback (step 12) and a stop drawn from the nucleus (step 23).
-GOLDEN_SEED = 20251123
-GOLDEN_MIN_LEN = 10
-GOLDEN_TOKENS = [2321, 3972, 5339, 963, 1651, 5660, 5963, 4651, 4660, 4642, 2330, 981, 483, 5972, 339, 3321,
-                 2651, 5339, 3284, 5330, 2660, 2284, 2330]
-GOLDEN_STOP = 6660
-GOLDEN_DRAWS = 25
+# The case of docs/determinism.md §6. Its token sequence is not asserted here: it was produced by this
+# implementation, so it could not catch an error in it. What catches errors is (a) the independent
+# checks above (published RNG vectors, the C transcription, hand-built and chi-square distributions)
+# and (b) the cross-language test SamplerCrossLanguage (tests/unit/test_sampler_cross.cc), where the
+# C++ sampler must sample exactly what this one samples on this case and eight others
+# (tests/tools/make_sampler_cases.py). Here: the case exercises what the doc says it does.
+DOC_SEED = 20251123
+DOC_MIN_LEN = 10
 
 
-def golden_logits(step, V=S.SPEECH_VOCAB_SIZE):
+def doc_logits(step, V=S.SPEECH_VOCAB_SIZE):
     return [float(((j * 7919 + (step % 3) * 104729) % 1000)) / 100.0 for j in range(V)]
 
 
-def test_golden_sequence_from_determinism_doc():
-    s = S.RasSampler(GOLDEN_SEED)
+def test_determinism_doc_case_exercises_guard_fallback_and_stop():
+    s = S.RasSampler(DOC_SEED)
     out, stop, fallbacks = [], None, []
     for i in range(40):
         tr = {}
-        tok = s.step(golden_logits(i), out, i, min_len=GOLDEN_MIN_LEN, trace=tr)
+        tok = s.step(doc_logits(i), out, i, min_len=DOC_MIN_LEN, trace=tr)
         if tr["fallback"]:
             fallbacks.append(i)
         if s.is_stop(tok):
             stop = tok
             break
         out.append(tok)
-    assert out == GOLDEN_TOKENS
-    assert stop == GOLDEN_STOP
-    assert fallbacks == [12]
-    assert s.rng.draws == GOLDEN_DRAWS
+    assert stop is not None and len(out) >= DOC_MIN_LEN            # a stop id, drawn after the guard ends
+    assert fallbacks                                               # at least one repetition fallback
+    assert s.rng.draws == len(out) + 1 + len(fallbacks)            # 1 draw per step, 2 with a fallback
     for st in range(3):                  # the guard really matters: each nucleus holds a stop id
         tr = {}
-        S.ras_step(golden_logits(st), [], 20, 0, S.Xoshiro256StarStar(1), trace=tr)
+        S.ras_step(doc_logits(st), [], 20, 0, S.Xoshiro256StarStar(1), trace=tr)
         assert [k for k in tr["kept"] if k >= 6561] == [[6642], [6651], [6660]][st]
-        S.ras_step(golden_logits(st), [], st, GOLDEN_MIN_LEN, S.Xoshiro256StarStar(1), trace=tr)
+        S.ras_step(doc_logits(st), [], st, DOC_MIN_LEN, S.Xoshiro256StarStar(1), trace=tr)
         assert all(k < 6561 for k in tr["kept"])
-    # without the min_len guard the stop id would have been drawn earlier
-    s2 = S.RasSampler(GOLDEN_SEED)
+    # without the min_len guard the sequence differs
+    s2 = S.RasSampler(DOC_SEED)
     out2 = []
     for i in range(40):
-        tok = s2.step(golden_logits(i), out2, i, min_len=0)
+        tok = s2.step(doc_logits(i), out2, i, min_len=0)
         if s2.is_stop(tok):
             break
         out2.append(tok)
-    assert out2 != GOLDEN_TOKENS
+    assert out2 != out
+
+
+# ------------------------------------------------------------------------------------------ margins
+
+@pytest.mark.parametrize("scale", [0.5, 3.0, 8.0])
+def test_step_margin_bounds_the_perturbation_that_keeps_the_token(scale):
+    """ras_step_margin: moving every logit by less than the margin never changes the token (the
+    property docs/determinism.md §8 and the golden tier rely on), and the margin is not vacuous: a
+    move of a few margins does change it in some trials."""
+    import numpy as np
+
+    rs = np.random.RandomState(int(scale * 10))
+    changed_beyond = 0
+    for trial in range(60):
+        V = 300
+        logits = (rs.randn(V) * scale).astype(np.float32)
+        decoded = list(rs.randint(0, 5, size=rs.randint(0, 12)))  # repeats trigger the fallback sometimes
+        state = S.Xoshiro256StarStar(trial).state
+        tok, m = S.ras_step_margin(logits, decoded, 3, 0, S.Xoshiro256StarStar.from_state(state), speech_token_size=V)
+        assert tok == S.ras_step(logits, decoded, 3, 0, S.Xoshiro256StarStar.from_state(state), speech_token_size=V)
+        assert m >= 0
+        for _ in range(5):
+            d = rs.uniform(-1, 1, V) * 0.9 * m
+            moved = (logits.astype(np.float64) + d).astype(np.float32)
+            if np.abs(moved.astype(np.float64) - logits).max() < m:    # float32 rounding may add a little
+                assert S.ras_step(moved, decoded, 3, 0, S.Xoshiro256StarStar.from_state(state),
+                                  speech_token_size=V) == tok
+        far = (logits.astype(np.float64) + rs.uniform(-1, 1, V) * 20 * max(m, 1e-6)).astype(np.float32)
+        changed_beyond += S.ras_step(far, decoded, 3, 0, S.Xoshiro256StarStar.from_state(state),
+                                     speech_token_size=V) != tok
+    assert changed_beyond > 0
+
+
+def test_replay_margins_reproduce_the_decode_and_refuse_other_tokens():
+    import numpy as np
+
+    rs = np.random.RandomState(5)
+    logits = (rs.randn(12, 400) * 2).astype(np.float32)
+    sampler = S.RasSampler(9, speech_token_size=390)
+    toks = []
+    for i, row in enumerate(logits):
+        t = sampler.step(row, toks, i, 0)
+        if sampler.is_stop(t):
+            break
+        toks.append(t)
+    stop = t if sampler.is_stop(t) else None
+    m = S.replay_margins(logits[:len(toks) + (stop is not None)], toks, stop, 9, 0, speech_token_size=390)
+    assert len(m) == len(toks) + (stop is not None) and min(m) >= 0
+    with pytest.raises(ValueError, match="replay differs"):
+        S.replay_margins(logits[:len(toks)], [(toks[0] + 1) % 390] + toks[1:], None, 9, 0, speech_token_size=390)

@@ -1,12 +1,14 @@
 """``flow/flow_estimator_chunk.onnx`` (docs/bundle.md §3.8): the exported chunked DiT step against
 the PyTorch reference (streaming.dit_incremental), and the incremental ODE driven through ONNX
 Runtime the way the engine drives it (time-major caches appended in place) against the
-reference's streaming solver.  Tolerances: 1e-4 relative per graph call (the estimator's,
-docs/bundle.md §3.7); 1e-4 absolute on the mel after 10 Euler steps (docs/parity.md)."""
+reference's streaming solver.  Tolerances (derived, docs/parity.md): per graph call the chunked DiT's
+float32 chain (export/stream_graphs.py tol_chunk); on the mel after 10 Euler steps the solver bound."""
 
 import numpy as np
 import pytest
 import torch
+
+import fp32
 
 from cosyvoice_export import noise, streaming as S
 from cosyvoice_export.export import onnx_io, stream_graphs as SG
@@ -32,7 +34,7 @@ def test_chunk_graph_contract(tiny_flow, chunk_graph):
     assert len(ins) == 8 + 2 * depth and len(outs) == 3 + 2 * depth
     assert dict((n, d) for n, _, d in ins)["past_key_0"] == ["P", "B", dim]
     assert dict((n, d) for n, _, d in outs)["new_value_1"] == ["S", "B", dim]
-    assert checks["max_rel_diff"] <= 1e-4 and len(checks["cases"]) == 2 * len(SG.CHUNK_CASES)
+    assert checks["max_rel_diff"] <= SG.tol_chunk(tiny_flow)["*"].value and len(checks["cases"]) == 2 * len(SG.CHUNK_CASES)
 
 
 def test_ort_incremental_ode_equals_reference(tiny_flow, chunk_graph, gen):
@@ -74,4 +76,9 @@ def test_ort_incremental_ode_equals_reference(tiny_flow, chunk_graph, gen):
             x = x + dt.numpy() * (1.7 * v[0:1] - 0.7 * v[1:2])
         out.append(x)
     got = np.concatenate(out, axis=2)
-    assert np.abs(got - want.numpy()).max() <= 1e-4
+    # two float32 runs of the 10-step solve (CFG 0.7): euler_cfg_gain * pair(dit_depth) on unit-RMS
+    # activations, plus the Euler updates
+    scale = max(1.0, float(want.abs().max()))
+    bound = fp32.euler_cfg_gain(0.7) * fp32.pair(fp32.dit_depth(flow.decoder.estimator, t_len), scale) \
+        + fp32.pair(20, scale)
+    assert np.abs(got - want.numpy()).max() <= bound

@@ -24,9 +24,13 @@ NODE_PKGS=(nodejs)
 want=("${CXX_PKGS[@]}" "${PY_PKGS[@]}")
 command -v npm >/dev/null 2>&1 || want+=("${NODE_PKGS[@]}" npm)
 
+native_arch=$(dpkg --print-architecture)
 missing=()
 for p in "${want[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  # Only the native (or arch-independent) instance counts: with arm64 -dev packages also installed
+  # (make cross-arm64) a bare name matches both architectures and prints both statuses.
+  status=$(dpkg-query -W -f='${Architecture} ${Status}\n' "$p" 2>/dev/null |
+    awk -v native="$native_arch" '$1 == native || $1 == "all" { $1 = ""; sub(/^ /, ""); print; exit }' || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
 

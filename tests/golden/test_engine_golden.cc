@@ -1,15 +1,20 @@
 // tests/golden/test_engine_golden.cc - the engine against the PyTorch reference's goldens on the
 // tiny model (models/tiny/{bundle,goldens}, docs/goldens.md), stage by stage and end to end.
 //
-// Tolerances (docs/parity.md):
-//   token ids, speech tokens, sampled sequences ............ exact
-//   features (log domain) .................................. 1e-4 absolute
-//   speaker embedding, LLM input and logits ................ 1e-4 relative to the largest |value|
-//   flow encoder output (mu) ............................... 1e-4 absolute
-//   flow mel (10 Euler steps through the DiT) .............. 1e-4 absolute
-//   F0, generator spectrum ................................. 1e-4 relative
-//   NSF excitation ......................................... 1e-5 absolute
-//   waveform (offline and every streaming chunk, every mode) 1e-4 absolute
+// Tolerances (docs/parity.md), each derived from the float32 error of what it checks:
+//   token ids, LLM input (a gather) ........................ exact
+//   speech tokens .......................................... exact (same graph, same features; see parity.md)
+//   sampled sequences ...................................... exact while every step's logit difference is
+//                                                            below that step's stability margin (goldens'
+//                                                            seg*_sampling_margin.npy, determinism.md §8)
+//   features (log domain) .................................. elementwise, feature_bounds.h
+//   CAM++ embedding, LLM logits, flow mu, F0, spectrum ..... the manifest's parity_bounds (written by
+//   flow mel, waveform                                       goldens.py from the modules' float32 chains,
+//                                                            fp32_bounds.py), times the named scale
+//   NSF excitation ......................................... same float32 op order: sin kernels only
+//   streaming chunks (recompute, exact, fast) .............. the waveform bound, per chunk
+//   text-in streaming: sampled ids with fills ............... exact unless a near tie (margin below the
+//                                                            logit bound at the first difference)
 #include <algorithm>
 
 #include "audio/audio_io.h"
@@ -18,6 +23,8 @@
 #include "engine/bistream_decoder.h"
 #include "engine/model_impl.h"
 #include "engine/sampler.h"
+#include "feature_bounds.h"
+#include "fp32_bounds.h"
 #include "goldens.h"
 #include "test_util.h"
 
@@ -33,12 +40,10 @@ using testing::Load;
 using testing::ReadJson;
 using testing::Report;
 
-constexpr double kFeatureAbs = 1e-4;
-constexpr double kRel = 1e-4;
-constexpr double kMuAbs = 1e-4;
-constexpr double kMelAbs = 1e-4;
-constexpr double kHarmonicsAbs = 1e-5;
-constexpr double kWavAbs = 1e-4;
+// The excitation is computed in the reference's float32 operation order (spec-verification C.1), so
+// the phases are identical; the sines differ by the sin kernels (kFnUlps) and the products and sum
+// (3 roundings) on terms <= sine_amp + sine_amp / 3 (noise amplitude of unvoiced frames).
+constexpr double kHarmonicsAbs = testing::Pair(testing::Chain({3}, 1), 0.1 + 0.1 / 3);
 
 class EngineGolden : public ::testing::Test {
  protected:
@@ -46,7 +51,7 @@ class EngineGolden : public ::testing::Test {
     manifest_ = new json(ReadJson(GoldensDir() / "manifest.json"));
     ModelConfig c;
     c.model_dir = BundleDir().string();
-    c.runtime.intra_op_threads = 1;
+    c.runtime.intra_op_threads = testing::TestThreads();
     model_ = new std::shared_ptr<const Model>(Model::Load(c));
     engine_ = &(*model_)->impl();
   }
@@ -96,6 +101,66 @@ class EngineGolden : public ::testing::Test {
 
   static Mode ModeOf(const json &c) { return ParseMode(c["mode"].get<std::string>()); }
 
+  // The derived bound `name` of the manifest's parity_bounds (goldens.py), times its scale.
+  static double Bound(const std::string &name, double scale) {
+    const json &b = (*manifest_)["parity_bounds"];
+    if (!b.is_object() || !b.contains(name)) {
+      ADD_FAILURE() << "goldens have no parity_bounds." << name << ": regenerate them (`make tiny-model`)";
+      return 0.0;
+    }
+    return b[name]["value"].get<double>() * scale;
+  }
+
+  // The C++ logits of one segment, teacher-forced on the reference's tokens: [steps, vocab].
+  static std::vector<float> TeacherForcedLogits(const std::string &pre, int64_t steps, int64_t vocab) {
+    const LlmConfig &l = engine_->bundle.llm;
+    const auto lm_input = Load<float>(pre + "lm_input.npy");
+    const auto tokens = Load<int32_t>(pre + "tokens.npy");
+    KvCache cache(engine_->llm->shape(), static_cast<int64_t>(lm_input.size()) / l.hidden_size + steps);
+    LlmGraph::RunState run(*engine_->llm);
+    std::vector<float> out_logits;
+    for (int64_t i = 0; i < steps; ++i) {
+      const float *out =
+          i == 0 ? engine_->llm->Forward(run, lm_input.data(),
+                                         static_cast<int64_t>(lm_input.size()) / l.hidden_size, cache)
+                 : engine_->llm->Forward(
+                       run, engine_->speech_embedding->Row(tokens[static_cast<size_t>(i - 1)]), 1, cache);
+      out_logits.insert(out_logits.end(), out, out + vocab);
+    }
+    return out_logits;
+  }
+
+  // The first step of a segment whose C++ logits differ from the reference's by at least the step's
+  // stability margin: there the sampled sequences may part legitimately (a near tie); -1 if none.
+  static int64_t FirstNearTie(const std::string &pre, const std::vector<float> &cpp_logits, int64_t vocab) {
+    const auto margins = Load<float>(pre + "sampling_margin.npy");
+    const NpyArray logits = NpyArray::Load(pre + "logits.npy");
+    for (size_t i = 0; i < margins.size(); ++i) {
+      double d = 0;
+      for (int64_t v = 0; v < vocab; ++v) {
+        const double a = cpp_logits[i * static_cast<size_t>(vocab) + static_cast<size_t>(v)];
+        const double b = logits.data<float>()[i * static_cast<size_t>(vocab) + static_cast<size_t>(v)];
+        if (std::isfinite(a) || std::isfinite(b)) d = std::max(d, std::fabs(a - b));
+      }
+      if (d >= static_cast<double>(margins[i])) return static_cast<int64_t>(i);
+    }
+    return -1;
+  }
+
+  // Whether a case holds a near tie in any segment (then its end-to-end output may part from the
+  // reference's, and only the stages before the tie can be compared).
+  static std::string NearTieIn(const json &cj, const std::string &case_dir) {
+    for (size_t s = 0; s < cj["segments"].size(); ++s) {
+      const std::string pre = case_dir + "/seg" + std::to_string(s) + "_";
+      if (!std::filesystem::exists(pre + "logits.npy")) continue;
+      const NpyArray logits = NpyArray::Load(pre + "logits.npy");
+      const int64_t step =
+          FirstNearTie(pre, TeacherForcedLogits(pre, logits.dim(0), logits.dim(1)), logits.dim(1));
+      if (step >= 0) return "segment " + std::to_string(s) + " step " + std::to_string(step);
+    }
+    return "";
+  }
+
   static json *manifest_;
   static std::shared_ptr<const Model> *model_;
   static const Model::Impl *engine_;
@@ -118,17 +183,20 @@ TEST_F(EngineGolden, PromptFeaturesAndFrontendGraphs) {
     const auto d = PromptDir(name);
     const auto x16 = Load<float>(d / "x16.npy"), x24 = Load<float>(d / "x24.npy");
     const FeatureMatrix whisper = WhisperLogMel(x16), fbank = KaldiFbank(x16), mel = MatchaMel(x24);
-    const Diff dw = Compare(whisper.data, Load<float>(d / "whisper.npy"));
-    const Diff df = Compare(fbank.data, Load<float>(d / "fbank.npy"));
-    const Diff dm = Compare(mel.data, Load<float>(d / "mel.npy"));
-    Report("features whisper", name, dw);
-    Report("features fbank", name, df);
-    Report("features mel", name, dm);
-    EXPECT_LE(dw.max_abs, kFeatureAbs) << name;
-    EXPECT_LE(df.max_abs, kFeatureAbs) << name;
-    EXPECT_LE(dm.max_abs, kFeatureAbs) << name;
+    const auto golden_w = Load<float>(d / "whisper.npy"), golden_f = Load<float>(d / "fbank.npy"),
+               golden_m = Load<float>(d / "mel.npy");
+    Report("features whisper", name, Compare(whisper.data, golden_w));
+    Report("features fbank", name, Compare(fbank.data, golden_f));
+    Report("features mel", name, Compare(mel.data, golden_m));
+    // elementwise: the FFT's float32 error amplified by the log of each band (feature_bounds.h)
+    EXPECT_LE(testing::WorstRatio(whisper.data, golden_w, testing::WhisperBounds(x16, golden_w)), 1.0)
+        << name;
+    EXPECT_LE(testing::WorstRatio(fbank.data, golden_f, testing::FbankBounds(x16)), 1.0) << name;
+    EXPECT_LE(testing::WorstRatio(mel.data, golden_m, testing::MatchaBounds(x24, golden_m)), 1.0) << name;
 
-    // graphs on the reference's own features: tokens exact, embedding to 1e-4 relative
+    // graphs on the reference's own features: tokens exact (the same graph on the same input; an FSQ
+    // code flips only if a value lies within rounding of a level boundary, docs/parity.md), the
+    // embedding within the CAM++ graph's float32 chain
     const auto golden_whisper = Load<float>(d / "whisper.npy");
     const auto tokens =
         engine_->speech_tokenizer().Run(golden_whisper, static_cast<int64_t>(golden_whisper.size() / 128));
@@ -137,7 +205,7 @@ TEST_F(EngineGolden, PromptFeaturesAndFrontendGraphs) {
     const auto emb = engine_->campplus().Run(golden_fbank, static_cast<int64_t>(golden_fbank.size() / 80));
     const Diff de = Compare(emb, Load<float>(d / "embedding.npy"));
     Report("campplus embedding", name, de);
-    EXPECT_LE(de.rel(), kRel) << name;
+    EXPECT_LE(de.max_abs, Bound("campplus_embedding", de.max_ref)) << name;
   }
 }
 
@@ -154,10 +222,27 @@ TEST_F(EngineGolden, VoiceFromThePromptFile) {
     const Diff de = Compare(v.speaker_embedding, Load<float>(d / "embedding.npy"));
     Report("voice prompt mel (from file)", name, dm);
     Report("voice embedding (from file)", name, de);
-    // From the file, C++ resampling (float64 accumulation) differs from torchaudio's float32 conv at
-    // ~1e-7, which the log of nearly empty mel bands amplifies (tests/golden/test_frontend_golden.cc).
-    EXPECT_LE(dm.max_abs, 2e-3) << name;
-    EXPECT_LE(de.rel(), 1e-3) << name;
+    // From the file, our resampling (float64 accumulation) differs from torchaudio's float32
+    // convolution by <= ResampleBound per sample, which enters every FFT bin and is amplified by the
+    // log of near-empty bands: elementwise bounds (feature_bounds.h). The embedding sees the fbank's
+    // differences through CAM++ (normalised layers, mean pooling over frames: first order, gain 1), so
+    // the mean fbank bound adds to the graph's own float32 bound.
+    const Audio audio = ReadAudio(d / "prompt.wav");
+    AudioRequirements req;
+    req.max_seconds = 0;
+    const PromptAudio prompt = PreparePromptAudio(audio, name, req);
+    const double dx16 = testing::ResampleBound(audio.samples, audio.sample_rate, 16000),
+                 dx24 = testing::ResampleBound(audio.samples, audio.sample_rate, 24000);
+    const auto golden_mel = Load<float>(d / "prompt_mel.npy");
+    EXPECT_LE(
+        testing::WorstRatio(v.prompt_mel, golden_mel, testing::MatchaBounds(prompt.x24, golden_mel, dx24)),
+        1.0)
+        << name;
+    const std::vector<double> fb = testing::FbankBounds(prompt.x16, dx16);
+    double fb_mean = 0;
+    for (double b : fb) fb_mean += b;
+    fb_mean /= static_cast<double>(fb.size());
+    EXPECT_LE(de.max_abs, Bound("campplus_embedding", de.max_ref) + fb_mean * de.max_ref) << name;
   }
 }
 
@@ -202,27 +287,28 @@ TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
       const std::string what = c["name"].get<std::string>() + " seg" + std::to_string(s);
 
       // C++ logits, teacher-forced on the reference's tokens
-      KvCache cache(engine_->llm->shape(), static_cast<int64_t>(lm_input.size()) / l.hidden_size + steps);
-      LlmGraph::RunState run(*engine_->llm);
+      const std::vector<float> cpp_logits = TeacherForcedLogits(pre, steps, vocab);
       Diff worst;
-      std::vector<float> cpp_logits;
       for (int64_t i = 0; i < steps; ++i) {
-        const float *out =
-            i == 0 ? engine_->llm->Forward(run, lm_input.data(),
-                                           static_cast<int64_t>(lm_input.size()) / l.hidden_size, cache)
-                   : engine_->llm->Forward(
-                         run, engine_->speech_embedding->Row(tokens[static_cast<size_t>(i - 1)]), 1, cache);
-        std::vector<float> row(out, out + vocab),
+        std::vector<float> row(cpp_logits.begin() + i * vocab, cpp_logits.begin() + (i + 1) * vocab),
             ref(logits.data<float>() + i * vocab, logits.data<float>() + (i + 1) * vocab);
         const Diff d = Compare(row, ref);
         if (d.rel() > worst.rel()) worst = d;
-        cpp_logits.insert(cpp_logits.end(), row.begin(), row.end());
       }
       Report("llm logits (teacher forced)", what, worst);
-      EXPECT_LE(worst.rel(), kRel) << what;
+      EXPECT_LE(worst.max_abs, Bound("llm_logits", worst.max_ref)) << what;
 
-      // The sampler replayed over the reference's logits must give its tokens and stop id exactly,
-      // and over the C++ logits the same sequence (same seed -> same tokens).
+      // The sampler replayed over the reference's logits gives its tokens and stop id exactly: the
+      // same float32 inputs, float64 arithmetic in the same order, glibc's exp on both sides.
+      // Over the C++ logits the sequence is the same only while each step's logit difference stays
+      // below the step's stability margin (the largest change that provably cannot move the draw,
+      // docs/determinism.md §8); from a step at or beyond it (a near tie) the sequences may part.
+      const int64_t tie = FirstNearTie(pre, cpp_logits, vocab);
+      if (tie >= 0)
+        std::printf(
+            "NEAR-TIE %s: step %lld's logit difference reaches its sampling margin; tokens compared "
+            "up to it only\n",
+            what.c_str(), static_cast<long long>(tie));
       for (const bool use_cpp : {false, true}) {
         RasSampler sampler({l.sampling.top_p, l.sampling.top_k, l.sampling.win_size, l.sampling.tau_r},
                            l.stop_begin, l.stop_end, seg["seed"].get<uint64_t>());
@@ -237,8 +323,17 @@ TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
           }
           emitted.push_back(t);
         }
-        EXPECT_EQ(emitted, std::vector<int>(tokens.begin(), tokens.end()))
-            << what << (use_cpp ? " (C++ logits)" : "");
+        std::vector<int> want(tokens.begin(), tokens.end());
+        if (use_cpp && tie >= 0) {  // compare the steps before the near tie only
+          const size_t n = static_cast<size_t>(tie);
+          EXPECT_EQ(std::vector<int>(emitted.begin(), emitted.begin() + static_cast<std::ptrdiff_t>(
+                                                                            std::min(n, emitted.size()))),
+                    std::vector<int>(want.begin(),
+                                     want.begin() + static_cast<std::ptrdiff_t>(std::min(n, want.size()))))
+              << what << " (C++ logits, before the near tie)";
+          continue;
+        }
+        EXPECT_EQ(emitted, want) << what << (use_cpp ? " (C++ logits)" : "");
         EXPECT_EQ(stop, seg["stop_token"].is_null() ? -1 : seg["stop_token"].get<int>()) << what;
       }
     }
@@ -260,7 +355,7 @@ TEST_F(EngineGolden, FlowEncoderAndSolver) {
       const auto enc = engine_->flow_encoder->Run(all, voice.speaker_embedding);
       const Diff dmu = Compare(enc.mu, Load<float>(pre + "mu.npy"));
       Report("flow encoder mu", what, dmu);
-      EXPECT_LE(dmu.max_abs, kMuAbs) << what;
+      EXPECT_LE(dmu.max_abs, Bound("flow_mu", dmu.max_ref)) << what;
       if (!std::filesystem::exists(pre + "mel.npy")) continue;  // streaming cases: chunks below
       FlowInput in = Model::Impl::PromptFlowInput(voice);
       in.tokens = flow_tokens;
@@ -268,7 +363,7 @@ TEST_F(EngineGolden, FlowEncoderAndSolver) {
       const auto mel = engine_->flow->Run(in, {*o.n_timesteps, *o.cfg_rate}, &frames);
       const Diff dmel = Compare(mel, Load<float>(pre + "mel.npy"));
       Report("flow mel (10 steps, cfg)", what, dmel);
-      EXPECT_LE(dmel.max_abs, kMelAbs) << what;
+      EXPECT_LE(dmel.max_abs, Bound("flow_mel", std::max(1.0, dmel.max_ref))) << what;
     }
   }
 }
@@ -288,7 +383,7 @@ TEST_F(EngineGolden, VocoderStages) {
       const auto f0 = engine_->hift_f0->Run(mel.data<float>(), frames);
       const Diff df0 = Compare(f0, Load<float>(pre + "f0.npy"));
       Report("hift f0", what, df0);
-      EXPECT_LE(df0.rel(), kRel) << what;
+      EXPECT_LE(df0.max_abs, Bound("hift_f0", df0.max_ref)) << what;
       if (std::filesystem::exists(pre + "harmonics.npy")) {
         // excitation from the reference's own F0 (isolates the source), then the generator graph
         const auto golden_f0 = Load<float>(pre + "f0.npy");
@@ -305,13 +400,14 @@ TEST_F(EngineGolden, VocoderStages) {
         const Diff di = Compare(spec.imag, Load<float>(pre + "imag.npy"));
         Report("hift spectrum real", what, dr);
         Report("hift spectrum imag", what, di);
-        EXPECT_LE(dr.rel(), kRel) << what;
-        EXPECT_LE(di.rel(), kRel) << what;
+        const double peak = std::max(dr.max_ref, di.max_ref);
+        EXPECT_LE(dr.max_abs, Bound("hift_spectrum", peak)) << what;
+        EXPECT_LE(di.max_abs, Bound("hift_spectrum", peak)) << what;
       }
       const auto wav = engine_->vocoder->Run(mel.data<float>(), frames, true);
       const Diff dw = Compare(wav, Load<float>(pre + "wav.npy"));
       Report("vocoder waveform", what, dw);
-      EXPECT_LE(dw.max_abs, kWavAbs) << what;
+      EXPECT_LE(dw.max_abs, Bound("waveform", cj["segments"][s]["magnitude_peak"].get<double>())) << what;
     }
   }
 }
@@ -353,9 +449,23 @@ TEST_F(EngineGolden, EndToEndEveryMode) {
             return true;
           },
           &st);
-      const Diff d = Compare(out.samples, Load<float>(CaseDir(c) / "wav.npy"));
+      // flow and vocoder bounds on the case's largest spectrum magnitude; a case whose sampled tokens
+      // met a near tie (TeacherForcedLogitsAndSamplerReplay) may legitimately differ beyond it
+      const auto golden_wav = Load<float>(CaseDir(c) / "wav.npy");
+      const double bound = Bound("waveform_from_flow", cj["magnitude_peak"].get<double>());
+      bool within = out.samples.size() == golden_wav.size();
+      for (size_t i = 0; within && i < golden_wav.size(); ++i)
+        within = std::fabs(static_cast<double>(out.samples[i]) - static_cast<double>(golden_wav[i])) <= bound;
+      if (!within) {
+        const std::string tie = NearTieIn(cj, CaseDir(c).string());
+        if (!tie.empty()) {
+          std::printf("NEAR-TIE %s (%s): end-to-end output not comparable\n", what.c_str(), tie.c_str());
+          continue;
+        }
+      }
+      const Diff d = Compare(out.samples, golden_wav);
       Report("end to end waveform", what, d);
-      EXPECT_LE(d.max_abs, kWavAbs) << what;
+      EXPECT_LE(d.max_abs, bound) << what;
       if (!stream) continue;
       const json chunks = ReadJson(CaseDir(c) / "chunks.json");
       std::vector<size_t> want;
@@ -370,7 +480,9 @@ TEST_F(EngineGolden, EndToEndEveryMode) {
                                      out.samples.begin() + static_cast<std::ptrdiff_t>(end));
         const Diff dc = Compare(got, golden);
         Report("streaming chunk", what + " chunk" + std::to_string(i), dc);
-        EXPECT_LE(dc.max_abs, kWavAbs) << what;
+        EXPECT_LE(dc.max_abs,
+                  Bound("waveform_from_flow", chunks["chunks"][i]["magnitude_peak"].get<double>()))
+            << what << " chunk " << i;
         at += golden.size();
       }
     }
@@ -380,9 +492,10 @@ TEST_F(EngineGolden, EndToEndEveryMode) {
 
 // Text-in streaming (upstream's bistream, python/cosyvoice_export/bistream.py): each piece tokenized
 // on its own; the interleaved decode loop on the C++ LLM gives the reference's every sampled id
-// (fills included) and emitted token exactly (same seed, logits within 1e-4: the sampler's choice
-// is the same, as in TeacherForcedLogitsAndSamplerReplay); end to end through Session with a text
-// source, the offline waveform within 1e-4, and streamed (exact) the same length in several chunks.
+// (fills included) and emitted token exactly - unless the first difference is at a near tie (the
+// reference's stability margin there is within the logit bound: both choices are legitimate,
+// docs/determinism.md §8); end to end through Session with a text source, the offline waveform
+// within the waveform bound, and streamed (exact) the same length in several chunks.
 TEST_F(EngineGolden, TextStreamEqualsTheReference) {
   const LlmConfig &l = engine_->bundle.llm;
   int cases = 0;
@@ -425,9 +538,25 @@ TEST_F(EngineGolden, TextStreamEqualsTheReference) {
     for (const auto &ids : pieces) decoder.Push(ids, collect);
     decoder.Finish(collect);
     const auto sampled = Load<int32_t>(CaseDir(c) / "sampled.npy");
-    EXPECT_EQ(decoder.sampled(), std::vector<int>(sampled.begin(), sampled.end())) << what << ": sampled ids";
-    EXPECT_EQ(tokens, Load<int32_t>(CaseDir(c) / "tokens.npy")) << what << ": emitted tokens";
     EXPECT_GE(std::count(sampled.begin(), sampled.end(), l.fill), 2) << what << ": the case should interleave";
+    const std::vector<int> want(sampled.begin(), sampled.end());
+    if (decoder.sampled() != want) {
+      const auto margins = Load<float>(CaseDir(c) / "sampling_margin.npy");
+      const auto peaks = Load<float>(CaseDir(c) / "logit_peak.npy");
+      size_t i = 0;
+      while (i < want.size() && i < decoder.sampled().size() && decoder.sampled()[i] == want[i]) ++i;
+      ASSERT_LT(i, margins.size()) << what << ": the C++ loop sampled more ids than the reference";
+      const double bound = Bound("llm_logits", peaks[i]);
+      if (margins[i] <= bound) {
+        std::printf("NEAR-TIE %s (step %zu: margin %g <= logit bound %g): not comparable\n", what.c_str(), i,
+                    static_cast<double>(margins[i]), bound);
+        continue;
+      }
+      ADD_FAILURE() << what << ": sampled ids differ at step " << i << " (margin " << margins[i]
+                    << " > logit bound " << bound << ")";
+      continue;
+    }
+    EXPECT_EQ(tokens, Load<int32_t>(CaseDir(c) / "tokens.npy")) << what << ": emitted tokens";
 
     for (const bool stream : {false, true}) {
       size_t next = 0;
@@ -452,7 +581,7 @@ TEST_F(EngineGolden, TextStreamEqualsTheReference) {
       if (!stream) {
         const Diff d = Compare(out.samples, golden);
         Report("text stream waveform (offline flow)", what, d);
-        EXPECT_LE(d.max_abs, kWavAbs) << what;
+        EXPECT_LE(d.max_abs, Bound("waveform_from_flow", cj["magnitude_peak"].get<double>())) << what;
       } else {
         EXPECT_EQ(out.samples.size(), golden.size()) << what << " streamed";
         EXPECT_GE(chunks, 2u) << what << " streamed";

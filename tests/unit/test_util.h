@@ -21,6 +21,21 @@ inline std::filesystem::path TestData() {
   return dir;
 }
 
+// Intra-op threads for the ONNX Runtime sessions the tests open: COSYVOICE_TEST_THREADS (default 1).
+// `COSYVOICE_TEST_THREADS=4 make test` runs every tier with 4 (docs/parity.md: the tolerances hold for
+// any thread count, since a thread split only reorders float32 sums).
+inline int TestThreads() {
+  const char *v = std::getenv("COSYVOICE_TEST_THREADS");
+  if (v == nullptr || *v == '\0') return 1;
+  char *end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  if (*end != '\0' || n < 1 || n > 1024) {
+    ADD_FAILURE() << "COSYVOICE_TEST_THREADS=" << v << ": expected an integer from 1 to 1024";
+    return 1;
+  }
+  return static_cast<int>(n);
+}
+
 // A fresh, empty temporary directory removed at destruction.
 class TempDir {
  public:

@@ -1,17 +1,40 @@
 // tests/unit/test_vocoder_dsp.cc - NSF source noise/excitation and the ISTFT.
 #include <gmock/gmock.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/npy.h"
 #include "engine/istft.h"
 #include "engine/nsf_source.h"
+#include "fp32_bounds.h"
 #include "test_util.h"
 
 namespace cosyvoice {
 namespace {
 
+using testing::Chain;
+using testing::Gamma;
+using testing::kFnUlps;
+using testing::kU;
+using testing::Pair;
 using testing::TestData;
+
+// The ISTFT (n_fft 16, hop 4, periodic Hann) of `frames` columns of re/im [9, frames]: each sample
+// is sum_f w(t - 4f) frame_f(t) / envelope, frame_f = (1/16) sum_k c_k (re cos - im sin), c_k <= 2.
+// Its terms have magnitude <= (sum_f w / envelope) max_f (2/16) sum_k |X_kf| = (2 / 1.5) S.
+// One chain: 18 terms of the inverse DFT, 4 frames of overlap-add, the division, the twiddles.
+constexpr double kIstftDepth = Chain({18, 4, 2}, 2);
+double IstftTerms(const float *re, const float *im, int frames) {
+  double s = 0;
+  for (int f = 0; f < frames; ++f) {
+    double col = 0;
+    for (int k = 0; k < 9; ++k)
+      col += std::hypot(static_cast<double>(re[k * frames + f]), im[k * frames + f]);
+    s = std::max(s, 2.0 / 16 * col);
+  }
+  return 2.0 / 1.5 * s;
+}
 
 TEST(SourceNoise, EqualsTorchsFixedBufferBitForBit) {
   const NpyArray want = NpyArray::Load(TestData() / "dsp/source_noise_head.npy");
@@ -41,13 +64,13 @@ TEST(Istft, MatchesTorchIstft) {
   const int frames = static_cast<int>(real.dim(1));
   const auto got = istft.Run(real.data<float>(), imag.data<float>(), frames);
   ASSERT_EQ(static_cast<int64_t>(got.size()), want.dim(0));
-  double max_err = 0, max_ref = 0;
+  double max_err = 0;
   for (size_t i = 0; i < got.size(); ++i) {
     const double ref = static_cast<double>(want.data<float>()[i]);
     max_err = std::max(max_err, std::abs(static_cast<double>(got[i]) - ref));
-    max_ref = std::max(max_ref, std::abs(ref));
   }
-  EXPECT_LT(max_err, 1e-5 * std::max(1.0, max_ref)) << "max |ref| " << max_ref;
+  // two float32 evaluations (ours, torch.istft) of the same chain
+  EXPECT_LE(max_err, Pair(kIstftDepth, IstftTerms(real.data<float>(), imag.data<float>(), frames)));
 }
 
 TEST(Istft, InvertsAWindowedStft) {
@@ -79,7 +102,13 @@ TEST(Istft, InvertsAWindowedStft) {
   }
   const auto y = Istft(n_fft, hop).Run(re.data(), im.data(), frames);
   ASSERT_EQ(y.size(), static_cast<size_t>(length));
-  for (int t = 0; t < length; ++t) EXPECT_NEAR(static_cast<double>(y[t]), x[t], 2e-6) << t;
+  // the float64 spectrum rounded to float32 (u |X| per bin, through the inverse's gain
+  // 18/16 * 2/1.5 = 1.5), then one float32 ISTFT against the exact inverse
+  double max_bin = 0;
+  for (int i = 0; i < nb * frames; ++i)
+    max_bin = std::max(max_bin, std::hypot(static_cast<double>(re[i]), im[i]));
+  const double bound = 1.5 * kU * max_bin + Gamma(kIstftDepth) * IstftTerms(re.data(), im.data(), frames);
+  for (int t = 0; t < length; ++t) EXPECT_NEAR(static_cast<double>(y[t]), x[t], bound) << t;
 }
 
 TEST(NsfHarmonics, UnvoicedIsScaledNoiseVoicedIsSinePlusSmallNoise) {
@@ -92,19 +121,23 @@ TEST(NsfHarmonics, UnvoicedIsScaledNoiseVoicedIsSinePlusSmallNoise) {
   SourceNoise ref(0, 0, p.num_harmonics);
   const SourceNoise::Values ref_values = ref.Get(16);
   const float *buf = ref_values->data();
-  for (int n = 0; n < 8; ++n)  // frames 0 and 1 are unvoiced (below 10 Hz)
-    for (int h = 0; h < 9; ++h) EXPECT_FLOAT_EQ(out[n * 9 + h], (0.1f / 3.0f) * buf[n * 9 + h]);
+  // frames 0 and 1 are unvoiced (below 10 Hz): the same float32 product, exactly
+  for (int n = 0; n < 8; ++n)
+    for (int h = 0; h < 9; ++h) EXPECT_EQ(out[n * 9 + h], (0.1f / 3.0f) * buf[n * 9 + h]);
+  // voiced: sin * 0.1 + 0.003 u; recovering the sine by subtracting 0.003 u rounds twice on values
+  // <= 0.103, and |sin| <= 1 rounds to <= 0.1 (1 + u)
+  const double recover = 2 * kU * 0.103;
   for (int n = 8; n < 16; ++n) {
     for (int h = 0; h < 9; ++h) {
       const float sine = out[n * 9 + h] - 0.003f * buf[n * 9 + h];
-      EXPECT_LE(std::abs(sine), 0.1f + 1e-6f);
+      EXPECT_LE(std::abs(sine), 0.1 * (1 + kU) + recover);
     }
   }
   // the phase is constant within a frame (nearest upsampling): equal sines across the hop
   for (int k = 1; k < 4; ++k) {
     const float s0 = out[8 * 9] - 0.003f * buf[8 * 9];
     const float sk = out[(8 + k) * 9] - 0.003f * buf[(8 + k) * 9];
-    EXPECT_NEAR(s0, sk, 1e-7);
+    EXPECT_NEAR(s0, sk, 2 * recover);  // the same sine, recovered twice
   }
 }
 
@@ -119,7 +152,10 @@ TEST(NsfHarmonics, PhaseAccumulatesFrameByFrame) {
   SourceNoise noise(0, 0, 1);
   const std::vector<float> f0(16, 100.0f);
   const auto out = NsfHarmonics(f0, p, noise);
-  for (int k = 0; k < 16; ++k) EXPECT_NEAR(out[k], 0.1 * std::sin(2 * M_PI * (k + 1) / 8.0), 1e-6) << k;
+  // the float64 cumulative phase k/8 is exact; * 2 * pi_f * hop in float32 rounds 3 times (and pi_f
+  // once) on a phase <= 4 pi, then sin (kFnUlps), * 0.1 (1 rounding)
+  const double bound = 0.1 * (4 * kU * 4 * M_PI + kFnUlps * kU) + kU * 0.1;
+  for (int k = 0; k < 16; ++k) EXPECT_NEAR(out[k], 0.1 * std::sin(2 * M_PI * (k + 1) / 8.0), bound) << k;
 }
 
 }  // namespace

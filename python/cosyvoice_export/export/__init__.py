@@ -34,6 +34,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-streaming-graph", dest="streaming_graph", action="store_false",
                    help="leave out flow/flow_estimator_chunk.onnx (the DiT again, 1.3 GB at full size): the engine "
                         "then streams by recomputation only (docs/streaming.md)")
+    p.add_argument("--quantize", default=None, metavar="SPEC",
+                   help="also write variants (docs/bundle.md §7): precisions for every family that has them "
+                        "('int4,int8') or per family ('llm=fp32+int8+int4'); LLM: fp32 (fused graph), int8, int4")
+    p.add_argument("--block-size", type=int, default=32, help="MatMulNBits block size of the LLM variants (default 32)")
+    p.add_argument("--accuracy-level", type=int, default=4,
+                   help="MatMulNBits accuracy_level of the LLM variants (default 4; docs/quantization.md)")
+    p.add_argument("--llm-head", choices=("fp32", "int8"), default="fp32",
+                   help="llm_decoder in the int8/int4 LLM graphs (default fp32)")
+    p.add_argument("--text-embedding", choices=("fp16", "fp32"), default="fp16",
+                   help="text embedding table of the int8/int4 LLM variants (default fp16)")
+
+
+# families this exporter can make variants of, and their precisions (quantize.parse_spec)
+VARIANT_FAMILIES = {"llm": ("fp32", "int8", "int4")}
+
+
+def quantize_options(args: argparse.Namespace):
+    """--quantize and its options -> {family: options} (None when --quantize is absent)."""
+    if not args.quantize:
+        return None
+    from ..quantize import parse_spec
+    from .llm_variants import LlmVariantOptions
+
+    spec = parse_spec(args.quantize, VARIANT_FAMILIES)
+    out = {}
+    if "llm" in spec:
+        out["llm"] = LlmVariantOptions(precisions=spec["llm"], block_size=args.block_size,
+                                       accuracy_level=args.accuracy_level, head=args.llm_head,
+                                       text_embedding=args.text_embedding)
+        out["llm"].validate()
+    return out
 
 
 def main(args: argparse.Namespace) -> int:
@@ -48,8 +79,14 @@ def main(args: argparse.Namespace) -> int:
         return 2
     log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
     try:
+        quantize = quantize_options(args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
         config = export_bundle(args.checkpoint, args.out, threads=args.threads, force=args.force, name=args.name,
-                               ort_report=args.ort_report, log=log, streaming_graph=args.streaming_graph)
+                               ort_report=args.ort_report, log=log, quantize=quantize,
+                               streaming_graph=args.streaming_graph)
     except (ExportError, ConfigError, CheckpointError, ParityError, FileNotFoundError) as e:
         print(f"error: export failed: {e}", file=sys.stderr)
         print(f"error: nothing was written to {args.out}", file=sys.stderr)

@@ -15,6 +15,7 @@ import datetime
 import gc
 import hashlib
 import json
+import math
 import os
 import shutil
 import time
@@ -27,13 +28,14 @@ import onnx
 import torch
 
 from .. import __version__, checkpoint, hparams, noise, sampling
+from .. import fp32_bounds as FB
 from ..frontend.tokenizer import CosyVoice3Tokenizer
 from ..ort import OrtGraph
 from . import flow_graphs as FG
 from . import hift_graphs as HG
 from . import llm_graph as LG
 from . import stream_graphs as SG
-from . import onnx_io
+from . import onnx_io, variants
 from .onnx_io import ExportError
 from .parity import GraphCheck, Tolerance
 
@@ -44,13 +46,48 @@ SPEECH_TOKENIZER = {"sample_rate": 16000, "n_mels": 128, "n_fft": 400, "hop_leng
 CAMPPLUS = {"sample_rate": 16000, "num_mel_bins": 80}
 STREAMING = {"token_max_hop_len": 100, "stream_scale_factor": 2}
 
-# ---- parity tolerances (docs/bundle.md §3.7) ----------------------------------------------------
-TOL_LLM = {"logits": Tolerance("rel", 1e-4), "*": Tolerance("rel", 1e-4)}
-TOL_ENCODER = {"mu": Tolerance("abs", 1e-4), "spks": Tolerance("abs", 1e-4)}
-TOL_ESTIMATOR = {"velocity": Tolerance("rel", 1e-4)}
-TOL_ESTIMATOR_CHUNK = {"*": Tolerance("rel", 1e-4)}      # velocity, new keys/values and conv states
-TOL_F0 = {"f0": Tolerance("abs", 1e-3)}
-TOL_GENERATOR = {"real": Tolerance("rel", 1e-4), "imag": Tolerance("rel", 1e-4)}
+# ---- parity tolerances (docs/bundle.md §3.7), derived from the float32 error model --------------
+# (fp32_bounds.py): ORT and PyTorch are two float32 evaluations of one chain, so each output may
+# differ by pair(depth) relative to its largest magnitude, with the depth of the module's chain.
+# Functions of the module, so they scale with the model (the full-size chains are ~100x deeper).
+LOG_MAGNITUDE_MAX = math.log(100.0)   # the generator's magnitude exp(x) is clipped at 100: x <= ln 100
+
+
+def tol_llm(lm) -> Dict[str, Tolerance]:
+    """Logits and caches: every weight layer and attention over the longest case (prefill 37 + 1)."""
+    positions = max(p + s for _, s, p in LLM_CASES) + 1
+    t = Tolerance("rel", FB.pair(FB.llm_depth(lm, positions)))
+    return {"logits": t, "*": t}
+
+
+def tol_encoder(flow) -> Dict[str, Tolerance]:
+    """mu: the pre-lookahead convolutions plus the residual add (the embedding gather is exact);
+    spks: L2 normalisation (norm, sqrt, divide) then the affine layer."""
+    spk = flow.cfg.spk_embed_dim
+    return {"mu": Tolerance("rel", FB.pair(FB.weight_depth(flow.pre_lookahead_layer) + 1)),
+            "spks": Tolerance("rel", FB.pair(FB.chain(spk, 1, spk, 1, transcendental=1)))}
+
+
+def tol_estimator(flow) -> Dict[str, Tolerance]:
+    return {"velocity": Tolerance("rel", FB.pair(FB.dit_depth(flow.decoder.estimator, max(ESTIMATOR_FRAMES))))}
+
+
+def tol_f0(hift) -> Dict[str, Tolerance]:
+    """Float64 inside on both sides, float32 only at the output: one float32 rounding on each side."""
+    depth = FB.weight_depth(hift.f0_predictor)
+    return {"f0": Tolerance("rel", 2 * FB.U + 2 * FB.gamma(depth, FB.U64))}
+
+
+def tol_generator(hift) -> Dict[str, Tolerance]:
+    """exp(x) and sin(x) of the conv chain's output x: an absolute error e in x is a relative error e
+    of the magnitude (clipped at 100) and an absolute one of the phase; x (up to ln 100 where it
+    matters) carries pair(depth) of its scale. The chain: generator layers (no F0 predictor), the
+    source STFT (n_fft taps), exp and sin, cos and sin of the spectrum."""
+    depth = (FB.weight_depth(hift) - FB.weight_depth(hift.f0_predictor) + hift.cfg.istft_n_fft
+             + FB.chain(transcendental=4))
+    t = Tolerance("rel", FB.pair(depth, LOG_MAGNITUDE_MAX))
+    return {"real": t, "imag": t}
+
 
 # parity cases (docs/bundle.md §3.7)
 LLM_CASES = [("prefill", 1, 0), ("prefill", 7, 0), ("prefill", 37, 0), ("decode", 1, 1), ("decode", 1, 37),
@@ -88,6 +125,8 @@ class _Ctx:
     checks: Dict[str, dict] = field(default_factory=dict)
     fusions: Dict[str, dict] = field(default_factory=dict)
     gen: torch.Generator = field(default_factory=lambda: torch.Generator().manual_seed(20251123))
+    llm_variants: Optional[object] = None            # llm_variants.LlmVariantOptions, or None
+    variants: Dict[str, List[dict]] = field(default_factory=dict)
 
     def step(self, msg: str) -> None:
         self.log(f"[{time.time() - self.t0:7.1f}s] {msg}")
@@ -246,13 +285,29 @@ def _export_llm(ctx: _Ctx) -> None:
     ctx.step("parity llm/llm.onnx vs CosyVoice3LM")
     with ctx.session("llm/llm.onnx") as g:
         ctx.checks["llm/llm.onnx"] = _llm_parity(ctx, lm, g)
+    if ctx.llm_variants is not None:
+        _export_llm_variants(ctx, lm)
     del lm
     gc.collect()
 
 
+def _export_llm_variants(ctx: _Ctx, lm) -> None:
+    """``--quantize``: the fused fp32 / int8 / int4 LLM graphs (docs/bundle.md §7), checked against
+    the PyTorch module in memory."""
+    from . import llm_fused, llm_variants
+
+    ctx.step("LLM variants: " + ", ".join(ctx.llm_variants.precisions))
+    gen = torch.Generator().manual_seed(20261204)
+    entries, checks, _ = llm_variants.make_variants(
+        ctx.tmp, llm_fused.weights_from_lm(lm), lm.qwen.embed_tokens.weight.detach().numpy(), ctx.llm_variants,
+        llm_variants.torch_reference(lm), lambda n: _embeddings(lm, n, gen).numpy(), ctx.threads, ctx.step)
+    ctx.checks.update(checks)
+    ctx.variants.setdefault("llm", []).extend(entries)
+
+
 def _llm_parity(ctx: _Ctx, lm, g: OrtGraph) -> dict:
     q = lm.cfg.qwen
-    chk = GraphCheck("llm/llm.onnx", "float32", TOL_LLM, ctx.log)
+    chk = GraphCheck("llm/llm.onnx", "float32", tol_llm(lm), ctx.log)
     kv = (q.num_key_value_heads, q.head_dim)
     L = q.num_hidden_layers
 
@@ -312,14 +367,14 @@ def _export_flow(ctx: _Ctx) -> None:
                    "flow_estimator_chunk", SG.chunk_io(flow))
         ctx.step(f"parity {rel} vs streaming.dit_incremental")
         with ctx.session(rel) as g:
-            ctx.checks[rel] = SG.chunk_parity(flow, g, ctx.gen, ctx.log, TOL_ESTIMATOR_CHUNK)
+            ctx.checks[rel] = SG.chunk_parity(flow, g, ctx.gen, ctx.log)
     del flow
     gc.collect()
 
 
 def _encoder_parity(ctx: _Ctx, flow, g: OrtGraph) -> dict:
     fc = flow.cfg
-    chk = GraphCheck("flow/flow_encoder.onnx", "float32", TOL_ENCODER, ctx.log)
+    chk = GraphCheck("flow/flow_encoder.onnx", "float32", tol_encoder(flow), ctx.log)
     la, r = fc.pre_lookahead_len, fc.token_mel_ratio
     for n in ENCODER_LENGTHS:
         tok, emb = FG.encoder_example(flow, n, gen=ctx.gen)
@@ -339,7 +394,7 @@ def _encoder_parity(ctx: _Ctx, flow, g: OrtGraph) -> dict:
 def _estimator_parity(ctx: _Ctx, flow, g: OrtGraph) -> dict:
     fc = flow.cfg
     r = fc.token_mel_ratio
-    chk = GraphCheck("flow/flow_estimator.onnx", "float32", TOL_ESTIMATOR, ctx.log)
+    chk = GraphCheck("flow/flow_estimator.onnx", "float32", tol_estimator(flow), ctx.log)
     est = flow.decoder.estimator
     c = fc.output_size
     for t_len in ESTIMATOR_FRAMES:
@@ -392,7 +447,7 @@ def _export_hift(ctx: _Ctx) -> None:
 
 def _f0_parity(ctx: _Ctx, hift, g: OrtGraph) -> dict:
     hc = hift.cfg
-    chk = GraphCheck("hift/hift_f0.onnx", "float64", TOL_F0, ctx.log)
+    chk = GraphCheck("hift/hift_f0.onnx", "float64", tol_f0(hift), ctx.log)
     for t_len in F0_FRAMES:
         mel = _mel_like((1, hc.in_channels, t_len), ctx.gen)
         t0 = time.perf_counter()
@@ -406,7 +461,7 @@ def _f0_parity(ctx: _Ctx, hift, g: OrtGraph) -> dict:
 
 def _generator_parity(ctx: _Ctx, hift, g: OrtGraph, src_noise: np.ndarray) -> dict:
     hc = hift.cfg
-    chk = GraphCheck("hift/hift_generator.onnx", "float32", TOL_GENERATOR, ctx.log)
+    chk = GraphCheck("hift/hift_generator.onnx", "float32", tol_generator(hift), ctx.log)
     for t_len in GENERATOR_FRAMES:
         mel = _mel_like((1, hc.in_channels, t_len), ctx.gen)
         with torch.no_grad():
@@ -510,7 +565,8 @@ def _remove_stale_partials(out: Path, log: Callable[[str], None]) -> None:
 
 
 def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False, name: Optional[str] = None,
-                  ort_report: bool = False, log: Callable[[str], None] = print, streaming_graph: bool = True) -> dict:
+                  ort_report: bool = False, log: Callable[[str], None] = print, quantize: Optional[dict] = None,
+                  streaming_graph: bool = True) -> dict:
     """Export ``checkpoint_dir`` into the bundle directory ``out``; returns the config written.
 
     Raises :class:`ExportError` (bad input, output exists), :class:`hparams.ConfigError`,
@@ -535,7 +591,7 @@ def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False,
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(max(1, threads))
     ctx = _Ctx(ckpt=ckpt, tmp=tmp, cfg=cfg, threads=threads, log=log, ort_report=ort_report,
-               streaming_graph=streaming_graph)
+               llm_variants=(quantize or {}).get("llm"), streaming_graph=streaming_graph)
     try:
         ctx.step(f"exporting {ckpt} -> {out} (temporary directory {tmp.name})")
         eop = _write_tokenizer(ctx)
@@ -552,6 +608,9 @@ def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False,
         source = {f: _file_entry(ckpt / f) for f in CHECKPOINT_FILES}
         config = build_config(cfg, name or ckpt.resolve().name, eop, files, source, ctx.checks, skip,
                               streaming_graph)
+        for family, entries in ctx.variants.items():
+            for entry in entries:
+                variants.add(config, family, entry)
         with open(tmp / "config.json", "w", encoding="utf-8") as f:
             json.dump(config, f, ensure_ascii=False, indent=2)
             f.write("\n")
