@@ -756,7 +756,8 @@ class ReferencePipeline:
             acc += rec["mel_frames"]
             entry = {k: rec[k] for k in ("offset", "hop", "token_end", "final")}
             entry.update(segment=si, index=len(chunks), attention=rec["attention"], mel_frames=rec["mel_frames"],
-                         acc_mel_frames=acc, sample_start=emitted - seg_start, samples=int(new.shape[0]))
+                         acc_mel_frames=acc, sample_start=emitted - seg_start, samples=int(new.shape[0]),
+                         magnitude_peak=rec["magnitude_peak"])
             emitted += new.shape[0]
             chunks.append(new)
             if keep:

@@ -100,9 +100,9 @@ Timeline RunOnce(Session &session, const SynthesisRequest &req, SynthesisOptions
 std::pair<double, double> Distance(const std::vector<float> &got, const std::vector<float> &ref) {
   double max_abs = 0, signal = 0, noise = 0;
   for (size_t i = 0; i < std::min(got.size(), ref.size()); ++i) {
-    const double d = static_cast<double>(got[i]) - ref[i];
+    const double d = static_cast<double>(got[i]) - static_cast<double>(ref[i]);
     max_abs = std::max(max_abs, std::abs(d));
-    signal += static_cast<double>(ref[i]) * ref[i];
+    signal += static_cast<double>(ref[i]) * static_cast<double>(ref[i]);
     noise += d * d;
   }
   return {max_abs, noise > 0 ? 10.0 * std::log10(signal / noise) : std::numeric_limits<double>::infinity()};
@@ -130,8 +130,9 @@ Command MakeBenchStreamCommand(CLI::App &parent, const GlobalOptions &global) {
   cmd.app->add_option("--runs", args->runs, "Timed runs per mode, interleaved (median reported)")
       ->default_val(3)
       ->check(CLI::Range(1, 100));
-  cmd.app->add_option("--tokens", args->tokens,
-                      "Speech tokens per sentence (25 = 1 s; a random-weight model has no natural stop)")
+  cmd.app
+      ->add_option("--tokens", args->tokens,
+                   "Speech tokens per sentence (25 = 1 s; a random-weight model has no natural stop)")
       ->default_val(125);
   cmd.app->add_flag("--json", args->json, "Print one JSON object instead of a table");
   args->request.AddTo(cmd.app);
@@ -157,8 +158,8 @@ Command MakeBenchStreamCommand(CLI::App &parent, const GlobalOptions &global) {
       for (Variant &v : variants) {
         Timeline t = RunOnce(session, req, a.options, v, model->sample_rate());
         if (!g->quiet && !a.json) {
-          COSY_LOG(kInfo) << (r < 0 ? "warmup " : "run ") << v.name << ": first audio " << (t.at.empty() ? 0 : t.at[0])
-                          << " s, total " << t.stats.total_seconds << " s";
+          COSY_LOG(kInfo) << (r < 0 ? "warmup " : "run ") << v.name << ": first audio "
+                          << (t.at.empty() ? 0 : t.at[0]) << " s, total " << t.stats.total_seconds << " s";
         }
         if (r >= 0) v.runs.push_back(std::move(t));
       }
@@ -173,13 +174,16 @@ Command MakeBenchStreamCommand(CLI::App &parent, const GlobalOptions &global) {
       if (!v.stream) offline = &v;
       if (v.stream && v.mode == StreamMode::kExact) exact = &v;
     }
-    const double off_work = offline ? med(*offline, [](const Timeline &t) {
-      return static_cast<double>(t.stats.flow_frame_steps);
-    })
-                                    : 0.0;
-    const double off_total = offline ? med(*offline, [](const Timeline &t) { return t.stats.total_seconds; }) : 0.0;
-    nlohmann::json out = {{"model", model->info().model_name}, {"threads", a.runtime.threads},
-                          {"tokens", a.tokens},                  {"runs", a.runs},
+    const double off_work =
+        offline
+            ? med(*offline, [](const Timeline &t) { return static_cast<double>(t.stats.flow_frame_steps); })
+            : 0.0;
+    const double off_total =
+        offline ? med(*offline, [](const Timeline &t) { return t.stats.total_seconds; }) : 0.0;
+    nlohmann::json out = {{"model", model->info().model_name},
+                          {"threads", a.runtime.threads},
+                          {"tokens", a.tokens},
+                          {"runs", a.runs},
                           {"prompt_tokens", voice.speech_tokens.size()}};
     for (const Variant &v : variants) {
       nlohmann::json j;
@@ -192,11 +196,14 @@ Command MakeBenchStreamCommand(CLI::App &parent, const GlobalOptions &global) {
       j["worst_stall_seconds"] = med(v, [](const Timeline &t) { return t.Stalls().second; });
       j["flow_seconds"] = med(v, [](const Timeline &t) { return t.stats.seconds.flow; });
       j["vocoder_seconds"] = med(v, [](const Timeline &t) { return t.stats.seconds.vocoder; });
-      j["llm_seconds"] = med(v, [](const Timeline &t) { return t.stats.seconds.llm_prefill + t.stats.seconds.llm_decode; });
-      j["flow_frame_steps"] = med(v, [](const Timeline &t) { return static_cast<double>(t.stats.flow_frame_steps); });
-      j["vocoder_frames"] = med(v, [](const Timeline &t) { return static_cast<double>(t.stats.vocoder_frames); });
-      j["stream_cache_mb"] =
-          med(v, [](const Timeline &t) { return static_cast<double>(t.stats.stream_cache_bytes) / 1048576.0; });
+      j["llm_seconds"] =
+          med(v, [](const Timeline &t) { return t.stats.seconds.llm_prefill + t.stats.seconds.llm_decode; });
+      j["flow_frame_steps"] =
+          med(v, [](const Timeline &t) { return static_cast<double>(t.stats.flow_frame_steps); });
+      j["vocoder_frames"] =
+          med(v, [](const Timeline &t) { return static_cast<double>(t.stats.vocoder_frames); });
+      j["stream_cache_mb"] = med(
+          v, [](const Timeline &t) { return static_cast<double>(t.stats.stream_cache_bytes) / 1048576.0; });
       if (off_work > 0) j["flow_work_vs_offline"] = j["flow_frame_steps"].get<double>() / off_work;
       if (off_total > 0) j["total_vs_offline"] = j["total_seconds"].get<double>() / off_total;
       if (exact != nullptr) {  // the same seed and tokens: recompute must equal exact within float32
@@ -214,16 +221,18 @@ Command MakeBenchStreamCommand(CLI::App &parent, const GlobalOptions &global) {
       std::printf("%s\n", out.dump(2).c_str());
       return 0;
     }
-    std::printf("cosyvoice bench-stream: %s, %d tokens after a %zu-token prompt, median of %d runs, threads %d\n",
-                model->info().model_name.c_str(), a.tokens, voice.speech_tokens.size(), a.runs, a.runtime.threads);
+    std::printf(
+        "cosyvoice bench-stream: %s, %d tokens after a %zu-token prompt, median of %d runs, threads %d\n",
+        model->info().model_name.c_str(), a.tokens, voice.speech_tokens.size(), a.runs, a.runtime.threads);
     std::printf("  %-10s %8s %8s %8s %6s %8s %8s %8s %10s %8s %12s\n", "mode", "first s", "total s", "vs off",
                 "chunks", "max gap", "stall s", "flow s", "work/off", "cache MB", "vs exact");
     for (const Variant &v : variants) {
       const nlohmann::json &j = out["variants"][v.name];
       std::printf("  %-10s %8.2f %8.2f %8.2f %6.0f %8.2f %8.2f %8.2f %10.2f %8.0f %12.2e\n", v.name.c_str(),
                   j["first_audio_seconds"].get<double>(), j["total_seconds"].get<double>(),
-                  j.value("total_vs_offline", 0.0), j["chunks"].get<double>(), j["max_chunk_gap_seconds"].get<double>(),
-                  j["stall_seconds"].get<double>(), j["flow_seconds"].get<double>(), j.value("flow_work_vs_offline", 0.0),
+                  j.value("total_vs_offline", 0.0), j["chunks"].get<double>(),
+                  j["max_chunk_gap_seconds"].get<double>(), j["stall_seconds"].get<double>(),
+                  j["flow_seconds"].get<double>(), j.value("flow_work_vs_offline", 0.0),
                   j["stream_cache_mb"].get<double>(), j.value("vs_exact_max_abs", 0.0));
     }
     return 0;

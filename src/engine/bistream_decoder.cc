@@ -51,12 +51,14 @@ void BistreamDecoder::Push(const std::vector<int32_t> &ids, const TokenCallback 
 }
 
 void BistreamDecoder::AppendText(size_t count) {
-  text_embedding_.Gather(std::vector<int32_t>(text_cache_.begin(), text_cache_.begin() + static_cast<long>(count)),
-                         input_);
+  text_embedding_.Gather(
+      std::vector<int32_t>(text_cache_.begin(), text_cache_.begin() + static_cast<long>(count)), input_);
   text_cache_.erase(text_cache_.begin(), text_cache_.begin() + static_cast<long>(count));
 }
 
-void BistreamDecoder::AppendSpeech(const std::vector<int32_t> &ids) { speech_embedding_.Gather(ids, input_); }
+void BistreamDecoder::AppendSpeech(const std::vector<int32_t> &ids) {
+  speech_embedding_.Gather(ids, input_);
+}
 
 void BistreamDecoder::PushOne(int32_t token, const TokenCallback &on_token) {
   const size_t m5 = static_cast<size_t>(config_.mix_text), m15 = static_cast<size_t>(config_.mix_speech);
@@ -86,7 +88,8 @@ const float *BistreamDecoder::Step() {
     throw Error(ErrorCode::kInvalidArgument, "text streaming: the text and speech exceed the model's " +
                                                  std::to_string(llm_config_.max_positions) + " positions");
   }
-  if (cache_.length() + n > cache_.capacity()) cache_.Reserve(std::max(2 * cache_.capacity(), cache_.length() + n + 256));
+  if (cache_.length() + n > cache_.capacity())
+    cache_.Reserve(std::max(2 * cache_.capacity(), cache_.length() + n + 256));
   const auto t0 = SteadyClock::now();
   const float *logits = llm_.Forward(run_, input_.data(), n, cache_);
   if (n > 1) {
@@ -102,7 +105,8 @@ const float *BistreamDecoder::Step() {
 void BistreamDecoder::Emit(int token, const TokenCallback &on_token) {
   ++emitted_;
   stats_.emitted_tokens = emitted_;
-  if (on_token && !on_token(token)) throw Error(ErrorCode::kCancelled, "generation cancelled by the callback");
+  if (on_token && !on_token(token))
+    throw Error(ErrorCode::kCancelled, "generation cancelled by the callback");
   input_.clear();
   AppendSpeech({token});
 }
@@ -118,7 +122,8 @@ void BistreamDecoder::DecodeUntilFill(const TokenCallback &on_token) {
       token = fill;  // forced: the layout puts a fill after every 15 speech tokens
       next_fill_ += config_.mix_speech + 1;
     } else {
-      // deviation (bistream.py): every special id but fill masked; upstream masks sos and raises on the others
+      // deviation (bistream.py): every special id but fill masked; upstream masks sos and raises on the
+      // others
       std::copy(logits, logits + vocab, masked_.begin());
       std::fill(masked_.begin() + speech_size, masked_.end(), -std::numeric_limits<float>::infinity());
       masked_[static_cast<size_t>(fill)] = logits[fill];

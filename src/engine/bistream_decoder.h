@@ -35,9 +35,10 @@ class BistreamDecoder {
 
   // `prompt_ids`: the tokenized prompt, containing `endofprompt_id` (throws kInvalidArgument
   // otherwise); `prompt_speech`: the voice's speech tokens (zero-shot) or empty (instruct2).
-  BistreamDecoder(const LlmGraph &llm, const EmbeddingTable &text_embedding, const EmbeddingTable &speech_embedding,
-                  const LlmConfig &llm_config, const Config &config, const std::vector<int32_t> &prompt_ids,
-                  int32_t endofprompt_id, const std::vector<int32_t> &prompt_speech, RasSampler &sampler);
+  BistreamDecoder(const LlmGraph &llm, const EmbeddingTable &text_embedding,
+                  const EmbeddingTable &speech_embedding, const LlmConfig &llm_config, const Config &config,
+                  const std::vector<int32_t> &prompt_ids, int32_t endofprompt_id,
+                  const std::vector<int32_t> &prompt_speech, RasSampler &sampler);
 
   // Feeds one text piece's token ids; `on_token` gets each emitted speech token (false stops:
   // Error(kCancelled)).

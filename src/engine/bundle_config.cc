@@ -184,7 +184,8 @@ void ReadHift(JsonObjectReader r, HiftConfig &h) {
   h.voiced_threshold = r.Number("voiced_threshold", 0, 1e5);
   h.audio_limit = r.Number("audio_limit", 0, 1);
   h.lookahead_frames = static_cast<int>(r.Int("lookahead_frames", 0, 1024));
-  if (r.Has("left_context_frames")) h.left_context_frames = static_cast<int>(r.Int("left_context_frames", 1, 1 << 16));
+  if (r.Has("left_context_frames"))
+    h.left_context_frames = static_cast<int>(r.Int("left_context_frames", 1, 1 << 16));
   {
     auto s = r.Object("source_noise");
     h.source_noise.generator = s.String("generator");
@@ -291,7 +292,8 @@ BundleConfig BundleConfig::Load(const std::filesystem::path &bundle_dir) {
     if (!c.files.count(rel)) r.Fail("files", "does not list \"" + rel + "\", which the config uses");
   }
   const std::string &chunk = c.flow.estimator_chunk.file;
-  if (!chunk.empty() && !c.files.count(chunk)) r.Fail("files", "does not list \"" + chunk + "\", which the config uses");
+  if (!chunk.empty() && !c.files.count(chunk))
+    r.Fail("files", "does not list \"" + chunk + "\", which the config uses");
   for (const auto &[rel, entry] : c.files) {
     const auto path = c.Path(rel);
     std::error_code ec;

@@ -117,7 +117,8 @@ const FlowChunkGraph *Model::Impl::flow_chunk() const {
   if (!flow_chunk_) {
     COSY_LOG(kDebug) << "loading the chunked flow estimator";
     flow_chunk_ = std::make_unique<FlowChunkGraph>(
-        bundle.Path(c.file), FlowChunkShape{bundle.flow.mel_bins, c.dim, c.depth, c.conv_state}, config.runtime);
+        bundle.Path(c.file), FlowChunkShape{bundle.flow.mel_bins, c.dim, c.depth, c.conv_state},
+        config.runtime);
   }
   return flow_chunk_.get();
 }

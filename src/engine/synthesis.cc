@@ -88,8 +88,8 @@ StreamingState *Session::State::PrepareStreaming(ResolvedOptions &opt) {
 // Voice conversion: no text, no LLM; the source speech's tokens go straight to the flow, all at
 // once, and are rendered like a text segment's (streamed when asked, as upstream's loop does).
 void Session::State::RunVoiceConversion(const SynthesisRequest &r, const ResolvedOptions &opt,
-                                        StreamingState *incremental, AudioEmitter &emit, SynthesisStats &stats,
-                                        const CancelToken &cancel) {
+                                        StreamingState *incremental, AudioEmitter &emit,
+                                        SynthesisStats &stats, const CancelToken &cancel) {
   auto t0 = SteadyClock::now();
   AudioRequirements req;
   req.max_seconds = model_.bundle.speech_tokenizer.max_seconds;
@@ -117,8 +117,8 @@ void Session::State::RunSegments(const std::vector<SegmentPlan> &plans, const Vo
   std::thread producer([&] {
     try {
       for (int i = 0; i < n && channel.Produce(i); ++i) {
-        GenerateSegment(i, plans[static_cast<size_t>(i)], voice, opt, channel, generated[static_cast<size_t>(i)],
-                        cancel);
+        GenerateSegment(i, plans[static_cast<size_t>(i)], voice, opt, channel,
+                        generated[static_cast<size_t>(i)], cancel);
       }
       channel.Close();
     } catch (...) {
@@ -178,8 +178,9 @@ void Session::State::RunTextStream(const SynthesisRequest &r, const ResolvedOpti
 }
 
 void Session::State::GenerateTextStream(const SynthesisRequest &r, const std::vector<int32_t> &prompt_ids,
-                                        const ResolvedOptions &opt, TokenChannel &channel, GenerationStats &gs,
-                                        double &text_seconds, const CancelToken &cancel) {
+                                        const ResolvedOptions &opt, TokenChannel &channel,
+                                        GenerationStats &gs, double &text_seconds,
+                                        const CancelToken &cancel) {
   const LlmConfig &l = model_.bundle.llm;
   RasSampler sampler(opt.ras, l.stop_begin, l.stop_end, opt.seed);  // segment 0: the request seed
   BistreamDecoder::Config config;
@@ -188,8 +189,8 @@ void Session::State::GenerateTextStream(const SynthesisRequest &r, const std::ve
   config.max_token_text_ratio = opt.max_ratio;
   config.max_tokens = opt.max_tokens;
   const std::vector<int32_t> none;
-  BistreamDecoder decoder(*model_.llm, *model_.text_embedding, *model_.speech_embedding, l, config, prompt_ids,
-                          model_.bundle.tokenizer.endofprompt_id,
+  BistreamDecoder decoder(*model_.llm, *model_.text_embedding, *model_.speech_embedding, l, config,
+                          prompt_ids, model_.bundle.tokenizer.endofprompt_id,
                           r.mode == Mode::kZeroShot ? r.voice->speech_tokens : none, sampler);
   auto on_token = [&](int token) { return !cancel.cancelled() && channel.Push({0, token, false}); };
   std::string piece;
@@ -228,7 +229,8 @@ void Session::State::GenerateSegment(int index, const SegmentPlan &plan, const V
                    << lm_input.size() / static_cast<size_t>(l.hidden_size)
                    << " prompt positions, speech tokens " << limits.min_len << ".." << limits.max_len;
   auto on_token = [&](int token) { return !cancel.cancelled() && channel.Push({index, token, false}); };
-  const std::vector<int> tokens = generator_.Generate(lm_input, limits.min_len, limits.max_len, sampler, on_token, &gs);
+  const std::vector<int> tokens =
+      generator_.Generate(lm_input, limits.min_len, limits.max_len, sampler, on_token, &gs);
   gs.emitted_tokens = static_cast<int64_t>(tokens.size());
   channel.Push({index, 0, true});
 }

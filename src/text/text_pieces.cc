@@ -4,7 +4,9 @@
 namespace cosyvoice::text {
 namespace {
 
-bool IsAsciiSpace(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsAsciiSpace(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 // A 3-byte UTF-8 sequence E3 80 80..E3 80 BF is U+3000-U+303F (CJK symbols and punctuation:
 // "、。「」" ...); EF BC 81..EF BC 8F is U+FF01-U+FF0F ("！，" ...), EF BC 9A..EF BC 9F U+FF1A-U+FF1F

@@ -425,7 +425,8 @@ TEST_F(EngineGolden, EndToEndEveryMode) {
     if (stream && mode == "recompute") modes = {StreamMode::kRecompute, StreamMode::kExact};
     if (stream && mode == "fast") modes = {StreamMode::kFast};
     for (StreamMode m : modes) {
-      const std::string what = c["name"].get<std::string>() + (stream ? std::string(" ") + StreamModeName(m) : "");
+      const std::string what =
+          c["name"].get<std::string>() + (stream ? std::string(" ") + StreamModeName(m) : "");
       const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
       SynthesisRequest r;
       r.mode = ModeOf(cj);
@@ -489,7 +490,6 @@ TEST_F(EngineGolden, EndToEndEveryMode) {
   }
 }
 
-
 // Text-in streaming (upstream's bistream, python/cosyvoice_export/bistream.py): each piece tokenized
 // on its own; the interleaved decode loop on the C++ LLM gives the reference's every sampled id
 // (fills included) and emitted token exactly - unless the first difference is at a near tie (the
@@ -520,14 +520,15 @@ TEST_F(EngineGolden, TextStreamEqualsTheReference) {
           << what << " piece " << i;
     }
     const json &opt = cj["options"];
-    RasSampler sampler({l.sampling.top_p, l.sampling.top_k, l.sampling.win_size, l.sampling.tau_r}, l.stop_begin,
-                       l.stop_end, cj["seed"].get<uint64_t>());
+    RasSampler sampler({l.sampling.top_p, l.sampling.top_k, l.sampling.win_size, l.sampling.tau_r},
+                       l.stop_begin, l.stop_end, cj["seed"].get<uint64_t>());
     BistreamDecoder::Config config;
     config.mix_text = l.mix_text;
     config.mix_speech = l.mix_speech;
     config.max_token_text_ratio = l.max_token_text_ratio;
     if (!opt["max_tokens"].is_null()) config.max_tokens = opt["max_tokens"].get<int>();
-    const std::vector<int32_t> speech = r.mode == Mode::kZeroShot ? voice.speech_tokens : std::vector<int32_t>{};
+    const std::vector<int32_t> speech =
+        r.mode == Mode::kZeroShot ? voice.speech_tokens : std::vector<int32_t>{};
     BistreamDecoder decoder(*engine_->llm, *engine_->text_embedding, *engine_->speech_embedding, l, config,
                             prompt_ids, engine_->bundle.tokenizer.endofprompt_id, speech, sampler);
     std::vector<int32_t> tokens;
@@ -538,7 +539,8 @@ TEST_F(EngineGolden, TextStreamEqualsTheReference) {
     for (const auto &ids : pieces) decoder.Push(ids, collect);
     decoder.Finish(collect);
     const auto sampled = Load<int32_t>(CaseDir(c) / "sampled.npy");
-    EXPECT_GE(std::count(sampled.begin(), sampled.end(), l.fill), 2) << what << ": the case should interleave";
+    EXPECT_GE(std::count(sampled.begin(), sampled.end(), l.fill), 2)
+        << what << ": the case should interleave";
     const std::vector<int> want(sampled.begin(), sampled.end());
     if (decoder.sampled() != want) {
       const auto margins = Load<float>(CaseDir(c) / "sampling_margin.npy");
@@ -546,8 +548,8 @@ TEST_F(EngineGolden, TextStreamEqualsTheReference) {
       size_t i = 0;
       while (i < want.size() && i < decoder.sampled().size() && decoder.sampled()[i] == want[i]) ++i;
       ASSERT_LT(i, margins.size()) << what << ": the C++ loop sampled more ids than the reference";
-      const double bound = Bound("llm_logits", peaks[i]);
-      if (margins[i] <= bound) {
+      const double bound = Bound("llm_logits", static_cast<double>(peaks[i]));
+      if (static_cast<double>(margins[i]) <= bound) {
         std::printf("NEAR-TIE %s (step %zu: margin %g <= logit bound %g): not comparable\n", what.c_str(), i,
                     static_cast<double>(margins[i]), bound);
         continue;

@@ -22,8 +22,8 @@ TEST(TextPieceBuffer, CutsAfterTheLastWhitespaceOnly) {
 TEST(TextPieceBuffer, CutsAfterCjkPunctuationAndNeverInsideACharacter) {
   TextPieceBuffer b;
   const std::string s = "今天天气不错。我们";  // 。 is U+3002 (E3 80 82)
-  b.Append(s.substr(0, 20));                 // up to and including 。 (6 x 3 bytes + 。's first 2)
-  EXPECT_EQ(b.TakeReady(), "");              // 。 not complete yet
+  b.Append(s.substr(0, 20));                   // up to and including 。 (6 x 3 bytes + 。's first 2)
+  EXPECT_EQ(b.TakeReady(), "");                // 。 not complete yet
   b.Append(s.substr(20));
   EXPECT_EQ(b.TakeReady(), "今天天气不错。");
   b.Append("出去吧！好");  // ！ is U+FF01 (EF BC 81)
