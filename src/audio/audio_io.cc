@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "audio/resampler.h"
+#include "common/atomic_file.h"
 #include "cosyvoice/error.h"
 
 namespace cosyvoice {
@@ -228,12 +229,14 @@ void WriteWav(const std::filesystem::path &path, const std::vector<float> &sampl
   info.samplerate = sample_rate;
   info.channels = 1;
   info.format = WavFormat(encoding);
-  SNDFILE *file = sf_open(name.c_str(), SFM_WRITE, &info);
+  AtomicFile out(name);  // a failure leaves a previous file at `path` as it was
+  SNDFILE *file = sf_open_fd(out.fd(), SFM_WRITE, &info, SF_FALSE);
   if (file == nullptr)
     throw Error(ErrorCode::kIo, name + ": cannot write WAV file (libsndfile: " + sf_strerror(nullptr) + ")");
   const bool ok = WriteSamples(file, samples, encoding);
   const int close_status = sf_close(file);
   if (!ok || close_status != 0) throw Error(ErrorCode::kIo, name + ": short write; is the disk full?");
+  out.Commit();
 }
 
 std::vector<uint8_t> EncodeWav(const std::vector<float> &samples, int sample_rate, WavEncoding encoding) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -116,6 +117,56 @@ class PcmEncoder : public AudioEncoder {
   bool finished_ = false;
 };
 
+// ---- WAV and raw PCM into a seekable file: streamed as written, WAV sizes filled in at the end -----
+void WriteAllToFd(int fd, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0)
+      throw Error(ErrorCode::kIo,
+                  std::string("audio encoder: writing the file failed: ") + std::strerror(w < 0 ? errno : ENOSPC));
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+AudioEncoder::Config Streaming(AudioEncoder::Config config) {
+  config.streaming = true;
+  return config;
+}
+
+class PcmFileEncoder : public AudioEncoder {
+ public:
+  PcmFileEncoder(const Config &config, int fd)
+      : AudioEncoder(config),
+        fd_(fd),
+        inner_(Streaming(config), [fd](const uint8_t *p, size_t n) { WriteAllToFd(fd, p, n); }) {}
+
+  void Write(const float *samples, size_t count) override {
+    inner_.Write(samples, count);
+    samples_written_ = inner_.samples_written();
+  }
+
+  void Finish() override {
+    if (finished_) return;
+    finished_ = true;
+    inner_.Finish();
+    if (config_.format != AudioFormat::kWav) return;
+    const uint64_t bytes = static_cast<uint64_t>(samples_written_) * (config_.float_wav ? 4u : 2u);
+    if (bytes > kUnknownSize - 36)
+      throw Error(ErrorCode::kUnsupported, "audio encoder: a WAV file holds at most 4 GiB of samples");
+    const auto header = WavHeader(config_.sample_rate, config_.float_wav, static_cast<uint32_t>(bytes));
+    if (::pwrite(fd_, header.data(), header.size(), 0) != static_cast<ssize_t>(header.size()))
+      throw Error(ErrorCode::kIo,
+                  std::string("audio encoder: writing the WAV header failed: ") + std::strerror(errno));
+  }
+
+ private:
+  int fd_;
+  PcmEncoder inner_;
+  bool finished_ = false;
+};
+
 // ---- libsndfile codecs ----------------------------------------------------------------------------
 // Whole-file mode writes into a seekable memory file (so libsndfile fills in length fields at close).
 struct MemoryFile {
@@ -200,12 +251,16 @@ class Pipe {
 
 class SndfileEncoder : public AudioEncoder {
  public:
-  SndfileEncoder(const Config &config, ByteSink sink) : AudioEncoder(config), sink_(std::move(sink)) {
+  // `file_fd` >= 0: libsndfile writes that seekable file itself (CreateForFile) and the sink is unused.
+  SndfileEncoder(const Config &config, ByteSink sink, int file_fd = -1)
+      : AudioEncoder(config), sink_(std::move(sink)), to_file_(file_fd >= 0) {
     SF_INFO info{};
     info.samplerate = config.sample_rate;
     info.channels = 1;
     info.format = SndfileFormat(config.format);
-    if (config.streaming) {
+    if (to_file_) {
+      file_ = sf_open_fd(file_fd, SFM_WRITE, &info, SF_FALSE);
+    } else if (config.streaming) {
       pipe_ = std::make_unique<Pipe>();
       file_ = sf_open_fd(pipe_->write_fd(), SFM_WRITE, &info, SF_FALSE);
     } else {
@@ -273,8 +328,9 @@ class SndfileEncoder : public AudioEncoder {
       written = sf_write_float(file_, clipped_.data(), static_cast<sf_count_t>(n));
     }
     if (written != static_cast<sf_count_t>(n))
-      throw Error(ErrorCode::kRuntime, std::string("audio encoder: ") + AudioFormatName(config_.format) +
-                                           " encoding failed: " + sf_strerror(file_));
+      throw Error(to_file_ ? ErrorCode::kIo : ErrorCode::kRuntime,
+                  std::string("audio encoder: ") + AudioFormatName(config_.format) +
+                      (to_file_ ? " writing the file failed: " : " encoding failed: ") + sf_strerror(file_));
   }
   void Flush() {
     if (config_.streaming) pipe_->Drain(sink_);
@@ -283,6 +339,7 @@ class SndfileEncoder : public AudioEncoder {
   ByteSink sink_;
   MemoryFile memory_;
   std::unique_ptr<Pipe> pipe_;
+  bool to_file_ = false;
   SNDFILE *file_ = nullptr;
   std::vector<short> pcm_;
   std::vector<float> clipped_;
@@ -415,6 +472,15 @@ std::unique_ptr<AudioEncoder> AudioEncoder::Create(const Config &config, ByteSin
   config.Validate();
   if (IsSndfileFormat(config.format)) return std::make_unique<SndfileEncoder>(config, std::move(sink));
   return std::make_unique<PcmEncoder>(config, std::move(sink));
+}
+
+std::unique_ptr<AudioEncoder> AudioEncoder::CreateForFile(const Config &config, int fd) {
+  Config c = config;
+  c.streaming = false;  // the file is seekable: every format, complete headers
+  c.Validate();
+  if (fd < 0) throw Error(ErrorCode::kInvalidArgument, "audio encoder: no file to write");
+  if (IsSndfileFormat(c.format)) return std::make_unique<SndfileEncoder>(c, ByteSink(), fd);
+  return std::make_unique<PcmFileEncoder>(c, fd);
 }
 
 std::vector<uint8_t> EncodeAudio(const std::vector<float> &samples, int sample_rate, AudioFormat format,

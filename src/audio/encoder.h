@@ -8,7 +8,7 @@
 //   enc->Write(chunk.data(), chunk.size());   // any number of times
 //   enc->Finish();                            // flushes the encoder; the output is complete
 //
-// Two delivery modes:
+// Two delivery modes to a sink (and CreateForFile, which writes a seekable file incrementally):
 //  - streaming: encoded bytes go to the sink as soon as the codec emits them. Container fields that
 //    hold the total length cannot be known yet and say "unknown": the WAV RIFF and data sizes are
 //    0xFFFFFFFF (what ffmpeg writes to a pipe; libsndfile, browsers and players read to the end), an
@@ -78,6 +78,13 @@ class AudioEncoder {
   // Throws Error(kUnsupported) when this build cannot produce the format (the message lists those
   // it can), Error(kInvalidArgument) for a bad rate or streaming FLAC. `sink` must outlive the encoder.
   static std::unique_ptr<AudioEncoder> Create(const Config &config, ByteSink sink);
+  // Writes into a seekable file descriptor (a regular file, e.g. an AtomicFile's temporary file):
+  // bytes reach the file as they are encoded, so memory stays bounded whatever the length, and
+  // Finish() seeks back to fill in the length fields (WAV sizes, FLAC STREAMINFO, the MP3 Info frame):
+  // the file is the same complete file as whole-file mode gives. `config.streaming` is ignored; the
+  // descriptor is neither closed nor needed after Finish(). Errors as Create; writes that fail (disk
+  // full) throw Error(kIo).
+  static std::unique_ptr<AudioEncoder> CreateForFile(const Config &config, int fd);
   virtual ~AudioEncoder() = default;
 
   // Encodes `count` samples. Throws Error(kInvalidAudio) on a NaN/Inf sample (nothing of that call

@@ -8,9 +8,14 @@
 #include <memory>
 
 #include "cli/command_registry.h"
-#include "cli/synthesis_options.h"
-#include "common/log.h"
+#include "cli/progress.h"
+#include "cli/request.h"
+#include "cli/signals.h"
+#include "cli/strict_number.h"
+#include "cli/synthesis_flags.h"
+#include "cli/synthesizer.h"
 #include "cosyvoice/cosyvoice.h"
+#include "engine/bundle_config.h"
 
 namespace cosyvoice::cli {
 namespace {
@@ -30,60 +35,72 @@ double Median(std::vector<double> v) {
 
 Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
   struct Args {
-    std::string model;
-    int runs = 3, warmup = 1, tokens = 0;
-    bool json = false;
+    std::string model, runs = "3", warmup = "1", tokens;
     RequestFlags request;
-    SynthesisOptions options;
+    SynthesisFlags synthesis;
     RuntimeOptions runtime;
   };
   auto args = std::make_shared<Args>();
   Command cmd;
-  cmd.app = parent.add_subcommand("bench", "Time each stage of synthesis (median of --runs after --warmup)");
+  cmd.app = parent.add_subcommand(
+      "bench", "Time each stage of synthesis (median of --runs after --warmup; --json: one JSON object)");
   cmd.app->add_option("-m,--model", args->model, "Bundle directory")->required();
-  cmd.app->add_option("--runs", args->runs, "Timed runs")->default_val(3)->check(CLI::Range(1, 1000));
-  cmd.app->add_option("--warmup", args->warmup, "Untimed runs first")
-      ->default_val(1)
-      ->check(CLI::Range(0, 100));
+  cmd.app->add_option("--runs", args->runs, "Timed runs, 1-1000")->type_name("N")->default_val("3");
+  cmd.app->add_option("--warmup", args->warmup, "Untimed runs first, 0-100")->type_name("N")->default_val("1");
   cmd.app->add_option(
       "--tokens", args->tokens,
       "Generate exactly this many speech tokens per sentence (25 = 1 s), for comparable runs");
-  cmd.app->add_flag("--json", args->json, "Print one JSON object instead of a table");
-  args->request.AddTo(cmd.app);
-  AddSynthesisFlags(cmd.app, args->options);
+  args->request.AddTo(cmd.app, false);
+  args->synthesis.AddTo(cmd.app);
   args->runtime.AddTo(cmd.app);
   const GlobalOptions *g = &global;
-  cmd.run = [args, g] {
+  CLI::App *app = cmd.app;
+  cmd.run = [args, g, app] {
     Args &a = *args;
-    if (a.request.text.empty() && a.request.text_file.empty()) {
-      a.request.text = "Hello! This sentence is spoken in a voice cloned from a three second prompt.";
+    const int runs = static_cast<int>(IntFlag("--runs", a.runs, {1, 1000}));
+    const int warmup = static_cast<int>(IntFlag("--warmup", a.warmup, {0, 100}));
+    SynthesisSettings settings = ParseSynthesisFlags(a.synthesis);
+    if (app->count("--tokens") > 0) {
+      const int n = static_cast<int>(IntFlag("--tokens", a.tokens, {1, 1000000}));
+      settings.min_tokens = settings.max_tokens = n;
     }
-    a.request.Resolve();
-    if (a.tokens > 0) a.options.min_tokens = a.options.max_tokens = a.tokens;
+    const RuntimeConfig runtime = a.runtime.ToConfig();
+    const BundleConfig bundle = BundleConfig::Load(a.model);
+    TextPolicy policy;
+    policy.read_piped_stdin = false;
+    policy.default_text = "Hello! This sentence is spoken in a voice cloned from a three second prompt.";
+    ProgressReporter progress(g->json ? ProgressStyle::kQuiet : PickProgressStyle(g->quiet, false));
+    progress.CaptureLog();
+    const PreparedRequest prepared = PrepareRequest(
+        a.request, a.synthesis, bundle, policy, [&progress](const std::string &m) { progress.Warning(m); });
     const auto t_load = std::chrono::steady_clock::now();
-    const auto model = OpenModel(a.model, a.runtime);
+    auto synthesizer = Synthesizer::Load(a.model, runtime);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
     const auto t_voice = std::chrono::steady_clock::now();
-    const Voice voice = a.request.LoadVoice(*model, true);
+    const Voice voice = prepared.voice ? *prepared.voice
+                                       : synthesizer->CreateVoice(prepared.prompt, prepared.transcript,
+                                                                  prepared.prompt_name);
     const double voice_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_voice).count();
-    Audio source;
-    const SynthesisRequest req = a.request.BuildRequest(voice, source);
-    const int threads = a.runtime.threads;
+    const SynthesisRequest req = MakeSynthesisRequest(prepared, voice);
+    const SynthesisOptions options = ToEngineOptions(settings);
+    const int threads = runtime.intra_op_threads;
 
-    std::vector<SynthesisStats> runs;
-    Session session(model);
-    for (int i = 0; i < a.warmup + a.runs; ++i) {
-      SynthesisStats st;
-      session.Synthesize(
-          req, a.options, [](const AudioChunk &) { return true; }, &st);
-      if (i >= a.warmup) runs.push_back(st);
-      if (!g->quiet && !a.json)
-        COSY_LOG(kInfo) << (i < a.warmup ? "warmup" : "run") << " " << i + 1 << ": " << st.total_seconds
-                        << " s";
+    std::vector<SynthesisStats> stats;
+    {
+      CancelScope cancel([&synthesizer] { synthesizer->Cancel(); });
+      for (int i = 0; i < warmup + runs; ++i) {
+        SynthesisStats st;
+        synthesizer->Stream(
+            req, options, [](const AudioChunk &) { return true; }, &st);
+        if (i >= warmup) stats.push_back(st);
+        progress.Note("run", std::string(i < warmup ? "warmup" : "run") + " " + std::to_string(i + 1) + ": " +
+                                 std::to_string(st.total_seconds) + " s");
+      }
     }
+    const std::vector<SynthesisStats> &runs_stats = stats;
     auto med = [&](auto field) {
       std::vector<double> v;
-      for (const auto &s : runs) v.push_back(field(s));
+      for (const auto &s : runs_stats) v.push_back(field(s));
       return Median(v);
     };
     const double audio = med([](const SynthesisStats &s) { return s.audio_seconds; });
@@ -99,13 +116,13 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
         med([](const SynthesisStats &s) { return static_cast<double>(s.prompt_positions); });
     const double rss = PeakRssMb();
 
-    if (a.json) {
-      nlohmann::json j = {{"model", model->info().model_name},
+    if (g->json) {
+      nlohmann::json j = {{"model", synthesizer->model_name()},
                           {"mode", ModeName(req.mode)},
                           {"threads", threads},
-                          {"providers", model->info().providers},
-                          {"stream", a.options.stream},
-                          {"runs", a.runs},
+                          {"providers", synthesizer->providers()},
+                          {"stream", settings.stream},
+                          {"runs", runs},
                           {"load_seconds", load_s},
                           {"voice_seconds", voice_s},
                           {"text_seconds", text},
@@ -124,8 +141,8 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
       std::printf("%s\n", j.dump(2).c_str());
       return 0;
     }
-    std::printf("cosyvoice bench: %s, mode %s, %d run(s), threads %d, %s\n", model->info().model_name.c_str(),
-                ModeName(req.mode), a.runs, threads, a.options.stream ? "streaming" : "offline");
+    std::printf("cosyvoice bench: %s, mode %s, %d run(s), threads %d, %s\n", synthesizer->model_name().c_str(),
+                ModeName(req.mode), runs, threads, settings.stream ? "streaming" : "offline");
     std::printf("  %-22s %10s  %s\n", "stage", "seconds", "rate");
     std::printf("  %-22s %10.3f\n", "load bundle", load_s);
     std::printf("  %-22s %10.3f\n", "voice (frontend)", voice_s);

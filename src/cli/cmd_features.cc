@@ -7,6 +7,8 @@
 #include "audio/features.h"
 #include "audio/resampler.h"
 #include "cli/command_registry.h"
+#include "cli/input_files.h"
+#include "cli/strict_number.h"
 #include "common/log.h"
 #include "common/npy.h"
 #include "cosyvoice/error.h"
@@ -18,7 +20,7 @@ Command MakeFeaturesCommand(CLI::App &parent, const GlobalOptions & /*global*/) 
     std::string kind;
     std::string wav;
     std::string out;
-    double max_seconds = 30.0;
+    std::string max_seconds = "30";
   };
   auto args = std::make_shared<Args>();
   Command cmd;
@@ -36,12 +38,15 @@ Command MakeFeaturesCommand(CLI::App &parent, const GlobalOptions & /*global*/) 
   cmd.app
       ->add_option("--max-seconds", args->max_seconds,
                    "Reject longer audio, like a prompt for the speech tokenizer (0: no limit)")
-      ->default_val(30.0)
-      ->check(CLI::NonNegativeNumber);
+      ->type_name("S")
+      ->default_val("30");
   cmd.run = [args] {
-    const Audio audio = ReadAudio(args->wav);
     AudioRequirements req;
-    req.max_seconds = args->max_seconds;
+    req.max_seconds = RealFlag("--max-seconds", args->max_seconds, {0, 86400});
+    InputFiles inputs;
+    inputs.Add(args->wav, "the input audio (--wav)");
+    inputs.CheckNotInput(args->out, "--out");
+    const Audio audio = ReadAudio(args->wav);
     CheckAudio(audio, args->wav, req);
     // As the frontend: 16 kHz for CAM++ and the tokenizer, 24 kHz for the flow, each from the file.
     const int rate = args->kind == "mel" ? MatchaMelExtractor::kSampleRate : KaldiFbankExtractor::kSampleRate;

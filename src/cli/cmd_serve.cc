@@ -1,36 +1,14 @@
 // src/cli/cmd_serve.cc - `cosyvoice serve`: the HTTP API and web page (src/server/, docs/server.md).
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdlib>
 #include <memory>
 #include <thread>
 
 #include "cli/command_registry.h"
+#include "cli/signals.h"
 #include "common/log.h"
 #include "server/server.h"
 
 namespace cosyvoice::cli {
-namespace {
-
-// SIGTERM/SIGINT are taken by one thread (blocked everywhere else, before any thread starts): the
-// first asks for a graceful shutdown, a second one stops at once.
-void WatchSignals(server::HttpServer *http) {
-  std::thread([http] {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    int sig = 0;
-    sigwait(&set, &sig);
-    std::thread([http] { http->Shutdown(); }).detach();
-    sigwait(&set, &sig);
-    COSY_LOG(kWarning) << "second signal: stopping now";
-    std::_Exit(1);
-  }).detach();
-}
-
-}  // namespace
 
 Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
   struct Args {
@@ -82,20 +60,15 @@ Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
     config.quiet_requests = g->quiet;
     config.Validate();
 
-    // Before any thread exists, so that every thread inherits the mask.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-
     COSY_LOG(kInfo) << "loading " << config.model_dir << " for " << config.ResolvedWorkers() << " workers";
     auto backend = server::LoadEngineBackend(config.model_dir, config.ResolvedThreads());
     auto store = config.data_dir.empty() ? server::NewMemoryVoiceStore(config.max_voices)
                                          : server::OpenSqliteVoiceStore(config.data_dir, config.max_voices);
     server::HttpServer http(config, std::move(backend), std::move(store));
     const int port = http.Bind();
-    WatchSignals(&http);
+    // SIGTERM/SIGINT (cli/signals.h): the first asks for a graceful shutdown (in-flight requests
+    // finish), a second one ends the process at once.
+    CancelScope shutdown([&http] { std::thread([&http] { http.Shutdown(); }).detach(); });
     server::ServerState &s = http.state();
     COSY_LOG(kInfo) << "listening on http://"
                     << (config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host)

@@ -1,11 +1,12 @@
 // src/cli/command_registry.cc
 #include "cli/command_registry.h"
 
+#include "cli/strict_number.h"
+
 namespace cosyvoice::cli {
 
 void RuntimeOptions::AddTo(CLI::App *app) {
-  app->add_option("--threads", threads, "Intra-op threads per graph (0: one per core)")
-      ->check(CLI::Range(0, 1024));
+  app->add_option("--threads", threads, "Intra-op threads per graph, 0-1024 (0: one per core)")->type_name("N");
   app->add_option("--provider", providers, "Execution providers in order of preference, e.g. cuda,cpu")
       ->default_val("cpu");
   app->add_option("--graph-opt", optimization, "ONNX Runtime graph optimization: disabled|basic|extended|all")
@@ -15,7 +16,7 @@ void RuntimeOptions::AddTo(CLI::App *app) {
 
 RuntimeConfig RuntimeOptions::ToConfig() const {
   RuntimeConfig config;
-  config.intra_op_threads = threads;
+  if (!threads.empty()) config.intra_op_threads = static_cast<int>(IntFlag("--threads", threads, {0, 1024}));
   config.providers = ParseProviderList(providers);
   config.optimization = ParseGraphOptimization(optimization);
   config.profile_prefix = profile_prefix;
@@ -24,9 +25,20 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
 }
 
 std::vector<CommandFactory> AllCommands() {
-  return {MakeTtsCommand,      MakeVoiceCommand,     MakeBenchCommand,    MakeBenchStreamCommand,
-          MakeInfoCommand,     MakeNormalizeCommand, MakeTokenizeCommand,
-          MakeFeaturesCommand, MakeInspectCommand,   MakeVersionCommand, MakeServeCommand};
+  // One per line, in `cosyvoice --help` order.
+  return {
+      MakeTtsCommand,      //
+      MakeVoiceCommand,    //
+      MakeVoicesCommand,   //
+      MakeBenchCommand,    //
+      MakeInfoCommand,     //
+      MakeNormalizeCommand,  //
+      MakeTokenizeCommand,   //
+      MakeFeaturesCommand,   //
+      MakeInspectCommand,    //
+      MakeServeCommand,      //
+      MakeVersionCommand,    //
+  };
 }
 
 }  // namespace cosyvoice::cli

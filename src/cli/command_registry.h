@@ -12,18 +12,21 @@
 namespace cosyvoice::cli {
 
 // Options every subcommand understands.
+// They may be given anywhere on the line (`cosyvoice tts -q ...` as well as `cosyvoice -q tts ...`).
 struct GlobalOptions {
   bool quiet = false;    // only errors on stderr
   bool verbose = false;  // debug logging
+  bool json = false;     // machine-readable output (each command says what; errors as JSON lines)
 };
 
 // Options shared by subcommands that run ONNX graphs.
 struct RuntimeOptions {
-  int threads = 0;  // 0: ONNX Runtime decides
+  std::string threads;  // as typed; empty or 0: ONNX Runtime decides
   std::string providers = "cpu";
   std::string optimization = "all";
   std::string profile_prefix;
   void AddTo(CLI::App *app);
+  // Throws Error(kInvalidArgument) naming the flag (strict numbers, known providers).
   RuntimeConfig ToConfig() const;
 };
 
@@ -45,8 +48,8 @@ Command MakeInspectCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeInfoCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeVoiceCommand(CLI::App &parent, const GlobalOptions &global);
+Command MakeVoicesCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global);
-Command MakeBenchStreamCommand(CLI::App &parent, const GlobalOptions &global);  // cmd_bench_stream.cc
 Command MakeFeaturesCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeNormalizeCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeTokenizeCommand(CLI::App &parent, const GlobalOptions &global);

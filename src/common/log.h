@@ -2,11 +2,19 @@
 //   COSY_LOG(kInfo) << "loaded " << n << " graphs";
 #pragma once
 
+#include <functional>
 #include <sstream>
+#include <string>
 
 namespace cosyvoice {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3, kSilent = 4 };
+
+// Where finished lines go (default: stderr with a "[cosyvoice] " prefix). A program that draws its
+// own status line (the CLI's progress display) installs a sink to print messages around it; `message`
+// has no prefix and no newline. nullptr restores the default. The sink may be called from any thread.
+using LogSink = std::function<void(LogLevel level, const std::string &message)>;
+void SetLogSink(LogSink sink);
 
 void SetLogLevel(LogLevel level);
 LogLevel GetLogLevel();

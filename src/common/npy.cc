@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/atomic_file.h"
 #include "cosyvoice/error.h"
 
 namespace cosyvoice {
@@ -212,17 +213,16 @@ void SaveNpy(const std::filesystem::path &path, DType dtype, const std::vector<i
   header.append((64 - unpadded % 64) % 64, ' ');
   header += '\n';
 
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error(ErrorCode::kIo, path.string() + ": cannot open for writing");
+  AtomicFile out(path.string());  // a failure leaves a previous file at `path` as it was
   const unsigned char version[2] = {1, 0};
   const unsigned char len[2] = {static_cast<unsigned char>(header.size() & 0xff),
                                 static_cast<unsigned char>(header.size() >> 8)};
-  out.write(kMagic, kMagicLen);
-  out.write(reinterpret_cast<const char *>(version), 2);
-  out.write(reinterpret_cast<const char *>(len), 2);
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  out.write(static_cast<const char *>(data), static_cast<std::streamsize>(count * DTypeSize(dtype)));
-  if (!out) throw Error(ErrorCode::kIo, path.string() + ": write failed");
+  out.Write(kMagic, kMagicLen);
+  out.Write(version, 2);
+  out.Write(len, 2);
+  out.Write(header.data(), header.size());
+  out.Write(data, count * DTypeSize(dtype));
+  out.Commit();
 }
 
 }  // namespace cosyvoice

@@ -2,9 +2,12 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
+#include "common/atomic_file.h"
 #include "common/sha256.h"
+#include "engine/voice_file.h"
 #include "cosyvoice/cosyvoice.h"
 
 namespace cosyvoice {
@@ -34,22 +37,24 @@ void PutArray(std::string &out, const std::vector<T> &v) {
 
 }  // namespace
 
-void Voice::Save(const std::string &path) const {
+std::string EncodeVoiceFile(const Voice &voice) {
   std::string payload;
-  PutArray(payload, speech_tokens);
-  PutArray(payload, speaker_embedding);
-  PutArray(payload, prompt_mel);
+  PutArray(payload, voice.speech_tokens);
+  PutArray(payload, voice.speaker_embedding);
+  PutArray(payload, voice.prompt_mel);
   Sha256 sha;
   sha.Update(payload.data(), payload.size());
+  // Only the file name: a voice file is shared and must not carry where its maker keeps recordings.
+  const std::string source = std::filesystem::path(voice.source).filename().string();
   const nlohmann::json header = {
-      {"transcript", transcript},
-      {"num_speech_tokens", speech_tokens.size()},
-      {"embedding_dim", speaker_embedding.size()},
-      {"mel_bins", mel_bins},
-      {"mel_frames", mel_frames()},
-      {"prompt_seconds", prompt_seconds},
+      {"transcript", voice.transcript},
+      {"num_speech_tokens", voice.speech_tokens.size()},
+      {"embedding_dim", voice.speaker_embedding.size()},
+      {"mel_bins", voice.mel_bins},
+      {"mel_frames", voice.mel_frames()},
+      {"prompt_seconds", voice.prompt_seconds},
       {"source", source},
-      {"frontend_id", frontend_id},
+      {"frontend_id", voice.frontend_id},
       {"payload_sha256", sha.HexDigest()},
   };
   const std::string json = header.dump();
@@ -58,10 +63,14 @@ void Voice::Save(const std::string &path) const {
   PutU32(out, static_cast<uint32_t>(json.size()));
   out += json;
   out += payload;
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw Error(ErrorCode::kIo, path + ": cannot open for writing");
-  f.write(out.data(), static_cast<std::streamsize>(out.size()));
-  if (!f) throw Error(ErrorCode::kIo, path + ": write failed");
+  return out;
+}
+
+void Voice::Save(const std::string &path) const {
+  const std::string bytes = EncodeVoiceFile(*this);
+  AtomicFile file(path);  // a failure leaves a previous file at `path` as it was
+  file.Write(bytes.data(), bytes.size());
+  file.Commit();
 }
 
 Voice Voice::Load(const std::string &path) {

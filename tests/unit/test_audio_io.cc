@@ -215,7 +215,7 @@ TEST(AudioIo, PromptCopiesAreResampledFromTheOriginal) {
 
 TEST(AudioIo, WriteErrorsNameTheFile) {
   EXPECT_COSY_ERROR(WriteWav("/nonexistent-dir/x.wav", {0.1f}, 24000), ErrorCode::kIo,
-                    "/nonexistent-dir/x.wav: cannot write WAV file");
+                    "/nonexistent-dir/x.wav: directory '/nonexistent-dir' does not exist");
   EXPECT_COSY_ERROR(WriteWav("/tmp/x.wav", {0.1f}, 0), ErrorCode::kInvalidArgument,
                     "sample rate must be positive");
 }
