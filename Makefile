@@ -10,6 +10,7 @@ SHELL := /bin/bash
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_TSAN ?= build-tsan
+BUILD_ARM64 ?= build-arm64
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 export ONNXRUNTIME_ROOT
@@ -22,7 +23,8 @@ MODEL      ?=
 PY_SOURCES := $(shell find python/cosyvoice_export -name '*.py' 2>/dev/null)
 
 .PHONY: help deps build build-only test test-cpp test-python test-sanitize build-asan test-asan \
-        test-tsan build-tsan test-tsan-only tiny-model tiny-model-only demo serve format format-check clean
+        test-tsan build-tsan test-tsan-only tiny-model tiny-model-only demo serve format format-check clean \
+        cross-arm64 deps-arm64 build-arm64 test-arm64 test-arm64-only
 
 help:
 	@echo "make demo            synthesize a sentence in a cloned voice (tiny random model unless MODEL=bundle dir)"
@@ -33,6 +35,8 @@ help:
 	@echo "make deps            install/fetch dependencies only   make build   dependencies + build"
 	@echo "make tiny-model      random-weight checkpoint -> bundle -> goldens under $(TINY)/"
 	@echo "make serve           HTTP API + web page on http://127.0.0.1:7860/ (tiny model unless MODEL=bundle dir)"
+	@echo "make cross-arm64     cross-build library, CLI and C++ tests for Linux aarch64 into $(BUILD_ARM64)/"
+	@echo "make test-arm64      unit + golden tiers and a tiny-model tts under qemu, compared with x86-64 (docs/platforms.md)"
 	@echo "make format          clang-format the C++ sources      make clean  remove build trees"
 	@echo "scripts/check-fresh-machine.sh [REF]   make demo + make test in a new Debian 12 root (root only)"
 
@@ -76,10 +80,20 @@ $(TINY)/goldens/.done: $(TINY)/bundle/.done
 	rm -rf $(TINY)/goldens && $(PYENV) $(PY) -m cosyvoice_export goldens --checkpoint $(TINY)/checkpoint --bundle $(TINY)/bundle --out $(TINY)/goldens
 	@touch $@
 
+$(TINY)/bundle-q/.done: $(TINY)/bundle/.done
+	@echo "[tiny] the bundle with LLM variants (fused fp32, int8, int4; docs/bundle.md §7)"
+	rm -rf $(TINY)/bundle-q && $(PYENV) $(PY) -m cosyvoice_export quantize $(TINY)/bundle --out $(TINY)/bundle-q --llm fp32,int8,int4 --quiet
+	@touch $@
+
+$(TINY)/goldens-q/.done: $(TINY)/bundle-q/.done $(TINY)/goldens/.done
+	@echo "[tiny] reference logits of the int8/int4 LLM variants (docs/parity.md, quantized LLM variants)"
+	$(PYENV) $(PY) -m cosyvoice_export variant-goldens --bundle $(TINY)/bundle-q --goldens $(TINY)/goldens --out $(TINY)/goldens-q --quiet
+	@touch $@
+
 tiny-model:
 	@$(PHASES) tiny-model dependencies "$(SUBMAKE) deps" model "$(SUBMAKE) tiny-model-only"
-tiny-model-only: $(TINY)/goldens/.done
-	@echo "[tiny] checkpoint, bundle and goldens ready under $(TINY)/"
+tiny-model-only: $(TINY)/goldens/.done $(TINY)/goldens-q/.done
+	@echo "[tiny] checkpoint, bundle, goldens and the LLM variants ready under $(TINY)/"
 
 # ---- tests ---------------------------------------------------------------------------------------
 # COSYVOICE_TEST_THREADS=N runs every tier with N threads: ONNX Runtime intra-op threads in the C++
@@ -121,8 +135,32 @@ build-tsan:
 	cmake --build $(BUILD_TSAN) -j $(JOBS) --target $(TSAN_TESTS)
 test-tsan-only:
 	@echo "== concurrent sessions and tokenizer under ThreadSanitizer =="
-	cd $(BUILD_TSAN) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+	cd $(BUILD_TSAN) && COSYVOICE_TEST_QUICK_EXIT=1 COSYVOICE_TEST_THREADS=1 TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
 	  ctest -R '^(SessionTest\.|TokenizerCorpus\.Concurrent)' --output-on-failure -j 1 2>&1 | tee ctest-tsan.log | grep -E 'tests passed|Failed|ThreadSanitizer|Total Test time'
+
+# ---- Linux aarch64: cross build with Debian's cross compiler, tests under qemu-user (docs/platforms.md)
+# ONNX Runtime: the arm64 library of the same npm onnxruntime-node package as the x86-64 build.
+ORT_ARM64 := third_party/onnxruntime-arm64
+cross-arm64:
+	@$(PHASES) cross-arm64 dependencies "$(SUBMAKE) deps-arm64" build "$(SUBMAKE) build-arm64"
+deps-arm64:
+	@scripts/setup/install-arm64-deps.sh
+	@ORT_ARCH=arm64 scripts/setup/fetch-onnxruntime.sh $(ORT_ARM64)
+	@scripts/setup/fetch-npm-assets.sh third_party
+$(BUILD_ARM64)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_ARM64) -G Ninja -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/toolchains/aarch64-linux-gnu.cmake \
+	  -DONNXRUNTIME_ROOT=$(CURDIR)/$(ORT_ARM64) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOSYVOICE_WERROR=ON \
+	  -DCOSYVOICE_BUILD_BENCH=OFF -DCOSYVOICE_BUILD_EXAMPLES=OFF $(CMAKE_ARGS)
+build-arm64: $(BUILD_ARM64)/CMakeCache.txt
+	cmake --build $(BUILD_ARM64) -j $(JOBS)
+	@echo "[cross-arm64] $(BUILD_ARM64)/bin/cosyvoice: $$(aarch64-linux-gnu-readelf -h $(BUILD_ARM64)/bin/cosyvoice | sed -n 's/^ *Machine: *//p')"
+
+# The x86-64 build is needed too: its `tts` output is what the aarch64 one is compared with.
+test-arm64:
+	@$(PHASES) test-arm64 dependencies "$(SUBMAKE) deps deps-arm64" build "$(SUBMAKE) build-only" \
+	  model "$(SUBMAKE) tiny-model-only" cross-build "$(SUBMAKE) build-arm64" tests "$(SUBMAKE) test-arm64-only"
+test-arm64-only:
+	@scripts/test-arm64.sh $(BUILD_ARM64) $(BUILD) $(TINY)
 
 # ---- demo ----------------------------------------------------------------------------------------
 demo:
@@ -143,4 +181,4 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(CXX_FILES)
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_ARM64)

@@ -52,7 +52,11 @@ struct ModelConfig {
   std::string model_dir;          // the bundle directory (docs/bundle.md)
   RuntimeConfig runtime;          // threads, execution providers, graph optimization
   bool verify_checksums = false;  // sha256 every bundle file at load (slow; sizes are always checked)
-  void Validate() const;          // throws Error(kInvalidArgument) naming the field
+  // Which of the bundle's variants to run (docs/bundle.md §7): "fp32", "fp16", "int8", "int4", a
+  // variant name or "auto" (the fastest that passed the A/B gate for the active provider, else
+  // fp32), for every family or per family: "llm=int4,flow=int8" (families not named: fp32).
+  std::string precision = "fp32";
+  void Validate() const;  // throws Error(kInvalidArgument) naming the field
 };
 
 // What the model needs from a prompt recording, computed once (speech tokens, speaker embedding,
@@ -196,6 +200,14 @@ struct ModelInfo {
   std::string bundle_dir;              // as given in ModelConfig::model_dir
   std::vector<std::string> providers;  // execution providers actually in use
   int intra_op_threads = 0;            // size of the shared ONNX Runtime pool (0: one per physical core)
+  // Per family (llm, flow, hift, frontend) what ModelConfig::precision chose.
+  struct Precision {
+    std::string family;
+    std::string variant;    // the variant's name, or "base" for the bundle's fp32 files
+    std::string precision;  // fp32 | fp16 | int8 | int4
+    std::string gate;       // A/B gate status (untested | passed | failed | parity); "base" for the base
+  };
+  std::vector<Precision> precisions;
 };
 
 // The loaded bundle. Immutable and thread-safe: every const method may be called from any number

@@ -1,6 +1,7 @@
 // cosyvoice/runtime_config.h - how ONNX Runtime sessions are created (load-time settings).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,10 +17,21 @@ struct RuntimeConfig {
   int intra_op_threads = 0;
   // Inter-op threads (same sharing); graphs run sequentially, so 1 is right.
   int inter_op_threads = 1;
-  // Execution providers in order of preference, e.g. {"cuda", "cpu"}. "cpu" is always appended
-  // as the last resort; a provider that cannot be enabled is logged once and skipped.
+  // Execution providers in order of preference, e.g. {"webgpu", "cpu"}. Known names: cpu, webgpu,
+  // cuda, tensorrt, coreml, directml, nnapi, xnnpack, openvino (docs/gpu.md says which ONNX Runtime
+  // package brings which). "cpu" is always appended as the last resort; a provider that cannot be
+  // enabled - not in this build, its library missing, no GPU adapter - is reported once, in one
+  // line, and the graphs run on the next provider.
   std::vector<std::string> providers = {"cpu"};
-  // CUDA device for the "cuda" provider.
+  // Per-provider options with ONNX Runtime's own keys, e.g. {"webgpu", {{"preferredLayout", "NHWC"}}}.
+  // Validate() checks keys and values against the table in docs/gpu.md.
+  std::map<std::string, std::map<std::string, std::string>> provider_options;
+  // ONNX Runtime 1.30's WebGPU provider computes the HiFT vocoder's generator wrongly (spectrum off
+  // by up to 50 %, measured on an NVIDIA H200: docs/gpu.md), while the LLM and the flow match the CPU
+  // within the float32 bounds. So under "webgpu" the vocoder graphs run on the next provider unless
+  // this is set (to check a newer ONNX Runtime).
+  bool vocoder_on_webgpu = false;
+  // Device index for providers that have one (cuda, tensorrt, directml) unless their options set it.
   int device_id = 0;
   GraphOptimization optimization = GraphOptimization::kAll;
   // When non-empty, ONNX Runtime writes a chrome-trace profile per session with this path prefix.
@@ -34,6 +46,9 @@ struct RuntimeConfig {
 
 // Parses "cpu", "cuda", "cuda,cpu" ... into RuntimeConfig::providers (lower-case names).
 std::vector<std::string> ParseProviderList(const std::string &text);
+// Parses "provider.key=value" (e.g. "webgpu.preferredLayout=NHWC") into `config.provider_options`;
+// throws Error(kInvalidArgument) when the text has another shape. Keys are checked by Validate().
+void AddProviderOption(RuntimeConfig &config, const std::string &text);
 GraphOptimization ParseGraphOptimization(const std::string &text);  // disabled|basic|extended|all
 
 }  // namespace cosyvoice

@@ -154,6 +154,18 @@ def is_stop_token(tok: int, speech_token_size: int = SPEECH_TOKEN_SIZE) -> bool:
     return tok >= speech_token_size
 
 
+def _step_distribution(logits, step: int, min_len: int, speech_token_size: int):
+    """(masked float64 logits, their softmax, ids by descending probability then id) for one step.
+    The definition is on float32 logits: round whatever comes in to float32, then widen exactly;
+    below min_len the stop ids (>= speech_token_size) are masked."""
+    xs = np.asarray(logits, dtype=np.float32).reshape(-1).astype(np.float64).tolist()
+    if step < min_len:
+        for j in range(speech_token_size, len(xs)):
+            xs[j] = -math.inf
+    p = softmax64(xs)
+    return xs, p, sorted(range(len(xs)), key=lambda j: (-p[j], j))
+
+
 def ras_step(logits, decoded: Sequence[int], step: int, min_len: int, rng: Xoshiro256StarStar, *,
              top_p: float = DEFAULT_TOP_P, top_k: int = DEFAULT_TOP_K, win_size: int = DEFAULT_WIN_SIZE,
              tau_r: float = DEFAULT_TAU_R, speech_token_size: int = SPEECH_TOKEN_SIZE,
@@ -170,15 +182,7 @@ def ras_step(logits, decoded: Sequence[int], step: int, min_len: int, rng: Xoshi
     (d) rep = occurrences of the drawn id in decoded[-win_size:]; if rep >= win_size * tau_r,
         set its p to 0 and, if the remaining total is > 0, draw again over all p in id order.
     """
-    # The definition is on float32 logits: round whatever comes in to float32, then widen exactly.
-    xs = np.asarray(logits, dtype=np.float32).reshape(-1).astype(np.float64).tolist()
-    V = len(xs)
-    if step < min_len:
-        for j in range(speech_token_size, V):
-            xs[j] = -math.inf
-    p = softmax64(xs)
-
-    order = sorted(range(V), key=lambda j: (-p[j], j))
+    _, p, order = _step_distribution(logits, step, min_len, speech_token_size)
     kept_ids: List[int] = []
     kept_p: List[float] = []
     cum = 0.0
@@ -244,13 +248,8 @@ def ras_step_margin(logits, decoded: Sequence[int], step: int, min_len: int, rng
     the step: the draw's position between its two bracketing boundaries (:func:`_draw_margin`), the
     order of the drawn id and its neighbours in the sorted list (half their logit gap), the nucleus
     cut ``cum < top_p`` (|cum - top_p| / (2 cum)), and the fallback draw when one happens."""
-    xs = np.asarray(logits, dtype=np.float32).reshape(-1).astype(np.float64).tolist()
+    xs, p, order = _step_distribution(logits, step, min_len, speech_token_size)
     V = len(xs)
-    if step < min_len:
-        for j in range(speech_token_size, V):
-            xs[j] = -math.inf
-    p = softmax64(xs)
-    order = sorted(range(V), key=lambda j: (-p[j], j))
     kept_ids: List[int] = []
     kept_p: List[float] = []
     cum = 0.0

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Put ONNX Runtime (CPU, linux-x64) into PREFIX using only the npm registry and Debian's archive.
+# Put ONNX Runtime (CPU, linux-x64 or linux-arm64) into PREFIX using only the npm registry and
+# Debian's archive.
 #
 #   library: libonnxruntime.so.1 (official Microsoft build) from the npm package onnxruntime-node
-#            (bin/napi-v6/linux/x64/). `npm pack` is used: it runs no install scripts.
+#            (bin/napi-v6/linux/x64/ or .../linux/arm64/). `npm pack` is used: it runs no install
+#            scripts. One tarball carries both architectures; ORT_ARCH chooses which library.
 #   headers: C/C++ API headers from Debian trixie's libonnxruntime-dev, downloaded through a private
 #            apt state under the cache (the machine's /etc/apt and /var/lib/apt are not touched and
 #            nothing from trixie is installed). The C API is append-only, so these headers
@@ -13,11 +15,20 @@
 # (or export ONNXRUNTIME_ROOT) pointing at a directory with include/ and lib/.
 #
 #   usage: fetch-onnxruntime.sh [PREFIX]     (default third_party/onnxruntime)
-#   env:   COSYVOICE_CACHE (default ~/.cache/cosyvoice-ort), FORCE=1 to redo
+#   env:   ORT_ARCH=x64|arm64 (default: this machine's; `make cross-arm64` asks for arm64),
+#          COSYVOICE_CACHE (default ~/.cache/cosyvoice-ort), FORCE=1 to redo
 set -euo pipefail
 
 ORT_NPM_VERSION=1.30.0
-ORT_LIB_SHA256=ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23
+if [[ -z "${ORT_ARCH:-}" ]]; then   # default: this machine's architecture
+  case "$(uname -m)" in aarch64|arm64) ORT_ARCH=arm64 ;; *) ORT_ARCH=x64 ;; esac
+fi
+case "$ORT_ARCH" in
+  x64)   ORT_LIB_SHA256=ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23 ;;
+  arm64) ORT_LIB_SHA256=1f549d46250b005580b597f4164984aaf75b3bcb9f3aeb07c7f8a8fe60b23c76 ;;
+  *) printf '[onnxruntime] ORT_ARCH=%s: expected x64 or arm64\n' "$ORT_ARCH" >&2; exit 2 ;;
+esac
+ORT_LIB_PATH=package/bin/napi-v6/linux/$ORT_ARCH/libonnxruntime.so.1
 HDR_SUITE=trixie
 HDR_PKG=libonnxruntime-dev
 HDR_VERSION=1.21.0+dfsg-1
@@ -26,6 +37,7 @@ HDR_DEB_SHA256=14f7d959d5deacbcf1504830d4189f91fc67382b399ed9ae9d3aa9c4050ced08
 PREFIX=${1:-third_party/onnxruntime}
 CACHE=${COSYVOICE_CACHE:-$HOME/.cache/cosyvoice-ort}
 STAMP="onnxruntime-node@${ORT_NPM_VERSION} + ${HDR_PKG}=${HDR_VERSION}"
+[[ "$ORT_ARCH" == x64 ]] || STAMP="$STAMP ($ORT_ARCH)"   # x64 keeps the stamp older checkouts wrote
 log() { printf '[onnxruntime] %s\n' "$*" >&2; }
 
 if [[ -z "${FORCE:-}" && -f "$PREFIX/STAMP" && "$(cat "$PREFIX/STAMP")" == "$STAMP" \
@@ -47,13 +59,13 @@ if [[ ! -s "$tgz" ]]; then
     || { log "npm pack failed: is the npm registry reachable?"; exit 1; }
   mv "$tmp/onnxruntime-node-${ORT_NPM_VERSION}.tgz" "$tgz"
 fi
-tar -xzf "$tgz" -C "$tmp" package/bin/napi-v6/linux/x64/libonnxruntime.so.1
-got=$(sha256sum "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" | cut -d' ' -f1)
+tar -xzf "$tgz" -C "$tmp" "$ORT_LIB_PATH"
+got=$(sha256sum "$tmp/$ORT_LIB_PATH" | cut -d' ' -f1)
 if [[ "$got" != "$ORT_LIB_SHA256" ]]; then
-  log "checksum mismatch for libonnxruntime.so.1: got $got, expected $ORT_LIB_SHA256"; rm -f "$tgz"; exit 1
+  log "checksum mismatch for $ORT_LIB_PATH: got $got, expected $ORT_LIB_SHA256"; rm -f "$tgz"; exit 1
 fi
 rm -rf "$PREFIX/lib" "$PREFIX/include"; mkdir -p "$PREFIX/lib" "$PREFIX/include"
-install -m 0755 "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" "$PREFIX/lib/"
+install -m 0755 "$tmp/$ORT_LIB_PATH" "$PREFIX/lib/"
 ln -sfn libonnxruntime.so.1 "$PREFIX/lib/libonnxruntime.so"
 
 # 2. headers from Debian's newer suite, private apt state
@@ -84,9 +96,9 @@ dpkg-deb -x "$deb" "$tmp/dev"
 cp -a "$tmp/dev/usr/include/onnxruntime/." "$PREFIX/include/"
 api=$(sed -n 's/^#define ORT_API_VERSION \([0-9]*\).*/\1/p' "$PREFIX/include/onnxruntime_c_api.h")
 {
-  echo "library: npm onnxruntime-node@${ORT_NPM_VERSION} bin/napi-v6/linux/x64/libonnxruntime.so.1 sha256 $got"
+  echo "library: npm onnxruntime-node@${ORT_NPM_VERSION} ${ORT_LIB_PATH#package/} sha256 $got"
   echo "headers: $(basename "$deb") sha256 $(sha256sum "$deb" | cut -d' ' -f1) ORT_API_VERSION $api"
   echo "license: MIT (Microsoft onnxruntime)"
 } > "$PREFIX/PROVENANCE.txt"
 echo "$STAMP" > "$PREFIX/STAMP"
-log "ready in $PREFIX ($(( $(date +%s) - t0 )) s; ORT ${ORT_NPM_VERSION}, headers API $api)"
+log "ready in $PREFIX ($(( $(date +%s) - t0 )) s; ORT ${ORT_NPM_VERSION} linux-$ORT_ARCH, headers API $api)"

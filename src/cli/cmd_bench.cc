@@ -26,6 +26,13 @@ double PeakRssMb() {
   return static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
+nlohmann::json PrecisionJson(const ModelInfo &info) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto &p : info.precisions)
+    j[p.family] = {{"variant", p.variant}, {"precision", p.precision}, {"gate", p.gate}};
+  return j;
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0.0 : v[v.size() / 2];
@@ -46,7 +53,9 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
       "bench", "Time each stage of synthesis (median of --runs after --warmup; --json: one JSON object)");
   cmd.app->add_option("-m,--model", args->model, "Bundle directory")->required();
   cmd.app->add_option("--runs", args->runs, "Timed runs, 1-1000")->type_name("N")->default_val("3");
-  cmd.app->add_option("--warmup", args->warmup, "Untimed runs first, 0-100")->type_name("N")->default_val("1");
+  cmd.app->add_option("--warmup", args->warmup, "Untimed runs first, 0-100")
+      ->type_name("N")
+      ->default_val("1");
   cmd.app->add_option(
       "--tokens", args->tokens,
       "Generate exactly this many speech tokens per sentence (25 = 1 s), for comparable runs");
@@ -74,12 +83,12 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     const PreparedRequest prepared = PrepareRequest(
         a.request, a.synthesis, bundle, policy, [&progress](const std::string &m) { progress.Warning(m); });
     const auto t_load = std::chrono::steady_clock::now();
-    auto synthesizer = Synthesizer::Load(a.model, runtime);
+    auto synthesizer = Synthesizer::Load(a.model, runtime, a.runtime.precision);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
     const auto t_voice = std::chrono::steady_clock::now();
-    const Voice voice = prepared.voice ? *prepared.voice
-                                       : synthesizer->CreateVoice(prepared.prompt, prepared.transcript,
-                                                                  prepared.prompt_name);
+    const Voice voice =
+        prepared.voice ? *prepared.voice
+                       : synthesizer->CreateVoice(prepared.prompt, prepared.transcript, prepared.prompt_name);
     const double voice_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_voice).count();
     const SynthesisRequest req = MakeSynthesisRequest(prepared, voice);
     const SynthesisOptions options = ToEngineOptions(settings);
@@ -121,6 +130,7 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
                           {"mode", ModeName(req.mode)},
                           {"threads", threads},
                           {"providers", synthesizer->providers()},
+                          {"precision", PrecisionJson(synthesizer->info())},
                           {"stream", settings.stream},
                           {"runs", runs},
                           {"load_seconds", load_s},
@@ -141,9 +151,14 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
       std::printf("%s\n", j.dump(2).c_str());
       return 0;
     }
-    std::printf("cosyvoice bench: %s, mode %s, %d run(s), threads %d, %s\n", synthesizer->model_name().c_str(),
-                ModeName(req.mode), runs, threads, settings.stream ? "streaming" : "offline");
-    std::printf("  %-22s %10s  %s\n", "stage", "seconds", "rate");
+    std::printf("cosyvoice bench: %s, mode %s, %d run(s), threads %d, %s\n",
+                synthesizer->model_name().c_str(), ModeName(req.mode), runs, threads,
+                settings.stream ? "streaming" : "offline");
+    std::printf("  precision:");
+    for (const auto &p : synthesizer->info().precisions)
+      std::printf(" %s=%s (%s, %s)", p.family.c_str(), p.variant.c_str(), p.precision.c_str(),
+                  p.gate.c_str());
+    std::printf("\n  %-22s %10s  %s\n", "stage", "seconds", "rate");
     std::printf("  %-22s %10.3f\n", "load bundle", load_s);
     std::printf("  %-22s %10.3f\n", "voice (frontend)", voice_s);
     std::printf("  %-22s %10.3f\n", "text", text);

@@ -6,19 +6,54 @@
 #include "cli/command_registry.h"
 #include "common/log.h"
 #include "engine/bundle_config.h"
+#include "engine/variants.h"
+#include "models/session_factory.h"
 
 namespace cosyvoice::cli {
+
+namespace {
+
+// Every variant of the bundle, and what `precision` would run for the preferred provider.
+void PrintVariants(const BundleConfig &c, const std::string &precision, const std::string &providers) {
+  RuntimeConfig rt;
+  rt.providers = ParseProviderList(providers);
+  const std::string provider = PreferredProvider(rt);
+  for (const auto &[family, list] : c.variants) {
+    for (const auto &v : list) {
+      std::string files;
+      for (const auto &[field, rel] : v.files) files += (files.empty() ? "" : ", ") + field + "=" + rel;
+      std::printf("variant     %s/%s: %s for %s, gate %s; %s\n", family.c_str(), v.name.c_str(),
+                  v.precision.c_str(), v.providers.front().c_str(), v.gate_status.c_str(), files.c_str());
+    }
+  }
+  std::printf("precision   %s on %s:", precision.c_str(), provider.c_str());
+  for (const VariantChoice &ch : ChooseVariants(c.variants, precision, provider)) {
+    std::printf(" %s=%s", ch.family.c_str(), ch.variant ? ch.variant->name.c_str() : "base");
+  }
+  std::printf("\n");
+}
+
+}  // namespace
 
 Command MakeInfoCommand(CLI::App &parent, const GlobalOptions & /*global*/) {
   struct Args {
     std::string model;
     bool verify = false;
+    std::string precision = "fp32";
+    std::string providers = "cpu";
   };
   auto args = std::make_shared<Args>();
   Command cmd;
   cmd.app = parent.add_subcommand("info", "Check a model bundle and print its summary");
   cmd.app->add_option("-m,--model", args->model, "Bundle directory (docs/bundle.md)")->required();
   cmd.app->add_flag("--verify", args->verify, "Also check the sha256 of every file (reads the whole bundle)");
+  cmd.app
+      ->add_option("--precision", args->precision,
+                   "Show which variants this precision selects (docs/bundle.md §7)")
+      ->default_val("fp32");
+  cmd.app
+      ->add_option("--provider", args->providers, "Execution providers the selection is for, e.g. cuda,cpu")
+      ->default_val("cpu");
   cmd.run = [args] {
     const BundleConfig c = BundleConfig::Load(args->model);
     if (args->verify) {
@@ -42,6 +77,7 @@ Command MakeInfoCommand(CLI::App &parent, const GlobalOptions & /*global*/) {
                 c.flow.max_frames);
     std::printf("vocoder     %d Hz, hop %d, istft %d/%d\n", c.hift.sample_rate, c.hift.hop_length,
                 c.hift.istft_n_fft, c.hift.istft_hop);
+    PrintVariants(c, args->precision, args->providers);
     std::printf("checks      %s\n", c.checks_json.size() > 300
                                         ? (c.checks_json.substr(0, 300) + "...").c_str()
                                         : c.checks_json.c_str());

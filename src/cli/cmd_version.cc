@@ -3,6 +3,7 @@
 
 #include "cli/command_registry.h"
 #include "cosyvoice/version.h"
+#include "models/providers.h"
 #include "models/session_factory.h"
 
 namespace cosyvoice::cli {
@@ -16,6 +17,11 @@ Command MakeVersionCommand(CLI::App &parent, const GlobalOptions & /*global*/) {
     std::printf("onnxruntime %s\n", OrtVersionString());
     std::printf("providers compiled into onnxruntime:");
     for (const auto &p : AvailableProviders()) std::printf(" %s", p.c_str());
+    std::printf("\n");
+    // Compiled in is not the same as usable: cuda/tensorrt need their provider libraries, webgpu
+    // a GPU adapter. `--provider` falls back with one log line when one is missing (docs/gpu.md).
+    std::printf("providers cosyvoice can name:");
+    for (const auto &p : KnownProviders()) std::printf(" %s", p.name.c_str());
     std::printf("\n");
     return 0;
   };

@@ -6,18 +6,35 @@
 namespace cosyvoice::cli {
 
 void RuntimeOptions::AddTo(CLI::App *app) {
-  app->add_option("--threads", threads, "Intra-op threads per graph, 0-1024 (0: one per core)")->type_name("N");
-  app->add_option("--provider", providers, "Execution providers in order of preference, e.g. cuda,cpu")
+  app->add_option("--threads", threads, "Intra-op threads per graph, 0-1024 (0: one per core)")
+      ->type_name("N");
+  app->add_option("--provider", providers,
+                  "Execution providers in order of preference: cpu, webgpu, cuda, tensorrt, coreml, directml, "
+                  "nnapi, xnnpack, openvino (e.g. webgpu,cpu; see `cosyvoice version`)")
       ->default_val("cpu");
+  app->add_option("--provider-option", provider_options,
+                  "A provider option as provider.key=value (repeatable), e.g. webgpu.preferredLayout=NHWC; "
+                  "keys in docs/gpu.md");
+  app->add_flag("--vocoder-on-webgpu", vocoder_on_webgpu,
+                "Run the HiFT vocoder on webgpu too (wrong output with ONNX Runtime 1.30: docs/gpu.md)");
+  app->add_option("--device", device_id, "GPU/device index for cuda, tensorrt and directml")
+      ->check(CLI::Range(0, 1024));
   app->add_option("--graph-opt", optimization, "ONNX Runtime graph optimization: disabled|basic|extended|all")
       ->default_val("all");
   app->add_option("--profile", profile_prefix, "Write ONNX Runtime profiles with this path prefix");
+  app->add_option("--precision", precision,
+                  "Bundle variants to run (docs/bundle.md §7): fp32|fp16|int8|int4|auto or a variant name, "
+                  "for all graph families or per family, e.g. llm=int4,flow=int8")
+      ->default_val("fp32");
 }
 
 RuntimeConfig RuntimeOptions::ToConfig() const {
   RuntimeConfig config;
   if (!threads.empty()) config.intra_op_threads = static_cast<int>(IntFlag("--threads", threads, {0, 1024}));
   config.providers = ParseProviderList(providers);
+  for (const auto &text : provider_options) AddProviderOption(config, text);
+  config.device_id = device_id;
+  config.vocoder_on_webgpu = vocoder_on_webgpu;
   config.optimization = ParseGraphOptimization(optimization);
   config.profile_prefix = profile_prefix;
   config.Validate();
@@ -27,11 +44,11 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
 std::vector<CommandFactory> AllCommands() {
   // One per line, in `cosyvoice --help` order.
   return {
-      MakeTtsCommand,      //
-      MakeVoiceCommand,    //
-      MakeVoicesCommand,   //
-      MakeBenchCommand,    //
-      MakeInfoCommand,     //
+      MakeTtsCommand,        //
+      MakeVoiceCommand,      //
+      MakeVoicesCommand,     //
+      MakeBenchCommand,      //
+      MakeInfoCommand,       //
       MakeNormalizeCommand,  //
       MakeTokenizeCommand,   //
       MakeFeaturesCommand,   //

@@ -23,8 +23,12 @@ struct GlobalOptions {
 struct RuntimeOptions {
   std::string threads;  // as typed; empty or 0: ONNX Runtime decides
   std::string providers = "cpu";
+  std::vector<std::string> provider_options;  // "provider.key=value", repeated
+  int device_id = 0;
+  bool vocoder_on_webgpu = false;
   std::string optimization = "all";
   std::string profile_prefix;
+  std::string precision = "fp32";  // ModelConfig::precision: which bundle variants to run
   void AddTo(CLI::App *app);
   // Throws Error(kInvalidArgument) naming the flag (strict numbers, known providers).
   RuntimeConfig ToConfig() const;

@@ -6,9 +6,9 @@
 namespace cosyvoice::cli {
 
 std::unique_ptr<Synthesizer> LoadModel(ProgressReporter &progress, const std::string &bundle_dir,
-                                       const RuntimeConfig &runtime) {
+                                       const RuntimeConfig &runtime, const std::string &precision) {
   progress.BeginStep("load", "loading the model from " + bundle_dir);
-  auto synthesizer = Synthesizer::Load(bundle_dir, runtime);
+  auto synthesizer = Synthesizer::Load(bundle_dir, runtime, precision);
   progress.EndStep("loaded model " + synthesizer->model_name(), {{"model", synthesizer->model_name()}});
   return synthesizer;
 }
@@ -20,8 +20,8 @@ Voice PrepareVoice(ProgressReporter &progress, const Synthesizer &synthesizer, c
   progress.BeginStep("voice", "preparing the voice from " + name + " (" + seconds + ")");
   Voice voice = synthesizer.CreateVoice(prompt, transcript, name);
   progress.EndStep("voice ready", {{"prompt", name},
-                                    {"prompt_seconds", prompt.duration_seconds()},
-                                    {"prompt_tokens", voice.speech_tokens.size()}});
+                                   {"prompt_seconds", prompt.duration_seconds()},
+                                   {"prompt_tokens", voice.speech_tokens.size()}});
   return voice;
 }
 

@@ -3,10 +3,12 @@
 
 namespace cosyvoice::cli {
 
-std::unique_ptr<Synthesizer> Synthesizer::Load(const std::string &bundle_dir, const RuntimeConfig &runtime) {
+std::unique_ptr<Synthesizer> Synthesizer::Load(const std::string &bundle_dir, const RuntimeConfig &runtime,
+                                               const std::string &precision) {
   ModelConfig config;
   config.model_dir = bundle_dir;
   config.runtime = runtime;
+  config.precision = precision;
   std::unique_ptr<Synthesizer> s(new Synthesizer());
   s->model_ = Model::Load(config);
   s->session_ = std::make_unique<Session>(s->model_);
@@ -15,7 +17,8 @@ std::unique_ptr<Synthesizer> Synthesizer::Load(const std::string &bundle_dir, co
 
 Synthesizer::~Synthesizer() = default;
 
-Voice Synthesizer::CreateVoice(const Audio &prompt, const std::string &transcript, const std::string &name) const {
+Voice Synthesizer::CreateVoice(const Audio &prompt, const std::string &transcript,
+                               const std::string &name) const {
   return model_->CreateVoice(prompt, transcript, name);
 }
 
@@ -23,6 +26,10 @@ void Synthesizer::Stream(const SynthesisRequest &request, const SynthesisOptions
                          const AudioCallback &callback, SynthesisStats *stats) {
   // Session::Stream keeps no copy of the output: memory stays bounded whatever the text length.
   session_->Stream(request, options, callback, stats);
+}
+
+const ModelInfo &Synthesizer::info() const {
+  return model_->info();
 }
 
 void Synthesizer::Cancel() {

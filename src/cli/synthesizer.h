@@ -12,7 +12,9 @@ namespace cosyvoice::cli {
 
 class Synthesizer {
  public:
-  static std::unique_ptr<Synthesizer> Load(const std::string &bundle_dir, const RuntimeConfig &runtime);
+  // `precision`: ModelConfig::precision (which bundle variants to run, docs/bundle.md §7).
+  static std::unique_ptr<Synthesizer> Load(const std::string &bundle_dir, const RuntimeConfig &runtime,
+                                           const std::string &precision = "fp32");
   ~Synthesizer();
 
   // A voice from a checked prompt recording; `name` is its file name (stored in voice files).
@@ -26,6 +28,7 @@ class Synthesizer {
 
   const std::string &model_name() const;
   const std::vector<std::string> &providers() const;  // execution providers in use
+  const ModelInfo &info() const;                      // incl. the variant chosen per family
   int sample_rate() const;
 
  private:

@@ -264,6 +264,11 @@ BundleConfig BundleConfig::Load(const std::filesystem::path &bundle_dir) {
   ReadHift(r.Object("hift"), c.hift);
   ReadStreaming(r.Object("streaming"), c.streaming);
   c.checks_json = r.Raw("checks").dump();
+  if (r.Has("variants")) {
+    if (c.format_minor < 1) r.Fail("variants", "needs format_version 1.1 or later (docs/bundle.md §7)");
+    c.variants = ReadVariants(r.Raw("variants"), c.config_path.string(),
+                              [&c](const std::string &rel) { return c.files.count(rel) > 0; });
+  }
   r.Finish();
 
   // cross-section facts

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/variants.h"
+
 namespace cosyvoice {
 
 struct BundleFile {
@@ -120,6 +122,7 @@ struct BundleConfig {
   HiftConfig hift;
   StreamingConfig streaming;
   std::string checks_json;  // the exporter's parity figures, verbatim (informational)
+  VariantMap variants;      // format >= 1.1: alternative files per family (docs/bundle.md §7)
 
   // Throws Error(kBundle) naming BUNDLE/config.json and the field, or the missing/truncated file.
   static BundleConfig Load(const std::filesystem::path &bundle_dir);

@@ -1,9 +1,36 @@
 // src/engine/embedding_table.cc
 #include "engine/embedding_table.h"
 
+#include <cstring>
+
 #include "cosyvoice/error.h"
 
 namespace cosyvoice {
+
+float HalfToFloat(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1Fu;
+  uint32_t man = h & 0x3FFu;
+  uint32_t bits;
+  if (exp == 0x1F) {
+    bits = sign | 0x7F800000u | (man << 13);  // inf / NaN
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (man << 13);  // normal: rebias 15 -> 127
+  } else if (man == 0) {
+    bits = sign;  // +-0
+  } else {
+    // subnormal: normalize the mantissa
+    exp = 113;
+    while ((man & 0x400u) == 0) {
+      man <<= 1;
+      --exp;
+    }
+    bits = sign | (exp << 23) | ((man & 0x3FFu) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
 
 EmbeddingTable::EmbeddingTable(const std::filesystem::path &path, int64_t rows, int64_t dim)
     : path_(path), rows_(rows), dim_(dim) {
@@ -12,28 +39,36 @@ EmbeddingTable::EmbeddingTable(const std::filesystem::path &path, int64_t rows, 
   } catch (const Error &e) {
     throw Error(ErrorCode::kBundle, e.what());
   }
-  if (table_.dtype() != DType::kFloat32 || table_.rank() != 2 || table_.dim(0) != rows ||
-      table_.dim(1) != dim) {
-    throw Error(ErrorCode::kBundle, path.string() + ": expected float32 [" + std::to_string(rows) + ", " +
-                                        std::to_string(dim) + "], found " + DTypeName(table_.dtype()) + " " +
-                                        table_.ShapeString());
+  const bool type_ok = table_.dtype() == DType::kFloat32 || table_.dtype() == DType::kFloat16;
+  if (!type_ok || table_.rank() != 2 || table_.dim(0) != rows || table_.dim(1) != dim) {
+    throw Error(ErrorCode::kBundle, path.string() + ": expected float32 or float16 [" + std::to_string(rows) +
+                                        ", " + std::to_string(dim) + "], found " + DTypeName(table_.dtype()) +
+                                        " " + table_.ShapeString());
   }
 }
 
-const float *EmbeddingTable::Row(int64_t id) const {
+void EmbeddingTable::CheckId(int64_t id) const {
   if (id < 0 || id >= rows_) {
     throw Error(ErrorCode::kInvalidArgument, path_.filename().string() + ": token id " + std::to_string(id) +
                                                  " outside [0, " + std::to_string(rows_) + ")");
   }
-  return table_.data<float>() + id * dim_;
+}
+
+void EmbeddingTable::CopyRow(int64_t id, float *out) const {
+  CheckId(id);
+  if (table_.dtype() == DType::kFloat32) {
+    std::memcpy(out, table_.data<float>() + id * dim_, static_cast<size_t>(dim_) * sizeof(float));
+    return;
+  }
+  const uint16_t *row = static_cast<const uint16_t *>(table_.raw()) + id * dim_;  // float16 bits
+  for (int64_t i = 0; i < dim_; ++i) out[i] = HalfToFloat(row[i]);
 }
 
 void EmbeddingTable::Gather(const std::vector<int32_t> &ids, std::vector<float> &out) const {
-  out.reserve(out.size() + ids.size() * static_cast<size_t>(dim_));
-  for (int32_t id : ids) {
-    const float *r = Row(id);
-    out.insert(out.end(), r, r + dim_);
-  }
+  for (int32_t id : ids) CheckId(id);
+  const size_t start = out.size();
+  out.resize(start + ids.size() * static_cast<size_t>(dim_));
+  for (size_t i = 0; i < ids.size(); ++i) CopyRow(ids[i], out.data() + start + i * static_cast<size_t>(dim_));
 }
 
 }  // namespace cosyvoice

@@ -9,24 +9,30 @@
 
 namespace cosyvoice {
 
-// A float32 [rows, dim] .npy table (the bundle's llm/text_embedding.npy and
-// llm/speech_embedding.npy). Mapped, not read: the 545 MB text table costs no load time and only
-// the rows actually used are paged in.
+// A [rows, dim] .npy table of float32 or float16 (the bundle's llm/text_embedding.npy,
+// llm/speech_embedding.npy, or a variant's llm/text_embedding_fp16.npy, docs/bundle.md §7).
+// Mapped, not read: the 545 MB text table costs no load time and only the rows actually used are
+// paged in. Rows come out as float32 (float16 is widened exactly).
 class EmbeddingTable {
  public:
-  // Throws Error(kBundle) naming the file if it is not float32 [rows, dim].
+  // Throws Error(kBundle) naming the file if it is not float32/float16 [rows, dim].
   EmbeddingTable(const std::filesystem::path &path, int64_t rows, int64_t dim);
   int64_t rows() const { return rows_; }
   int64_t dim() const { return dim_; }
-  // Throws Error(kInvalidArgument) for an id outside [0, rows).
-  const float *Row(int64_t id) const;
+  DType dtype() const { return table_.dtype(); }
+  // Writes row `id` to out[0 .. dim). Throws Error(kInvalidArgument) for an id outside [0, rows).
+  void CopyRow(int64_t id, float *out) const;
   // Appends the rows of `ids` to `out` (row-major [ids.size(), dim]).
   void Gather(const std::vector<int32_t> &ids, std::vector<float> &out) const;
 
  private:
+  void CheckId(int64_t id) const;
   std::filesystem::path path_;
   NpyArray table_;
   int64_t rows_, dim_;
 };
+
+// IEEE 754 binary16 -> binary32 (exact, subnormals and inf/NaN included).
+float HalfToFloat(uint16_t h);
 
 }  // namespace cosyvoice

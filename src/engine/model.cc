@@ -10,9 +10,23 @@
 #include "common/timer.h"
 #include "engine/model_impl.h"
 #include "models/ort_env.h"
+#include "models/session_factory.h"
 
 namespace cosyvoice {
 namespace {
+
+// The vocoder's providers: "webgpu" removed unless RuntimeConfig::vocoder_on_webgpu (see there).
+RuntimeConfig VocoderRuntime(const RuntimeConfig &rt) {
+  RuntimeConfig out = rt;
+  if (rt.vocoder_on_webgpu) return out;
+  out.providers.erase(std::remove(out.providers.begin(), out.providers.end(), "webgpu"), out.providers.end());
+  if (out.providers.empty()) out.providers = {"cpu"};
+  if (out.providers.size() != rt.providers.size()) {
+    COSY_LOG(kInfo) << "the HiFT vocoder runs on " << out.providers.front()
+                    << ", not webgpu (wrong results with ONNX Runtime 1.30's WebGPU kernels: docs/gpu.md)";
+  }
+  return out;
+}
 
 // The C++ feature extractors implement upstream's fixed parameters; a bundle asking for others
 // would be silently mis-served, so it is refused.
@@ -37,11 +51,22 @@ void CheckFrontendMatchesBuild(const BundleConfig &b) {
 void ModelConfig::Validate() const {
   if (model_dir.empty()) throw Error(ErrorCode::kInvalidArgument, "model config: model_dir is empty");
   runtime.Validate();
+  PrecisionRequest::Parse(precision);
 }
 
 Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Load(cfg.model_dir)) {
   config.Validate();
   if (config.verify_checksums) bundle.VerifyChecksums();
+  for (const VariantChoice &c :
+       ChooseVariants(bundle.variants, config.precision, PreferredProvider(config.runtime))) {
+    if (!c.warning.empty()) COSY_LOG(kWarning) << c.warning;
+    if (c.variant == nullptr) {
+      info.precisions.push_back({c.family, "base", "fp32", "base"});
+      continue;
+    }
+    ApplyVariant(bundle, *c.variant);
+    info.precisions.push_back({c.family, c.variant->name, c.variant->precision, c.variant->gate_status});
+  }
   CheckFrontendMatchesBuild(bundle);
   const auto t0 = SteadyClock::now();
   const RuntimeConfig &rt = config.runtime;
@@ -68,9 +93,10 @@ Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Lo
   }
   flow = std::make_unique<FlowMatching>(*flow_encoder, *flow_estimator, flow_noise, f);
   const HiftConfig &h = bundle.hift;
-  hift_f0 = std::make_unique<HiftF0Graph>(bundle.Path(h.f0), f.mel_bins, rt);
-  hift_generator = std::make_unique<HiftGeneratorGraph>(bundle.Path(h.generator), f.mel_bins,
-                                                        h.nb_harmonics + 1, h.istft_n_fft / 2 + 1, rt);
+  const RuntimeConfig vocoder_rt = VocoderRuntime(rt);
+  hift_f0 = std::make_unique<HiftF0Graph>(bundle.Path(h.f0), f.mel_bins, vocoder_rt);
+  hift_generator = std::make_unique<HiftGeneratorGraph>(
+      bundle.Path(h.generator), f.mel_bins, h.nb_harmonics + 1, h.istft_n_fft / 2 + 1, vocoder_rt);
   vocoder = std::make_unique<Vocoder>(*hift_f0, *hift_generator, h);
 
   // Voices carry the identity of the frontend graphs that made them.

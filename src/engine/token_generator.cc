@@ -10,7 +10,12 @@
 namespace cosyvoice {
 SpeechTokenGenerator::SpeechTokenGenerator(const LlmGraph &llm, const EmbeddingTable &speech_embedding,
                                            const LlmConfig &config)
-    : llm_(llm), speech_embedding_(speech_embedding), config_(config), run_(llm), cache_(llm.shape(), 0) {}
+    : llm_(llm),
+      speech_embedding_(speech_embedding),
+      config_(config),
+      run_(llm),
+      cache_(llm.NewCache(0)),
+      embed_(static_cast<size_t>(llm.shape().hidden_size)) {}
 
 std::vector<int> SpeechTokenGenerator::Generate(const std::vector<float> &lm_input, int min_len, int max_len,
                                                 RasSampler &sampler, const TokenCallback &on_token,
@@ -39,7 +44,8 @@ std::vector<int> SpeechTokenGenerator::Generate(const std::vector<float> &lm_inp
   t0 = SteadyClock::now();
   for (int i = 0; i < max_len; ++i) {
     if (i > 0) {
-      logits = llm_.Forward(run_, speech_embedding_.Row(out.back()), 1, cache_);
+      speech_embedding_.CopyRow(out.back(), embed_.data());
+      logits = llm_.Forward(run_, embed_.data(), 1, cache_);
       ++st.decoded_tokens;
     }
     const int token = sampler.Sample(logits, llm_.shape().vocab_size, out, i < min_len);

@@ -46,6 +46,7 @@ class SpeechTokenGenerator {
   const LlmConfig &config_;
   LlmGraph::RunState run_;
   KvCache cache_;
+  std::vector<float> embed_;  // the fed-back token's embedding
 };
 
 // The length limits of spec §5.3 from the number of tts-text tokens.

@@ -108,8 +108,16 @@ std::unique_ptr<Ort::Session> OpenSession(const std::filesystem::path &path, con
   try {
     return std::make_unique<Ort::Session>(OrtEnvironment(), path.c_str(), opts.options);
   } catch (const Ort::Exception &e) {
-    throw Error(ErrorCode::kBundle, path.string() + ": ONNX Runtime cannot load this graph: " + e.what());
+    if (opts.providers.size() == 1) {
+      throw Error(ErrorCode::kBundle, path.string() + ": ONNX Runtime cannot load this graph: " + e.what());
+    }
+    // A provider can append fine and still fail when the session starts (WebGPU without an
+    // adapter, a CUDA driver too old): report it once and load the graph on the CPU.
+    LogProviderFallbackOnce(opts.providers.front(), e.what());
   }
+  RuntimeConfig cpu_only = config;
+  cpu_only.providers = {"cpu"};
+  return OpenSession(path, cpu_only, providers);
 }
 
 }  // namespace
@@ -125,9 +133,17 @@ GraphDescription DescribeGraph(const std::filesystem::path &path, const RuntimeC
 }
 
 OnnxGraph::OnnxGraph(const std::filesystem::path &path, GraphSignature signature, const RuntimeConfig &config)
-    : path_(path), signature_(std::move(signature)) {
+    : OnnxGraph(
+          path, [&signature](const std::map<std::string, std::string> &) { return std::move(signature); },
+          config) {}
+
+OnnxGraph::OnnxGraph(const std::filesystem::path &path, const SignatureChooser &choose,
+                     const RuntimeConfig &config)
+    : path_(path) {
   const std::string file = path_.string();
   session_ = OpenSession(path_, config, &providers_);
+  metadata_ = ReadMetadata(*session_);
+  signature_ = choose(metadata_);
 
   const auto inputs = ReadDeclared(*session_, true, file);
   const auto outputs = ReadDeclared(*session_, false, file);
@@ -142,7 +158,6 @@ OnnxGraph::OnnxGraph(const std::filesystem::path &path, GraphSignature signature
   for (const auto &s : signature_.inputs) input_names_.push_back(s.name.c_str());
   for (const auto &s : signature_.outputs) output_names_.push_back(s.name.c_str());
 
-  metadata_ = ReadMetadata(*session_);
   COSY_LOG(kDebug) << "loaded " << path_.filename().string() << " (" << inputs.size() << " inputs, "
                    << outputs.size() << " outputs, provider " << providers_.front() << ")";
 }

@@ -4,6 +4,7 @@
 #include <onnxruntime_cxx_api.h>  // NOLINT
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,6 +62,10 @@ GraphDescription DescribeGraph(const std::filesystem::path &path, const RuntimeC
 class OnnxGraph {
  public:
   OnnxGraph(const std::filesystem::path &path, GraphSignature signature, const RuntimeConfig &config);
+  // For a wrapper that serves several interfaces: the signature is chosen from the graph's
+  // metadata (e.g. cosyvoice.graph) once the session exists, then checked as above.
+  using SignatureChooser = std::function<GraphSignature(const std::map<std::string, std::string> &metadata)>;
+  OnnxGraph(const std::filesystem::path &path, const SignatureChooser &choose, const RuntimeConfig &config);
   virtual ~OnnxGraph();
   OnnxGraph(const OnnxGraph &) = delete;
   OnnxGraph &operator=(const OnnxGraph &) = delete;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "common/log.h"
 #include "cosyvoice/error.h"
 #include "models/ort_env.h"
+#include "models/providers.h"
 
 namespace cosyvoice {
 namespace {
@@ -20,8 +22,11 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// "CUDAExecutionProvider" -> "cuda"
+// "CUDAExecutionProvider" -> "cuda", "DmlExecutionProvider" -> "directml"
 std::string ShortProviderName(const std::string &ort_name) {
+  for (const auto &p : KnownProviders()) {
+    if (p.ort_name == ort_name) return p.name;
+  }
   std::string s = ort_name;
   const std::string suffix = "ExecutionProvider";
   if (s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0)
@@ -39,16 +44,21 @@ GraphOptimizationLevel ToOrt(GraphOptimization level) {
   return ORT_ENABLE_ALL;
 }
 
+}  // namespace
+
 // Log each provider fallback once per process, not once per graph.
-void LogFallbackOnce(const std::string &provider, const std::string &reason) {
+void LogProviderFallbackOnce(const std::string &provider, const std::string &reason) {
   static std::mutex mu;
   static std::set<std::string> logged;
   std::lock_guard<std::mutex> lock(mu);
   if (logged.insert(provider).second) {
-    COSY_LOG(kWarning) << "execution provider '" << provider << "' unavailable (" << reason
-                       << "); falling back to cpu";
+    std::string first_line = reason.substr(0, reason.find('\n'));
+    COSY_LOG(kWarning) << "execution provider '" << provider << "' unavailable (" << first_line
+                       << "); using the next provider";
   }
 }
+
+namespace {
 
 // Tries to enable one non-CPU provider; returns false (with a reason) when it cannot.
 bool TryAppendProvider(Ort::SessionOptions &options, const std::string &name, const RuntimeConfig &config,
@@ -58,16 +68,12 @@ bool TryAppendProvider(Ort::SessionOptions &options, const std::string &name, co
     *reason = "not in this ONNX Runtime build";
     return false;
   }
+  auto it = config.provider_options.find(name);
+  static const std::map<std::string, std::string> kNone;
   try {
-    if (name == "cuda") {
-      OrtCUDAProviderOptions cuda{};
-      cuda.device_id = config.device_id;
-      options.AppendExecutionProvider_CUDA(cuda);
-      return true;
-    }
-    *reason = "not supported by cosyvoice yet";
-    return false;
-  } catch (const Ort::Exception &e) {
+    AppendProvider(options, name, it == config.provider_options.end() ? kNone : it->second, config.device_id);
+    return true;
+  } catch (const std::exception &e) {
     *reason = e.what();
     return false;
   }
@@ -79,6 +85,15 @@ std::vector<std::string> AvailableProviders() {
   std::vector<std::string> out;
   for (const auto &p : Ort::GetAvailableProviders()) out.push_back(ShortProviderName(p));
   return out;
+}
+
+std::string PreferredProvider(const RuntimeConfig &config) {
+  const std::vector<std::string> available = AvailableProviders();
+  for (const std::string &p : config.providers) {
+    if (p == "cpu") return p;
+    if (std::find(available.begin(), available.end(), p) != available.end()) return p;
+  }
+  return "cpu";
 }
 
 SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std::string &graph_name) {
@@ -108,7 +123,7 @@ SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std
     if (TryAppendProvider(options, name, config, available, &reason)) {
       result.providers.push_back(name);
     } else {
-      LogFallbackOnce(name, reason);
+      LogProviderFallbackOnce(name, reason);
     }
   }
   result.providers.push_back("cpu");
@@ -126,10 +141,15 @@ void RuntimeConfig::Validate() const {
   if (inter_op_threads < 0 || inter_op_threads > 1024)
     fail("inter_op_threads: expected 0 (auto) to 1024, got " + std::to_string(inter_op_threads));
   if (providers.empty()) fail("providers: expected at least one provider, e.g. \"cpu\"");
-  static const char *kKnown[] = {"cpu", "cuda"};
+  std::string known;
+  for (const auto &p : KnownProviders()) known += (known.empty() ? "" : ", ") + p.name;
   for (const auto &p : providers) {
-    if (std::find(std::begin(kKnown), std::end(kKnown), p) == std::end(kKnown))
-      fail("providers: unknown provider '" + p + "' (known: cpu, cuda)");
+    if (FindProvider(p) == nullptr) fail("providers: unknown provider '" + p + "' (known: " + known + ")");
+  }
+  for (const auto &[name, options] : provider_options) {
+    if (FindProvider(name) == nullptr)
+      fail("provider_options: unknown provider '" + name + "' (known: " + known + ")");
+    ValidateProviderOptions(name, options);
   }
   if (device_id < 0) fail("device_id: expected >= 0, got " + std::to_string(device_id));
 }
@@ -154,6 +174,19 @@ std::vector<std::string> ParseProviderList(const std::string &text) {
   }
   if (out.empty()) throw Error(ErrorCode::kInvalidArgument, "provider list '" + text + "' is empty");
   return out;
+}
+
+void AddProviderOption(RuntimeConfig &config, const std::string &text) {
+  const size_t dot = text.find('.');
+  const size_t eq = text.find('=');
+  if (dot == std::string::npos || eq == std::string::npos || dot == 0 || eq < dot + 2 ||
+      eq + 1 == text.size()) {
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "provider option '" + text + "': expected provider.key=value, e.g. webgpu.preferredLayout=NHWC");
+  }
+  config.provider_options[Lower(text.substr(0, dot))][text.substr(dot + 1, eq - dot - 1)] =
+      text.substr(eq + 1);
 }
 
 GraphOptimization ParseGraphOptimization(const std::string &text) {

@@ -23,7 +23,14 @@ struct SessionOptionsResult {
 // `graph_name` labels the profile file and the optimized-model dump.
 SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std::string &graph_name);
 
+// Reports once per process that `provider` cannot be used (first line of `reason` only).
+void LogProviderFallbackOnce(const std::string &provider, const std::string &reason);
+
 // Provider names this ONNX Runtime library was built with, lower-case ("cpu", "cuda", ...).
 std::vector<std::string> AvailableProviders();
+
+// The provider sessions will most likely run on: the first of config.providers this build has
+// ("cpu" when none). Used to pick the bundle variants made for it before any session exists.
+std::string PreferredProvider(const RuntimeConfig &config);
 
 }  // namespace cosyvoice

@@ -62,6 +62,15 @@ inline double WindowL1(const std::vector<float> &w) {
   return s;
 }
 
+// Σ_j |x[start + j] · w[j]| over one analysis frame: the magnitude a DFT bin's rounding error scales with.
+inline double WindowedFrameL1(const std::vector<float> &x, const std::vector<float> &w, int64_t start,
+                              int n) {
+  double a = 0;
+  for (int j = 0; j < n; ++j)
+    a += std::fabs(static_cast<double>(x[static_cast<size_t>(start + j)] * w[static_cast<size_t>(j)]));
+  return a;
+}
+
 // Whisper log-mel [n_mels, T] (v = (max(log10 E, m - 8) + 4) / 4): from x16 and the reference's values.
 inline std::vector<double> WhisperBounds(const std::vector<float> &x16, const std::vector<float> &ref,
                                          double dx = 0) {
@@ -74,11 +83,7 @@ inline std::vector<double> WhisperBounds(const std::vector<float> &x16, const st
   std::vector<double> b(ref.size());
   double at_max = 0, v_max = -INFINITY;
   for (int64_t t = 0; t < T; ++t) {
-    double a = 0;
-    for (int j = 0; j < n; ++j)
-      a += std::fabs(static_cast<double>(padded[static_cast<size_t>(t * hop + j)] *
-                                         ex.window()[static_cast<size_t>(j)]));
-    const double dX = BinError(n, a, dx, wl1);
+    const double dX = BinError(n, WindowedFrameL1(padded, ex.window(), t * hop, n), dx, wl1);
     for (int m = 0; m < n_mels; ++m) {
       const size_t i = static_cast<size_t>(m * T + t);
       const double v = ref[i], e_eff = std::pow(10.0, 4 * v - 4);
@@ -103,11 +108,7 @@ inline std::vector<double> MatchaBounds(const std::vector<float> &x24, const std
   const double wl1 = WindowL1(ex.window());
   std::vector<double> b(ref.size());
   for (int64_t t = 0; t < T; ++t) {
-    double a = 0;
-    for (int j = 0; j < n; ++j)
-      a += std::fabs(static_cast<double>(padded[static_cast<size_t>(t * hop + j)] *
-                                         ex.window()[static_cast<size_t>(j)]));
-    const double dX = BinError(n, a, dx, wl1);
+    const double dX = BinError(n, WindowedFrameL1(padded, ex.window(), t * hop, n), dx, wl1);
     for (int m = 0; m < mels; ++m) {
       const size_t i = static_cast<size_t>(t * mels + m);
       b[i] = LogBandError(std::exp(static_cast<double>(ref[i])), F[static_cast<size_t>(m)], dX, n / 2 + 1,

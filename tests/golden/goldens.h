@@ -29,6 +29,24 @@ inline std::filesystem::path GoldensDir() {
   return TinyDir() / "goldens";
 }
 
+// Execution providers for the golden tiers: COSYVOICE_TEST_PROVIDERS (e.g. "webgpu,cpu"; default
+// cpu) and COSYVOICE_TEST_PROVIDER_OPTIONS ("webgpu.validationMode=disabled;..."). scripts/gpu-check.sh
+// runs the tier on a GPU this way; docs/gpu.md says which tolerances apply there.
+inline void ApplyTestProviders(RuntimeConfig &runtime) {
+  if (const char *p = std::getenv("COSYVOICE_TEST_PROVIDERS"); p && *p)
+    runtime.providers = ParseProviderList(p);
+  if (const char *v = std::getenv("COSYVOICE_TEST_VOCODER_ON_WEBGPU"); v && std::string(v) == "1")
+    runtime.vocoder_on_webgpu = true;
+  if (const char *o = std::getenv("COSYVOICE_TEST_PROVIDER_OPTIONS"); o && *o) {
+    std::string all = o;
+    for (size_t start = 0; start <= all.size();) {
+      const size_t end = std::min(all.find(';', start), all.size());
+      if (end > start) AddProviderOption(runtime, all.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+}
+
 inline nlohmann::json ReadJson(const std::filesystem::path &p) {
   std::ifstream in(p);
   if (!in) throw std::runtime_error(p.string() + ": missing (run `make tiny-model`)");

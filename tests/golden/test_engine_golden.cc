@@ -39,6 +39,7 @@ using testing::GoldensDir;
 using testing::Load;
 using testing::ReadJson;
 using testing::Report;
+using testing::TinyDir;
 
 // The excitation is computed in the reference's float32 operation order (spec-verification C.1), so
 // the phases are identical; the sines differ by the sin kernels (kFnUlps) and the products and sum
@@ -52,6 +53,7 @@ class EngineGolden : public ::testing::Test {
     ModelConfig c;
     c.model_dir = BundleDir().string();
     c.runtime.intra_op_threads = testing::TestThreads();
+    testing::ApplyTestProviders(c.runtime);
     model_ = new std::shared_ptr<const Model>(Model::Load(c));
     engine_ = &(*model_)->impl();
   }
@@ -111,24 +113,33 @@ class EngineGolden : public ::testing::Test {
     return b[name]["value"].get<double>() * scale;
   }
 
-  // The C++ logits of one segment, teacher-forced on the reference's tokens: [steps, vocab].
-  static std::vector<float> TeacherForcedLogits(const std::string &pre, int64_t steps, int64_t vocab) {
-    const LlmConfig &l = engine_->bundle.llm;
+  // The C++ logits of one segment, teacher-forced on the reference's tokens: [steps, vocab], through
+  // `engine`'s LLM graph (the base bundle's when null).
+  static std::vector<float> TeacherForcedLogits(const std::string &pre, int64_t steps, int64_t vocab,
+                                                const Model::Impl *engine = nullptr) {
+    const Model::Impl &e = engine != nullptr ? *engine : *engine_;
+    const LlmConfig &l = e.bundle.llm;
     const auto lm_input = Load<float>(pre + "lm_input.npy");
     const auto tokens = Load<int32_t>(pre + "tokens.npy");
-    KvCache cache(engine_->llm->shape(), static_cast<int64_t>(lm_input.size()) / l.hidden_size + steps);
-    LlmGraph::RunState run(*engine_->llm);
-    std::vector<float> out_logits;
+    const int64_t prefill = static_cast<int64_t>(lm_input.size()) / l.hidden_size;
+    KvCache cache(e.llm->shape(), prefill + steps, e.llm->kv_layout());
+    LlmGraph::RunState run(*e.llm);
+    std::vector<float> embed(static_cast<size_t>(l.hidden_size)), out_logits;
     for (int64_t i = 0; i < steps; ++i) {
-      const float *out =
-          i == 0 ? engine_->llm->Forward(run, lm_input.data(),
-                                         static_cast<int64_t>(lm_input.size()) / l.hidden_size, cache)
-                 : engine_->llm->Forward(
-                       run, engine_->speech_embedding->Row(tokens[static_cast<size_t>(i - 1)]), 1, cache);
+      const float *out = nullptr;
+      if (i == 0) {
+        out = e.llm->Forward(run, lm_input.data(), prefill, cache);
+      } else {
+        e.speech_embedding->CopyRow(tokens[static_cast<size_t>(i - 1)], embed.data());
+        out = e.llm->Forward(run, embed.data(), 1, cache);
+      }
       out_logits.insert(out_logits.end(), out, out + vocab);
     }
     return out_logits;
   }
+
+  // Every golden LLM segment through `engine`: logits within the derived bound, sampler replay.
+  static void CheckTeacherForcedLogits(const Model::Impl &engine, const std::string &label);
 
   // The first step of a segment whose C++ logits differ from the reference's by at least the step's
   // stability margin: there the sampled sequences may part legitimately (a near tie); -1 if none.
@@ -271,8 +282,8 @@ TEST_F(EngineGolden, TextPlansTokenIdsAndLlmInput) {
   }
 }
 
-TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
-  const LlmConfig &l = engine_->bundle.llm;
+void EngineGolden::CheckTeacherForcedLogits(const Model::Impl &engine, const std::string &label) {
+  const LlmConfig &l = engine.bundle.llm;
   for (const json &c : (*manifest_)["cases"]) {
     if (c["mode"] == "vc" || c.value("bistream", false)) continue;
     const json cj = ReadJson(CaseDir(c) / "case.json");
@@ -287,7 +298,7 @@ TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
       const std::string what = c["name"].get<std::string>() + " seg" + std::to_string(s);
 
       // C++ logits, teacher-forced on the reference's tokens
-      const std::vector<float> cpp_logits = TeacherForcedLogits(pre, steps, vocab);
+      const std::vector<float> cpp_logits = TeacherForcedLogits(pre, steps, vocab, &engine);
       Diff worst;
       for (int64_t i = 0; i < steps; ++i) {
         std::vector<float> row(cpp_logits.begin() + i * vocab, cpp_logits.begin() + (i + 1) * vocab),
@@ -295,7 +306,7 @@ TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
         const Diff d = Compare(row, ref);
         if (d.rel() > worst.rel()) worst = d;
       }
-      Report("llm logits (teacher forced)", what, worst);
+      Report(label, what, worst);
       EXPECT_LE(worst.max_abs, Bound("llm_logits", worst.max_ref)) << what;
 
       // The sampler replayed over the reference's logits gives its tokens and stop id exactly: the
@@ -338,6 +349,32 @@ TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
       }
     }
   }
+}
+
+TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
+  EXPECT_EQ(engine_->llm->interface(), LlmGraph::Interface::kTraced);
+  CheckTeacherForcedLogits(*engine_, "llm logits (teacher forced)");
+}
+
+// The fused fp32 LLM graph (docs/bundle.md §3.1b; `make tiny-model` writes models/tiny/bundle-q with
+// `quantize --llm fp32,int8,int4`): the same goldens within the same bound.
+TEST_F(EngineGolden, FusedFp32LlmVariantReproducesTheGoldens) {
+  ModelConfig c;
+  c.model_dir = (TinyDir() / "bundle-q").string();
+  c.runtime.intra_op_threads = 1;
+  c.precision = "fp32";  // an fp32 variant with gate status "parity" is preferred over the base
+  const auto model = Model::Load(c);
+  const Model::Impl &fused = model->impl();
+  ASSERT_EQ(fused.llm->interface(), LlmGraph::Interface::kFused);
+  bool seen = false;
+  for (const auto &p : model->info().precisions) {
+    if (p.family != "llm") continue;
+    seen = true;
+    EXPECT_EQ(p.variant, "fp32-fused");
+    EXPECT_EQ(p.gate, "parity");
+  }
+  EXPECT_TRUE(seen);
+  CheckTeacherForcedLogits(fused, "fused llm logits (teacher forced)");
 }
 
 TEST_F(EngineGolden, FlowEncoderAndSolver) {

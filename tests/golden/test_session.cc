@@ -73,7 +73,11 @@ class SessionTest : public ::testing::Test {
   static void SetUpTestSuite() {
     ModelConfig c;
     c.model_dir = testing::BundleDir().string();
-    c.runtime.intra_op_threads = 2;
+    // COSYVOICE_TEST_THREADS (default 1). Under ThreadSanitizer it must stay 1: ONNX Runtime is an
+    // uninstrumented library, and its pool threads' own locking shows up as false reports
+    // (tests/tsan.supp); the concurrency under test is our four sessions on four threads.
+    c.runtime.intra_op_threads = testing::TestThreads();
+    testing::ApplyTestProviders(c.runtime);
     model_ = new std::shared_ptr<const Model>(Model::Load(c));
   }
   static void TearDownTestSuite() {

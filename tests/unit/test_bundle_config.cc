@@ -122,6 +122,29 @@ TEST_F(BundleConfigTest, ForeignFormatAndUnsupportedVersions) {
   EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "expected \"MAJOR.MINOR\"");
 }
 
+TEST_F(BundleConfigTest, VariantsNeedFormat11AndListedFiles) {
+  json c = ValidConfig();
+  Write(c);  // creates the files and lists them
+  c = json::parse(std::ifstream(dir_ / "config.json"));
+  c["variants"] = {{"llm",
+                    {{{"name", "int4"},
+                      {"precision", "int4"},
+                      {"providers", {"cpu"}},
+                      {"files", {{"file", "llm/llm.onnx"}}},
+                      {"gate", {{"status", "untested"}}}}}}};
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle,
+                    "field variants: needs format_version 1.1 or later");
+  c["format_version"] = "1.1";
+  Write(c);
+  const BundleConfig loaded = BundleConfig::Load(dir_.path());
+  ASSERT_EQ(loaded.variants.at("llm").size(), 1u);
+  EXPECT_EQ(loaded.variants.at("llm")[0].files.at("file"), "llm/llm.onnx");
+  c["variants"]["llm"][0]["files"]["file"] = "llm/llm_fused_int4.onnx";
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "is not listed in files");
+}
+
 TEST_F(BundleConfigTest, UnknownKeysAreErrorsAtEveryLevel) {
   json c = ValidConfig();
   c["llm"]["num_layer"] = 3;  // typo

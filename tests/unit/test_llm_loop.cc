@@ -127,15 +127,45 @@ TEST(EmbeddingTable, ChecksShapeAndIds) {
   std::iota(t.begin(), t.end(), 0.f);
   SaveNpy(dir / "e.npy", {4, 8}, t.data());
   EmbeddingTable e(dir / "e.npy", 4, 8);
-  EXPECT_EQ(e.Row(2)[0], 16.f);
+  float row[8];
+  e.CopyRow(2, row);
+  EXPECT_EQ(row[0], 16.f);
+  EXPECT_EQ(row[7], 23.f);
   std::vector<float> out;
   e.Gather({3, 0}, out);
   EXPECT_EQ(out.size(), 16u);
   EXPECT_EQ(out[0], 24.f);
   EXPECT_EQ(out[8], 0.f);
-  EXPECT_COSY_ERROR(e.Row(4), ErrorCode::kInvalidArgument, "token id 4 outside [0, 4)");
+  EXPECT_COSY_ERROR(e.CopyRow(4, row), ErrorCode::kInvalidArgument, "token id 4 outside [0, 4)");
+  EXPECT_COSY_ERROR(e.Gather({0, -1}, out), ErrorCode::kInvalidArgument, "token id -1 outside [0, 4)");
+  EXPECT_EQ(out.size(), 16u);  // nothing appended by the failed gather
   EXPECT_COSY_ERROR(EmbeddingTable(dir / "e.npy", 5, 8), ErrorCode::kBundle,
-                    "expected float32 [5, 8], found float32 [4, 8]");
+                    "expected float32 or float16 [5, 8], found float32 [4, 8]");
+}
+
+TEST(EmbeddingTable, HalfToFloatKnownValues) {
+  EXPECT_EQ(HalfToFloat(0x3C00), 1.0f);
+  EXPECT_EQ(HalfToFloat(0xC000), -2.0f);
+  EXPECT_EQ(HalfToFloat(0x7BFF), 65504.0f);               // largest normal
+  EXPECT_EQ(HalfToFloat(0x0400), std::ldexp(1.0f, -14));  // smallest normal
+  EXPECT_EQ(HalfToFloat(0x0001), std::ldexp(1.0f, -24));  // smallest subnormal
+  EXPECT_EQ(HalfToFloat(0x03FF), std::ldexp(1023.0f, -24));
+  EXPECT_EQ(HalfToFloat(0x3555), 0.333251953125f);
+  EXPECT_TRUE(std::isinf(HalfToFloat(0x7C00)) && HalfToFloat(0x7C00) > 0);
+  EXPECT_TRUE(std::isnan(HalfToFloat(0x7E00)));
+  EXPECT_TRUE(std::signbit(HalfToFloat(0x8000)) && HalfToFloat(0x8000) == 0.0f);
+}
+
+TEST(EmbeddingTable, Float16TableReadsAsFloat32) {
+  TempDir dir;
+  // 1.0, -2.0, 0.5, 65504, 2^-24, 1/3 rounded
+  const std::vector<uint16_t> t = {0x3C00, 0xC000, 0x3800, 0x7BFF, 0x0001, 0x3555};
+  SaveNpy(dir / "h.npy", DType::kFloat16, {3, 2}, t.data());
+  EmbeddingTable e(dir / "h.npy", 3, 2);
+  EXPECT_EQ(e.dtype(), DType::kFloat16);
+  std::vector<float> out;
+  e.Gather({2, 0, 1}, out);
+  EXPECT_EQ(out, (std::vector<float>{std::ldexp(1.0f, -24), 0.333251953125f, 1.0f, -2.0f, 0.5f, 65504.0f}));
 }
 
 class GeneratorTest : public ::testing::Test {

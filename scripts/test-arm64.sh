@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# test-arm64.sh BUILD_ARM64 BUILD_X86 TINY - the aarch64 build, tested under qemu-user emulation.
+# Called by `make test-arm64` (which builds both trees and the tiny model first) and by CI (.ci/run).
+#   1. the unit and golden CTest tiers of the aarch64 build (CMAKE_CROSSCOMPILING_EMULATOR puts
+#      qemu-aarch64 in front of every test program; fixtures written by Python/Node run natively).
+#      The golden tier compares with the x86-64 PyTorch reference's goldens under the same
+#      tolerances as the native build (docs/parity.md);
+#   2. `cosyvoice tts` on the tiny model with the aarch64 CLI (under qemu) and the x86-64 CLI, the
+#      two float WAVs compared sample for sample (tests/tools/compare_wavs.py; tolerance below).
+# Prints the time of each part. env: JOBS (ctest -j, default nproc), ARM64_CTEST_EXCLUDE (a regex of
+# tests to leave out, default below).
+set -euo pipefail
+arm=${1:?usage: test-arm64.sh BUILD_ARM64 BUILD_X86 TINY} x86=${2:?} tiny=${3:?}
+log() { printf '[test-arm64] %s\n' "$*"; }
+die() { printf '[test-arm64] FAIL: %s\n' "$*" >&2; exit 1; }
+t_all=$(date +%s)
+
+[[ -x "$arm/bin/cosyvoice" ]] || die "$arm/bin/cosyvoice missing: run 'make cross-arm64'"
+[[ -x "$x86/bin/cosyvoice" ]] || die "$x86/bin/cosyvoice missing: run 'make build'"
+[[ -f "$tiny/bundle/config.json" ]] || die "$tiny/bundle/config.json missing: run 'make tiny-model'"
+qemu=$(sed -n 's/^CMAKE_CROSSCOMPILING_EMULATOR:[A-Z]*=//p; s/^COSYVOICE_QEMU_AARCH64:[A-Z]*=//p' \
+  "$arm/CMakeCache.txt" | grep -v NOTFOUND | head -1)
+[[ -n "$qemu" && -x "$qemu" ]] || die "no qemu-aarch64 in $arm/CMakeCache.txt (scripts/setup/install-arm64-deps.sh installs it)"
+log "emulator: $("$qemu" --version | head -1)"
+log "$("$qemu" "$arm/bin/cosyvoice" version | tr '\n' ' ')"
+
+# ---- 1. unit and golden tiers ----------------------------------------------------------------
+# The default subset leaves out only what repeats, under emulation, checks that are not about the
+# CPU: none today (the whole unit and golden tiers run). Set ARM64_CTEST_EXCLUDE to trim.
+exclude=${ARM64_CTEST_EXCLUDE:-}
+t0=$(date +%s)
+( cd "$arm" && ctest -L 'unit|golden' ${exclude:+-E "$exclude"} --output-on-failure -j "${JOBS:-$(nproc)}" \
+    > ctest-arm64.log 2>&1 ) || { grep -E 'Failed|\*\*\*|tests passed' "$arm/ctest-arm64.log" | tail -40; die "ctest (see $arm/ctest-arm64.log)"; }
+t_ctest=$(( $(date +%s) - t0 ))
+grep -E 'tests passed|^(unit|golden) +=' "$arm/ctest-arm64.log" | sed 's/^/[test-arm64] ctest: /'
+log "unit + golden tiers under qemu: ${t_ctest} s"
+
+# ---- 2. tiny-model tts: aarch64 (qemu) vs x86-64 (native) -------------------------------------
+# Tolerance 2e-4 absolute: both builds must produce the same speech tokens (integers; the sampler is
+# the same seeded generator, docs/determinism.md), and the golden tier bounds each build's waveform
+# by 1e-4 absolute from the PyTorch reference on this model (docs/parity.md, "waveform"), so the two
+# builds differ by at most 1e-4 + 1e-4 (triangle inequality). `--float` writes the float32 samples,
+# so no 16-bit rounding enters. Equal lengths are required (a different token would change them).
+out="$arm/tts-compare"; rm -rf "$out"; mkdir -p "$out"
+args=(tts --model "$tiny/bundle" --prompt-wav /usr/share/sounds/alsa/Front_Center.wav
+      --prompt-text "Front center." --text "An aarch64 build, checked against x86-64." --seed 7 --float)
+[[ -f /usr/share/sounds/alsa/Front_Center.wav ]] || die "/usr/share/sounds/alsa/Front_Center.wav missing (alsa-utils)"
+t0=$(date +%s)
+"$x86/bin/cosyvoice" "${args[@]}" -o "$out/x86_64.wav" > "$out/x86_64.log" 2>&1 \
+  || { cat "$out/x86_64.log"; die "x86-64 tts"; }
+t_x86=$(( $(date +%s) - t0 )); t0=$(date +%s)
+"$qemu" "$arm/bin/cosyvoice" "${args[@]}" -o "$out/aarch64.wav" > "$out/aarch64.log" 2>&1 \
+  || { cat "$out/aarch64.log"; die "aarch64 tts"; }
+t_arm=$(( $(date +%s) - t0 ))
+log "tts: x86-64 native ${t_x86} s, aarch64 under qemu ${t_arm} s"
+cmp_status=0
+/usr/bin/python3 "$(dirname "$0")/../tests/tools/compare_wavs.py" "$out/x86_64.wav" "$out/aarch64.wav" 2e-4 \
+  > "$out/compare.log" 2>&1 || cmp_status=$?
+sed 's/^/[test-arm64] tts: /' "$out/compare.log"
+grep -E '^max ' "$out/compare.log" > "$out/result.txt" || true   # CI's summary line
+[[ $cmp_status -eq 0 ]] || die "aarch64 tts differs from x86-64"
+
+log "all passed in $(( $(date +%s) - t_all )) s (ctest ${t_ctest} s, tts ${t_arm} s under qemu)"

@@ -1,0 +1,58 @@
+// tests/golden/test_device_kv.cc - the KV cache held as ONNX Runtime tensors from a session
+// allocator and bound as both past and present (the WebGPU path of docs/gpu.md, "State on the
+// device"). On a machine without a GPU the allocator is the session's CPU allocator: the binding
+// code is the same, so the logits must equal the host-buffer cache's bit for bit.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "engine/model_impl.h"
+#include "goldens.h"
+#include "models/tensor.h"
+
+namespace cosyvoice {
+namespace {
+
+using testing::TinyDir;
+
+TEST(DeviceKvCache, TensorCacheGivesTheHostCachesLogits) {
+  ModelConfig c;
+  c.model_dir = (TinyDir() / "bundle-q").string();
+  c.runtime.intra_op_threads = 1;
+  c.precision = "llm=fp32-fused";
+  const auto model = Model::Load(c);
+  const LlmGraph &llm = *model->impl().llm;
+  ASSERT_EQ(llm.interface(), LlmGraph::Interface::kFused);
+  EXPECT_FALSE(llm.kv_on_device());  // cpu: no device allocator
+
+  const int64_t capacity = 16, prefill = 5, steps = 4;
+  const int h = llm.shape().hidden_size;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 0.05f);
+  std::vector<float> embeds(static_cast<size_t>((prefill + steps) * h));
+  for (float &x : embeds) x = normal(rng);
+
+  KvCache host = llm.NewCache(capacity);
+  auto allocator = std::make_shared<Ort::Allocator>(llm.session(), CpuMemoryInfo());
+  KvCache tensors(llm.shape(), capacity, KvLayout::kBNSH, allocator);
+  ASSERT_TRUE(tensors.on_device());
+  LlmGraph::RunState run_host(llm), run_tensors(llm);
+
+  auto step = [&](int64_t offset, int64_t n) {
+    const float *a = llm.Forward(run_host, embeds.data() + offset * h, n, host);
+    const std::vector<float> want(a, a + llm.shape().vocab_size);
+    const float *b = llm.Forward(run_tensors, embeds.data() + offset * h, n, tensors);
+    const std::vector<float> got(b, b + llm.shape().vocab_size);
+    // Same graph, same inputs, same kernels, same cache contents: identical results.
+    EXPECT_EQ(got, want) << "positions " << offset << ".." << offset + n - 1;
+  };
+  step(0, prefill);
+  for (int64_t i = 0; i < steps; ++i) step(prefill + i, 1);
+  EXPECT_EQ(tensors.length(), prefill + steps);
+  EXPECT_THROW(tensors.KeyAt(0, 0, 0), Error);  // device memory is not read from the host
+}
+
+}  // namespace
+}  // namespace cosyvoice
