@@ -22,7 +22,8 @@ BistreamDecoder::BistreamDecoder(const LlmGraph &llm, const EmbeddingTable &text
       sampler_(sampler),
       hidden_(llm.shape().hidden_size),
       run_(llm),
-      cache_(llm.shape(), 0),
+      // host memory in the graph's layout: the cache grows as text arrives (KvCache::Reserve)
+      cache_(llm.NewHostCache(0)),
       prompt_speech_(prompt_speech) {
   if (config_.mix_text < 1 || config_.mix_speech < 1) {
     throw Error(ErrorCode::kInvalidArgument, "text streaming: mix ratio must be >= 1:1");

@@ -24,7 +24,8 @@ namespace cosyvoice {
 // once they are used up, every 5 text tokens let the model decode up to the next fill. When the
 // text ends, the rest of the text and task_id are fed and decoding runs to a stop id.
 //
-// One per request, on the decoding thread; it owns the KV cache it grows as positions arrive.
+// One per request, on the decoding thread; it owns the KV cache it grows as positions arrive (in
+// host memory and the graph's layout, also where the graph keeps its own caches on the device).
 class BistreamDecoder {
  public:
   struct Config {
