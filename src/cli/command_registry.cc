@@ -56,6 +56,7 @@ std::vector<CommandFactory> AllCommands() {
       MakeInspectCommand,      //
       MakeServeCommand,        //
       MakeVersionCommand,      //
+      MakeAbCommand,           //
   };
 }
 
