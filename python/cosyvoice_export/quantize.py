@@ -52,6 +52,19 @@ def parse_spec(text: str, families: Dict[str, tuple]) -> Dict[str, List[str]]:
     return {f: sorted(set(p), key=p.index) for f, p in out.items()}
 
 
+def add_llm_variant_arguments(p: argparse.ArgumentParser) -> None:
+    """How the int8/int4 LLM variants are made; shared by `quantize` and `export --quantize`."""
+    p.add_argument("--block-size", type=int, default=32,
+                   help="MatMulNBits block size of the LLM variants (default 32; docs/quantization.md)")
+    p.add_argument("--accuracy-level", type=int, default=4,
+                   help="MatMulNBits accuracy_level of the LLM variants (default 4: int8 activations; "
+                        "docs/quantization.md)")
+    p.add_argument("--llm-head", choices=("fp32", "int8"), default="fp32",
+                   help="llm_decoder in the int8/int4 LLM graphs (default fp32)")
+    p.add_argument("--text-embedding", choices=("fp16", "fp32"), default="fp16",
+                   help="text embedding table of the int8/int4 LLM variants (default fp16)")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("bundle", type=Path, help="bundle directory (docs/bundle.md)")
     p.add_argument("--out", type=Path, default=None,
@@ -63,14 +76,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--flow", default="",
                    help="flow variants: int8 (DiT int8 weights, CPU), fp16 (GPU providers); docs/quantization.md")
     p.add_argument("--hift", default="", help="vocoder variants: fp16 (GPU providers)")
-    p.add_argument("--block-size", type=int, default=32, help="MatMulNBits block size (default 32; "
-                                                             "docs/quantization.md)")
-    p.add_argument("--accuracy-level", type=int, default=4,
-                   help="MatMulNBits accuracy_level (default 4: int8 activations; docs/quantization.md)")
-    p.add_argument("--llm-head", choices=("fp32", "int8"), default="fp32",
-                   help="llm_decoder in the int8/int4 graphs (default fp32)")
-    p.add_argument("--text-embedding", choices=("fp16", "fp32"), default="fp16",
-                   help="text embedding table of the int8/int4 variants (default fp16)")
+    add_llm_variant_arguments(p)
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="the checkpoint BUNDLE was exported from: weights and checks from PyTorch")
     p.add_argument("--threads", type=int, default=2, help="threads for ONNX Runtime (default 2)")

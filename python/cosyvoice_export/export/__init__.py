@@ -38,14 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also write variants (docs/bundle.md §7): precisions for every family that has them "
                         "('int4,int8') or per family ('llm=fp32+int8+int4,flow=int8'); LLM: fp32 (fused graph), "
                         "int8, int4, fp16; flow: int8, fp16; hift: fp16 (docs/quantization.md)")
-    p.add_argument("--block-size", type=int, default=32, help="MatMulNBits block size of the LLM variants (default 32)")
-    p.add_argument("--accuracy-level", type=int, default=4,
-                   help="MatMulNBits accuracy_level of the LLM variants (default 4; docs/quantization.md)")
-    p.add_argument("--llm-head", choices=("fp32", "int8"), default="fp32",
-                   help="llm_decoder in the int8/int4 LLM graphs (default fp32)")
-    p.add_argument("--text-embedding", choices=("fp16", "fp32"), default="fp16",
-                   help="text embedding table of the int8/int4 LLM variants (default fp16)")
+    from ..quantize import add_llm_variant_arguments  # the same options as the quantize command
 
+    add_llm_variant_arguments(p)
 
 # families this exporter can make variants of, and their precisions (quantize.parse_spec)
 VARIANT_FAMILIES = {"llm": ("fp32", "int8", "int4", "fp16"), "flow": ("int8", "fp16"), "hift": ("fp16",)}
