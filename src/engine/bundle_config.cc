@@ -116,6 +116,12 @@ void ReadLlm(JsonObjectReader r, LlmConfig &l) {
   l.max_token_text_ratio = r.Number("max_token_text_ratio", 0, 1e4);
   for (int64_t t : r.IntArray("silent_tokens", 0, kBig)) l.silent_tokens.push_back(static_cast<int>(t));
   l.max_silent_run = static_cast<int>(r.Int("max_silent_run", 0, 1 << 20));
+  if (r.Has("mix_ratio")) {  // optional: bundles exported before text-in streaming lack it
+    const auto mix = r.IntArray("mix_ratio", 1, 1 << 16);
+    if (mix.size() != 2) r.Fail("mix_ratio", "expected [text tokens, speech tokens]");
+    l.mix_text = static_cast<int>(mix[0]);
+    l.mix_speech = static_cast<int>(mix[1]);
+  }
   r.Finish();
 
   if (l.hidden_size != l.num_attention_heads * l.head_dim)
@@ -154,6 +160,14 @@ void ReadFlow(JsonObjectReader r, FlowConfig &f) {
     r.Fail("t_scheduler", "only \"cosine\" is implemented, got \"" + f.t_scheduler + "\"");
   f.static_chunk_size = static_cast<int>(r.Int("static_chunk_size", 1, 1 << 20));
   f.max_frames = static_cast<int>(r.Int("max_frames", 1, 1 << 24));
+  if (r.Has("estimator_chunk")) {
+    auto s = r.Object("estimator_chunk");
+    f.estimator_chunk.file = s.String("file");
+    f.estimator_chunk.dim = static_cast<int>(s.Int("dim", 1, 1 << 20));
+    f.estimator_chunk.depth = static_cast<int>(s.Int("depth", 1, 4096));
+    f.estimator_chunk.conv_state = static_cast<int>(s.Int("conv_state", 0, 1 << 16));
+    s.Finish();
+  }
   r.Finish();
 }
 
@@ -170,6 +184,8 @@ void ReadHift(JsonObjectReader r, HiftConfig &h) {
   h.voiced_threshold = r.Number("voiced_threshold", 0, 1e5);
   h.audio_limit = r.Number("audio_limit", 0, 1);
   h.lookahead_frames = static_cast<int>(r.Int("lookahead_frames", 0, 1024));
+  if (r.Has("left_context_frames"))
+    h.left_context_frames = static_cast<int>(r.Int("left_context_frames", 1, 1 << 16));
   {
     auto s = r.Object("source_noise");
     h.source_noise.generator = s.String("generator");
@@ -280,6 +296,9 @@ BundleConfig BundleConfig::Load(const std::filesystem::path &bundle_dir) {
   for (const auto &rel : named) {
     if (!c.files.count(rel)) r.Fail("files", "does not list \"" + rel + "\", which the config uses");
   }
+  const std::string &chunk = c.flow.estimator_chunk.file;
+  if (!chunk.empty() && !c.files.count(chunk))
+    r.Fail("files", "does not list \"" + chunk + "\", which the config uses");
   for (const auto &[rel, entry] : c.files) {
     const auto path = c.Path(rel);
     std::error_code ec;

@@ -6,6 +6,7 @@ usage: make_broken_bundles.py BUNDLE OUT_DIR
   newer_format/    config.json says format_version 1.9
   wrong_layers/    config.json says the LLM has one more layer than llm.onnx has
   missing_graph/   hift/hift_f0.onnx deleted
+  no_streaming_graph/  a bundle exported without flow/flow_estimator_chunk.onnx (--no-streaming-graph)
 """
 import json
 import os
@@ -54,6 +55,18 @@ def main(bundle, out_dir):
     m = os.path.join(out_dir, "missing_graph")
     clone(bundle, m)
     os.remove(os.path.join(m, "hift", "hift_f0.onnx"))
+
+    s = os.path.join(out_dir, "no_streaming_graph")
+    clone(bundle, s)
+    chunk = "flow/flow_estimator_chunk.onnx"
+
+    def drop_chunk_graph(c):
+        c["flow"].pop("estimator_chunk", None)
+        c["files"].pop(chunk, None)
+        c["checks"].pop(chunk, None)
+
+    edit_config(s, drop_chunk_graph)
+    os.remove(os.path.join(s, chunk))
 
 
 if __name__ == "__main__":
