@@ -141,6 +141,7 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     }
     const RuntimeConfig runtime = a.runtime.ToConfig();
     const BundleConfig bundle = BundleConfig::Load(a.model);
+    CheckStreamModeFits(settings, bundle, a.model);
     TextPolicy policy;
     policy.read_piped_stdin = false;
     policy.default_text = "Hello! This sentence is spoken in a voice cloned from a three second prompt.";

@@ -44,18 +44,19 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
 std::vector<CommandFactory> AllCommands() {
   // One per line, in `cosyvoice --help` order.
   return {
-      MakeTtsCommand,        //
-      MakeVoiceCommand,      //
-      MakeVoicesCommand,     //
-      MakeBenchCommand,      //
-      MakeInfoCommand,       //
-      MakeNormalizeCommand,  //
-      MakeTokenizeCommand,   //
-      MakeFeaturesCommand,   //
-      MakeInspectCommand,    //
-      MakeServeCommand,      //
-      MakeVersionCommand,    //
-      MakeAbCommand,         //
+      MakeTtsCommand,          //
+      MakeVoiceCommand,        //
+      MakeVoicesCommand,       //
+      MakeBenchCommand,        //
+      MakeBenchStreamCommand,  //
+      MakeInfoCommand,         //
+      MakeNormalizeCommand,    //
+      MakeTokenizeCommand,     //
+      MakeFeaturesCommand,     //
+      MakeInspectCommand,      //
+      MakeServeCommand,        //
+      MakeVersionCommand,      //
+      MakeAbCommand,           //
   };
 }
 

@@ -128,6 +128,13 @@ void ReadLlm(JsonObjectReader r, LlmConfig &l) {
   if (silent.size() > 1024) r.Fail("silent_tokens", "at most 1024 ids, got " + std::to_string(silent.size()));
   for (int64_t t : silent) l.silent_tokens.push_back(static_cast<int>(t));
   l.max_silent_run = static_cast<int>(r.Int("max_silent_run", 0, 1000));
+  if (r.Has("mix_ratio")) {  // optional: bundles exported before text-in streaming lack it
+    // upstream's 5:15; each side bounds one decode loop's run before it switches (docs/bundle.md)
+    const auto mix = r.IntArray("mix_ratio", 1, 1000);
+    if (mix.size() != 2) r.Fail("mix_ratio", "expected [text tokens, speech tokens]");
+    l.mix_text = static_cast<int>(mix[0]);
+    l.mix_speech = static_cast<int>(mix[1]);
+  }
   r.Finish();
 
   if (l.hidden_size != l.num_attention_heads * l.head_dim)
@@ -166,6 +173,14 @@ void ReadFlow(JsonObjectReader r, FlowConfig &f) {
     r.Fail("t_scheduler", "only \"cosine\" is implemented, got \"" + f.t_scheduler + "\"");
   f.static_chunk_size = static_cast<int>(r.Int("static_chunk_size", 1, 10000));
   f.max_frames = static_cast<int>(r.Int("max_frames", 1, 1000000));
+  if (r.Has("estimator_chunk")) {
+    auto s = r.Object("estimator_chunk");
+    f.estimator_chunk.file = s.String("file");
+    f.estimator_chunk.dim = static_cast<int>(s.Int("dim", 1, 65536));
+    f.estimator_chunk.depth = static_cast<int>(s.Int("depth", 1, 1024));
+    f.estimator_chunk.conv_state = static_cast<int>(s.Int("conv_state", 0, 4096));
+    s.Finish();
+  }
   r.Finish();
   // Streaming counts chunks in tokens (static_chunk_size / token_mel_ratio): a remainder or a
   // chunk shorter than one token would make that 0 (a division by zero in the stream schedule).
@@ -188,6 +203,8 @@ void ReadHift(JsonObjectReader r, HiftConfig &h) {
   h.audio_limit = r.Number("audio_limit", 0, 1);
   if (!(h.audio_limit > 0)) r.Fail("audio_limit", "must be in (0, 1]: 0 would clamp every sample to silence");
   h.lookahead_frames = static_cast<int>(r.Int("lookahead_frames", 0, 1024));
+  if (r.Has("left_context_frames"))
+    h.left_context_frames = static_cast<int>(r.Int("left_context_frames", 1, 1 << 16));
   {
     auto s = r.Object("source_noise");
     h.source_noise.generator = s.String("generator");
@@ -262,6 +279,9 @@ void CheckCrossSection(JsonObjectReader &r, const BundleConfig &c) {
   for (const auto &rel : named) {
     if (!c.files.count(rel)) r.Fail("files", "does not list \"" + rel + "\", which the config uses");
   }
+  const std::string &chunk = c.flow.estimator_chunk.file;
+  if (!chunk.empty() && !c.files.count(chunk))
+    r.Fail("files", "does not list \"" + chunk + "\", which the config uses");
 }
 
 std::string ReadConfigText(const std::filesystem::path &path) {

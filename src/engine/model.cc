@@ -163,6 +163,19 @@ const CampplusGraph &Model::Impl::campplus() const {
   return *campplus_;
 }
 
+const FlowChunkGraph *Model::Impl::flow_chunk() const {
+  const FlowChunkConfig &c = bundle.flow.estimator_chunk;
+  if (c.file.empty()) return nullptr;
+  std::lock_guard<std::mutex> lock(flow_chunk_mutex_);
+  if (!flow_chunk_) {
+    COSY_LOG(kDebug) << "loading the chunked flow estimator";
+    flow_chunk_ = std::make_unique<FlowChunkGraph>(
+        bundle.Path(c.file), FlowChunkShape{bundle.flow.mel_bins, c.dim, c.depth, c.conv_state},
+        config.runtime);
+  }
+  return flow_chunk_.get();
+}
+
 std::vector<int32_t> Model::Impl::SpeechTokens(const std::vector<float> &x16) const {
   const FeatureMatrix mel = WhisperLogMel(x16);  // [128, T]
   return speech_tokenizer().Run(mel.data, mel.cols);
@@ -203,17 +216,24 @@ Voice Model::Impl::CreateVoice(const Audio &prompt, const std::string &transcrip
   return v;
 }
 
+namespace {
+// Zero-shot conditions the LLM on the prompt's transcript; without one it has nothing to align.
+void RequireTranscript(const Voice &voice) {
+  if (voice.transcript.find_first_not_of(" \t\r\n") == std::string::npos) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "zero-shot needs the voice's transcript (what the prompt recording says); "
+                "use cross_lingual or instruct2 for a voice without one");
+  }
+}
+}  // namespace
+
 std::vector<SegmentPlan> Model::Impl::PlanSegments(const SynthesisRequest &r,
                                                    const SynthesisOptions &o) const {
   std::vector<SegmentPlan> plans;
   std::string prompt;
   switch (r.mode) {
     case Mode::kZeroShot:
-      if (r.voice->transcript.find_first_not_of(" \t\r\n") == std::string::npos) {
-        throw Error(ErrorCode::kInvalidArgument,
-                    "zero-shot needs the voice's transcript (what the prompt recording says); "
-                    "use cross_lingual or instruct2 for a voice without one");
-      }
+      RequireTranscript(*r.voice);
       prompt = conventions.ZeroShotPrompt(text::PrepareInputText(r.voice->transcript, "voice transcript"));
       break;
     case Mode::kInstruct2:
@@ -237,6 +257,19 @@ std::vector<SegmentPlan> Model::Impl::PlanSegments(const SynthesisRequest &r,
   if (plans.empty())
     throw Error(ErrorCode::kInvalidArgument, "the text has nothing to speak after normalization");
   return plans;
+}
+
+std::vector<int32_t> Model::Impl::TextStreamPrompt(const SynthesisRequest &r) const {
+  std::string prompt;
+  if (r.mode == Mode::kZeroShot) {
+    RequireTranscript(*r.voice);
+    prompt = conventions.ZeroShotPrompt(r.voice->transcript);
+  } else {
+    prompt = conventions.InstructPrompt(r.instruct);
+  }
+  // the interleaved layout starts after the marker, so it must be there exactly once
+  conventions.CheckOneMarker(prompt, "");
+  return text->Encode(prompt);
 }
 
 std::vector<float> Model::Impl::LmInput(const SegmentPlan &plan, const Voice &voice) const {
@@ -325,6 +358,23 @@ const ModelInfo &Model::info() const {
 }
 int Model::sample_rate() const {
   return impl_->bundle.sample_rate;
+}
+
+const char *StreamModeName(StreamMode mode) {
+  switch (mode) {
+    case StreamMode::kRecompute: return "recompute";
+    case StreamMode::kExact: return "exact";
+    case StreamMode::kFast: return "fast";
+  }
+  return "?";
+}
+
+StreamMode ParseStreamMode(const std::string &name) {
+  if (name == "recompute") return StreamMode::kRecompute;
+  if (name == "exact") return StreamMode::kExact;
+  if (name == "fast") return StreamMode::kFast;
+  throw Error(ErrorCode::kInvalidArgument,
+              "unknown stream mode \"" + name + "\" (expected recompute, exact or fast)");
 }
 
 const char *ModeName(Mode mode) {

@@ -11,6 +11,7 @@ usage: make_broken_bundles.py BUNDLE OUT_DIR
   nan_noise/       the same with config.json's sha256 recomputed: only the value check can tell
   nan_generator/   hift/hift_generator.onnx with NaN conv weights, size and sha256 recomputed: a graph
                    whose output is NaN (the stage check names the vocoder; it was an all-zero WAV)
+  no_streaming_graph/  a bundle exported without flow/flow_estimator_chunk.onnx (--no-streaming-graph)
 """
 import hashlib
 import json
@@ -98,6 +99,18 @@ def main(bundle, out_dir):
     m = os.path.join(out_dir, "missing_graph")
     clone(bundle, m)
     os.remove(os.path.join(m, "hift", "hift_f0.onnx"))
+
+    s = os.path.join(out_dir, "no_streaming_graph")
+    clone(bundle, s)
+    chunk = "flow/flow_estimator_chunk.onnx"
+
+    def drop_chunk_graph(c):
+        c["flow"].pop("estimator_chunk", None)
+        c["files"].pop(chunk, None)
+        c["checks"].pop(chunk, None)
+
+    edit_config(s, drop_chunk_graph)
+    os.remove(os.path.join(s, chunk))
 
 
 if __name__ == "__main__":
