@@ -2,7 +2,6 @@
 #include "models/flow_chunk_graph.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "cosyvoice/error.h"
 #include "models/tensor.h"
