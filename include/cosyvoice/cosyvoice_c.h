@@ -181,7 +181,9 @@ typedef struct cosyvoice_model_params {
   int32_t device_id;               /* device for cuda, tensorrt, directml unless provider_options set
                                       it (default 0) */
   int32_t graph_optimization;      /* a cosyvoice_graph_optimization (default _ALL) */
-  bool verify_checksums;           /* sha256 every bundle file at load (slow; sizes are always checked) */
+  bool verify_checksums;           /* sha256 every bundle file at load, while the graphs load and
+                                      remembered in-process (default on, docs/bundle.md §4.1); false:
+                                      sizes only */
   const char *profile_prefix;      /* non-NULL: ONNX Runtime writes a chrome-trace profile per graph */
   const char *optimized_model_dir; /* non-NULL: where ONNX Runtime saves each optimized graph */
   const char *precision;           /* which of the bundle's variants run (docs/bundle.md §7): "fp32",
@@ -194,7 +196,7 @@ typedef struct cosyvoice_model_params {
                                       providers, keys or values are COSYVOICE_ERROR_INVALID_ARGUMENT */
 } cosyvoice_model_params;
 
-/* Defaults: ONNX Runtime's thread count, cpu, all graph optimizations, no checksums, fp32, no
+/* Defaults: ONNX Runtime's thread count, cpu, all graph optimizations, checksums verified, fp32, no
  * provider options. */
 COSYVOICE_C_API cosyvoice_model_params cosyvoice_model_default_params(void);
 

@@ -232,7 +232,7 @@ class Model(_Handle):
 
     def __init__(self, bundle_dir: PathLike, *, threads: int = 0, inter_op_threads: int = 1,
                  providers: Optional[Union[str, List[str]]] = None, device_id: int = 0,
-                 graph_optimization: str = "all", verify_checksums: bool = False, precision: str = "fp32",
+                 graph_optimization: str = "all", verify_checksums: bool = True, precision: str = "fp32",
                  provider_options: Optional[Dict[str, Dict[str, str]]] = None):
         if graph_optimization not in _GRAPH_OPT:
             raise ValueError(f"graph_optimization {graph_optimization!r}: expected one of {', '.join(_GRAPH_OPT)}")

@@ -100,7 +100,7 @@ cosyvoice_model_params cosyvoice_model_default_params(void) {
   p.providers = nullptr;         // "cpu"
   p.precision = nullptr;         // "fp32"
   p.provider_options = nullptr;  // none
-  p.verify_checksums = false;
+  p.verify_checksums = cosyvoice::ModelConfig{}.verify_checksums;  // on, as in C++ (docs/bundle.md §4.1)
   try {
     const cosyvoice::RuntimeConfig runtime;  // the defaults, from their one definition
     p.intra_op_threads = runtime.intra_op_threads;

@@ -14,6 +14,7 @@
 #include "cli/synthesis_flags.h"
 #include "cli/text_input.h"
 #include "engine/bundle_config.h"
+#include "text/input_text.h"
 #include "text/text_pieces.h"
 
 namespace cosyvoice::cli {
@@ -204,7 +205,16 @@ void ReadText(const RequestFlags &flags, const TextPolicy &policy, PreparedReque
       Invalid(sources[0] + ": the text is longer than " + std::to_string(kMaxTextBytes) +
               " bytes, the limit of one request; split it into several runs");
   }
-  if (Blank(out.text)) Invalid("text is empty (" + out.text_origin + "): there is nothing to speak");
+  // The engine's input rule (invalid UTF-8 refused, control characters removed), applied here too so
+  // that bad text is refused before the model loads, naming where it came from.
+  if (Blank(text::CleanInputText(out.text, out.text_origin).text))
+    Invalid("text is empty (" + out.text_origin + "): there is nothing to speak");
+}
+
+// An instruction or a transcript: the engine's length limit and input rule, before any work.
+void CheckPromptText(const std::string &value, const std::string &what, size_t max_bytes) {
+  text::CheckTextLength(value, what, max_bytes);
+  text::CleanInputText(value, what);
 }
 
 }  // namespace
@@ -235,6 +245,8 @@ PreparedRequest PrepareRequest(const RequestFlags &flags, const SynthesisFlags &
   mode_in.has_transcript = !Blank(flags.prompt_text) || (out.voice && !Blank(out.voice->transcript));
   mode_in.text_mode_flags = synthesis.TextModeFlagsGiven();
   out.mode = DecideMode(mode_in);
+  CheckPromptText(flags.instruct, "instruction", text::kMaxInstructionBytes);
+  CheckPromptText(flags.prompt_text, "voice transcript", text::kMaxTranscriptBytes);
   out.instruct = flags.instruct;
   out.transcript = flags.prompt_text;
   if (out.voice && prompt_text_given) out.voice->transcript = flags.prompt_text;  // an explicit one wins

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/variants.h"
@@ -126,6 +127,11 @@ struct BundleConfig {
 
   // Throws Error(kBundle) naming BUNDLE/config.json and the field, or the missing/truncated file.
   static BundleConfig Load(const std::filesystem::path &bundle_dir);
+  // Checks 1-2 only (the JSON text; no file is touched): what Load does before CheckFileSizes().
+  // Errors name `bundle_dir`/config.json.
+  static BundleConfig Parse(std::string_view json_text, const std::filesystem::path &bundle_dir);
+  // Check 3: every listed file exists with its recorded size.
+  void CheckFileSizes() const;
 
   // Absolute path of a bundle-relative file named in the config.
   std::filesystem::path Path(const std::string &relative) const { return dir / relative; }

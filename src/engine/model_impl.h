@@ -67,6 +67,9 @@ class Model::Impl {
     return !bundle.flow.estimator_chunk.file.empty() && bundle.hift.left_context_frames > 0;
   }
 
+  // The constructor's work after the config: tables, graphs, facts for ModelInfo.
+  void LoadParts();
+
   ModelConfig config;
   BundleConfig bundle;
   ModelInfo info;

@@ -13,6 +13,7 @@
 #include "engine/silent_token_filter.h"
 #include "engine/streaming_state.h"
 #include "engine/token_channel.h"
+#include "text/input_text.h"
 
 namespace cosyvoice {
 namespace {
@@ -54,6 +55,8 @@ void Session::State::CheckRequest(const SynthesisRequest &r) const {
                                                  " bytes; the limit is " + std::to_string(kMaxTextBytes) +
                                                  " per request");
   }
+  // checked before any work: a 12 kB instruction used to take 408 MB on the way to the LLM
+  text::CheckTextLength(r.instruct, "instruction", text::kMaxInstructionBytes);
   if (r.mode == Mode::kVoiceConversion && r.source_audio == nullptr) {
     throw Error(ErrorCode::kInvalidArgument, "vc: source audio is required");
   }

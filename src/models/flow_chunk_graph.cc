@@ -2,7 +2,6 @@
 #include "models/flow_chunk_graph.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "cosyvoice/error.h"
 #include "models/tensor.h"
@@ -41,7 +40,9 @@ void FlowStepCache::CopyFrom(const FlowStepCache &other, int64_t capacity) {
   }
   Reset(std::max(capacity, other.frames_));
   const size_t n = static_cast<size_t>(other.frames_ * row_);
-  for (size_t i = 0; i < kv_.size(); ++i) std::memcpy(kv_[i].data(), other.kv_[i].data(), n * sizeof(float));
+  // copy_n, not memcpy: a voice's prompt cache may hold no frames yet, and memcpy of an empty
+  // vector's null data() is undefined behaviour even for 0 bytes (UBSan: nonnull argument)
+  for (size_t i = 0; i < kv_.size(); ++i) std::copy_n(other.kv_[i].data(), n, kv_[i].data());
   for (int w = 0; w < 2; ++w) {
     const auto &src = other.conv_[static_cast<size_t>(other.cur_ * 2 + w)];
     std::copy(src.begin(), src.end(), conv_[static_cast<size_t>(w)].begin());

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -215,6 +216,21 @@ TEST(EmbeddingTable, Float16TableReadsAsFloat32) {
   std::vector<float> out;
   e.Gather({2, 0, 1}, out);
   EXPECT_EQ(out, (std::vector<float>{std::ldexp(1.0f, -24), 0.333251953125f, 1.0f, -2.0f, 0.5f, 65504.0f}));
+}
+
+// A table with the right shape but damaged values must not feed NaN to the LLM (issue 14).
+TEST(EmbeddingTable, ADamagedRowIsRefusedWhenUsed) {
+  TempDir dir;
+  std::vector<float> t(4 * 8, 0.5f);
+  t[2 * 8 + 3] = std::numeric_limits<float>::quiet_NaN();
+  SaveNpy(dir / "e.npy", {4, 8}, t.data());
+  EmbeddingTable e(dir / "e.npy", 4, 8);
+  float row[8];
+  e.CopyRow(1, row);
+  EXPECT_EQ(row[0], 0.5f);
+  std::vector<float> out;
+  EXPECT_COSY_ERROR(e.Gather({0, 2}, out), ErrorCode::kBundle,
+                    "e.npy: row 2 (token 2) holds a non-finite value");
 }
 
 class GeneratorTest : public ::testing::Test {
