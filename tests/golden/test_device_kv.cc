@@ -17,12 +17,17 @@ namespace {
 
 using testing::TinyDir;
 
-TEST(DeviceKvCache, TensorCacheGivesTheHostCachesLogits) {
+// The tiny quantized bundle with its fused fp32 LLM graph (BNSH cache layout), one thread.
+std::shared_ptr<const Model> LoadFusedTinyModel() {
   ModelConfig c;
   c.model_dir = (TinyDir() / "bundle-q").string();
   c.runtime.intra_op_threads = 1;
   c.precision = "llm=fp32-fused";
-  const auto model = Model::Load(c);
+  return Model::Load(c);
+}
+
+TEST(DeviceKvCache, TensorCacheGivesTheHostCachesLogits) {
+  const auto model = LoadFusedTinyModel();
   const LlmGraph &llm = *model->impl().llm;
   ASSERT_EQ(llm.interface(), LlmGraph::Interface::kFused);
   EXPECT_FALSE(llm.kv_on_device());  // cpu: no device allocator
@@ -59,11 +64,7 @@ TEST(DeviceKvCache, TensorCacheGivesTheHostCachesLogits) {
 // next: decoding after a Reserve gives the logits of a cache that was large enough from the start,
 // bit for bit (same graph, inputs, kernels and cache contents).
 TEST(DeviceKvCache, ReservedBnshCacheGivesTheLogitsOfALargeOne) {
-  ModelConfig c;
-  c.model_dir = (TinyDir() / "bundle-q").string();
-  c.runtime.intra_op_threads = 1;
-  c.precision = "llm=fp32-fused";
-  const auto model = Model::Load(c);
+  const auto model = LoadFusedTinyModel();
   const LlmGraph &llm = *model->impl().llm;
   ASSERT_EQ(llm.kv_layout(), KvLayout::kBNSH);
   const int64_t prefill = 5, steps = 4;
