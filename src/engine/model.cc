@@ -7,6 +7,7 @@
 #include "audio/audio_io.h"
 #include "audio/features.h"
 #include "common/log.h"
+#include "common/sha256.h"
 #include "common/timer.h"
 #include "engine/model_impl.h"
 #include "models/ort_env.h"
@@ -46,6 +47,32 @@ void CheckFrontendMatchesBuild(const BundleConfig &b) {
     fail("frontend.prompt_mel (24 kHz, n_fft 1920, hop 480, 80 mels, 0-12 kHz, center false)");
 }
 
+// --verify covers the optimized files too: they are run instead of the bundle's graphs.
+void VerifyOptimizedFiles(const OptimizedGraphs &optimized) {
+  for (const auto &[path, f] : optimized.Files()) {
+    const std::string actual = Sha256File(path);
+    if (actual != f.sha256) {
+      throw Error(ErrorCode::kBundle, path.string() + ": sha256 " + actual + " differs from the manifest's " +
+                                          f.sha256 + " (damaged; run `cosyvoice optimize` again)");
+    }
+  }
+}
+
+// The optimized graphs to use (docs/bundle.md §8), as RuntimeConfig::graph_overrides.
+OptimizedGraphs FindOptimizedGraphs(const ModelConfig &config, const BundleConfig &bundle) {
+  if (config.optimized_dir == "off") return {};
+  std::filesystem::path dir = config.optimized_dir;
+  if (dir.empty()) {
+    dir = bundle.dir / "optimized";
+    if (!std::filesystem::exists(dir / OptimizedGraphsManifest::kFileName)) return {};
+  } else if (!std::filesystem::is_directory(dir)) {
+    throw Error(ErrorCode::kInvalidArgument, "optimized graphs: " + dir.string() + " is not a directory");
+  }
+  std::map<std::string, std::pair<uint64_t, std::string>> files;
+  for (const auto &[rel, f] : bundle.files) files[rel] = {f.bytes, f.sha256};
+  return OptimizedGraphs::Open(dir, OptimizationTarget::Current(config.runtime), files);
+}
+
 }  // namespace
 
 void ModelConfig::Validate() const {
@@ -69,6 +96,13 @@ Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Lo
   }
   CheckFrontendMatchesBuild(bundle);
   const auto t0 = SteadyClock::now();
+  optimized = FindOptimizedGraphs(config, bundle);
+  if (config.verify_checksums) VerifyOptimizedFiles(optimized);
+  for (const auto &[rel, f] : bundle.files) {
+    if (auto path = optimized.Find(rel)) config.runtime.graph_overrides[bundle.Path(rel).string()] = path->string();
+  }
+  info.optimized_dir = optimized.empty() ? "" : optimized.dir().string();
+  info.optimized_graphs = static_cast<int>(config.runtime.graph_overrides.size());
   const RuntimeConfig &rt = config.runtime;
   const LlmConfig &l = bundle.llm;
 

@@ -18,6 +18,7 @@
 #include "audio/features.h"
 #include "common/sha256.h"
 #include "engine/model_impl.h"
+#include "engine/optimize_bundle.h"
 #include "engine/sampler.h"
 #include "feature_bounds.h"
 #include "fp32_bounds.h"
@@ -371,6 +372,59 @@ TEST_F(EngineGolden, FusedFp32LlmVariantReproducesTheGoldens) {
   }
   EXPECT_TRUE(seen);
   CheckTeacherForcedLogits(fused, "fused llm logits (teacher forced)");
+}
+
+// Graphs optimized once by `cosyvoice optimize` (docs/bundle.md §8): ONNX Runtime ran the same
+// optimizations when it wrote them and loads the weights it pre-packed then, so every kernel sees
+// the same graph and the same packed weights as a session that optimizes at load: the outputs must
+// be bit-identical, not merely within the parity bounds. A manifest made for another CPU is refused
+// (plain graphs, same output).
+TEST_F(EngineGolden, OptimizedGraphsAreBitIdenticalAndOnlyUsedOnTheirTarget) {
+  testing::TempDir tmp;
+  OptimizeBundleOptions o;
+  o.bundle_dir = BundleDir();
+  o.out_dir = tmp / "optimized";
+  o.runtime = engine_->config.runtime;
+  const OptimizedGraphsManifest manifest = OptimizeBundle(o);
+  size_t graphs = 0;
+  for (const auto &[rel, f] : engine_->bundle.files) graphs += rel.size() > 5 && rel.substr(rel.size() - 5) == ".onnx";
+  EXPECT_EQ(manifest.graphs.size(), graphs);
+
+  ModelConfig c = engine_->config;
+  c.runtime.graph_overrides.clear();
+  c.optimized_dir = o.out_dir.string();
+  const auto optimized = Model::Load(c);
+  EXPECT_EQ(optimized->info().optimized_graphs, static_cast<int>(graphs));
+  EXPECT_EQ(optimized->info().optimized_dir, o.out_dir.string());
+  CheckTeacherForcedLogits(optimized->impl(), "llm logits (optimized graphs)");
+
+  OptimizedGraphsManifest other = manifest;
+  other.target.cpu += " avx512f-from-elsewhere";
+  other.Save(o.out_dir);
+  const auto refused = Model::Load(c);
+  EXPECT_EQ(refused->info().optimized_graphs, 0);
+
+  for (const json &cs : (*manifest_)["cases"]) {
+    const json cj = ReadJson(CaseDir(cs) / "case.json");
+    const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
+    SynthesisRequest r;
+    r.mode = ModeOf(cj);
+    r.voice = &voice;
+    if (cj["text"].is_string()) r.text = cj["text"];
+    if (cj["instruct"].is_string()) r.instruct = cj["instruct"];
+    Audio source;
+    if (r.mode == Mode::kVoiceConversion) {
+      source = ReadAudio(CaseDir(cs) / cj["source_wav"].get<std::string>());
+      r.source_audio = &source;
+    }
+    auto run = [&](const std::shared_ptr<const Model> &m) {
+      Session session(m);
+      return session.Synthesize(r, OptionsOf(cj)).samples;
+    };
+    const std::vector<float> plain = run(*model_);
+    EXPECT_EQ(run(optimized), plain) << cs["name"].get<std::string>() << ": optimized graphs";
+    EXPECT_EQ(run(refused), plain) << cs["name"].get<std::string>() << ": refused optimized graphs";
+  }
 }
 
 TEST_F(EngineGolden, FlowEncoderAndSolver) {
