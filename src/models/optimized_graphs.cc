@@ -120,6 +120,9 @@ std::vector<std::string> WriteOptimizedGraph(const std::filesystem::path &source
   SessionOptionsResult opts = CreateSessionOptions(plain, source.stem().string());
   const std::string data_name = out.filename().string() + ".data";
   opts.options.SetOptimizedModelFilePath(out.c_str());
+  // ONNX Runtime warns that a graph saved at level "all" is specific to this machine: that is what
+  // the manifest's target records and checks, so the warning is not repeated for every graph.
+  opts.options.SetLogSeverityLevel(ORT_LOGGING_LEVEL_ERROR);
   // Every initializer goes to the data file (none stays in the protobuf to be parsed and copied), and
   // so does every weight a kernel pre-packs: a later session maps them instead of packing again.
   opts.options.AddConfigEntry("session.optimized_model_external_initializers_file_name", data_name.c_str());
