@@ -22,6 +22,7 @@ COMMANDS: Dict[str, str] = {
     "goldens": ".goldens",
     "bench": ".bench",
     "quantize": ".quantize",
+    "variant": ".variant",
     "variant-goldens": ".variant_goldens",
 }
 

@@ -2,6 +2,10 @@
 
     /usr/bin/python3 -m cosyvoice_export quantize BUNDLE --llm int4,int8,fp32            # in place
     /usr/bin/python3 -m cosyvoice_export quantize BUNDLE --out NEW --llm int4             # a new bundle
+    /usr/bin/python3 -m cosyvoice_export quantize BUNDLE --flow int8,fp16 --hift fp16     # flow / vocoder
+
+``--llm fp16``, ``--flow int8|fp16`` and ``--hift fp16`` are made by :mod:`cosyvoice_export.quant`
+(docs/quantization.md); without any of --llm/--flow/--hift the LLM's fp32, int8 and int4 are made.
 
 In place, the new files are made in a temporary directory inside BUNDLE and moved into place only
 when every one is written and checked; ``config.json`` is replaced last (atomically). With
@@ -48,22 +52,31 @@ def parse_spec(text: str, families: Dict[str, tuple]) -> Dict[str, List[str]]:
     return {f: sorted(set(p), key=p.index) for f, p in out.items()}
 
 
+def add_llm_variant_arguments(p: argparse.ArgumentParser) -> None:
+    """How the int8/int4 LLM variants are made; shared by `quantize` and `export --quantize`."""
+    p.add_argument("--block-size", type=int, default=32,
+                   help="MatMulNBits block size of the LLM variants (default 32; docs/quantization.md)")
+    p.add_argument("--accuracy-level", type=int, default=4,
+                   help="MatMulNBits accuracy_level of the LLM variants (default 4: int8 activations; "
+                        "docs/quantization.md)")
+    p.add_argument("--llm-head", choices=("fp32", "int8"), default="fp32",
+                   help="llm_decoder in the int8/int4 LLM graphs (default fp32)")
+    p.add_argument("--text-embedding", choices=("fp16", "fp32"), default="fp16",
+                   help="text embedding table of the int8/int4 LLM variants (default fp16)")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("bundle", type=Path, help="bundle directory (docs/bundle.md)")
     p.add_argument("--out", type=Path, default=None,
                    help="write a new bundle here (hard links of BUNDLE's files + the variants) instead of adding "
                         "the variants to BUNDLE")
-    p.add_argument("--llm", default="fp32,int8,int4",
-                   help="LLM variants to make, comma-separated: fp32 (fused graph, fp32-equivalent), int8, int4 "
-                        "(default: all three)")
-    p.add_argument("--block-size", type=int, default=32, help="MatMulNBits block size (default 32; "
-                                                             "docs/quantization.md)")
-    p.add_argument("--accuracy-level", type=int, default=4,
-                   help="MatMulNBits accuracy_level (default 4: int8 activations; docs/quantization.md)")
-    p.add_argument("--llm-head", choices=("fp32", "int8"), default="fp32",
-                   help="llm_decoder in the int8/int4 graphs (default fp32)")
-    p.add_argument("--text-embedding", choices=("fp16", "fp32"), default="fp16",
-                   help="text embedding table of the int8/int4 variants (default fp16)")
+    p.add_argument("--llm", default=None,
+                   help="LLM variants to make, comma-separated: fp32 (fused graph, fp32-equivalent), int8, int4, "
+                        "fp16 (GPU providers) (default: fp32,int8,int4 when no family is named)")
+    p.add_argument("--flow", default="",
+                   help="flow variants: int8 (DiT int8 weights, CPU), fp16 (GPU providers); docs/quantization.md")
+    p.add_argument("--hift", default="", help="vocoder variants: fp16 (GPU providers)")
+    add_llm_variant_arguments(p)
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="the checkpoint BUNDLE was exported from: weights and checks from PyTorch")
     p.add_argument("--threads", type=int, default=2, help="threads for ONNX Runtime (default 2)")
@@ -80,12 +93,18 @@ def main(args: argparse.Namespace) -> int:
 
     log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
     try:
-        opts = LlmVariantOptions(precisions=[p.strip() for p in args.llm.split(",") if p.strip()],
+        llm = args.llm if args.llm is not None else ("" if args.flow or args.hift else "fp32,int8,int4")
+        llm_precisions = [p.strip() for p in llm.split(",") if p.strip()]
+        graph_variants = graph_variant_list({"llm": [p for p in llm_precisions if p in GRAPH_ONLY["llm"]],
+                                             "flow": [p.strip() for p in args.flow.split(",") if p.strip()],
+                                             "hift": [p.strip() for p in args.hift.split(",") if p.strip()]})
+        opts = LlmVariantOptions(precisions=[p for p in llm_precisions if p not in GRAPH_ONLY["llm"]],
                                  block_size=args.block_size, accuracy_level=args.accuracy_level, head=args.llm_head,
                                  text_embedding=args.text_embedding)
-        opts.validate()
+        if opts.precisions:
+            opts.validate()
         config = quantize_bundle(args.bundle, args.out, opts, checkpoint_dir=args.checkpoint, threads=args.threads,
-                                 force=args.force, log=log)
+                                 force=args.force, log=log, graph_variants=graph_variants)
     except (ExportError, ParityError, VariantError, ValueError, FileNotFoundError) as e:
         print(f"error: quantize failed: {e}", file=sys.stderr)
         print(f"error: nothing was changed in {args.out or args.bundle}", file=sys.stderr)
@@ -94,6 +113,23 @@ def main(args: argparse.Namespace) -> int:
                       for v in vs)
     print(f"{args.out or args.bundle}: variants {names}")
     return 0
+
+
+# variants written by cosyvoice_export.quant (a graph rewrite of the bundle's fp32 graph), per family
+GRAPH_ONLY = {"llm": ("fp16",), "flow": ("int8", "fp16"), "hift": ("fp16",)}
+
+
+def graph_variant_list(spec: Dict[str, List[str]]) -> List[tuple]:
+    """{family: [name, ...]} -> [(family, name)] of the quant.variants makers; unknown names raise."""
+    from .quant import variants as QV
+
+    out = []
+    for family, names in spec.items():
+        for name in names:
+            if (family, name) not in QV.SPECS:
+                raise ValueError(f"--{family}: no {name!r} variant (available: {', '.join(GRAPH_ONLY[family])})")
+            out.append((family, name))
+    return out
 
 
 def _load_config(bundle: Path) -> dict:
@@ -128,22 +164,24 @@ def _link_tree(src: Path, dst: Path, rels: List[str]) -> None:
 
 
 def quantize_bundle(bundle: Path, out: Optional[Path], opts, checkpoint_dir: Optional[Path] = None,
-                    threads: int = 2, force: bool = False, log: Callable[[str], None] = print) -> dict:
-    """Adds the LLM variants ``opts`` to ``bundle`` (or a new bundle ``out``); returns the new config."""
-    import numpy as np
-
-    from .export import llm_fused as F
-    from .export import llm_variants as LV
+                    threads: int = 2, force: bool = False, log: Callable[[str], None] = print,
+                    graph_variants: Optional[List[tuple]] = None) -> dict:
+    """Adds the LLM variants ``opts`` and the ``graph_variants`` [(family, name)] of
+    :mod:`cosyvoice_export.quant` to ``bundle`` (or a new bundle ``out``); returns the new config."""
     from .export import variants as V
+    from .quant import variants as QV
     from .export.bundle import _file_entry
     from .export.onnx_io import ExportError
 
     bundle = Path(bundle)
     config = _load_config(bundle)
-    names = [p if p != "fp32" else "fp32-fused" for p in opts.precisions]
-    clash = [n for n in names if V.find(config, "llm", n)]
+    graph_variants = list(graph_variants or [])
+    names = [("llm", p if p != "fp32" else "fp32-fused") for p in opts.precisions] + graph_variants
+    clash = [f"{f}/{n}" for f, n in names if V.find(config, f, n)]
     if clash and not force:
-        raise ExportError(f"{bundle}: already has LLM variant(s) {', '.join(clash)} (pass --force to replace)")
+        raise ExportError(f"{bundle}: already has variant(s) {', '.join(clash)} (pass --force to replace)")
+    if not names:
+        raise ExportError("nothing to make: name variants with --llm, --flow or --hift")
     if out is not None:
         out = Path(out)
         if out.exists() and not force:
@@ -159,31 +197,13 @@ def quantize_bundle(bundle: Path, out: Optional[Path], opts, checkpoint_dir: Opt
             shutil.rmtree(work)
         work.mkdir()
     try:
-        llm = config["llm"]
-        kv = (int(llm["num_kv_heads"]), int(llm["head_dim"]))
-        text = np.load(str(bundle / llm["text_embedding"]), mmap_mode="r")
-        speech = np.load(str(bundle / llm["speech_embedding"]), mmap_mode="r")
-        gen = np.random.default_rng(20261204)
-
-        def embeds(n: int) -> np.ndarray:
-            t = gen.integers(0, text.shape[0], n // 2)
-            s = gen.integers(0, speech.shape[0], n - n // 2)
-            return np.concatenate([text[np.sort(t)], speech[s]], 0)[None].astype(np.float32)
-
-        if checkpoint_dir is not None:
-            from . import checkpoint, hparams
-
-            cfg = hparams.load_model_dir(Path(checkpoint_dir))
-            lm = checkpoint.load_llm(Path(checkpoint_dir) / "llm.pt", cfg.llm)
-            weights = F.weights_from_lm(lm)
-            ref = LV.torch_reference(lm)
-            log(f"weights and reference: PyTorch from {checkpoint_dir}")
-        else:
-            weights = F.weights_from_bundle_graph(bundle / llm["file"], llm)
-            ref = LV.graph_reference(bundle / llm["file"], int(llm["num_layers"]), kv, threads)
-            log(f"weights and reference: {bundle / llm['file']}")
-        entries, checks, written = LV.make_variants(work, weights, text, opts, ref, embeds, threads, log)
-        del weights
+        entries, checks, written = (_llm_variants(bundle, work, config, opts, checkpoint_dir, threads, log)
+                                    if opts.precisions else ([], {}, []))
+        graph_entries = []
+        for family, name in graph_variants:
+            entry, files = QV.make_variant(bundle, config, family, name, out_root=work, log=log)
+            graph_entries.append((family, entry))
+            written += [work / rel for rel in files]
         new_files = {p.relative_to(work).as_posix(): _file_entry(p) for p in written}
         new_config = json.loads(json.dumps(config))
         new_config["files"].update(new_files)
@@ -191,6 +211,8 @@ def quantize_bundle(bundle: Path, out: Optional[Path], opts, checkpoint_dir: Opt
         new_config.setdefault("checks", {}).update(checks)
         for e in entries:
             V.add(new_config, "llm", e)
+        for family, e in graph_entries:
+            V.add(new_config, family, e)
         if out is not None:
             _link_tree(bundle, work, list(config["files"]))
             _write_config(work / "config.json", new_config)
@@ -207,6 +229,41 @@ def quantize_bundle(bundle: Path, out: Optional[Path], opts, checkpoint_dir: Opt
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+def _llm_variants(bundle: Path, work: Path, config: dict, opts, checkpoint_dir, threads, log):
+    """The LLM family's variants (export/llm_variants.py): (entries, checks, written paths)."""
+    import numpy as np
+
+    from .export import llm_fused as F
+    from .export import llm_variants as LV
+
+    llm = config["llm"]
+    kv = (int(llm["num_kv_heads"]), int(llm["head_dim"]))
+    text = np.load(str(bundle / llm["text_embedding"]), mmap_mode="r")
+    speech = np.load(str(bundle / llm["speech_embedding"]), mmap_mode="r")
+    gen = np.random.default_rng(20261204)
+
+    def embeds(n: int) -> np.ndarray:
+        t = gen.integers(0, text.shape[0], n // 2)
+        s = gen.integers(0, speech.shape[0], n - n // 2)
+        return np.concatenate([text[np.sort(t)], speech[s]], 0)[None].astype(np.float32)
+
+    if checkpoint_dir is not None:
+        from . import checkpoint, hparams
+
+        cfg = hparams.load_model_dir(Path(checkpoint_dir))
+        lm = checkpoint.load_llm(Path(checkpoint_dir) / "llm.pt", cfg.llm)
+        weights = F.weights_from_lm(lm)
+        ref = LV.torch_reference(lm)
+        log(f"weights and reference: PyTorch from {checkpoint_dir}")
+    else:
+        weights = F.weights_from_bundle_graph(bundle / llm["file"], llm)
+        ref = LV.graph_reference(bundle / llm["file"], int(llm["num_layers"]), kv, threads)
+        log(f"weights and reference: {bundle / llm['file']}")
+    entries, checks, written = LV.make_variants(work, weights, text, opts, ref, embeds, threads, log)
+    del weights
+    return entries, checks, list(written)
 
 
 def _write_config(path: Path, config: dict) -> None:

@@ -92,7 +92,7 @@ def test_in_place_then_refuses_existing_names(base_bundle, tmp_path):
     assert not list(work.glob(".quantize-*")), "temporary directory left behind"
     snap = _snapshot(work)
     r = _cli("quantize", work, "--llm", "int4", "--quiet")
-    assert r.returncode == 1 and "already has LLM variant(s) int4" in r.stderr and "--force" in r.stderr
+    assert r.returncode == 1 and "already has variant(s) llm/int4" in r.stderr and "--force" in r.stderr
     assert _snapshot(work) == snap
     r = _cli("quantize", work, "--llm", "int8", "--block-size", "64", "--quiet")
     assert r.returncode == 0, r.stderr

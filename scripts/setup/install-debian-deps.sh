@@ -8,6 +8,7 @@ set -euo pipefail
 CXX_PKGS=(cmake g++ make pkg-config ninja-build
   libsndfile1-dev libkissfft-dev nlohmann-json3-dev libicu-dev libcli11-dev
   libgtest-dev libgmock-dev libcpp-httplib-dev
+  libpng-dev     # spectrogram pictures of the A/B quality report (src/quality/)
   libsqlite3-dev  # the server's voice library (src/server/sqlite_voice_store.cc)
   curl chromium   # server tests: curl as a client, headless Chromium for the web page
   libsleef-dev   # torch's float32 cos/pow/log, for bit-exact feature windows (src/audio/reference_math.h)

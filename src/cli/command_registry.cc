@@ -60,6 +60,7 @@ std::vector<CommandFactory> AllCommands() {
       MakeOptimizeCommand,   //
       MakeServeCommand,      //
       MakeVersionCommand,    //
+      MakeAbCommand,         //
   };
 }
 

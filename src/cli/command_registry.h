@@ -60,5 +60,6 @@ Command MakeFeaturesCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeNormalizeCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeTokenizeCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global);  // cmd_serve.cc
+Command MakeAbCommand(CLI::App &parent, const GlobalOptions &global);     // cmd_ab.cc
 
 }  // namespace cosyvoice::cli

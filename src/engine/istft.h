@@ -12,6 +12,7 @@ namespace cosyvoice {
 // Output length hop * (frames - 1).
 class Istft {
  public:
+  static constexpr int kMaxFft = 1024;  // frames are built on the stack
   Istft(int n_fft, int hop);
   // real/imag: [bins][frames] row-major (the generator's [1, bins, frames] layout).
   std::vector<float> Run(const float *real, const float *imag, int frames) const;
@@ -20,7 +21,7 @@ class Istft {
  private:
   int n_fft_, hop_;
   std::vector<float> window_;
-  std::vector<double> cos_, sin_;  // [n][k] inverse-DFT basis
+  std::vector<float> cos_, sin_;  // [k][n] inverse-DFT basis with the window and 1/N folded in
 };
 
 }  // namespace cosyvoice

@@ -59,6 +59,30 @@ std::vector<int> SpeechTokenGenerator::Generate(const std::vector<float> &lm_inp
   return out;
 }
 
+std::vector<float> SpeechTokenGenerator::TeacherForcedLogits(const std::vector<float> &lm_input,
+                                                             const std::vector<int> &tokens) {
+  const int64_t hidden = llm_.shape().hidden_size;
+  const int64_t vocab = llm_.shape().vocab_size;
+  const int64_t positions = static_cast<int64_t>(lm_input.size()) / hidden;
+  if (positions < 1 || positions * hidden != static_cast<int64_t>(lm_input.size()))
+    throw Error(ErrorCode::kInvalidArgument, "llm input must be a non-empty [positions, hidden] matrix");
+  const int64_t steps = static_cast<int64_t>(tokens.size()) + 1;
+  if (positions + steps > config_.max_positions)
+    throw Error(ErrorCode::kInvalidArgument,
+                "teacher forcing: prompt and tokens exceed the model's positions");
+  cache_.Prepare(positions + steps);
+  std::vector<float> out(static_cast<size_t>(steps * vocab));
+  const float *logits = llm_.Forward(run_, lm_input.data(), positions, cache_);
+  for (int64_t i = 0; i < steps; ++i) {
+    if (i > 0) {
+      speech_embedding_.CopyRow(tokens[static_cast<size_t>(i - 1)], embed_.data());
+      logits = llm_.Forward(run_, embed_.data(), 1, cache_);
+    }
+    std::copy(logits, logits + vocab, out.begin() + i * vocab);
+  }
+  return out;
+}
+
 LengthLimits ComputeLengthLimits(int tts_text_tokens, double min_ratio, double max_ratio) {
   // upstream: int(text_len * ratio), i.e. truncation toward zero
   return {static_cast<int>(tts_text_tokens * min_ratio), static_cast<int>(tts_text_tokens * max_ratio)};

@@ -39,6 +39,12 @@ class SpeechTokenGenerator {
   std::vector<int> Generate(const std::vector<float> &lm_input, int min_len, int max_len, RasSampler &sampler,
                             const TokenCallback &on_token = nullptr, GenerationStats *stats = nullptr);
 
+  // Teacher forcing (the A/B gate, docs/quantization.md): the logits the model gives at every step
+  // when fed `tokens` instead of its own samples - row i is the distribution of token i given the
+  // prompt and tokens[0..i), row tokens.size() that of what follows the last one (stop or not).
+  // Returns (tokens.size() + 1) rows of vocab_size logits.
+  std::vector<float> TeacherForcedLogits(const std::vector<float> &lm_input, const std::vector<int> &tokens);
+
  private:
   const LlmGraph &llm_;
   const EmbeddingTable &speech_embedding_;

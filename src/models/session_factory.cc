@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <string>
 
 #include "common/log.h"
 #include "cosyvoice/error.h"
@@ -46,15 +47,36 @@ GraphOptimizationLevel ToOrt(GraphOptimization level) {
 
 }  // namespace
 
+std::string ProviderErrorSummary(const std::string &reason) {
+  std::string line = reason.substr(0, reason.find('\n'));
+  // ORT_THROW / ORT_ENFORCE: "<file>:<line> <signature> <message>". The signature has spaces and
+  // parentheses of its own, so the message is found by the markers ONNX Runtime puts before it.
+  static const char *const kMarkers[] = {" was false. ", " : FAIL : ", " : INVALID_ARGUMENT : ",
+                                         " : NO_SUCHFILE : ", " : NOT_IMPLEMENTED : ",
+                                         " : RUNTIME_EXCEPTION : ", " : EP_FAIL : "};
+  const size_t space = line.find(' ');
+  const size_t colon = line.rfind(':', space);
+  const bool has_location = space != std::string::npos && colon != std::string::npos && colon + 1 < space &&
+                            std::all_of(line.begin() + static_cast<std::ptrdiff_t>(colon) + 1,
+                                        line.begin() + static_cast<std::ptrdiff_t>(space),
+                                        [](unsigned char ch) { return std::isdigit(ch) != 0; });
+  if (!has_location) return line;
+  for (const char *marker : kMarkers) {
+    const size_t at = line.find(marker);
+    if (at != std::string::npos) return line.substr(at + std::char_traits<char>::length(marker));
+  }
+  return line.substr(space + 1);  // the location at least
+}
+
 // Log each provider fallback once per process, not once per graph.
 void LogProviderFallbackOnce(const std::string &provider, const std::string &reason) {
   static std::mutex mu;
   static std::set<std::string> logged;
   std::lock_guard<std::mutex> lock(mu);
   if (logged.insert(provider).second) {
-    std::string first_line = reason.substr(0, reason.find('\n'));
-    COSY_LOG(kWarning) << "execution provider '" << provider << "' unavailable (" << first_line
-                       << "); using the next provider";
+    COSY_LOG(kWarning) << "execution provider '" << provider << "' unavailable ("
+                       << ProviderErrorSummary(reason) << "); using the next provider";
+    COSY_LOG(kDebug) << "execution provider '" << provider << "': " << reason;
   }
 }
 

@@ -23,8 +23,15 @@ struct SessionOptionsResult {
 // `graph_name` labels the profile file and the optimized-model dump.
 SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std::string &graph_name);
 
-// Reports once per process that `provider` cannot be used (first line of `reason` only).
+// Reports once per process that `provider` cannot be used: the summary of `reason` below, with the
+// whole reason at debug level.
 void LogProviderFallbackOnce(const std::string &provider, const std::string &reason);
+
+// What a user needs from an ONNX Runtime error: its first line without the source location, the
+// C++ signature and the status prefix ONNX Runtime puts in front of the message
+// ("/onnxruntime_src/...cc:136 Sig(...) cond was false. Failed to get a WebGPU adapter: ..." ->
+// "Failed to get a WebGPU adapter: ..."). Text in another shape comes back as its first line.
+std::string ProviderErrorSummary(const std::string &reason);
 
 // Provider names this ONNX Runtime library was built with, lower-case ("cpu", "cuda", ...).
 std::vector<std::string> AvailableProviders();

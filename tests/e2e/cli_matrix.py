@@ -11,7 +11,9 @@ to them. A row passes when:
   2. stdout+stderr match the row's regular expression;
   3. unless the row is marked `after-load`, the model was never loaded ("loading the model" is not
      printed): the error was found before any expensive work;
-  4. no file of the sandbox changed (sha256), none appeared or vanished (but those the row says it
+  4. the messages use the words of docs/cli.md, never the engine's internal names (INTERNAL_NAMES:
+     `n_timesteps` for --steps, `matcha mel`, ...);
+  5. no file of the sandbox changed (sha256), none appeared or vanished (but those the row says it
      creates), and no file of the model bundle changed (inode, size, mtime) - nothing lost, nothing
      leaked, not even a temporary file.
 
@@ -40,6 +42,11 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Field and stage names of the engine and the upstream code that a user never typed (issue #15: "messages
+# use internal names (`matcha mel`, `n_timesteps`)"); the CLI speaks of its flags and files instead.
+INTERNAL_NAMES = re.compile(r"\b(n_timesteps|matcha|top_p|top_k|cfg_rate|inference_cfg_rate|min_tokens|max_tokens|"
+                            r"max_token_text_ratio|speech_token|prompt_speech|spk_embedding|llm_embedding|"
+                            r"flow_embedding|prompt_feat|sampling_)\w*")
 RATE = 24000
 
 
@@ -303,6 +310,9 @@ def run_row(fixtures, cli, table, rid):
         failures.append(f"exit code {proc.returncode}, expected {row['exit']}")
     if not re.search(row["regex"], out):
         failures.append(f"output does not match /{row['regex']}/")
+    internal = INTERNAL_NAMES.search(proc.stderr.decode("utf-8", "replace"))
+    if internal:
+        failures.append(f"the message uses the internal name '{internal[0]}'")
     if "after-load" not in flags and "loading the model" in out:
         failures.append("the model was loaded before the error was found")
     after = snapshot(d)

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <string>
 
 #include "common/npy.h"
 #include "engine/embedding_table.h"
@@ -210,6 +211,27 @@ TEST_F(GeneratorTest, CallbackCanCancel) {
   EXPECT_COSY_ERROR(gen.Generate(Ramp(8, 0.f), 5, 10, s, [&](int) { return ++seen < 3; }),
                     ErrorCode::kCancelled, "cancelled");
   EXPECT_EQ(seen, 3);
+}
+
+TEST_F(GeneratorTest, TeacherForcedLogitsAreWhatTheModelSeesAfterEachToken) {
+  SpeechTokenGenerator gen(llm_, *table_, config_);
+  const std::vector<float> prompt = Ramp(2 * 8, 0.3f);
+  const std::vector<int> forced = {2, 0, 1, 1};
+  const std::vector<float> got = gen.TeacherForcedLogits(prompt, forced);
+  ASSERT_EQ(got.size(), 5u * 5u);  // (tokens + 1) steps x vocab
+  std::vector<float> fed = prompt;
+  for (size_t i = 0; i <= forced.size(); ++i) {
+    if (i > 0) {
+      float row[8];
+      table_->CopyRow(forced[i - 1], row);
+      fed.insert(fed.end(), row, row + 8);
+    }
+    SCOPED_TRACE("step " + std::to_string(i));
+    ExpectLogitsNear(got.data() + i * 5, fed);
+  }
+  // the generator is reusable afterwards, and an empty token list gives the prefill's logits only
+  EXPECT_EQ(gen.TeacherForcedLogits(prompt, {}).size(), 5u);
+  EXPECT_COSY_ERROR(gen.TeacherForcedLogits({}, forced), ErrorCode::kInvalidArgument, "non-empty");
 }
 
 TEST(LengthLimits, TruncateLikeUpstream) {

@@ -33,18 +33,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="print only errors and the final line")
     p.add_argument("--quantize", default=None, metavar="SPEC",
                    help="also write variants (docs/bundle.md §7): precisions for every family that has them "
-                        "('int4,int8') or per family ('llm=fp32+int8+int4'); LLM: fp32 (fused graph), int8, int4")
-    p.add_argument("--block-size", type=int, default=32, help="MatMulNBits block size of the LLM variants (default 32)")
-    p.add_argument("--accuracy-level", type=int, default=4,
-                   help="MatMulNBits accuracy_level of the LLM variants (default 4; docs/quantization.md)")
-    p.add_argument("--llm-head", choices=("fp32", "int8"), default="fp32",
-                   help="llm_decoder in the int8/int4 LLM graphs (default fp32)")
-    p.add_argument("--text-embedding", choices=("fp16", "fp32"), default="fp16",
-                   help="text embedding table of the int8/int4 LLM variants (default fp16)")
+                        "('int4,int8') or per family ('llm=fp32+int8+int4,flow=int8'); LLM: fp32 (fused graph), "
+                        "int8, int4, fp16; flow: int8, fp16; hift: fp16 (docs/quantization.md)")
+    from ..quantize import add_llm_variant_arguments  # the same options as the quantize command
 
+    add_llm_variant_arguments(p)
 
 # families this exporter can make variants of, and their precisions (quantize.parse_spec)
-VARIANT_FAMILIES = {"llm": ("fp32", "int8", "int4")}
+VARIANT_FAMILIES = {"llm": ("fp32", "int8", "int4", "fp16"), "flow": ("int8", "fp16"), "hift": ("fp16",)}
 
 
 def quantize_options(args: argparse.Namespace):
@@ -54,13 +50,19 @@ def quantize_options(args: argparse.Namespace):
     from ..quantize import parse_spec
     from .llm_variants import LlmVariantOptions
 
+    from ..quantize import GRAPH_ONLY, graph_variant_list
+
     spec = parse_spec(args.quantize, VARIANT_FAMILIES)
     out = {}
-    if "llm" in spec:
-        out["llm"] = LlmVariantOptions(precisions=spec["llm"], block_size=args.block_size,
+    llm = [p for p in spec.get("llm", []) if p not in GRAPH_ONLY["llm"]]
+    if llm:
+        out["llm"] = LlmVariantOptions(precisions=llm, block_size=args.block_size,
                                        accuracy_level=args.accuracy_level, head=args.llm_head,
                                        text_embedding=args.text_embedding)
         out["llm"].validate()
+    graph = graph_variant_list({f: [p for p in spec.get(f, []) if p in GRAPH_ONLY[f]] for f in GRAPH_ONLY})
+    if graph:
+        out["graphs"] = graph      # [(family, name)] made by cosyvoice_export.quant
     return out
 
 

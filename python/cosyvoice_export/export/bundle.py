@@ -32,6 +32,7 @@ from .. import fp32_bounds as FB
 from ..frontend.tokenizer import CosyVoice3Tokenizer
 from ..ort import OrtGraph
 from . import flow_graphs as FG
+from . import hift_builder as HB
 from . import hift_graphs as HG
 from . import llm_graph as LG
 from . import onnx_io, variants
@@ -124,6 +125,7 @@ class _Ctx:
     fusions: Dict[str, dict] = field(default_factory=dict)
     gen: torch.Generator = field(default_factory=lambda: torch.Generator().manual_seed(20251123))
     llm_variants: Optional[object] = None            # llm_variants.LlmVariantOptions, or None
+    graph_variants: List[tuple] = field(default_factory=list)   # [(family, name)] of cosyvoice_export.quant
     variants: Dict[str, List[dict]] = field(default_factory=dict)
 
     def step(self, msg: str) -> None:
@@ -145,6 +147,20 @@ class _Ctx:
             self.fusions[rel] = {"before": before, "after": after}
             self.log(f"    ORT CPU fusions for {rel}: {sum(before.values())} -> {sum(after.values())} nodes; "
                      f"after: {after}")
+        return p
+
+    def write(self, model: onnx.ModelProto, rel: str, role: str, io) -> Path:
+        """Saves a graph written node by node (not traced) and post-processes it like export()."""
+        _, _, shapes = io
+        self.step(f"writing {rel}")
+        p = self.path(rel)
+        onnx.save(model, str(p))
+        onnx_io.postprocess(p, role, __version__, shapes)
+        self.step(f"wrote {rel} ({p.stat().st_size / 1e6:.1f} MB)")
+        if self.ort_report:
+            before = onnx_io.op_counts(p)
+            after = onnx_io.ort_optimized_op_counts(p, self.tmp)
+            self.fusions[rel] = {"before": before, "after": after}
         return p
 
     def session(self, rel: str) -> OrtGraph:
@@ -303,6 +319,20 @@ def _export_llm_variants(ctx: _Ctx, lm) -> None:
     ctx.variants.setdefault("llm", []).extend(entries)
 
 
+def _export_graph_variants(ctx: _Ctx) -> None:
+    """``--quantize`` flow/hift/fp16 variants: rewrites of the fp32 graphs just written
+    (cosyvoice_export.quant, docs/quantization.md); gate status untested."""
+    if not ctx.graph_variants:
+        return
+    from ..quant import variants as QV
+
+    base = {"llm": {"file": "llm/llm.onnx"}, "flow": {"estimator": "flow/flow_estimator.onnx"},
+            "hift": {"generator": "hift/hift_generator.onnx"}}
+    for family, name in ctx.graph_variants:
+        entry, _ = QV.make_variant(ctx.tmp, base, family, name, log=ctx.step)
+        ctx.variants.setdefault(family, []).append(entry)
+
+
 def _llm_parity(ctx: _Ctx, lm, g: OrtGraph) -> dict:
     q = lm.cfg.qwen
     chk = GraphCheck("llm/llm.onnx", "float32", tol_llm(lm), ctx.log)
@@ -421,10 +451,7 @@ def _export_hift(ctx: _Ctx) -> None:
     mel_ex = _mel_like((1, hc.in_channels, 13), ctx.gen)
     ctx.export(HG.F0Predictor64(hift.f0_predictor), (mel_ex,), "hift/hift_f0.onnx", "hift_f0", HG.f0_io(hift))
     src_noise = noise.hift_source_noise(hc.samples_per_frame * max(GENERATOR_FRAMES + (13,)))
-    with torch.no_grad():
-        harm_ex = HG.nsf_harmonics(hift.f0(mel_ex), hc, src_noise)
-    ctx.export(HG.HiftGenerator(hift), (mel_ex, harm_ex), "hift/hift_generator.onnx", "hift_generator",
-               HG.generator_io(hift))
+    ctx.write(HB.build_generator(hift), "hift/hift_generator.onnx", "hift_generator", HG.generator_io(hift))
 
     ctx.step("parity hift/hift_f0.onnx vs CausalConvRNNF0Predictor (float64)")
     with ctx.session("hift/hift_f0.onnx") as g:
@@ -573,7 +600,7 @@ def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False,
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(max(1, threads))
     ctx = _Ctx(ckpt=ckpt, tmp=tmp, cfg=cfg, threads=threads, log=log, ort_report=ort_report,
-               llm_variants=(quantize or {}).get("llm"))
+               llm_variants=(quantize or {}).get("llm"), graph_variants=list((quantize or {}).get("graphs", [])))
     try:
         ctx.step(f"exporting {ckpt} -> {out} (temporary directory {tmp.name})")
         eop = _write_tokenizer(ctx)
@@ -582,6 +609,7 @@ def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False,
         _export_llm(ctx)
         _export_flow(ctx)
         _export_hift(ctx)
+        _export_graph_variants(ctx)
         ctx.step("checksums")
         files = {}
         for p in sorted(tmp.rglob("*")):

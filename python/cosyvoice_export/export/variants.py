@@ -23,7 +23,7 @@ FAMILY_FILE_KEYS: Dict[str, tuple] = {
 }
 PRECISIONS = ("fp32", "fp16", "int8", "int4")
 GATE_STATUSES = ("untested", "passed", "failed", "parity")
-PROVIDERS = ("cpu", "cuda")
+PROVIDERS = ("cpu", "cuda", "webgpu")
 VARIANT_KEYS = {"name", "precision", "providers", "files", "quantization", "speedup", "gate"}
 GATE_KEYS = {"status", "provider", "tool", "date", "cases", "figures", "thresholds", "report"}
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")

@@ -1,0 +1,114 @@
+"""The flow, HiFT and float16 variants of a bundle (config.json ``variants``, docs/bundle.md §7).
+
+:func:`make_variant` writes one variant's graph beside the base graph of an existing bundle and
+returns its ``variants`` entry with ``gate.status = "untested"`` (``cosyvoice ab`` judges it).
+
+====== ======= ========================================= ==============================================
+family name    file                                      what
+====== ======= ========================================= ==============================================
+flow   int8    ``flow/flow_estimator.int8.onnx``         DiT products int8 (:mod:`.int8`, dynamic
+                                                         route; time embedding and output projection
+                                                         stay float32), CPU
+flow   fp16    ``flow/flow_estimator.fp16.onnx``         DiT in float16 (:mod:`.fp16`), GPU providers
+hift   fp16    ``hift/hift_generator.fp16.onnx``         generator in float16, GPU providers
+llm    fp16    ``llm/llm.fp16.onnx``                     LLM graph in float16, GPU providers
+====== ======= ========================================= ==============================================
+
+The float16 variants are made for GPU execution providers; ONNX Runtime's CPU provider runs them by
+casting to float32 around every node without a float16 kernel (slower than float32), which is
+enough to check them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+import onnx
+
+from . import fp16 as Q16
+from . import int8 as Q8
+from .weights import find_weight_products
+
+GPU_PROVIDERS = ["cuda", "webgpu"]
+
+
+@dataclass
+class VariantSpec:
+    family: str
+    name: str
+    precision: str
+    field: str                       # the family's config field the file replaces
+    suffix: str                      # inserted before ".onnx"
+    providers: List[str]
+    make: Callable[[onnx.ModelProto], Dict[str, object]]   # rewrites in place, returns the description
+    exclude: Tuple[str, ...] = ()
+    notes: Dict[str, object] = field(default_factory=dict)
+
+
+def _int8_dit(model: onnx.ModelProto) -> Dict[str, object]:
+    opts = Q8.Int8Options(route="dynamic", weight_bits=7)
+    products = find_weight_products(model, opts.min_size)
+    keep = [p.node.name for p in products if any(s in p.node.name for s in DIT_FLOAT_PRODUCTS)]
+    done = Q8.quantize_int8(model, opts, only=[p.node.name for p in products if p.node.name not in keep])
+    desc = opts.describe()
+    desc.update({"products": len(done), "kept_float": keep})
+    return desc
+
+
+def _fp16(model: onnx.ModelProto) -> Dict[str, object]:
+    opts = Q16.Fp16Options()
+    stats = Q16.convert_fp16(model, opts)
+    desc = opts.describe()
+    desc.update(stats)
+    return desc
+
+
+# the DiT products left in float32: the time embedding (2 rows per call, its error reaches every
+# block's modulation) and the output projection (80 columns, the velocity itself)
+DIT_FLOAT_PRODUCTS = ("/time_embed/", "/proj_out/")
+
+SPECS: Dict[Tuple[str, str], VariantSpec] = {(s.family, s.name): s for s in [
+    VariantSpec("flow", "int8", "int8", "estimator", "int8", ["cpu"], _int8_dit),
+    VariantSpec("flow", "fp16", "fp16", "estimator", "fp16", GPU_PROVIDERS, _fp16),
+    VariantSpec("hift", "fp16", "fp16", "generator", "fp16", GPU_PROVIDERS, _fp16),
+    VariantSpec("llm", "fp16", "fp16", "file", "fp16", GPU_PROVIDERS, _fp16),
+]}
+
+
+def available() -> List[str]:
+    return [f"{f}/{n}" for f, n in SPECS]
+
+
+def variant_path(base_rel: str, suffix: str) -> str:
+    stem, ext = os.path.splitext(base_rel)
+    return f"{stem}.{suffix}{ext}"
+
+
+def make_variant(bundle: Path, config: dict, family: str, name: str, out_root: Optional[Path] = None,
+                 log: Callable[[str], None] = print) -> Tuple[dict, List[str]]:
+    """Writes the variant's graph under ``out_root`` (default: the bundle) at the same relative path
+    the entry names; returns (``variants`` entry, list of files written, bundle-relative)."""
+    spec = SPECS.get((family, name))
+    if spec is None:
+        raise ValueError(f"unknown variant {family}/{name}; known: {', '.join(available())}")
+    base_rel = config[family][spec.field]
+    rel = variant_path(base_rel, spec.suffix)
+    src = Path(bundle) / base_rel
+    dst = Path(out_root or bundle) / rel
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    log(f"[quantize] {family}/{name}: reading {base_rel}")
+    model = onnx.load(str(src))
+    desc = spec.make(model)
+    tmp = dst.with_name(dst.name + ".tmp")
+    onnx.save(model, str(tmp))
+    os.replace(tmp, dst)
+    log(f"[quantize] {family}/{name}: wrote {rel} ({dst.stat().st_size / 1e6:.1f} MB, {time.time() - t0:.0f} s)")
+    entry = {"name": spec.name, "precision": spec.precision, "providers": list(spec.providers),
+             "files": {spec.field: rel}, "quantization": desc, "gate": {"status": "untested"}}
+    return entry, [rel]
+
