@@ -20,9 +20,11 @@ Command MakeOptimizeCommand(CLI::App &parent, const GlobalOptions & /*global*/) 
   auto args = std::make_shared<Args>();
   Command cmd;
   cmd.app = parent.add_subcommand(
-      "optimize", "Optimize a bundle's graphs once for this machine (ONNX Runtime, CPU); loads then take seconds");
+      "optimize",
+      "Optimize a bundle's graphs once for this machine (ONNX Runtime, CPU); loads then take seconds");
   cmd.app->add_option("-m,--model", args->model, "Bundle directory (docs/bundle.md)")->required();
-  cmd.app->add_option("-o,--out", args->out, "Where to write them (default: BUNDLE/optimized, found automatically)");
+  cmd.app->add_option("-o,--out", args->out,
+                      "Where to write them (default: BUNDLE/optimized, found automatically)");
   cmd.app->add_flag("--force", args->force, "Replace an existing output directory");
   cmd.app->add_option("--graph-opt", args->optimization, "Graph optimization level the graphs are made for")
       ->default_val("all");
@@ -47,8 +49,9 @@ Command MakeOptimizeCommand(CLI::App &parent, const GlobalOptions & /*global*/) 
     const std::string dir = o.out_dir.empty() ? (o.bundle_dir / "optimized").string() : o.out_dir.string();
     std::printf("optimized %zu graphs into %s (%.1f MB) in %.1f s\n", m.graphs.size(), dir.c_str(),
                 static_cast<double>(bytes) / 1e6, SecondsSince(t0));
-    std::printf("made for onnxruntime %s, optimization %s, provider %s, cpu %s\n", m.target.onnxruntime.c_str(),
-                m.target.optimization.c_str(), m.target.provider.c_str(), m.target.cpu.c_str());
+    std::printf("made for onnxruntime %s, optimization %s, provider %s, cpu %s\n",
+                m.target.onnxruntime.c_str(), m.target.optimization.c_str(), m.target.provider.c_str(),
+                m.target.cpu.c_str());
     return 0;
   };
   return cmd;

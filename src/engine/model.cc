@@ -99,7 +99,8 @@ Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Lo
   optimized = FindOptimizedGraphs(config, bundle);
   if (config.verify_checksums) VerifyOptimizedFiles(optimized);
   for (const auto &[rel, f] : bundle.files) {
-    if (auto path = optimized.Find(rel)) config.runtime.graph_overrides[bundle.Path(rel).string()] = path->string();
+    if (auto path = optimized.Find(rel))
+      config.runtime.graph_overrides[bundle.Path(rel).string()] = path->string();
   }
   info.optimized_dir = optimized.empty() ? "" : optimized.dir().string();
   info.optimized_graphs = static_cast<int>(config.runtime.graph_overrides.size());

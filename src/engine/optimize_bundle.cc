@@ -56,8 +56,9 @@ OptimizedGraphsManifest OptimizeBundle(const OptimizeBundleOptions &options) {
   OptimizedGraphsManifest manifest;
   manifest.target = OptimizationTarget::Current(options.runtime);
   if (manifest.target.provider != "cpu") {
-    throw Error(ErrorCode::kInvalidArgument, "optimize: graphs can be optimized for the cpu provider only, not '" +
-                                                 manifest.target.provider + "'");
+    throw Error(ErrorCode::kInvalidArgument,
+                "optimize: graphs can be optimized for the cpu provider only, not '" +
+                    manifest.target.provider + "'");
   }
   TempDir tmp{out.parent_path() / ("." + out.filename().string() + ".partial-" + std::to_string(::getpid()))};
   std::filesystem::remove_all(tmp.path);

@@ -11,8 +11,8 @@
 #include "common/json_reader.h"
 #include "common/log.h"
 #include "cosyvoice/error.h"
-#include "models/ort_env.h"
 #include "cosyvoice/version.h"
+#include "models/ort_env.h"
 #include "models/session_factory.h"
 
 namespace cosyvoice {
@@ -105,14 +105,15 @@ std::string OptimizationTarget::Mismatch(const OptimizationTarget &here) const {
     return std::string(what) + " differs (made for '" + made + "', this process: '" + now + "')";
   };
   if (onnxruntime != here.onnxruntime) return differs("ONNX Runtime version", onnxruntime, here.onnxruntime);
-  if (optimization != here.optimization) return differs("graph optimization level", optimization, here.optimization);
+  if (optimization != here.optimization)
+    return differs("graph optimization level", optimization, here.optimization);
   if (provider != here.provider) return differs("execution provider", provider, here.provider);
   if (cpu != here.cpu) return differs("CPU instruction set", cpu, here.cpu);
   return "";
 }
 
-std::vector<std::string> WriteOptimizedGraph(const std::filesystem::path &source, const std::filesystem::path &out,
-                                             const RuntimeConfig &config) {
+std::vector<std::string> WriteOptimizedGraph(const std::filesystem::path &source,
+                                             const std::filesystem::path &out, const RuntimeConfig &config) {
   RuntimeConfig plain = config;
   plain.graph_overrides.clear();
   plain.optimized_model_dir.clear();
@@ -131,7 +132,8 @@ std::vector<std::string> WriteOptimizedGraph(const std::filesystem::path &source
   try {
     Ort::Session session(OrtEnvironment(), source.c_str(), opts.options);
   } catch (const Ort::Exception &e) {
-    throw Error(ErrorCode::kBundle, source.string() + ": ONNX Runtime cannot optimize this graph: " + e.what());
+    throw Error(ErrorCode::kBundle,
+                source.string() + ": ONNX Runtime cannot optimize this graph: " + e.what());
   }
   std::vector<std::string> files = {out.filename().string()};
   if (std::filesystem::exists(out.parent_path() / data_name)) files.push_back(data_name);
@@ -167,7 +169,8 @@ OptimizedGraphsManifest OptimizedGraphsManifest::Load(const std::filesystem::pat
     if (!data.is_array()) g.Fail("data", "expected an array of files");
     for (size_t i = 0; i < data.size(); ++i) {
       if (!data[i].is_object()) g.Fail("data", "expected objects");
-      og.data.push_back(ReadFile(JsonObjectReader(data[i], file, g.FieldName("data") + "[" + std::to_string(i) + "]")));
+      og.data.push_back(
+          ReadFile(JsonObjectReader(data[i], file, g.FieldName("data") + "[" + std::to_string(i) + "]")));
     }
     g.Finish();
     m.graphs[source] = std::move(og);
@@ -201,8 +204,9 @@ void OptimizedGraphsManifest::Save(const std::filesystem::path &dir) const {
   out.Commit();
 }
 
-OptimizedGraphs OptimizedGraphs::Open(const std::filesystem::path &dir, const OptimizationTarget &here,
-                                      const std::map<std::string, std::pair<uint64_t, std::string>> &bundle_files) {
+OptimizedGraphs OptimizedGraphs::Open(
+    const std::filesystem::path &dir, const OptimizationTarget &here,
+    const std::map<std::string, std::pair<uint64_t, std::string>> &bundle_files) {
   OptimizedGraphs out;
   out.dir_ = dir;
   const OptimizedGraphsManifest m = OptimizedGraphsManifest::Load(dir);
@@ -218,15 +222,16 @@ OptimizedGraphs OptimizedGraphs::Open(const std::filesystem::path &dir, const Op
     if (it == bundle_files.end()) {
       why = "the bundle has no file " + source;
     } else if (it->second.first != g.source_bytes || it->second.second != g.source_sha256) {
-      why = "made from another " + source + " (sha256 " + g.source_sha256.substr(0, 16) + ", the bundle's is " +
-            it->second.second.substr(0, 16) + ")";
+      why = "made from another " + source + " (sha256 " + g.source_sha256.substr(0, 16) +
+            ", the bundle's is " + it->second.second.substr(0, 16) + ")";
     } else {
       why = MissingOrTruncated(dir, g.graph);
       for (const auto &f : g.data)
         if (why.empty()) why = MissingOrTruncated(dir, f);
     }
     if (!why.empty()) {
-      COSY_LOG(kWarning) << "optimized graph for " << source << " not used: " << why << "; loading the plain graph";
+      COSY_LOG(kWarning) << "optimized graph for " << source << " not used: " << why
+                         << "; loading the plain graph";
       continue;
     }
     out.chosen_[source] = g;

@@ -61,7 +61,7 @@ struct OptimizedGraph {
 struct OptimizedGraphsManifest {
   static constexpr const char *kFileName = "manifest.json";
   OptimizationTarget target;
-  std::string created;                          // UTC ISO-8601, informational
+  std::string created;                           // UTC ISO-8601, informational
   std::map<std::string, OptimizedGraph> graphs;  // by source path (relative to the bundle)
 
   // Throws Error(kBundle) naming DIR/manifest.json and the field.
@@ -74,8 +74,8 @@ struct OptimizedGraphsManifest {
 // result to `out` with every initializer and every pre-packed weight in `out`.data (page-aligned, so
 // later sessions memory-map it). Returns the files written (relative to out's directory). Throws
 // Error(kBundle) when ONNX Runtime cannot load or save the graph.
-std::vector<std::string> WriteOptimizedGraph(const std::filesystem::path &source, const std::filesystem::path &out,
-                                             const RuntimeConfig &config);
+std::vector<std::string> WriteOptimizedGraph(const std::filesystem::path &source,
+                                             const std::filesystem::path &out, const RuntimeConfig &config);
 
 // What the engine loads for each graph: filled by the Model when a matching optimized directory is
 // there, consulted by the session factory. Immutable once the Model exists.

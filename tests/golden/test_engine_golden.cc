@@ -387,7 +387,8 @@ TEST_F(EngineGolden, OptimizedGraphsAreBitIdenticalAndOnlyUsedOnTheirTarget) {
   o.runtime = engine_->config.runtime;
   const OptimizedGraphsManifest manifest = OptimizeBundle(o);
   size_t graphs = 0;
-  for (const auto &[rel, f] : engine_->bundle.files) graphs += rel.size() > 5 && rel.substr(rel.size() - 5) == ".onnx";
+  for (const auto &[rel, f] : engine_->bundle.files)
+    graphs += rel.size() > 5 && rel.substr(rel.size() - 5) == ".onnx";
   EXPECT_EQ(manifest.graphs.size(), graphs);
 
   ModelConfig c = engine_->config;

@@ -135,8 +135,8 @@ TEST(OptimizedGraphs, MalformedManifestIsAnErrorNamingTheField) {
     std::ifstream in(f.tmp / "manifest.json");
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
-  const std::string typo = text.substr(0, text.find("\"created\"")) + "\"creatd\"" +
-                           text.substr(text.find("\"created\"") + 9);
+  const std::string typo =
+      text.substr(0, text.find("\"created\"")) + "\"creatd\"" + text.substr(text.find("\"created\"") + 9);
   WriteBytes(f.tmp / "manifest.json", typo);
   EXPECT_COSY_ERROR(f.Open(), ErrorCode::kBundle, "manifest.json");
   const std::string escape = text.substr(0, text.find("\"g/a.onnx\",")) + "\"../a.onnx\"," +
