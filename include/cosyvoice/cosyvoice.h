@@ -173,8 +173,9 @@ struct ModelInfo {
     std::string gate;       // A/B gate status (untested | passed | failed | parity); "base" for the base
   };
   std::vector<Precision> precisions;
-  // The optimized-graphs directory in use and how many graphs came from it (docs/bundle.md §8);
-  // empty/0 when every graph is the bundle's plain one.
+  // The optimized-graphs directory in use and how many of the five synthesis graphs (LLM, flow
+  // encoder and estimator, HiFT F0 and generator) were loaded from it (docs/bundle.md §8); empty/0
+  // when every graph is the bundle's plain one.
   std::string optimized_dir;
   int optimized_graphs = 0;
 };

@@ -103,7 +103,6 @@ Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Lo
       config.runtime.graph_overrides[bundle.Path(rel).string()] = path->string();
   }
   info.optimized_dir = optimized.empty() ? "" : optimized.dir().string();
-  info.optimized_graphs = static_cast<int>(config.runtime.graph_overrides.size());
   const RuntimeConfig &rt = config.runtime;
   const LlmConfig &l = bundle.llm;
 
@@ -148,6 +147,9 @@ Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Lo
   info.bundle_dir = config.model_dir;
   info.providers = llm->providers();
   info.intra_op_threads = OrtEnvironmentIntraOpThreads();
+  for (const OnnxGraph *g : std::initializer_list<const OnnxGraph *>{
+           llm.get(), flow_encoder.get(), flow_estimator.get(), hift_f0.get(), hift_generator.get()})
+    info.optimized_graphs += g->optimized() ? 1 : 0;
   COSY_LOG(kDebug) << "bundle " << bundle.dir.string() << " loaded in " << SecondsSince(t0) << " s";
 }
 

@@ -123,11 +123,14 @@ std::unique_ptr<Ort::Session> OpenOptimized(const std::filesystem::path &path, c
 }
 
 std::unique_ptr<Ort::Session> OpenSession(const std::filesystem::path &path, const RuntimeConfig &config,
-                                          std::vector<std::string> *providers) {
+                                          std::vector<std::string> *providers, bool *optimized = nullptr) {
   if (!std::filesystem::is_regular_file(path)) {
     throw Error(ErrorCode::kBundle, path.string() + ": graph file not found");
   }
-  if (auto session = OpenOptimized(path, config, providers)) return session;
+  if (auto session = OpenOptimized(path, config, providers)) {
+    if (optimized != nullptr) *optimized = true;
+    return session;
+  }
   SessionOptionsResult opts = CreateSessionOptions(config, path.stem().string());
   *providers = opts.providers;
   try {
@@ -170,7 +173,7 @@ OnnxGraph::OnnxGraph(const std::filesystem::path &path, const SignatureChooser &
                      const RuntimeConfig &config)
     : path_(path) {
   const std::string file = path_.string();
-  session_ = OpenSession(path_, config, &providers_);
+  session_ = OpenSession(path_, config, &providers_, &optimized_);
   metadata_ = ReadMetadata(*session_);
   signature_ = choose(metadata_);
 

@@ -124,10 +124,12 @@ std::vector<std::string> WriteOptimizedGraph(const std::filesystem::path &source
   // ONNX Runtime warns that a graph saved at level "all" is specific to this machine: that is what
   // the manifest's target records and checks, so the warning is not repeated for every graph.
   opts.options.SetLogSeverityLevel(ORT_LOGGING_LEVEL_ERROR);
-  // Every initializer goes to the data file (none stays in the protobuf to be parsed and copied), and
-  // so does every weight a kernel pre-packs: a later session maps them instead of packing again.
+  // Every weight goes to the data file (not the protobuf, to be parsed and copied), and so does
+  // every weight a kernel pre-packs: a later session maps them instead of packing again.
   opts.options.AddConfigEntry("session.optimized_model_external_initializers_file_name", data_name.c_str());
-  opts.options.AddConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "0");
+  // Small tensors stay in the graph: ONNX Runtime's shape inference cannot read external data (a
+  // Pad's pads, a Reshape's shape), and parsing a few KB costs nothing.
+  opts.options.AddConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "65536");
   opts.options.AddConfigEntry("session.save_external_prepacked_constant_initializers", "1");
   try {
     Ort::Session session(OrtEnvironment(), source.c_str(), opts.options);
