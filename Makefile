@@ -9,6 +9,10 @@ SHELL := /bin/bash
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS  ?= 2
+FUZZ_TARGETS ?=
 BUILD_TSAN ?= build-tsan
 BUILD_ARM64 ?= build-arm64
 JOBS       ?= $(shell nproc)
@@ -23,8 +27,8 @@ MODEL      ?=
 PY_SOURCES := $(shell find python/cosyvoice_export -name '*.py' 2>/dev/null)
 
 .PHONY: help deps build build-only test test-cpp test-python test-sanitize build-asan test-asan \
-        test-tsan build-tsan test-tsan-only tiny-model tiny-model-only demo serve format format-check clean \
-        cross-arm64 deps-arm64 build-arm64 test-arm64 test-arm64-only
+        test-tsan build-tsan test-tsan-only fuzz build-fuzz fuzz-only tiny-model tiny-model-only demo serve \
+        format format-check clean cross-arm64 deps-arm64 build-arm64 test-arm64 test-arm64-only
 
 help:
 	@echo "make demo            synthesize a sentence in a cloned voice (tiny random model unless MODEL=bundle dir)"
@@ -32,6 +36,7 @@ help:
 	@echo "                     COSYVOICE_TEST_THREADS=N: every tier with N threads (docs/parity.md)"
 	@echo "make test-sanitize   unit and golden tiers under ASan+UBSan (CI runs this too)"
 	@echo "make test-tsan       concurrent sessions on one model under ThreadSanitizer (CI runs this too)"
+	@echo "make fuzz            libFuzzer targets, FUZZ_SECONDS (60) each, FUZZ_JOBS (2) at a time (docs/fuzzing.md)"
 	@echo "make deps            install/fetch dependencies only   make build   dependencies + build"
 	@echo "make tiny-model      random-weight checkpoint -> bundle -> goldens under $(TINY)/"
 	@echo "make serve           HTTP API + web page on http://127.0.0.1:7860/ (tiny model unless MODEL=bundle dir)"
@@ -110,7 +115,8 @@ test-cpp:
 
 test-python:
 	@echo "== Python tests (pytest, /usr/bin/python3; COSYVOICE_TEST_THREADS=$${COSYVOICE_TEST_THREADS:-default}) =="
-	cd python && $(PYENV) $(THREAD_ENV) COSYVOICE_TINY=$(CURDIR)/$(TINY) $(PY) -m pytest -q -p no:cacheprovider tests 2>&1 | tee ../$(BUILD)/pytest.log | tail -n 25
+	cd python && $(PYENV) $(THREAD_ENV) COSYVOICE_TINY=$(CURDIR)/$(TINY) COSYVOICE_LIBRARY=$(CURDIR)/$(BUILD)/lib/libcosyvoice.so \
+	  COSYVOICE_CLI=$(CURDIR)/$(CLI) $(PY) -m pytest -q -p no:cacheprovider tests 2>&1 | tee ../$(BUILD)/pytest.log | tail -n 25
 
 test-sanitize:
 	@$(PHASES) test-sanitize dependencies "$(SUBMAKE) deps" model "$(SUBMAKE) tiny-model-only" \
@@ -123,20 +129,36 @@ test-asan:
 	@echo "== unit and golden tiers under ASan+UBSan =="
 	cd $(BUILD_ASAN) && ctest -L 'unit|golden' --output-on-failure -j $(JOBS) 2>&1 | tee ctest-asan.log | grep -E 'tests passed|Failed|ERROR'
 
-# One Model shared by concurrent Sessions (tests/golden/test_session.cc) and the tokenizer's concurrent
-# encoding, under ThreadSanitizer. Only those test programs are built.
-TSAN_TESTS := cosyvoice_session_tests cosyvoice_tokenizer_tests cosyvoice_tokenizer_assets
+# One Model shared by concurrent Sessions (tests/golden/test_session.cc, in one process; and through
+# the C API, tests/capi/test_c_api.c: concurrent sessions, cancel from another thread) and the
+# tokenizer's concurrent encoding, under ThreadSanitizer. Only those test programs are built (-g1: line
+# tables are enough for the reports). COSYVOICE_TEST_THREADS=1 and COSYVOICE_TEST_QUICK_EXIT=1: see
+# tests/tsan.supp (ONNX Runtime is uninstrumented).
+TSAN_TESTS := cosyvoice_session_tests cosyvoice_c_api_test cosyvoice_tokenizer_tests cosyvoice_tokenizer_assets
 test-tsan:
 	@$(PHASES) test-tsan dependencies "$(SUBMAKE) deps" model "$(SUBMAKE) tiny-model-only" \
 	  build "$(SUBMAKE) build-tsan" tests "$(SUBMAKE) test-tsan-only"
 build-tsan:
 	cmake -S . -B $(BUILD_TSAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOSYVOICE_WERROR=ON \
-	  -DCOSYVOICE_SANITIZE=thread -DCOSYVOICE_BUILD_BENCH=OFF -DCOSYVOICE_BUILD_EXAMPLES=OFF $(CMAKE_ARGS) >/dev/null
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCOSYVOICE_SANITIZE=thread \
+	  -DCOSYVOICE_BUILD_BENCH=OFF -DCOSYVOICE_BUILD_EXAMPLES=OFF $(CMAKE_ARGS) >/dev/null
 	cmake --build $(BUILD_TSAN) -j $(JOBS) --target $(TSAN_TESTS)
 test-tsan-only:
-	@echo "== concurrent sessions and tokenizer under ThreadSanitizer =="
+	@echo "== concurrent sessions (C++ and C API) and tokenizer under ThreadSanitizer =="
 	cd $(BUILD_TSAN) && COSYVOICE_TEST_QUICK_EXIT=1 COSYVOICE_TEST_THREADS=1 TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
-	  ctest -R '^(SessionTest\.|TokenizerCorpus\.Concurrent)' --output-on-failure -j 1 2>&1 | tee ctest-tsan.log | grep -E 'tests passed|Failed|ThreadSanitizer|Total Test time'
+	  ctest -R '^(tsan_|TokenizerCorpus\.Concurrent)' --output-on-failure -j 1 2>&1 | tee ctest-tsan.log | grep -E 'tests passed|Failed|ThreadSanitizer|Total Test time'
+
+# ---- fuzzing: a separate clang build of the input parsers with libFuzzer + ASan + UBSan ---------
+fuzz:
+	@$(PHASES) fuzz dependencies "$(SUBMAKE) deps" build "$(SUBMAKE) build-fuzz" run "$(SUBMAKE) fuzz-only"
+build-fuzz:
+	@command -v clang++-14 >/dev/null || { echo "make fuzz needs clang++-14 (scripts/setup/install-debian-deps.sh)"; exit 1; }
+	cmake -S . -B $(BUILD_FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
+	  -DCOSYVOICE_BUILD_FUZZERS=ON -DCOSYVOICE_BUILD_TESTS=OFF -DCOSYVOICE_BUILD_CLI=OFF -DCOSYVOICE_BUILD_BENCH=OFF \
+	  -DCOSYVOICE_BUILD_EXAMPLES=OFF $(CMAKE_ARGS) >/dev/null
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_targets
+fuzz-only:
+	@scripts/fuzz.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 # ---- Linux aarch64: cross build with Debian's cross compiler, tests under qemu-user (docs/platforms.md)
 # ONNX Runtime: the arm64 library of the same npm onnxruntime-node package as the x86-64 build.
@@ -175,10 +197,10 @@ serve:
 	$(CLI) serve -m "$(MODEL_DIR)" --data-dir $(BUILD)/serve-data $(SERVE_ARGS)
 
 # ---- housekeeping --------------------------------------------------------------------------------
-CXX_FILES = $(shell find src include tests bench examples -name '*.cc' -o -name '*.h' 2>/dev/null)
+CXX_FILES = $(shell find src include tests bench examples -name '*.cc' -o -name '*.c' -o -name '*.h' 2>/dev/null)
 format:
 	clang-format -i $(CXX_FILES)
 format-check:
 	clang-format --dry-run --Werror $(CXX_FILES)
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_ARM64)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ) $(BUILD_ARM64)

@@ -51,7 +51,10 @@ namespace cosyvoice {
 struct ModelConfig {
   std::string model_dir;          // the bundle directory (docs/bundle.md)
   RuntimeConfig runtime;          // threads, execution providers, graph optimization
-  bool verify_checksums = false;  // sha256 every bundle file at load (slow; sizes are always checked)
+  // sha256 of every bundle file, checked on a second thread while the graphs load; Load returns
+  // only when they match (docs/bundle.md §4.1: ~3.5 s of CPU for the 3.5 GB release, mostly hidden
+  // by its ~37 s load; files already verified by this process are skipped). false: sizes only.
+  bool verify_checksums = true;
   // Which of the bundle's variants to run (docs/bundle.md §7): "fp32", "fp16", "int8", "int4", a
   // variant name or "auto" (the fastest that passed the A/B gate for the active provider, else
   // fp32), for every family or per family: "llm=int4,flow=int8" (families not named: fp32).
@@ -93,10 +96,40 @@ const char *ModeName(Mode mode);
 // voice_conversion); throws Error(kInvalidArgument) otherwise.
 Mode ParseMode(const std::string &name);
 
+// How a streamed segment is computed (docs/streaming.md). All three emit audio while the speech
+// tokens are still being generated.
+enum class StreamMode {
+  // Upstream's loop: each chunk re-runs the flow over the prompt and every token so far and the
+  // vocoder over all mel so far; the work grows with the square of the length.
+  kRecompute,
+  // The same audio as kRecompute (within float32 parity) from cached attention keys/values and a
+  // vocoder window: each chunk costs its own frames; the final chunk is still one full-attention
+  // pass over everything, as upstream's is.
+  kExact,
+  // Incremental everywhere: the final chunk keeps chunk attention (it differs from kExact there,
+  // docs/streaming.md §4) and audio is emitted every 25 tokens; total work below offline.
+  kFast,
+};
+// "recompute", "exact" or "fast".
+const char *StreamModeName(StreamMode mode);
+StreamMode ParseStreamMode(const std::string &name);  // throws Error(kInvalidArgument) otherwise
+
+// Text-in streaming (docs/streaming.md §6): stores the next piece of text in `piece` and returns
+// true, or returns false when the text has ended. A piece is whole UTF-8 characters (it may be
+// empty) and is tokenized on its own, as upstream does, so a word split across two pieces becomes
+// different tokens than the whole word. Called on a decoding thread of the Session, not the
+// caller's; it may block until text arrives, and Session::Cancel() takes effect once it returns.
+using TextSource = std::function<bool(std::string &piece)>;
+
 // What to synthesize. The pointed-to voice and audio must outlive the call.
 struct SynthesisRequest {
   Mode mode = Mode::kZeroShot;
   std::string text;                     // what to say (all modes but voice conversion)
+  // Instead of `text` (which must then be empty): text that arrives while speech is generated,
+  // upstream's bistream interleaving of text and speech tokens, so that speech can start before
+  // the text is complete. zero_shot and instruct2 only (the prompt needs <|endofprompt|>); no
+  // normalization or sentence splitting; one segment.
+  TextSource text_source;
   const Voice *voice = nullptr;         // required
   std::string instruct;                 // instruct2: the instruction
   const Audio *source_audio = nullptr;  // voice conversion: the speech to re-voice (<= 30 s)
@@ -120,6 +153,10 @@ struct SynthesisOptions {
   bool text_frontend = true;                  // normalize numbers/symbols and split long text into sentences
   bool text_normalization = true;  // numbers, dates, units... (false: only the CosyVoice3 rules + splitting)
   bool stream = false;             // emit audio in chunks while a sentence is generated
+  // With stream: how chunks are computed. kExact and kFast need the bundle's
+  // flow/flow_estimator_chunk.onnx; without it kExact runs as kRecompute (same audio) and kFast is
+  // refused.
+  StreamMode stream_mode = StreamMode::kExact;
   void Validate() const;           // throws Error(kInvalidArgument) naming the option
 };
 
@@ -150,6 +187,12 @@ struct SynthesisStats {
   double audio_seconds = 0;
   double total_seconds = 0;
   double first_audio_seconds = 0;  // from the call to the first callback
+  // Work, for comparing streaming modes with offline synthesis (docs/streaming.md): flow estimator
+  // frames evaluated (frames x ODE steps, the CFG batch counted once), vocoder generator frames,
+  // and the largest streaming cache (keys/values of every layer and ODE step) held.
+  int64_t flow_frame_steps = 0;
+  int64_t vocoder_frames = 0;
+  uint64_t stream_cache_bytes = 0;
   double rtf() const { return audio_seconds > 0 ? total_seconds / audio_seconds : 0.0; }
   double tokens_per_second() const {
     return seconds.llm_decode > 0 ? static_cast<double>(speech_tokens) / seconds.llm_decode : 0.0;

@@ -14,6 +14,7 @@ struct RuntimeConfig {
   // Threads of ONNX Runtime's intra-op pool; 0 lets ONNX Runtime choose (one per physical core).
   // Every graph of every Model in the process shares one pool, created by the first Model loaded;
   // a later config asking for another size gets the existing pool (and one warning in the log).
+  // More than the CPUs available to the process are capped at that count, with a warning.
   int intra_op_threads = 0;
   // Inter-op threads (same sharing); graphs run sequentially, so 1 is right.
   int inter_op_threads = 1;

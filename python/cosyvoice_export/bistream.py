@@ -95,6 +95,10 @@ class BistreamLM:
         self.max_tokens = max_tokens
         self.finished = False
         self.fed_positions = 0                  # LLM positions consumed (for the bench)
+        # per entry of ``out``: the step's stability margin (inf when forced; sampling.ras_step_margin,
+        # docs/determinism.md §8) and its largest |logit|, for the goldens' near-tie check
+        self.margins: List[float] = []
+        self.logit_peaks: List[float] = []
 
     # ---- LLM --------------------------------------------------------------------------------------
     def _text(self, ids: Sequence[int]) -> torch.Tensor:
@@ -151,12 +155,14 @@ class BistreamLM:
             if self.next_fill != -1 and len(self.out) == self.next_fill:
                 tok = self.fill
                 self.next_fill += self.mix_speech + 1
+                self.margins.append(float("inf"))
             else:
                 masked = np.asarray(logits, dtype=np.float32).copy()
                 keep = masked[self.fill]
                 masked[sts:] = -np.inf                          # deviation: upstream masks sos and raises on the others
                 masked[self.fill] = keep
-                tok = self.sampler.step(masked, self.out, 0, 0)
+                tok = self._sample(masked)
+            self.logit_peaks.append(float(np.abs(np.asarray(logits, dtype=np.float32)).max()))
             if tok == self.fill:
                 self.next_fill = len(self.out) + self.mix_speech + 1
             self.out.append(tok)
@@ -165,6 +171,12 @@ class BistreamLM:
             emitted.append(tok)
             self.emitted += 1
             self.lm_input = self._speech([tok])
+
+    def _sample(self, logits: np.ndarray) -> int:
+        """The sampler's step (same token, same draws) and its stability margin."""
+        tok, margin = sampling.ras_step_margin(logits, self.out, 0, 0, self.sampler.rng, **self.sampler.params)
+        self.margins.append(float(margin))
+        return tok
 
     # ---- final phase ------------------------------------------------------------------------------
     def max_len(self) -> int:
@@ -183,7 +195,8 @@ class BistreamLM:
         limit = self.max_len()
         while self.emitted < limit:
             logits = self._step()
-            tok = self.sampler.step(logits, self.out, 0, 0)
+            tok = self._sample(np.asarray(logits, dtype=np.float32))
+            self.logit_peaks.append(float(np.abs(np.asarray(logits, dtype=np.float32)).max()))
             self.out.append(tok)
             if self.sampler.is_stop(tok):
                 break

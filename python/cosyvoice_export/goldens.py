@@ -94,7 +94,32 @@ CASES: List[Dict[str, Any]] = [
     {"name": "zero_shot_stream", "mode": "zero_shot", "prompt": "synth_16k", "text": EN_SHORT, "seed": 1,
      "options": {"stream": True, "min_tokens": 82, "max_tokens": 82},
      "covers": "streaming: K = 23 (pad 2), 82 tokens -> chunks tokens[:30] (hop 27), [:80] (hop 50), both "
-               "chunk attention and finalize=False, then the final chunk over all 82 with full attention"},
+               "chunk attention and finalize=False, then the final chunk over all 82 with full attention "
+               "(upstream's recompute loop; the engine's 'exact' mode must give the same chunks)"},
+    {"name": "zero_shot_stream_fast", "mode": "zero_shot", "prompt": "front_center", "text": EN_SHORT, "seed": 2,
+     "options": {"stream": True, "min_tokens": 110, "max_tokens": 110, "stream_mode": "fast",
+                 "stream_schedule": "chunk"},
+     "covers": "streaming mode 'fast' (docs/streaming.md): K = 35 (pad 15, prompt cache of 50 frames), 110 tokens "
+               "-> chunks [:43], [:68], [:93], final [:110] with chunk attention everywhere, one attention chunk "
+               "per emission"},
+    {"name": "vc_stream", "mode": "vc", "prompt": "front_center", "source_prompt": "long_22k", "seed": 0,
+     "options": {"stream": True},
+     "covers": "voice conversion streamed in chunks like the text modes (upstream's loop takes the source tokens "
+               "at once): the 5.8 s long_22k recording (144 tokens) in the front_center voice (K = 35) -> chunks "
+               "[:43], [:93], final; the recompute reference, which the engine's 'exact' mode must equal"},
+]
+
+# text-in streaming (bistream.py): the text arrives in pieces, each tokenized on its own
+BISTREAM_CASES: List[Dict[str, Any]] = [
+    {"name": "bistream_zero_shot", "mode": "zero_shot", "prompt": "front_center", "seed": 5,
+     "pieces": ["Hello there, ", "this text arrives ", "in pieces", "", " while it is still being written."],
+     "options": {"max_tokens": 90, "n_timesteps": 10, "cfg_rate": 0.7},
+     "covers": "text-in streaming: upstream's 5:15 text/speech interleaving with fill tokens, K = 35 prompt speech "
+               "tokens interleaved first; every sampled id (fills included) and the emitted tokens; offline flow"},
+    {"name": "bistream_instruct2", "mode": "instruct2", "prompt": "synth_16k", "seed": 6,
+     "instruct": "Please speak slowly.", "pieces": ["Slow ", "and steady."],
+     "options": {"max_tokens": 40, "n_timesteps": 10, "cfg_rate": 0.7},
+     "covers": "text-in streaming without prompt speech (K = 0: upstream decodes 15 tokens before any text)"},
 ]
 
 NOTES = [
@@ -195,21 +220,25 @@ def write_case(ref: R.ReferencePipeline, case: Dict[str, Any], voices: Dict[str,
     d = out / "cases" / case["name"]
     d.mkdir(parents=True, exist_ok=True)
     opts = {"speed": 1.0, "stream": False, "n_timesteps": 10, "cfg_rate": 0.7, "min_tokens": None,
-            "max_tokens": None}
+            "max_tokens": None, "stream_mode": "recompute", "stream_schedule": "upstream"}
     opts.update(case.get("options", {}))
     voice = voices[case["prompt"]]
     if "transcript" in case:
         voice = dataclasses.replace(voice, transcript=case["transcript"])
     source = None
     if case["mode"] == "vc":
-        shutil.copyfile(ALSA / case["source"], d / "source.wav")
+        if "source_prompt" in case:                    # another prompt's recording as the source speech
+            shutil.copyfile(out / "prompts" / case["source_prompt"] / "prompt.wav", d / "source.wav")
+        else:
+            shutil.copyfile(ALSA / case["source"], d / "source.wav")
         source = d / "source.wav"
     trace: Dict[str, Any] = {}
     t0 = time.time()
     res = ref.synthesize(case["mode"], case.get("text"), voice, instruct=case.get("instruct"), source_wav=source,
                          seed=case["seed"], speed=opts["speed"], n_timesteps=opts["n_timesteps"],
                          cfg_rate=opts["cfg_rate"], stream=opts["stream"], trace=trace,
-                         min_tokens=opts["min_tokens"], max_tokens=opts["max_tokens"], keep_harmonics=bool(case.get("harmonics")))
+                         min_tokens=opts["min_tokens"], max_tokens=opts["max_tokens"], keep_harmonics=bool(case.get("harmonics")),
+                         stream_mode=opts["stream_mode"], stream_schedule=opts["stream_schedule"])
     wav = res[0] if opts["stream"] else res
     segs = []
     for s, tr in enumerate(trace["segments"]):
@@ -277,7 +306,8 @@ def write_case(ref: R.ReferencePipeline, case: Dict[str, Any], voices: Dict[str,
                                               "magnitude_peak")})
         _json(d / "chunks.json", {"pre_lookahead": ref.flow.cfg.pre_lookahead_len, "token_hop_len": R.STREAM_HOP,
                                   "token_max_hop_len": R.STREAM_MAX_HOP, "stream_scale_factor": R.STREAM_SCALE,
-                                  "prompt_tokens": voice.K, "chunks": chunks})
+                                  "prompt_tokens": voice.K, "stream_mode": opts["stream_mode"],
+                                  "stream_schedule": opts["stream_schedule"], "chunks": chunks})
     info = {
         "name": case["name"], "mode": case["mode"], "covers": case["covers"],
         "text": case.get("text"), "prompt": case["prompt"],
@@ -298,6 +328,44 @@ def write_case(ref: R.ReferencePipeline, case: Dict[str, Any], voices: Dict[str,
             "segments": len(segs), "stream": bool(opts["stream"]), "samples": int(wav.shape[0])}
 
 
+def write_bistream_case(ref: R.ReferencePipeline, case: Dict[str, Any], voices: Dict[str, R.Voice], out: Path,
+                        log=lambda s: None) -> Dict[str, Any]:
+    """A text-in streaming case: ``case.json`` (pieces, options), ``piece{i}_ids.npy`` (each piece's
+    tokens), ``sampled.npy`` (every id the loop sampled or forced, fills included), ``tokens.npy``
+    (emitted), ``flow_tokens.npy``, ``wav.npy`` (offline flow + HiFT over the flow tokens)."""
+    d = out / "cases" / case["name"]
+    d.mkdir(parents=True, exist_ok=True)
+    opts = dict(case["options"])
+    voice = voices[case["prompt"]]
+    tr: Dict[str, Any] = {}
+    t0 = time.time()
+    wav = ref.synthesize_text_stream(case["mode"], case["pieces"], voice, instruct=case.get("instruct"),
+                                     seed=case["seed"], n_timesteps=opts["n_timesteps"], cfg_rate=opts["cfg_rate"],
+                                     max_tokens=opts["max_tokens"], trace=tr)
+    for i, ids in enumerate(tr["pieces"]):
+        _save(d / f"piece{i}_ids.npy", np.asarray(ids, np.int32))
+    for name in ("sampled", "tokens", "flow_tokens"):
+        _save(d / f"{name}.npy", np.asarray(tr[name], np.int32))
+    # per sampled id: its stability margin (inf when forced) and the step's largest |logit|, rounded
+    # toward 0 so a margin is never overstated (docs/determinism.md §8)
+    _save(d / "sampling_margin.npy", np.nextafter(np.asarray(tr["sampling_margin"], np.float32), np.float32(0)))
+    _save(d / "logit_peak.npy", np.asarray(tr["logit_peak"], np.float32))
+    _save(d / "wav.npy", wav)
+    R.write_wav(d / "out.wav", wav, ref.cfg.sample_rate)
+    prompt = ref.prompt_string(case["mode"], voice, case.get("instruct"))
+    info = {"name": case["name"], "mode": case["mode"], "covers": case["covers"], "prompt": case["prompt"],
+            "prompt_text": prompt, "instruct": case.get("instruct"), "pieces": case["pieces"], "seed": case["seed"],
+            "options": opts, "n_tokens": len(tr["tokens"]), "n_sampled": len(tr["sampled"]),
+            "samples": int(wav.shape[0]), "sample_rate": ref.cfg.sample_rate,
+            "prompt_speech_tokens": int(len(voice.speech_tokens)), "n_flow_tokens": len(tr["flow_tokens"]),
+            "magnitude_peak": tr["magnitude_peak"]}
+    _json(d / "case.json", info)
+    log(f"case {case['name']}: {len(tr['tokens'])} tokens, {wav.shape[0] / ref.cfg.sample_rate:.2f} s "
+        f"({time.time() - t0:.1f} s)")
+    return {"name": case["name"], "dir": f"cases/{case['name']}", "mode": case["mode"], "covers": case["covers"],
+            "bistream": True, "samples": int(wav.shape[0])}
+
+
 def parity_bounds(ref: R.ReferencePipeline, out: Path, cases: List[Dict[str, Any]],
                   prompts: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
     """The float32 bounds of the C++ golden tier (tests/golden/test_engine_golden.cc), from the
@@ -307,7 +375,10 @@ def parity_bounds(ref: R.ReferencePipeline, out: Path, cases: List[Dict[str, Any
     from .export import bundle as B
 
     infos = [json.loads((out / c["dir"] / "case.json").read_text(encoding="utf-8")) for c in cases]
-    segs = [s for i in infos for s in i["segments"]]
+    segs: List[Dict[str, Any]] = []
+    for i in infos:  # a text-in streaming case is one segment, rendered offline
+        segs += i["segments"] if "segments" in i else [{"prompt_speech_tokens": i["prompt_speech_tokens"],
+                                                         "n_flow_tokens": i["n_flow_tokens"]}]
     positions = max([s.get("lm_positions", 0) + s.get("llm_steps", 0) for s in segs] + [1])
     frames = max([2 * (s.get("prompt_speech_tokens", 0) + s["n_flow_tokens"]) for s in segs] + [1])
     fbank_frames = max([p["fbank_frames"] for p in prompts] + [1])
@@ -358,10 +429,11 @@ def generate(checkpoint: Path, bundle: Optional[Path], out: Path, cases: Optiona
 def _generate(ref: R.ReferencePipeline, checkpoint: Path, bundle: Optional[Path], out: Path,
               cases: Optional[List[str]], log, t0: float) -> Dict[str, Any]:
     selected = [c for c in CASES if cases is None or c["name"] in cases]
-    unknown = sorted(set(cases or []) - {c["name"] for c in CASES})
+    selected_bi = [c for c in BISTREAM_CASES if cases is None or c["name"] in cases]
+    unknown = sorted(set(cases or []) - {c["name"] for c in CASES + BISTREAM_CASES})
     if unknown:
-        raise R.ReferenceError(f"unknown case(s) {unknown}; known: {[c['name'] for c in CASES]}")
-    need = {c["prompt"] for c in selected}
+        raise R.ReferenceError(f"unknown case(s) {unknown}; known: {[c['name'] for c in CASES + BISTREAM_CASES]}")
+    need = {c["prompt"] for c in selected + selected_bi} | {c["source_prompt"] for c in selected if "source_prompt" in c}
     voices, prompt_entries = {}, []
     for spec in PROMPTS:
         if spec["name"] not in need:
@@ -369,6 +441,7 @@ def _generate(ref: R.ReferencePipeline, checkpoint: Path, bundle: Optional[Path]
         voices[spec["name"]] = write_prompt(ref, spec, out)
         prompt_entries.append(_prompt_entry(spec, voices[spec["name"]], out))
     case_entries = [write_case(ref, c, voices, out, log) for c in selected]
+    case_entries += [write_bistream_case(ref, c, voices, out, log) for c in selected_bi]
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "parity_bounds": parity_bounds(ref, out, case_entries, prompt_entries),

@@ -459,7 +459,8 @@ class ReferencePipeline:
         flow_toks = sampling.SilentTokenFilter(sampling.MAX_SILENT_RUN).filter(toks)
         self.log(f"text stream: {len(piece_ids)} pieces, {b.text_fed} text tokens -> {len(toks)} speech tokens")
         if trace is not None:
-            trace.update(pieces=piece_ids, tokens=list(toks), flow_tokens=list(flow_toks), sampled=list(b.out))
+            trace.update(pieces=piece_ids, tokens=list(toks), flow_tokens=list(flow_toks), sampled=list(b.out),
+                         sampling_margin=list(b.margins), logit_peak=list(b.logit_peaks))
         if not flow_toks:
             raise ReferenceError("the text produced no speech tokens")
         chunks: List[np.ndarray] = []
@@ -471,7 +472,11 @@ class ReferencePipeline:
                                                        False, stream_mode, stream_schedule)
             return wav, chunks
         mel = self.run_flow(flow_toks, voice, False, True, n_timesteps, cfg_rate)
-        return self.vocode(mel, True)[0].numpy().copy()
+        vt: Dict[str, Any] = {}
+        wav = self.vocode(mel, True, trace=vt)[0].numpy().copy()
+        if trace is not None:
+            trace["magnitude_peak"] = vt["magnitude_peak"]
+        return wav
 
     # ---- LLM ------------------------------------------------------------------------------------
     def lm_input(self, plan: SegmentPlan, voice: Voice) -> torch.Tensor:
@@ -751,7 +756,8 @@ class ReferencePipeline:
             acc += rec["mel_frames"]
             entry = {k: rec[k] for k in ("offset", "hop", "token_end", "final")}
             entry.update(segment=si, index=len(chunks), attention=rec["attention"], mel_frames=rec["mel_frames"],
-                         acc_mel_frames=acc, sample_start=emitted - seg_start, samples=int(new.shape[0]))
+                         acc_mel_frames=acc, sample_start=emitted - seg_start, samples=int(new.shape[0]),
+                         magnitude_peak=rec["magnitude_peak"])
             emitted += new.shape[0]
             chunks.append(new)
             if keep:

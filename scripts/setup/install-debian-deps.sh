@@ -8,11 +8,13 @@ set -euo pipefail
 CXX_PKGS=(cmake g++ make pkg-config ninja-build
   libsndfile1-dev libkissfft-dev nlohmann-json3-dev libicu-dev libcli11-dev
   libgtest-dev libgmock-dev libcpp-httplib-dev
+  strace         # tests/e2e/no_litter.sh: proves nothing is written outside the outputs
   libpng-dev     # spectrogram pictures of the A/B quality report (src/quality/)
   libsqlite3-dev  # the server's voice library (src/server/sqlite_voice_store.cc)
   curl chromium   # server tests: curl as a client, headless Chromium for the web page
   libsleef-dev   # torch's float32 cos/pow/log, for bit-exact feature windows (src/audio/reference_math.h)
-  clang-format)
+  clang-format
+  clang-14 libclang-rt-14-dev)   # `make fuzz`: libFuzzer with ASan + UBSan (docs/fuzzing.md)
 # Python side (exporter, reference, goldens): run with /usr/bin/python3 only
 PY_PKGS=(python3-torch python3-torchaudio python3-onnx python3-numpy python3-pytest python3-yaml python3-regex
   libopenblas0-openmp

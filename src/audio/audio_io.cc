@@ -208,6 +208,15 @@ void CheckAudio(const Audio &audio, const std::string &name, const AudioRequirem
 
 PromptAudio PreparePromptAudio(const Audio &audio, const std::string &name, const AudioRequirements &req) {
   CheckAudio(audio, name, req);
+  for (int target : {16000, 24000}) {
+    if (ResamplerKernelSize(audio.sample_rate, target) > kMaxResamplerKernel)
+      throw Error(
+          ErrorCode::kInvalidAudio,
+          name + ": sample rate " + std::to_string(audio.sample_rate) + " Hz cannot be resampled to " +
+              std::to_string(target) +
+              " Hz without a huge filter; expected a standard rate such as 16000, 22050, 24000, 44100 or "
+              "48000 Hz (convert the file, e.g. with sox or ffmpeg)");
+  }
   PromptAudio out;
   out.original_rate = audio.sample_rate;
   out.x16 = Resample(audio.samples, audio.sample_rate, 16000);

@@ -13,19 +13,45 @@
 
 namespace cosyvoice {
 
+namespace {
+
+constexpr int kLowpassWidth = 6;
+constexpr double kRolloff = 0.99;
+
+// torchaudio's kernel width, in taps on each side, for reduced rates orig -> new.
+int KernelWidth(int orig, int new_rate) {
+  const double base = std::min(orig, new_rate) * kRolloff;
+  // in double: 6 * orig overflows an int for rates near 2^31 (found by fuzzing)
+  return static_cast<int>(std::ceil(kLowpassWidth * static_cast<double>(orig) / base));
+}
+
+}  // namespace
+
+size_t ResamplerKernelSize(int orig_rate, int new_rate) {
+  if (orig_rate <= 0 || new_rate <= 0) return 0;
+  const int g = std::gcd(orig_rate, new_rate);
+  const int orig = orig_rate / g, target = new_rate / g;
+  const size_t taps = 2 * static_cast<size_t>(KernelWidth(orig, target)) + static_cast<size_t>(orig);
+  return static_cast<size_t>(target) * taps;
+}
+
 Resampler::Resampler(int orig_rate, int new_rate) : orig_rate_(orig_rate), new_rate_(new_rate) {
   if (orig_rate <= 0 || new_rate <= 0)
     throw Error(ErrorCode::kInvalidArgument, "resampler: sample rates must be positive, got " +
                                                  std::to_string(orig_rate) + " -> " +
                                                  std::to_string(new_rate));
+  if (ResamplerKernelSize(orig_rate, new_rate) > kMaxResamplerKernel)
+    throw Error(ErrorCode::kInvalidAudio,
+                "sample rate " + std::to_string(orig_rate) + " Hz cannot be resampled to " +
+                    std::to_string(new_rate) + " Hz exactly without a " +
+                    std::to_string(ResamplerKernelSize(orig_rate, new_rate)) +
+                    "-value filter; expected a standard rate such as 16000, 22050, 24000, 44100 or 48000 Hz");
   const int g = std::gcd(orig_rate, new_rate);
   orig_ = orig_rate / g;
   new_ = new_rate / g;
-  constexpr int kLowpassWidth = 6;
-  constexpr double kRolloff = 0.99;
   // torchaudio _get_sinc_resample_kernel, float64 path (dtype=None), cast to float32 at the end.
   const double base = std::min(orig_, new_) * kRolloff;
-  width_ = static_cast<int>(std::ceil(kLowpassWidth * orig_ / base));
+  width_ = KernelWidth(orig_, new_);
   const int taps = 2 * width_ + orig_;
   const double scale = base / orig_;
   kernel_.assign(static_cast<size_t>(new_) * static_cast<size_t>(taps), 0.0f);

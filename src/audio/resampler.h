@@ -18,7 +18,9 @@ namespace cosyvoice {
 // torch's own rounding (< 1e-6 for signals in [-1, 1]).
 class Resampler {
  public:
-  Resampler(int orig_rate, int new_rate);  // rates > 0
+  // Rates > 0 (else Error(kInvalidArgument)) whose kernel is at most kMaxResamplerKernel floats
+  // (else Error(kInvalidAudio) suggesting a standard rate).
+  Resampler(int orig_rate, int new_rate);
 
   int orig_rate() const { return orig_rate_; }
   int new_rate() const { return new_rate_; }
@@ -43,6 +45,13 @@ class Resampler {
   std::vector<float> kernel_;
   std::vector<Phase> phases_;
 };
+
+// Floats in the kernel Resampler(orig, new) builds: new/g phases x (2*width + orig/g) taps, g their
+// gcd. Standard rates need at most ~291k (11025 -> 16000); two rates sharing no large factor need a
+// huge one (44101 Hz -> 16000 Hz: 700M floats, 2.8 GB and a minute for a 1 s prompt).
+size_t ResamplerKernelSize(int orig_rate, int new_rate);
+// The most a Resampler accepts (4 MB of kernel): 3.6x the largest standard-rate kernel.
+constexpr size_t kMaxResamplerKernel = size_t{1} << 20;
 
 // A shared, cached Resampler per (orig, new) pair; building a kernel costs up to a few ms.
 std::shared_ptr<const Resampler> GetResampler(int orig_rate, int new_rate);

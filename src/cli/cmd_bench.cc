@@ -1,11 +1,19 @@
-// src/cli/cmd_bench.cc - `cosyvoice bench`: per-stage times, tokens/s, RTF, first audio, peak RSS.
+// src/cli/cmd_bench.cc - `cosyvoice bench`: per-stage times, tokens/s, RTF, first audio, peak RSS; with
+// --concurrency N the aggregate throughput of N requests at once on one Model, and the Session cost.
 #include <sys/resource.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <exception>
+#include <fstream>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "cli/command_registry.h"
 #include "cli/progress.h"
@@ -38,11 +46,62 @@ double Median(std::vector<double> v) {
   return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
+double CurrentRssMb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+  }
+  return 0.0;
+}
+
+// Median cost of creating (and destroying) a Session: what a server pays per worker or request.
+double SessionCreateMs(const std::shared_ptr<const Model> &model) {
+  std::vector<double> ms;
+  for (int i = 0; i < 50; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    { Session s(model); }
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return Median(ms);
+}
+
+// `per_thread` requests on each of `sessions.size()` threads at once, one Session per thread.
+// `done` sees each finished request (serialised). Returns the wall time of the whole batch. The first
+// error (Cancelled included) is rethrown once every thread has stopped.
+double RunBatch(std::vector<std::unique_ptr<Session>> &sessions, const SynthesisRequest &req,
+                const SynthesisOptions &options, int per_thread,
+                const std::function<void(const SynthesisStats &)> &done) {
+  std::mutex mu;
+  std::exception_ptr first_error;
+  std::vector<std::thread> threads;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto &session : sessions) {
+    threads.emplace_back([&, s = session.get()] {
+      try {
+        for (int i = 0; i < per_thread; ++i) {
+          SynthesisStats st;
+          s->Stream(
+              req, options, [](const AudioChunk &) { return true; }, &st);
+          std::lock_guard<std::mutex> lock(mu);
+          done(st);
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!first_error) first_error = std::current_exception();
+      }
+    });
+  }
+  for (auto &t : threads) t.join();
+  if (first_error) std::rethrow_exception(first_error);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
 Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
   struct Args {
-    std::string model, runs = "3", warmup = "1", tokens;
+    std::string model, runs = "3", warmup = "1", tokens, concurrency = "1";
     RequestFlags request;
     SynthesisFlags synthesis;
     RuntimeOptions runtime;
@@ -59,6 +118,12 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
   cmd.app->add_option(
       "--tokens", args->tokens,
       "Generate exactly this many speech tokens per sentence (25 = 1 s), for comparable runs");
+  cmd.app
+      ->add_option("--concurrency", args->concurrency,
+                   "Requests at once on one shared model (one Session and thread each), 1-64; --runs and "
+                   "--warmup count per thread")
+      ->type_name("N")
+      ->default_val("1");
   args->request.AddTo(cmd.app, false);
   args->synthesis.AddTo(cmd.app);
   args->runtime.AddTo(cmd.app);
@@ -68,6 +133,7 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     Args &a = *args;
     const int runs = static_cast<int>(IntFlag("--runs", a.runs, {1, 1000}));
     const int warmup = static_cast<int>(IntFlag("--warmup", a.warmup, {0, 100}));
+    const int concurrency = static_cast<int>(IntFlag("--concurrency", a.concurrency, {1, 64}));
     SynthesisSettings settings = ParseSynthesisFlags(a.synthesis);
     if (app->count("--tokens") > 0) {
       const int n = static_cast<int>(IntFlag("--tokens", a.tokens, {1, 1000000}));
@@ -75,6 +141,7 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     }
     const RuntimeConfig runtime = a.runtime.ToConfig();
     const BundleConfig bundle = BundleConfig::Load(a.model);
+    CheckStreamModeFits(settings, bundle, a.model);
     TextPolicy policy;
     policy.read_piped_stdin = false;
     policy.default_text = "Hello! This sentence is spoken in a voice cloned from a three second prompt.";
@@ -94,18 +161,33 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     const SynthesisOptions options = ToEngineOptions(settings);
     const int threads = runtime.intra_op_threads;
 
+    const double rss_load = CurrentRssMb();
+    const double session_ms = SessionCreateMs(synthesizer->model());
+
+    std::vector<std::unique_ptr<Session>> sessions;
+    for (int i = 0; i < concurrency; ++i) sessions.push_back(std::make_unique<Session>(synthesizer->model()));
     std::vector<SynthesisStats> stats;
+    double wall = 0;
     {
-      CancelScope cancel([&synthesizer] { synthesizer->Cancel(); });
-      for (int i = 0; i < warmup + runs; ++i) {
-        SynthesisStats st;
-        synthesizer->Stream(
-            req, options, [](const AudioChunk &) { return true; }, &st);
-        if (i >= warmup) stats.push_back(st);
-        progress.Note("run", std::string(i < warmup ? "warmup" : "run") + " " + std::to_string(i + 1) + ": " +
+      CancelScope cancel([&sessions] {
+        for (auto &s : sessions) s->Cancel();
+      });
+      int finished = 0;
+      auto note = [&](const char *what, const SynthesisStats &st) {
+        progress.Note("run", std::string(what) + " " + std::to_string(++finished) + ": " +
                                  std::to_string(st.total_seconds) + " s");
-      }
+      };
+      if (warmup > 0)
+        RunBatch(sessions, req, options, warmup, [&](const SynthesisStats &st) { note("warmup", st); });
+      finished = 0;
+      wall = RunBatch(sessions, req, options, runs, [&](const SynthesisStats &st) {
+        note("run", st);
+        stats.push_back(st);
+      });
     }
+    double audio_total = 0;
+    for (const auto &st : stats) audio_total += st.audio_seconds;
+    const double throughput = wall > 0 ? audio_total / wall : 0.0;
     const std::vector<SynthesisStats> &runs_stats = stats;
     auto med = [&](auto field) {
       std::vector<double> v;
@@ -129,6 +211,8 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
       nlohmann::json j = {{"model", synthesizer->model_name()},
                           {"mode", ModeName(req.mode)},
                           {"threads", threads},
+                          {"pool_threads", synthesizer->info().intra_op_threads},
+                          {"concurrency", concurrency},
                           {"providers", synthesizer->providers()},
                           {"precision", PrecisionJson(synthesizer->info())},
                           {"stream", settings.stream},
@@ -148,12 +232,17 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
                           {"audio_seconds", audio},
                           {"rtf", audio > 0 ? total / audio : 0.0},
                           {"first_audio_seconds", first},
-                          {"peak_rss_mb", rss}};
+                          {"peak_rss_mb", rss},
+                          {"rss_after_load_mb", rss_load},
+                          {"session_create_ms", session_ms},
+                          {"wall_seconds", wall},
+                          {"aggregate_audio_seconds", audio_total},
+                          {"throughput_audio_seconds_per_second", throughput}};
       std::printf("%s\n", j.dump(2).c_str());
       return 0;
     }
-    std::printf("cosyvoice bench: %s, mode %s, %d run(s), threads %d, %s\n",
-                synthesizer->model_name().c_str(), ModeName(req.mode), runs, threads,
+    std::printf("cosyvoice bench: %s, mode %s, %d run(s) x %d concurrent, threads %d, %s\n",
+                synthesizer->model_name().c_str(), ModeName(req.mode), runs, concurrency, threads,
                 settings.stream ? "streaming" : "offline");
     std::printf("  precision:");
     for (const auto &p : synthesizer->info().precisions)
@@ -176,7 +265,10 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     std::printf("  %-22s %10.3f  %.2f s of audio, RTF %.3f\n", "total", total, audio,
                 audio > 0 ? total / audio : 0.0);
     std::printf("  %-22s %10.3f\n", "first audio", first);
-    std::printf("  %-22s %10.0f MB\n", "peak RSS", rss);
+    std::printf("  %-22s %10.0f MB (after load: %.0f MB)\n", "peak RSS", rss, rss_load);
+    std::printf("  %-22s %10.4f ms\n", "create a session", session_ms);
+    std::printf("  %-22s %10.3f  %.2f s of audio from %d concurrent request(s): %.3f s of audio per s\n",
+                "wall (all requests)", wall, audio_total, concurrency, throughput);
     return 0;
   };
   return cmd;

@@ -10,6 +10,7 @@
 #include "engine/bundle_config.h"
 #include "engine/text_processor.h"
 #include "text/bpe_tokenizer.h"
+#include "text/input_text.h"
 
 namespace cosyvoice::cli {
 namespace {
@@ -41,7 +42,8 @@ Command MakeTokenizeCommand(CLI::App &parent, const GlobalOptions & /*global*/) 
   cmd.run = [args] {
     const BpeTokenizer tokenizer = args->model.empty() ? BpeTokenizer::FromTokenizerJson(args->tokenizer_json)
                                                        : LoadFromBundle(args->model);
-    const std::vector<int32_t> ids = tokenizer.Encode(args->text);
+    // the same input rule as synthesis, so that these are the ids the engine would feed
+    const std::vector<int32_t> ids = tokenizer.Encode(text::PrepareInputText(args->text, "text"));
     std::string line = "[";
     for (size_t i = 0; i < ids.size(); ++i) line += (i ? ", " : "") + std::to_string(ids[i]);
     std::printf("%s]\n", line.c_str());

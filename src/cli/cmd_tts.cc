@@ -49,6 +49,7 @@ int RunTts(TtsArgs &a, const GlobalOptions &g) {
   const SynthesisSettings settings = ParseSynthesisFlags(a.synthesis);
   const RuntimeConfig runtime = a.runtime.ToConfig();
   const BundleConfig bundle = BundleConfig::Load(a.model);
+  CheckStreamModeFits(settings, bundle, a.model);
   PreparedRequest prepared = PrepareRequest(a.request, a.synthesis, bundle, TextPolicy{}, warn);
   prepared.inputs.AddTree(a.model, "a file of the model bundle (-m)");
   std::unique_ptr<AudioOutput> output = AudioOutput::Open(a.output, bundle.sample_rate, prepared.inputs);
@@ -62,15 +63,20 @@ int RunTts(TtsArgs &a, const GlobalOptions &g) {
   // 3. Synthesis, written as it is produced.
   const SynthesisRequest request = MakeSynthesisRequest(prepared, voice);
   const char *mode = ModeName(request.mode);
-  progress.Note("start",
-                std::string("mode ") + mode + ", " + SeedText(settings) + ", writing " + output->name() + " (" +
-                    AudioFormatName(output->format()) + (settings.stream ? ", streaming" : "") + ")",
-                {{"mode", mode},
-                 {"seed", settings.seed},
-                 {"seed_random", settings.seed_random},
-                 {"output", output->name()},
-                 {"format", AudioFormatName(output->format())},
-                 {"stream", settings.stream}});
+  progress.Note(
+      "start",
+      std::string("mode ") + mode + ", " + SeedText(settings) + ", writing " + output->name() + " (" +
+          AudioFormatName(output->format()) +
+          (settings.stream ? std::string(", streaming ") + StreamModeName(settings.stream_mode) : "") +
+          (prepared.text_stdin ? ", text from stdin as it arrives" : "") + ")",
+      {{"mode", mode},
+       {"seed", settings.seed},
+       {"seed_random", settings.seed_random},
+       {"output", output->name()},
+       {"format", AudioFormatName(output->format())},
+       {"stream", settings.stream},
+       {"stream_mode", settings.stream ? StreamModeName(settings.stream_mode) : ""},
+       {"text_stdin", prepared.text_stdin}});
   SynthesisStats stats;
   {
     CancelScope cancel([&synthesizer] { synthesizer->Cancel(); });
@@ -92,7 +98,9 @@ int RunTts(TtsArgs &a, const GlobalOptions &g) {
   std::string text = "wrote " + output->name() + ": " + Fixed(audio, 2) + " s of audio in " + Fixed(seconds, 2) +
                      " s (RTF " + Fixed(rtf, 3) + "), " + std::to_string(stats.segments) +
                      (stats.segments == 1 ? " segment, " : " segments, ") + SeedText(settings);
-  if (settings.stream) text += ", first audio after " + Fixed(stats.first_audio_seconds, 2) + " s";
+  if (settings.stream)
+    text += ", first audio after " + Fixed(stats.first_audio_seconds, 2) + " s (" +
+            StreamModeName(settings.stream_mode) + " streaming)";
   progress.Summary(text, {{"output", output->name()},
                           {"format", AudioFormatName(output->format())},
                           {"mode", mode},
@@ -124,6 +132,7 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global) {
       ->type_name("FMT");
   cmd.app->add_flag("--float", args->output.float_wav, "WAV with 32-bit float samples instead of 16-bit");
   args->request.AddTo(cmd.app);
+  args->request.AddTextStdin(cmd.app);
   args->synthesis.AddTo(cmd.app);
   args->runtime.AddTo(cmd.app);
   cmd.app->footer(
@@ -133,6 +142,7 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global) {
       "  cosyvoice tts -m bundle --voice me.voice --text-file book.txt -o book.mp3\n"
       "  cosyvoice tts -m bundle --voice me.voice --instruct \"请用四川话说这句话。\" \"今天天气不错。\"\n"
       "  cosyvoice tts -m bundle --voice me.voice --source-wav other.wav -o converted.wav\n"
+      "  my-llm-agent | cosyvoice tts -m bundle --voice me.voice --text-stdin --stream -o - | aplay\n"
       "See docs/cli.md for the rules (modes, formats, limits, exit codes).");
   const GlobalOptions *g = &global;
   cmd.run = [args, g] { return RunTts(*args, *g); };

@@ -17,6 +17,7 @@
 #include "cosyvoice/cosyvoice.h"
 #include "engine/bundle_config.h"
 #include "engine/voice_file.h"
+#include "text/input_text.h"
 
 namespace cosyvoice::cli {
 namespace {
@@ -35,6 +36,9 @@ int RunCreate(const VoiceArgs &a, const GlobalOptions &g) {
   const BundleConfig bundle = BundleConfig::Load(a.model);
   if (a.output == "-")
     throw Error(ErrorCode::kInvalidArgument, "-o -: a voice file is not sent to stdout; give -o NAME.voice");
+  // the engine's transcript limit and input rule, before the recording is read or the model loads
+  text::CheckTextLength(a.prompt_text, "voice transcript", text::kMaxTranscriptBytes);
+  text::CleanInputText(a.prompt_text, "voice transcript");
   const Audio prompt = ReadPromptRecording(a.prompt_wav, "--prompt-wav", bundle.speech_tokenizer.max_seconds,
                                            [&progress](const std::string &m) { progress.Warning(m); });
   InputFiles inputs;

@@ -48,19 +48,20 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
 std::vector<CommandFactory> AllCommands() {
   // One per line, in `cosyvoice --help` order.
   return {
-      MakeTtsCommand,        //
-      MakeVoiceCommand,      //
-      MakeVoicesCommand,     //
-      MakeBenchCommand,      //
-      MakeInfoCommand,       //
-      MakeNormalizeCommand,  //
-      MakeTokenizeCommand,   //
-      MakeFeaturesCommand,   //
-      MakeInspectCommand,    //
-      MakeOptimizeCommand,   //
-      MakeServeCommand,      //
-      MakeVersionCommand,    //
-      MakeAbCommand,         //
+      MakeTtsCommand,          //
+      MakeVoiceCommand,        //
+      MakeVoicesCommand,       //
+      MakeBenchCommand,        //
+      MakeBenchStreamCommand,  //
+      MakeInfoCommand,         //
+      MakeNormalizeCommand,    //
+      MakeTokenizeCommand,     //
+      MakeFeaturesCommand,     //
+      MakeInspectCommand,      //
+      MakeOptimizeCommand,     //
+      MakeServeCommand,        //
+      MakeVersionCommand,      //
+      MakeAbCommand,           //
   };
 }
 

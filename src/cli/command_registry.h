@@ -56,6 +56,7 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeVoiceCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeVoicesCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global);
+Command MakeBenchStreamCommand(CLI::App &parent, const GlobalOptions &global);  // cmd_bench_stream.cc
 Command MakeFeaturesCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeNormalizeCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeTokenizeCommand(CLI::App &parent, const GlobalOptions &global);

@@ -1,13 +1,21 @@
 // src/cli/request.cc - see request.h.
 #include "cli/request.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <sstream>
+#include <string_view>
 
 #include "audio/audio_io.h"
 #include "cli/synthesis_flags.h"
 #include "cli/text_input.h"
 #include "engine/bundle_config.h"
+#include "text/input_text.h"
+#include "text/text_pieces.h"
 
 namespace cosyvoice::cli {
 namespace {
@@ -69,6 +77,12 @@ void RequestFlags::AddTo(CLI::App *app, bool positional) {
       ->type_name("FILE");
 }
 
+void RequestFlags::AddTextStdin(CLI::App *app) {
+  app->add_flag("--text-stdin", text_stdin,
+                "Read the text from stdin while it is being written (text-in streaming: speech starts before "
+                "the text ends; zero_shot or instruct2; docs/streaming.md)");
+}
+
 bool RequestFlags::Given(const char *name) const {
   if (app_ == nullptr) return false;
   const CLI::Option *opt = app_->get_option_no_throw(name);
@@ -80,6 +94,7 @@ std::vector<std::string> RequestFlags::TextSourcesGiven() const {
   if (!text_arg.empty() || Given("TEXT")) out.push_back("the TEXT argument");
   if (!text.empty() || Given("--text")) out.push_back("--text");
   if (!text_file.empty() || Given("--text-file")) out.push_back("--text-file");
+  if (text_stdin) out.push_back("--text-stdin");
   return out;
 }
 
@@ -175,6 +190,10 @@ void ReadText(const RequestFlags &flags, const TextPolicy &policy, PreparedReque
     } else {
       Invalid("no text to speak: give it as an argument, with --text or --text-file FILE, or pipe it in");
     }
+  } else if (sources[0] == "--text-stdin") {
+    out.text_stdin = true;  // read during synthesis; the engine refuses a text that stays empty
+    out.text_origin = "--text-stdin";
+    return;
   } else if (sources[0] == "--text-file") {
     out.text = ReadTextInput(flags.text_file);
     out.text_origin = flags.text_file == "-" ? "stdin" : "--text-file " + flags.text_file;
@@ -186,7 +205,16 @@ void ReadText(const RequestFlags &flags, const TextPolicy &policy, PreparedReque
       Invalid(sources[0] + ": the text is longer than " + std::to_string(kMaxTextBytes) +
               " bytes, the limit of one request; split it into several runs");
   }
-  if (Blank(out.text)) Invalid("text is empty (" + out.text_origin + "): there is nothing to speak");
+  // The engine's input rule (invalid UTF-8 refused, control characters removed), applied here too so
+  // that bad text is refused before the model loads, naming where it came from.
+  if (Blank(text::CleanInputText(out.text, out.text_origin).text))
+    Invalid("text is empty (" + out.text_origin + "): there is nothing to speak");
+}
+
+// An instruction or a transcript: the engine's length limit and input rule, before any work.
+void CheckPromptText(const std::string &value, const std::string &what, size_t max_bytes) {
+  text::CheckTextLength(value, what, max_bytes);
+  text::CleanInputText(value, what);
 }
 
 }  // namespace
@@ -217,10 +245,16 @@ PreparedRequest PrepareRequest(const RequestFlags &flags, const SynthesisFlags &
   mode_in.has_transcript = !Blank(flags.prompt_text) || (out.voice && !Blank(out.voice->transcript));
   mode_in.text_mode_flags = synthesis.TextModeFlagsGiven();
   out.mode = DecideMode(mode_in);
+  CheckPromptText(flags.instruct, "instruction", text::kMaxInstructionBytes);
+  CheckPromptText(flags.prompt_text, "voice transcript", text::kMaxTranscriptBytes);
   out.instruct = flags.instruct;
   out.transcript = flags.prompt_text;
   if (out.voice && prompt_text_given) out.voice->transcript = flags.prompt_text;  // an explicit one wins
 
+  if (flags.text_stdin && out.mode != Mode::kZeroShot && out.mode != Mode::kInstruct2)
+    Invalid(std::string("--text-stdin: text-in streaming needs zero_shot mode (a voice with its transcript, "
+                        "--prompt-text) or instruct2 (--instruct), and the mode is ") +
+            ModeName(out.mode) + " (upstream's interleaving starts after <|endofprompt|>)");
   if (out.mode != Mode::kVoiceConversion) ReadText(flags, policy, out);
   if (has_prompt) {
     out.prompt = ReadPromptRecording(flags.prompt_wav, "--prompt-wav", max_seconds, warn);
@@ -241,11 +275,44 @@ PreparedRequest PrepareRequest(const RequestFlags &flags, const SynthesisFlags &
 SynthesisRequest MakeSynthesisRequest(const PreparedRequest &prepared, const Voice &voice) {
   SynthesisRequest req;
   req.mode = prepared.mode;
-  req.text = prepared.text;
   req.voice = &voice;
   req.instruct = prepared.instruct;
+  if (prepared.text_stdin)
+    req.text_source = StdinTextSource();
+  else
+    req.text = prepared.text;
   if (prepared.mode == Mode::kVoiceConversion) req.source_audio = &prepared.source;
   return req;
+}
+
+TextSource StdinTextSource() {
+  struct Reader {
+    text::TextPieceBuffer buffer;
+    size_t total = 0;
+    bool eof = false;
+  };
+  auto r = std::make_shared<Reader>();
+  return [r](std::string &piece) {
+    for (;;) {
+      piece = r->buffer.TakeReady();
+      if (!piece.empty()) return true;
+      if (r->eof) {
+        piece = r->buffer.TakeRest();
+        return !piece.empty();
+      }
+      char block[4096];
+      // read() returns whatever has arrived: a line from a terminal, a block from a pipe
+      const ssize_t n = ::read(STDIN_FILENO, block, sizeof block);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw Error(ErrorCode::kIo, std::string("stdin (--text-stdin): ") + std::strerror(errno));
+      if (n == 0) r->eof = true;
+      r->total += static_cast<size_t>(n);
+      if (r->total > kMaxTextBytes)
+        Invalid("stdin (--text-stdin): the text is longer than " + std::to_string(kMaxTextBytes) +
+                " bytes, the limit of one request; split it into several runs");
+      r->buffer.Append(std::string_view(block, static_cast<size_t>(n)));
+    }
+  };
 }
 
 }  // namespace cosyvoice::cli

@@ -26,12 +26,15 @@ struct SynthesisFlags;
 
 struct RequestFlags {
   std::string text_arg, text, text_file, mode, instruct, source_wav, prompt_wav, prompt_text, voice_file;
+  bool text_stdin = false;  // text-in streaming: the text is read from stdin while speech is generated
   // `positional`: the text may also be given as the TEXT argument.
   void AddTo(CLI::App *app, bool positional = true);
+  // Also offers --text-stdin (tts only: a benchmark repeats its request, a stream cannot be re-read).
+  void AddTextStdin(CLI::App *app);
   // Whether `name` was on the command line (even with an empty value).
   bool Given(const char *name) const;
   // The flags that gave text explicitly, in the words of the messages ("the TEXT argument", "--text",
-  // "--text-file").
+  // "--text-file", "--text-stdin").
   std::vector<std::string> TextSourcesGiven() const;
 
  private:
@@ -77,7 +80,8 @@ struct TextPolicy {
 
 struct PreparedRequest {
   Mode mode = Mode::kZeroShot;
-  std::string text;  // to speak (not vc)
+  std::string text;         // to speak (not vc; empty with text_stdin)
+  bool text_stdin = false;  // --text-stdin: the text is read from stdin as it arrives, during synthesis
   std::string text_origin;  // "the TEXT argument", "--text", "--text-file notes.txt", "stdin", ...
   std::string instruct;
   std::optional<Voice> voice;  // --voice, loaded (transcript replaced by --prompt-text if given)
@@ -91,7 +95,13 @@ struct PreparedRequest {
 PreparedRequest PrepareRequest(const RequestFlags &flags, const SynthesisFlags &synthesis,
                                const BundleConfig &bundle, const TextPolicy &policy, const WarningSink &warn);
 
-// The engine request for `prepared` and its voice (both must outlive the request).
+// The engine request for `prepared` and its voice (both must outlive the request). With text_stdin
+// its text_source reads stdin (StdinTextSource).
 SynthesisRequest MakeSynthesisRequest(const PreparedRequest &prepared, const Voice &voice);
+
+// Text pieces from stdin as they arrive (a pipe from an LLM agent, a terminal), cut at word
+// boundaries (text::TextPieceBuffer) so that no word is tokenized in two halves. At most
+// kMaxTextBytes in all: more is Error(kInvalidArgument) naming stdin.
+TextSource StdinTextSource();
 
 }  // namespace cosyvoice::cli

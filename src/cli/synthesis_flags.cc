@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "cli/strict_number.h"
+#include "engine/bundle_config.h"
 
 namespace cosyvoice::cli {
 namespace {
@@ -36,6 +37,11 @@ void SynthesisFlags::AddTo(CLI::App *app) {
       ->type_name("N");
   app->add_option("--min-tokens", min_tokens, "At least N speech tokens per sentence")->type_name("N");
   app->add_flag("--stream", stream, "Synthesize in chunks: the first audio comes out after about a second");
+  app->add_option("--stream-mode", stream_mode,
+                  "With --stream: exact (default: upstream's streamed audio without recomputing earlier "
+                  "chunks), fast (less work; the final chunk keeps chunk attention) or recompute "
+                  "(upstream's loop); docs/streaming.md")
+      ->type_name("MODE");
   app->add_flag("--no-text-frontend", no_text_frontend, "Do not normalize or split the text");
   app->add_flag("--no-normalization", no_normalization,
                 "Keep numbers, dates and symbols as written (still split into sentences)");
@@ -49,11 +55,13 @@ bool SynthesisFlags::Given(const char *name) const {
 
 std::vector<std::string> SynthesisFlags::TextModeFlagsGiven() const {
   std::vector<std::string> out;
-  const std::pair<const char *, bool> flags[] = {
-      {"--seed", !seed.empty()},        {"--top-p", !top_p.empty()},
-      {"--top-k", !top_k.empty()},      {"--min-tokens", !min_tokens.empty()},
-      {"--max-tokens", !max_tokens.empty()}, {"--stream", stream},
-      {"--no-text-frontend", no_text_frontend}, {"--no-normalization", no_normalization}};
+  const std::pair<const char *, bool> flags[] = {{"--seed", !seed.empty()},
+                                                 {"--top-p", !top_p.empty()},
+                                                 {"--top-k", !top_k.empty()},
+                                                 {"--min-tokens", !min_tokens.empty()},
+                                                 {"--max-tokens", !max_tokens.empty()},
+                                                 {"--no-text-frontend", no_text_frontend},
+                                                 {"--no-normalization", no_normalization}};
   for (const auto &[name, set] : flags)
     if (set || Given(name)) out.push_back(name);
   return out;
@@ -89,6 +97,15 @@ SynthesisSettings ParseSynthesisFlags(const SynthesisFlags &f) {
     throw Error(ErrorCode::kInvalidArgument, "--min-tokens " + f.min_tokens + " is more than --max-tokens " +
                                                  f.max_tokens + "; the floor must not exceed the cap");
   s.stream = f.stream;
+  if (!f.stream_mode.empty() || f.Given("--stream-mode")) {
+    if (f.stream_mode != "exact" && f.stream_mode != "fast" && f.stream_mode != "recompute")
+      throw Error(ErrorCode::kInvalidArgument,
+                  "--stream-mode: expected exact, fast or recompute, got '" + f.stream_mode + "'");
+    if (!s.stream)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "--stream-mode applies with --stream only (it says how chunks are computed); add --stream");
+    s.stream_mode = ParseStreamMode(f.stream_mode);
+  }
   s.text_frontend = !f.no_text_frontend;
   s.text_normalization = !f.no_normalization;
   if (s.stream && f.speed_given())
@@ -108,9 +125,21 @@ SynthesisOptions ToEngineOptions(const SynthesisSettings &s) {
   o.min_tokens = s.min_tokens;
   o.max_tokens = s.max_tokens;
   o.stream = s.stream;
+  o.stream_mode = s.stream_mode;
   o.text_frontend = s.text_frontend;
   o.text_normalization = s.text_normalization;
   return o;
+}
+
+void CheckStreamModeFits(const SynthesisSettings &s, const BundleConfig &bundle, const std::string &model) {
+  if (!s.stream || s.stream_mode != StreamMode::kFast) return;
+  // the condition of Model::has_incremental_streaming, read from config.json before loading
+  if (bundle.flow.estimator_chunk.file.empty() || bundle.hift.left_context_frames <= 0)
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "--stream-mode fast: the bundle " + model +
+            " has no flow/flow_estimator_chunk.onnx (flow.estimator_chunk and hift.left_context_frames in "
+            "config.json); re-export it with the streaming graph, or use --stream-mode exact or recompute");
 }
 
 }  // namespace cosyvoice::cli

@@ -14,16 +14,20 @@
 
 #include "cosyvoice/cosyvoice.h"
 
+namespace cosyvoice {
+struct BundleConfig;
+}
+
 namespace cosyvoice::cli {
 
 struct SynthesisFlags {
-  std::string seed, speed, steps, cfg, top_p, top_k, min_tokens, max_tokens;
+  std::string seed, speed, steps, cfg, top_p, top_k, min_tokens, max_tokens, stream_mode;
   bool stream = false, no_text_frontend = false, no_normalization = false;
   void AddTo(CLI::App *app);
 
   // The flags given that only matter when speech tokens are sampled from text, i.e. that voice
-  // conversion would ignore: --seed, --top-p, --top-k, --min-tokens, --max-tokens, --stream,
-  // --no-text-frontend, --no-normalization.
+  // conversion would ignore: --seed, --top-p, --top-k, --min-tokens, --max-tokens,
+  // --no-text-frontend, --no-normalization. (--stream and --stream-mode apply to vc too: it streams.)
   std::vector<std::string> TextModeFlagsGiven() const;
   bool speed_given() const;
   // Whether `name` was on the command line (even with an empty value).
@@ -41,10 +45,17 @@ struct SynthesisSettings {
   std::optional<int> steps, top_k, min_tokens, max_tokens;
   std::optional<float> cfg, top_p;
   bool stream = false, text_frontend = true, text_normalization = true;
+  StreamMode stream_mode = StreamMode::kExact;  // with stream (docs/streaming.md §3)
 };
 
 // Throws Error(kInvalidArgument) naming the flag, its range and the value typed.
 SynthesisSettings ParseSynthesisFlags(const SynthesisFlags &flags);
+
+// Refuses, before the model loads, a --stream-mode the bundle cannot run: fast needs the chunked
+// flow estimator (flow/flow_estimator_chunk.onnx) and hift.left_context_frames in config.json.
+// (exact without them computes the same audio the recompute way.)
+void CheckStreamModeFits(const SynthesisSettings &settings, const BundleConfig &bundle,
+                         const std::string &model);
 
 // The engine's options for these settings (the one place that knows how the engine spells them).
 SynthesisOptions ToEngineOptions(const SynthesisSettings &settings);

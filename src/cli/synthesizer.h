@@ -1,5 +1,6 @@
 // src/cli/synthesizer.h - the engine as the command-line tool uses it: one Model and one Session
-// (the tool runs one request at a time), audio only through the callback, cancel from another thread.
+// (the tool runs one request at a time; `bench --concurrency` adds Sessions on model()), audio only
+// through the callback, cancel from another thread.
 #pragma once
 
 #include <memory>
@@ -32,6 +33,8 @@ class Synthesizer {
   const std::vector<std::string> &providers() const;  // execution providers in use
   const ModelInfo &info() const;                      // incl. the variant chosen per family
   int sample_rate() const;
+  // The loaded model, for more Sessions on it (`bench --concurrency`).
+  const std::shared_ptr<const Model> &model() const { return model_; }
 
  private:
   Synthesizer() = default;

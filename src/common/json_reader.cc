@@ -126,7 +126,7 @@ nlohmann::json ReadJsonFile(const std::string &path) {
   if (!in) throw Error(ErrorCode::kBundle, path + ": cannot open");
   try {
     return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error &e) {
+  } catch (const nlohmann::json::exception &e) {  // parse_error, and out_of_range for 1e400
     throw Error(ErrorCode::kBundle, path + ": invalid JSON: " + e.what());
   }
 }

@@ -12,7 +12,9 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3, kSilent =
 
 // Where finished lines go (default: stderr with a "[cosyvoice] " prefix). A program that draws its
 // own status line (the CLI's progress display) installs a sink to print messages around it; `message`
-// has no prefix and no newline. nullptr restores the default. The sink may be called from any thread.
+// has no prefix and no newline. nullptr restores the default. The sink may be called from any thread
+// (one call at a time). Once SetLogSink returns, the previous sink is not running and is not called
+// again (the C API's cosyvoice_log_set relies on it). A line logged from inside the sink goes to stderr.
 using LogSink = std::function<void(LogLevel level, const std::string &message)>;
 void SetLogSink(LogSink sink);
 

@@ -1,8 +1,10 @@
 // src/common/npy.cc
 #include "common/npy.h"
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "common/atomic_file.h"
@@ -33,60 +35,72 @@ const DTypeInfo &Info(DType dtype) {
   throw Error(ErrorCode::kInvalidArgument, "unknown dtype");
 }
 
-[[noreturn]] void Fail(const std::filesystem::path &path, const std::string &what) {
-  throw Error(ErrorCode::kIo, path.string() + ": not a readable .npy file: " + what);
+[[noreturn]] void Fail(const std::string &name, const std::string &what) {
+  throw Error(ErrorCode::kIo, name + ": not a readable .npy file: " + what);
 }
 
-// Value of 'key' in the header dict, as the raw text up to the next top-level ',' or '}'.
-std::string HeaderField(const std::string &header, const std::string &key,
-                        const std::filesystem::path &path) {
-  size_t k = header.find("'" + key + "'");
-  if (k == std::string::npos) Fail(path, "header has no '" + key + "'");
-  size_t colon = header.find(':', k);
-  if (colon == std::string::npos) Fail(path, "malformed header");
+// Value of 'key' in the header dict, as the raw text up to the next top-level ',' or '}' (a tuple
+// value is taken whole, parentheses included).
+std::string HeaderField(const std::string &header, const std::string &key, const std::string &name) {
+  const size_t k = header.find("'" + key + "'");
+  if (k == std::string::npos) Fail(name, "header has no '" + key + "'");
+  const size_t colon = header.find(':', k);
+  if (colon == std::string::npos) Fail(name, "malformed header");
   size_t begin = colon + 1;
   while (begin < header.size() && header[begin] == ' ') ++begin;
-  size_t end = begin;
-  int depth = 0;
-  for (; end < header.size(); ++end) {
-    char c = header[end];
-    if (c == '(') ++depth;
-    if (c == ')') --depth;
-    if (depth == 0 && (c == ',' || c == '}')) break;
+  if (begin >= header.size()) Fail(name, "malformed header");
+  if (header[begin] == '(') {
+    const size_t close = header.find(')', begin);
+    if (close == std::string::npos) Fail(name, "malformed header: unclosed shape tuple");
+    return header.substr(begin, close + 1 - begin);
   }
-  if (header[begin] == '(') end = header.find(')', begin) + 1;
+  size_t end = begin;
+  while (end < header.size() && header[end] != ',' && header[end] != '}') ++end;
   return header.substr(begin, end - begin);
 }
 
-DType ParseDescr(std::string descr, const std::filesystem::path &path) {
-  if (descr.size() < 3 || (descr.front() != '\'' && descr.front() != '"')) Fail(path, "bad descr " + descr);
+DType ParseDescr(std::string descr, const std::string &name) {
+  if (descr.size() < 3 || (descr.front() != '\'' && descr.front() != '"') || descr.back() != descr.front())
+    Fail(name, "bad descr " + descr);
   descr = descr.substr(1, descr.size() - 2);
   if (descr.size() == 3 && descr[0] == '>' && descr[2] != '1')
-    Fail(path, "big-endian data (" + descr + ") is not supported");
-  for (const auto &d : kDTypes) {
-    if (descr.substr(1) == std::string(d.descr).substr(1)) return d.dtype;
-  }
-  Fail(path, "unsupported dtype " + descr);
-}
-
-std::vector<int64_t> ParseShape(const std::string &text, const std::filesystem::path &path) {
-  if (text.size() < 2 || text.front() != '(' || text.back() != ')') Fail(path, "bad shape " + text);
-  std::vector<int64_t> shape;
-  std::string inner = text.substr(1, text.size() - 2);
-  std::stringstream ss(inner);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    size_t b = item.find_first_not_of(' ');
-    if (b == std::string::npos) continue;  // trailing comma of 1-tuples
-    try {
-      long long v = std::stoll(item.substr(b));
-      if (v < 0) Fail(path, "negative dimension");
-      shape.push_back(v);
-    } catch (const std::logic_error &) {
-      Fail(path, "bad shape " + text);
+    Fail(name, "big-endian data (" + descr + ") is not supported");
+  if (descr.size() == 3 && (descr[0] == '<' || descr[0] == '|' || descr[0] == '=' || descr[0] == '>')) {
+    for (const auto &d : kDTypes) {
+      if (descr.substr(1) == std::string(d.descr).substr(1)) return d.dtype;
     }
   }
+  Fail(name, "unsupported dtype " + descr);
+}
+
+// "(80, 15000)", "(3,)", "()": non-negative decimal dimensions, at most 32 of them.
+std::vector<int64_t> ParseShape(const std::string &text, const std::string &name) {
+  if (text.size() < 2 || text.front() != '(' || text.back() != ')') Fail(name, "bad shape " + text);
+  std::vector<int64_t> shape;
+  std::stringstream ss(text.substr(1, text.size() - 2));
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const size_t b = item.find_first_not_of(' ');
+    if (b == std::string::npos) continue;  // trailing comma of 1-tuples
+    const size_t e = item.find_last_not_of(' ');
+    const std::string digits = item.substr(b, e + 1 - b);
+    if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos)
+      Fail(name, "bad shape " + text);
+    shape.push_back(std::stoll(digits));
+    if (shape.size() > 32) Fail(name, "more than 32 dimensions");
+  }
   return shape;
+}
+
+// Element count of `shape`, or -1 when it exceeds `limit` (no overflow on the way).
+int64_t CountWithin(const std::vector<int64_t> &shape, int64_t limit) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d == 0) return 0;
+    if (n > limit / d) return -1;
+    n *= d;
+  }
+  return n;
 }
 
 }  // namespace
@@ -156,11 +170,8 @@ void NpyArray::CheckType(DType want) const {
   }
 }
 
-NpyArray NpyArray::Load(const std::filesystem::path &path, bool memory_map) {
-  auto file = std::make_shared<MappedFile>(path);
-  const unsigned char *p = file->data();
-  const size_t size = file->size();
-  if (size < kMagicLen + 4 || std::memcmp(p, kMagic, kMagicLen) != 0) Fail(path, "bad magic");
+NpyHeader ParseNpyHeader(const unsigned char *p, size_t size, const std::string &name) {
+  if (size < kMagicLen + 4 || std::memcmp(p, kMagic, kMagicLen) != 0) Fail(name, "bad magic");
   const int major = p[6];
   size_t header_len = 0;
   size_t offset = 0;
@@ -168,34 +179,89 @@ NpyArray NpyArray::Load(const std::filesystem::path &path, bool memory_map) {
     header_len = p[8] | (static_cast<size_t>(p[9]) << 8);
     offset = 10;
   } else if (major == 2 || major == 3) {
-    if (size < 12) Fail(path, "truncated header");
+    if (size < 12) Fail(name, "truncated header");
     header_len = p[8] | (static_cast<size_t>(p[9]) << 8) | (static_cast<size_t>(p[10]) << 16) |
                  (static_cast<size_t>(p[11]) << 24);
     offset = 12;
   } else {
-    Fail(path, "unsupported format version " + std::to_string(major));
+    Fail(name, "unsupported format version " + std::to_string(major));
   }
-  if (offset + header_len > size) Fail(path, "truncated header");
+  if (header_len > size - offset) Fail(name, "truncated header");
   const std::string header(reinterpret_cast<const char *>(p + offset), header_len);
-  if (HeaderField(header, "fortran_order", path) != "False") Fail(path, "Fortran order is not supported");
+  if (HeaderField(header, "fortran_order", name) != "False") Fail(name, "Fortran order is not supported");
 
+  NpyHeader h;
+  h.dtype = ParseDescr(HeaderField(header, "descr", name), name);
+  h.shape = ParseShape(HeaderField(header, "shape", name), name);
+  h.data_offset = offset + header_len;
+  const size_t available = size - h.data_offset;
+  const int64_t count = CountWithin(h.shape, std::numeric_limits<int64_t>::max() / 8);
+  std::string shape_text = "[";
+  for (size_t i = 0; i < h.shape.size(); ++i) shape_text += (i ? ", " : "") + std::to_string(h.shape[i]);
+  shape_text += "]";
+  if (count < 0) Fail(name, "shape " + shape_text + " has more elements than any file can hold");
+  const size_t expected = static_cast<size_t>(count) * DTypeSize(h.dtype);
+  if (expected != available) {
+    Fail(name, "expected " + std::to_string(expected) + " data bytes for shape " + shape_text + " " +
+                   DTypeName(h.dtype) + ", found " + std::to_string(available) + " (truncated or corrupt)");
+  }
+  return h;
+}
+
+NpyArray NpyArray::FromBytes(const void *data, size_t size, const std::string &name) {
+  const auto *p = static_cast<const unsigned char *>(data);
+  const NpyHeader h = ParseNpyHeader(p, size, name);
   NpyArray a;
-  a.dtype_ = ParseDescr(HeaderField(header, "descr", path), path);
-  a.shape_ = ParseShape(HeaderField(header, "shape", path), path);
-  const size_t data_offset = offset + header_len;
-  if (size - data_offset != a.num_bytes()) {
-    Fail(path, "expected " + std::to_string(a.num_bytes()) + " data bytes for shape " + a.ShapeString() +
-                   " " + DTypeName(a.dtype_) + ", found " + std::to_string(size - data_offset) +
-                   " (truncated or corrupt)");
-  }
-  if (memory_map) {
-    a.mapped_ = std::move(file);
-    a.data_ = a.mapped_->data() + data_offset;
-  } else {
-    a.owned_ = std::make_shared<std::vector<unsigned char>>(p + data_offset, p + size);
-    a.data_ = a.owned_->data();
-  }
+  a.dtype_ = h.dtype;
+  a.shape_ = h.shape;
+  a.owned_ = std::make_shared<std::vector<unsigned char>>(p + h.data_offset, p + size);
+  a.data_ = a.owned_->data();
   return a;
+}
+
+NpyArray NpyArray::Load(const std::filesystem::path &path, bool memory_map) {
+  auto file = std::make_shared<MappedFile>(path);
+  if (!memory_map) return FromBytes(file->data(), file->size(), path.string());
+  const NpyHeader h = ParseNpyHeader(file->data(), file->size(), path.string());
+  NpyArray a;
+  a.dtype_ = h.dtype;
+  a.shape_ = h.shape;
+  a.mapped_ = std::move(file);
+  a.data_ = a.mapped_->data() + h.data_offset;
+  return a;
+}
+
+size_t FindNonFinite(const NpyArray &a) {
+  const int64_t n = a.num_elements();
+  switch (a.dtype()) {
+    case DType::kFloat32: {
+      const float *v = a.data<float>();
+      for (int64_t i = 0; i < n; ++i)
+        if (!std::isfinite(v[i])) return static_cast<size_t>(i);
+      return kAllFinite;
+    }
+    case DType::kFloat64: {
+      const double *v = a.data<double>();
+      for (int64_t i = 0; i < n; ++i)
+        if (!std::isfinite(v[i])) return static_cast<size_t>(i);
+      return kAllFinite;
+    }
+    case DType::kFloat16: {
+      const auto *v = static_cast<const uint16_t *>(a.raw());
+      for (int64_t i = 0; i < n; ++i)
+        if ((v[i] & 0x7C00) == 0x7C00) return static_cast<size_t>(i);  // exponent all ones: Inf or NaN
+      return kAllFinite;
+    }
+    default: return kAllFinite;  // integers and bools are always finite
+  }
+}
+
+void CheckAllFinite(const NpyArray &a, const std::string &name, ErrorCode code) {
+  const size_t bad = FindNonFinite(a);
+  if (bad == kAllFinite) return;
+  throw Error(code, name + ": element " + std::to_string(bad) + " of " + a.ShapeString() + " " +
+                        DTypeName(a.dtype()) +
+                        " is not a finite number (NaN or infinity): the file is damaged");
 }
 
 void SaveNpy(const std::filesystem::path &path, DType dtype, const std::vector<int64_t> &shape,

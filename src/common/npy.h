@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/mapped_file.h"
+#include "cosyvoice/error.h"
 
 namespace cosyvoice {
 
@@ -27,6 +28,8 @@ class NpyArray {
 
   // Throws Error(kIo) naming the file for unreadable, truncated, Fortran-order or big-endian data.
   static NpyArray Load(const std::filesystem::path &path, bool memory_map = false);
+  // The same from a whole file's bytes (copied); `name` is used in error messages.
+  static NpyArray FromBytes(const void *data, size_t size, const std::string &name);
 
   DType dtype() const { return dtype_; }
   const std::vector<int64_t> &shape() const { return shape_; }
@@ -58,6 +61,22 @@ class NpyArray {
   std::shared_ptr<MappedFile> mapped_;
   const unsigned char *data_ = nullptr;
 };
+
+// What a .npy header says, checked against the file size (ParseNpyHeader throws Error(kIo) naming
+// `name`; the element count is computed without overflow).
+struct NpyHeader {
+  DType dtype = DType::kFloat32;
+  std::vector<int64_t> shape;
+  size_t data_offset = 0;
+};
+NpyHeader ParseNpyHeader(const unsigned char *data, size_t size, const std::string &name);
+
+// Index of the first NaN or infinity of a float16/32/64 array, or kAllFinite (integer arrays: always).
+constexpr size_t kAllFinite = static_cast<size_t>(-1);
+size_t FindNonFinite(const NpyArray &array);
+// Throws Error(code, "<name>: element N of [shape] dtype is not a finite number ...") unless every
+// value is finite: a table or noise file full of NaN has the right size and passes every shape check.
+void CheckAllFinite(const NpyArray &array, const std::string &name, ErrorCode code);
 
 // Writes a C-order little-endian .npy (format 1.0). Throws Error(kIo) on failure.
 void SaveNpy(const std::filesystem::path &path, DType dtype, const std::vector<int64_t> &shape,

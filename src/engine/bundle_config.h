@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/variants.h"
@@ -58,7 +59,17 @@ struct LlmConfig {
   double min_token_text_ratio = 0, max_token_text_ratio = 0;
   std::vector<int> silent_tokens;
   int max_silent_run = 0;
+  // text-in streaming's interleaving: text tokens per speech-token group (config "mix_ratio";
+  // bundles without it get upstream CosyVoice3's [5, 15], cosyvoice3.yaml llm.mix_ratio)
+  int mix_text = 5, mix_speech = 15;
   bool IsStop(int token) const { return token >= stop_begin && token < stop_end; }
+};
+
+// flow/flow_estimator_chunk.onnx (docs/bundle.md §3.8): optional; without it the engine streams
+// by recomputation only.
+struct FlowChunkConfig {
+  std::string file;  // empty: not in the bundle
+  int dim = 0, depth = 0, conv_state = 0;
 };
 
 struct FlowConfig {
@@ -68,6 +79,7 @@ struct FlowConfig {
   double cfg_rate = 0;
   std::string t_scheduler;
   int static_chunk_size = 0, max_frames = 0;
+  FlowChunkConfig estimator_chunk;
 };
 
 struct SourceNoiseConfig {
@@ -81,6 +93,9 @@ struct HiftConfig {
   int sample_rate = 0, hop_length = 0, istft_n_fft = 0, istft_hop = 0, nb_harmonics = 0;
   double sine_amp = 0, noise_std = 0, voiced_threshold = 0, audio_limit = 0;
   int lookahead_frames = 0;
+  // Mel frames of left context a vocoder window needs (docs/streaming.md); 0 when the bundle does
+  // not say (older exports): the engine then re-runs the vocoder over all mel when streaming.
+  int left_context_frames = 0;
   SourceNoiseConfig source_noise;
 };
 
@@ -112,6 +127,11 @@ struct BundleConfig {
 
   // Throws Error(kBundle) naming BUNDLE/config.json and the field, or the missing/truncated file.
   static BundleConfig Load(const std::filesystem::path &bundle_dir);
+  // Checks 1-2 only (the JSON text; no file is touched): what Load does before CheckFileSizes().
+  // Errors name `bundle_dir`/config.json.
+  static BundleConfig Parse(std::string_view json_text, const std::filesystem::path &bundle_dir);
+  // Check 3: every listed file exists with its recorded size.
+  void CheckFileSizes() const;
 
   // Absolute path of a bundle-relative file named in the config.
   std::filesystem::path Path(const std::string &relative) const { return dir / relative; }

@@ -7,6 +7,7 @@
 
 #include "common/timer.h"
 #include "cosyvoice/error.h"
+#include "engine/finite_check.h"
 
 namespace cosyvoice {
 FlowMatching::FlowMatching(const FlowEncoderGraph &encoder, const FlowEstimatorGraph &estimator,
@@ -46,6 +47,8 @@ std::vector<float> FlowMatching::Run(const FlowInput &in, const FlowOptions &opt
   for (int32_t t : in.tokens) all.push_back(t);
   std::vector<float> emb(in.embedding, in.embedding + config_.spk_embed_dim);
   FlowEncoderGraph::Output enc = encoder_.Run(all, emb);
+  CheckFiniteOutput(enc.mu.data(), enc.mu.size(), "flow encoder (mu)");
+  CheckFiniteOutput(enc.spks.data(), enc.spks.size(), "flow encoder (speaker projection)");
   st.encoder_seconds += SecondsSince(t0);
 
   int64_t T = enc.frames;  // 2L, the finalize form
@@ -109,6 +112,7 @@ std::vector<float> FlowMatching::Run(const FlowInput &in, const FlowOptions &opt
     std::memcpy(&mel[static_cast<size_t>(c * out_frames)], &x[static_cast<size_t>(c * T + prompt)],
                 sizeof(float) * static_cast<size_t>(out_frames));
   }
+  CheckFiniteOutput(mel.data(), mel.size(), "flow (mel)");
   *frames_out = out_frames;
   return mel;
 }

@@ -9,12 +9,23 @@
 #include "common/log.h"
 #include "common/sha256.h"
 #include "common/timer.h"
+#include "engine/bundle_verifier.h"
+#include "engine/finite_check.h"
 #include "engine/model_impl.h"
+#include "engine/voice_file.h"
 #include "models/ort_env.h"
 #include "models/session_factory.h"
+#include "text/input_text.h"
 
 namespace cosyvoice {
 namespace {
+
+// A voice's transcript, checked before any audio work: the input rule (invalid UTF-8 refused, control
+// characters removed) and the length limit (a 10 MB transcript used to be refused after 14 s, 497 MB).
+std::string PrepareTranscript(const std::string &transcript) {
+  text::CheckTextLength(transcript, "voice transcript", text::kMaxTranscriptBytes);
+  return text::PrepareInputText(transcript, "voice transcript");
+}
 
 // The vocoder's providers: "webgpu" removed unless RuntimeConfig::vocoder_on_webgpu (see there).
 RuntimeConfig VocoderRuntime(const RuntimeConfig &rt) {
@@ -83,7 +94,6 @@ void ModelConfig::Validate() const {
 
 Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Load(cfg.model_dir)) {
   config.Validate();
-  if (config.verify_checksums) bundle.VerifyChecksums();
   for (const VariantChoice &c :
        ChooseVariants(bundle.variants, config.precision, PreferredProvider(config.runtime))) {
     if (!c.warning.empty()) COSY_LOG(kWarning) << c.warning;
@@ -95,6 +105,21 @@ Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Lo
     info.precisions.push_back({c.family, c.variant->name, c.variant->precision, c.variant->gate_status});
   }
   CheckFrontendMatchesBuild(bundle);
+  // Checksums are computed on another thread while the graphs load (docs/bundle.md §4.1); the model
+  // is handed out only once they match. When loading fails first, a damaged file explains it better
+  // than ONNX Runtime's parse error, so the checksums are waited for then too.
+  std::unique_ptr<BundleVerifier> verifier;
+  if (config.verify_checksums) verifier = std::make_unique<BundleVerifier>(bundle);
+  try {
+    LoadParts();
+  } catch (const Error &) {
+    if (verifier) verifier->Wait();
+    throw;
+  }
+  if (verifier) verifier->Wait();
+}
+
+void Model::Impl::LoadParts() {
   const auto t0 = SteadyClock::now();
   optimized = FindOptimizedGraphs(config, bundle);
   if (config.verify_checksums) VerifyOptimizedFiles(optimized);
@@ -125,6 +150,8 @@ Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Lo
   } catch (const Error &e) {
     throw Error(ErrorCode::kBundle, e.what());
   }
+  // 4.8 MB, scanned once: a noise file of the right size full of NaN gave an all-zero WAV.
+  CheckAllFinite(flow_noise, bundle.Path(f.noise).string(), ErrorCode::kBundle);
   flow = std::make_unique<FlowMatching>(*flow_encoder, *flow_estimator, flow_noise, f);
   const HiftConfig &h = bundle.hift;
   const RuntimeConfig vocoder_rt = VocoderRuntime(rt);
@@ -173,6 +200,19 @@ const CampplusGraph &Model::Impl::campplus() const {
   return *campplus_;
 }
 
+const FlowChunkGraph *Model::Impl::flow_chunk() const {
+  const FlowChunkConfig &c = bundle.flow.estimator_chunk;
+  if (c.file.empty()) return nullptr;
+  std::lock_guard<std::mutex> lock(flow_chunk_mutex_);
+  if (!flow_chunk_) {
+    COSY_LOG(kDebug) << "loading the chunked flow estimator";
+    flow_chunk_ = std::make_unique<FlowChunkGraph>(
+        bundle.Path(c.file), FlowChunkShape{bundle.flow.mel_bins, c.dim, c.depth, c.conv_state},
+        config.runtime);
+  }
+  return flow_chunk_.get();
+}
+
 std::vector<int32_t> Model::Impl::SpeechTokens(const std::vector<float> &x16) const {
   const FeatureMatrix mel = WhisperLogMel(x16);  // [128, T]
   return speech_tokenizer().Run(mel.data, mel.cols);
@@ -181,12 +221,13 @@ std::vector<int32_t> Model::Impl::SpeechTokens(const std::vector<float> &x16) co
 Voice Model::Impl::CreateVoice(const Audio &prompt, const std::string &transcript,
                                const std::string &source) const {
   const std::string name = source.empty() ? "prompt audio" : source;
+  const std::string clean_transcript = PrepareTranscript(transcript);
   AudioRequirements req;
   req.max_seconds = bundle.speech_tokenizer.max_seconds;
   const PromptAudio audio = PreparePromptAudio(prompt, name, req);
 
   Voice v;
-  v.transcript = transcript;
+  v.transcript = clean_transcript;
   v.source = source;
   v.frontend_id = frontend_id;
   v.mel_bins = bundle.flow.mel_bins;
@@ -194,6 +235,7 @@ Voice Model::Impl::CreateVoice(const Audio &prompt, const std::string &transcrip
   std::vector<int32_t> tokens = SpeechTokens(audio.x16);
   const FeatureMatrix fbank = KaldiFbank(audio.x16);  // [M, 80], mean-subtracted
   v.speaker_embedding = campplus().Run(fbank.data, fbank.rows);
+  CheckFiniteOutput(v.speaker_embedding.data(), v.speaker_embedding.size(), "speaker encoder (embedding)");
   const FeatureMatrix mel = MatchaMel(audio.x24);  // [T24, 80]
 
   // 2:1 alignment of prompt tokens (25 Hz) and prompt mel (50 Hz), spec §2.1 step 4
@@ -207,8 +249,20 @@ Voice Model::Impl::CreateVoice(const Audio &prompt, const std::string &transcrip
   tokens.resize(static_cast<size_t>(k));
   v.speech_tokens = std::move(tokens);
   v.prompt_mel.assign(mel.data.begin(), mel.data.begin() + k * ratio * mel.cols);
+  CheckVoiceValues(v, name);
   return v;
 }
+
+namespace {
+// Zero-shot conditions the LLM on the prompt's transcript; without one it has nothing to align.
+void RequireTranscript(const Voice &voice) {
+  if (voice.transcript.find_first_not_of(" \t\r\n") == std::string::npos) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "zero-shot needs the voice's transcript (what the prompt recording says); "
+                "use cross_lingual or instruct2 for a voice without one");
+  }
+}
+}  // namespace
 
 std::vector<SegmentPlan> Model::Impl::PlanSegments(const SynthesisRequest &r,
                                                    const SynthesisOptions &o) const {
@@ -216,14 +270,12 @@ std::vector<SegmentPlan> Model::Impl::PlanSegments(const SynthesisRequest &r,
   std::string prompt;
   switch (r.mode) {
     case Mode::kZeroShot:
-      if (r.voice->transcript.find_first_not_of(" \t\r\n") == std::string::npos) {
-        throw Error(ErrorCode::kInvalidArgument,
-                    "zero-shot needs the voice's transcript (what the prompt recording says); "
-                    "use cross_lingual or instruct2 for a voice without one");
-      }
-      prompt = conventions.ZeroShotPrompt(r.voice->transcript);
+      RequireTranscript(*r.voice);
+      prompt = conventions.ZeroShotPrompt(text::PrepareInputText(r.voice->transcript, "voice transcript"));
       break;
-    case Mode::kInstruct2: prompt = conventions.InstructPrompt(r.instruct); break;
+    case Mode::kInstruct2:
+      prompt = conventions.InstructPrompt(text::PrepareInputText(r.instruct, "instruction"));
+      break;
     case Mode::kCrossLingual:
     case Mode::kVoiceConversion: break;
   }
@@ -242,6 +294,19 @@ std::vector<SegmentPlan> Model::Impl::PlanSegments(const SynthesisRequest &r,
   if (plans.empty())
     throw Error(ErrorCode::kInvalidArgument, "the text has nothing to speak after normalization");
   return plans;
+}
+
+std::vector<int32_t> Model::Impl::TextStreamPrompt(const SynthesisRequest &r) const {
+  std::string prompt;
+  if (r.mode == Mode::kZeroShot) {
+    RequireTranscript(*r.voice);
+    prompt = conventions.ZeroShotPrompt(r.voice->transcript);
+  } else {
+    prompt = conventions.InstructPrompt(r.instruct);
+  }
+  // the interleaved layout starts after the marker, so it must be there exactly once
+  conventions.CheckOneMarker(prompt, "");
+  return text->Encode(prompt);
 }
 
 std::vector<float> Model::Impl::LmInput(const SegmentPlan &plan, const Voice &voice) const {
@@ -271,6 +336,16 @@ void Model::Impl::CheckVoice(const Voice &voice) const {
                                                  "' does not fit this model (mel bins, "
                                                  "prompt length or embedding size)");
   }
+  // A voice built in memory gets the checks a voice file gets (finite values, transcript limit), and
+  // its tokens must be speech codes of this model (an out-of-range id would index past the tables).
+  CheckVoiceValues(voice, "voice '" + voice.source + "'");
+  for (size_t i = 0; i < voice.speech_tokens.size(); ++i) {
+    if (voice.speech_tokens[i] >= bundle.llm.speech_token_size)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "voice '" + voice.source + "': speech_tokens[" + std::to_string(i) + "] = " +
+                      std::to_string(voice.speech_tokens[i]) + " is not a speech code of this model (< " +
+                      std::to_string(bundle.llm.speech_token_size) + ")");
+  }
 }
 
 FlowInput Model::Impl::PromptFlowInput(const Voice &voice) {
@@ -298,6 +373,9 @@ Voice Model::CreateVoice(const Audio &prompt, const std::string &transcript,
 }
 
 Voice Model::CreateVoiceFromFile(const std::string &path, const std::string &transcript) const {
+  // before reading the audio (CreateVoice repeats this, with the warning if anything is removed)
+  text::CheckTextLength(transcript, "voice transcript", text::kMaxTranscriptBytes);
+  text::CleanInputText(transcript, "voice transcript");
   Voice v = impl_->CreateVoice(ReadAudio(path), transcript, path);  // errors name the whole path
   // The file name only: a voice file should not carry the directories of the machine that made it.
   v.source = std::filesystem::path(path).filename().string();
@@ -309,7 +387,7 @@ std::vector<std::string> Model::SplitText(const std::string &text, bool text_fro
 }
 
 std::vector<int32_t> Model::Tokenize(const std::string &text) const {
-  return impl_->text->Encode(text);
+  return impl_->text->Encode(text::PrepareInputText(text, "text"));
 }
 
 const ModelInfo &Model::info() const {
@@ -317,6 +395,23 @@ const ModelInfo &Model::info() const {
 }
 int Model::sample_rate() const {
   return impl_->bundle.sample_rate;
+}
+
+const char *StreamModeName(StreamMode mode) {
+  switch (mode) {
+    case StreamMode::kRecompute: return "recompute";
+    case StreamMode::kExact: return "exact";
+    case StreamMode::kFast: return "fast";
+  }
+  return "?";
+}
+
+StreamMode ParseStreamMode(const std::string &name) {
+  if (name == "recompute") return StreamMode::kRecompute;
+  if (name == "exact") return StreamMode::kExact;
+  if (name == "fast") return StreamMode::kFast;
+  throw Error(ErrorCode::kInvalidArgument,
+              "unknown stream mode \"" + name + "\" (expected recompute, exact or fast)");
 }
 
 const char *ModeName(Mode mode) {

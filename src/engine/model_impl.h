@@ -15,6 +15,7 @@
 #include "engine/prompt_text.h"
 #include "engine/text_processor.h"
 #include "engine/vocoder.h"
+#include "models/flow_chunk_graph.h"
 #include "models/flow_graphs.h"
 #include "models/frontend_graphs.h"
 #include "models/hift_graphs.h"
@@ -47,6 +48,8 @@ class Model::Impl {
   // Everything a request's text turns into, one plan per segment (throws kInvalidArgument).
   std::vector<SegmentPlan> PlanSegments(const SynthesisRequest &request,
                                         const SynthesisOptions &options) const;
+  // Text-in streaming (zero_shot, instruct2): the tokenized prompt, <|endofprompt|> included.
+  std::vector<int32_t> TextStreamPrompt(const SynthesisRequest &request) const;
   // [sos] + E_t(prompt ++ text) + [task_id] (+ E_s(prompt speech)) as [positions, hidden].
   std::vector<float> LmInput(const SegmentPlan &plan, const Voice &voice) const;
   // Throws Error(kInvalidArgument) unless `voice` was made for this model's frontend and shapes.
@@ -58,6 +61,15 @@ class Model::Impl {
   // asks first: synthesis with saved voices never needs them. A failed load is retried next time.
   const SpeechTokenizerGraph &speech_tokenizer() const;
   const CampplusGraph &campplus() const;
+  // flow/flow_estimator_chunk.onnx (the DiT again, for streaming without recomputation), loaded on
+  // the first streamed request; null when the bundle has none (docs/streaming.md).
+  const FlowChunkGraph *flow_chunk() const;
+  bool has_incremental_streaming() const {
+    return !bundle.flow.estimator_chunk.file.empty() && bundle.hift.left_context_frames > 0;
+  }
+
+  // The constructor's work after the config: tables, graphs, facts for ModelInfo.
+  void LoadParts();
 
   ModelConfig config;
   BundleConfig bundle;
@@ -82,6 +94,8 @@ class Model::Impl {
   mutable std::mutex frontend_mutex_;
   mutable std::unique_ptr<SpeechTokenizerGraph> speech_tokenizer_;
   mutable std::unique_ptr<CampplusGraph> campplus_;
+  mutable std::mutex flow_chunk_mutex_;
+  mutable std::unique_ptr<FlowChunkGraph> flow_chunk_;
 };
 
 }  // namespace cosyvoice

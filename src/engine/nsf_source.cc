@@ -32,28 +32,47 @@ SourceNoise::Values SourceNoise::Get(int64_t num_samples) const {
 std::vector<float> NsfHarmonics(const std::vector<float> &f0, const NsfSourceParams &p,
                                 const SourceNoise &noise) {
   const int64_t frames = static_cast<int64_t>(f0.size());
+  const size_t nh = static_cast<size_t>(p.num_harmonics);
+  std::vector<double> sum(nh, 0.0);
+  std::vector<float> phases(static_cast<size_t>(frames) * nh);
+  NsfAccumulatePhases(f0.data(), frames, p, sum, phases.data());
+  std::vector<float> out(static_cast<size_t>(frames * p.hop_length) * nh);
+  NsfExcitation(f0.data(), phases.data(), frames, 0, p, noise, out.data());
+  return out;
+}
+
+void NsfAccumulatePhases(const float *f0, int64_t frames, const NsfSourceParams &p, std::vector<double> &sum,
+                         float *phases) {
+  const int nh = p.num_harmonics;
+  const float sr = static_cast<float>(p.sample_rate);
+  for (int64_t i = 0; i < frames; ++i) {
+    const float f = f0[i];
+    for (int h = 0; h < nh; ++h) {
+      // per-frame normalized frequency (the linear /hop down-sampling of a constant block);
+      // torch's CPU cumsum accumulates in double and rounds each prefix (spec-verification C.1)
+      float rad = (f * static_cast<float>(h + 1)) / sr;
+      rad = rad - std::floor(rad);
+      sum[static_cast<size_t>(h)] += static_cast<double>(rad);
+      phases[i * nh + h] = static_cast<float>(sum[static_cast<size_t>(h)]);
+    }
+  }
+}
+
+void NsfExcitation(const float *f0, const float *phases, int64_t frames, int64_t first_frame,
+                   const NsfSourceParams &p, const SourceNoise &noise, float *out) {
   const int hop = p.hop_length;
   const int nh = p.num_harmonics;
-  const int64_t samples = frames * hop;
-  std::vector<float> out(static_cast<size_t>(samples) * static_cast<size_t>(nh));
-  const SourceNoise::Values noise_values = noise.Get(samples);  // held for the whole loop
-  const float *buf = noise_values->data();
-
+  const SourceNoise::Values noise_values = noise.Get((first_frame + frames) * hop);  // held for the loop
+  const float *buf = noise_values->data() + first_frame * hop * nh;
   const float two_pi_f = 2.0f;
   const float pi_f = static_cast<float>(M_PI);
-  const float sr = static_cast<float>(p.sample_rate);
   const float hop_f = static_cast<float>(hop);
-  std::vector<double> cum(static_cast<size_t>(nh), 0.0);  // torch CPU cumsum accumulates in double
   for (int64_t i = 0; i < frames; ++i) {
-    const float f = f0[static_cast<size_t>(i)];
+    const float f = f0[i];
     const bool voiced = f > p.voiced_threshold;
     const float noise_amp = voiced ? p.noise_std : p.sine_amp / 3.0f;
     for (int h = 0; h < nh; ++h) {
-      // per-frame normalized frequency (the linear /hop down-sampling of a constant block)
-      float rad = (f * static_cast<float>(h + 1)) / sr;
-      rad = rad - std::floor(rad);
-      cum[static_cast<size_t>(h)] += static_cast<double>(rad);
-      const float phase = static_cast<float>(cum[static_cast<size_t>(h)]) * two_pi_f * pi_f * hop_f;
+      const float phase = phases[i * nh + h] * two_pi_f * pi_f * hop_f;
       const float sine = voiced ? std::sin(phase) * p.sine_amp : 0.0f;
       for (int k = 0; k < hop; ++k) {
         const size_t idx = static_cast<size_t>((i * hop + k) * nh + h);
@@ -61,7 +80,6 @@ std::vector<float> NsfHarmonics(const std::vector<float> &f0, const NsfSourcePar
       }
     }
   }
-  return out;
 }
 
 }  // namespace cosyvoice

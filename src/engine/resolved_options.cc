@@ -67,6 +67,7 @@ ResolvedOptions ResolveOptions(const SynthesisOptions &o, const BundleConfig &b)
   r.flow.cfg_rate = o.cfg_rate.value_or(static_cast<float>(b.flow.cfg_rate));
   r.speed = o.speed;
   r.stream = o.stream;
+  r.stream_mode = o.stream_mode;
   r.seed = o.seed;
   return r;
 }

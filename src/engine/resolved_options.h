@@ -18,6 +18,7 @@ struct ResolvedOptions {
   FlowOptions flow;
   float speed = 1.0f;
   bool stream = false;
+  StreamMode stream_mode = StreamMode::kExact;
   uint64_t seed = 0;
 };
 

@@ -2,39 +2,56 @@
 #include "engine/segment_renderer.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/timer.h"
+#include "cosyvoice/error.h"
 
 namespace cosyvoice {
 
-StreamSchedule StreamScheduleOf(const BundleConfig &b) {
+StreamSchedule StreamScheduleOf(const BundleConfig &b, StreamMode mode) {
   StreamSchedule s;
   s.token_hop_len = b.streaming.token_hop_len;
   s.token_max_hop_len = b.streaming.token_max_hop_len;
   s.stream_scale_factor = b.streaming.stream_scale_factor;
   s.pre_lookahead = b.flow.pre_lookahead;
   s.chunk_tokens = b.flow.static_chunk_size / b.flow.token_mel_ratio;
+  if (mode == StreamMode::kFast) {  // no recomputation to amortize: one attention chunk per emission
+    s.token_hop_len = s.token_max_hop_len = s.chunk_tokens;
+    s.stream_scale_factor = 1;
+  }
   return s;
 }
 
 SegmentRenderer::SegmentRenderer(const Model::Impl &model, const Voice &voice, const ResolvedOptions &options,
-                                 bool stream, AudioEmitter &emit, SynthesisStats &stats,
-                                 const CancelToken &cancel)
+                                 bool stream, StreamingState *incremental, AudioEmitter &emit,
+                                 SynthesisStats &stats, const CancelToken &cancel)
     : model_(model),
       options_(options),
       stream_(stream),
+      inc_(stream && options.stream_mode != StreamMode::kRecompute ? incremental : nullptr),
       emit_(emit),
       stats_(stats),
       cancel_(cancel),
       input_(Model::Impl::PromptFlowInput(voice)),
-      scheduler_(StreamScheduleOf(model.bundle), static_cast<int>(voice.speech_tokens.size())) {}
+      scheduler_(StreamScheduleOf(model.bundle, stream ? options.stream_mode : StreamMode::kRecompute),
+                 static_cast<int>(voice.speech_tokens.size())) {
+  if (stream && options.stream_mode != StreamMode::kRecompute && inc_ == nullptr) {
+    throw Error(ErrorCode::kInvalidArgument, "streaming: mode needs the Session's streaming state");
+  }
+  if (inc_ != nullptr) {
+    const auto t0 = SteadyClock::now();
+    inc_->StartSegment(voice, options.flow, cancel);
+    x_base_ = inc_->flow.frames();
+    stats_.seconds.flow += SecondsSince(t0);
+  }
+}
 
 void SegmentRenderer::Push(int token) {
   tokens_.push_back(token);
   if (!stream_) return;
-  const auto t0 = SteadyClock::now();
+  if (inc_ != nullptr) AdvanceFlow(false);
   RunReadyChunks();
-  push_seconds_ += SecondsSince(t0);
 }
 
 void SegmentRenderer::Finish() {
@@ -54,21 +71,113 @@ void SegmentRenderer::RunReadyChunks() {
   while (auto chunk = scheduler_.Next(static_cast<int>(tokens_.size()))) RunChunk(*chunk);
 }
 
+// ---- the flow, incrementally -------------------------------------------------------------------
+
+void SegmentRenderer::AdvanceFlow(bool final) {
+  IncrementalFlow &flow = inc_->flow;
+  const FlowConfig &f = model_.bundle.flow;
+  const int64_t k = static_cast<int64_t>(input_.prompt_tokens.size());
+  const int64_t n = static_cast<int64_t>(tokens_.size());
+  // mu is final for the frames whose tokens' lookahead exists; all of them at the end
+  const int64_t avail = f.token_mel_ratio * (final ? k + n : k + n - f.pre_lookahead);
+  const int64_t target = final ? avail : avail / flow.chunk() * flow.chunk();
+  if (target <= flow.frames()) return;
+  const auto t0 = SteadyClock::now();
+  std::vector<int64_t> all(input_.prompt_tokens.begin(), input_.prompt_tokens.end());
+  all.insert(all.end(), tokens_.begin(), tokens_.end());
+  std::vector<float> emb(input_.embedding, input_.embedding + f.spk_embed_dim);
+  const FlowEncoderGraph::Output enc = model_.flow_encoder->Run(all, emb);  // finalize form
+  const int64_t lo = flow.frames(), s = target - lo, m = f.mel_bins;
+  std::vector<float> mu(static_cast<size_t>(m * s)), cond(static_cast<size_t>(m * s), 0.f);
+  for (int64_t c = 0; c < m; ++c) {
+    std::memcpy(&mu[static_cast<size_t>(c * s)], &enc.mu[static_cast<size_t>(c * enc.frames + lo)],
+                sizeof(float) * static_cast<size_t>(s));
+    for (int64_t t = lo; t < std::min(target, input_.prompt_frames); ++t) {
+      cond[static_cast<size_t>(c * s + t - lo)] = input_.prompt_mel[t * m + c];
+    }
+  }
+  const std::vector<float> x = flow.Advance(mu.data(), cond.data(), s, final, cancel_);
+  const size_t old = x_.size();
+  x_.resize(old + static_cast<size_t>(m * s));
+  for (int64_t t = 0; t < s; ++t) {
+    for (int64_t c = 0; c < m; ++c) x_[old + static_cast<size_t>(t * m + c)] = x[static_cast<size_t>(c * s + t)];
+  }
+  stats_.seconds.flow += SecondsSince(t0);
+  stats_.flow_frame_steps += s * options_.flow.n_timesteps;
+  stats_.stream_cache_bytes = std::max<uint64_t>(stats_.stream_cache_bytes, flow.cache_bytes());
+}
+
+std::vector<float> SegmentRenderer::FlowFrames(int64_t from, int64_t to) const {
+  const int64_t m = model_.bundle.flow.mel_bins, n = to - from;
+  std::vector<float> mel(static_cast<size_t>(m * n));
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t c = 0; c < m; ++c) {
+      mel[static_cast<size_t>(c * n + t)] = x_[static_cast<size_t>((from - x_base_ + t) * m + c)];
+    }
+  }
+  return mel;
+}
+
+void SegmentRenderer::Vocode(const std::vector<float> &mel, int64_t frames, bool final) {
+  cancel_.Check();
+  const auto t0 = SteadyClock::now();
+  IncrementalVocoder &v = inc_->vocoder;
+  const int64_t before = v.generator_frames();
+  const std::vector<float> wav = v.Push(mel.data(), frames, final);
+  stats_.seconds.vocoder += SecondsSince(t0);
+  stats_.vocoder_frames += v.generator_frames() - before;
+  emit_.Emit(wav.data(), wav.size(), final);
+}
+
+// ---- chunks ------------------------------------------------------------------------------------
+
 void SegmentRenderer::RunChunk(const StreamChunk &chunk) {
   cancel_.Check();
+  const int64_t ratio = model_.bundle.flow.token_mel_ratio;
+  if (inc_ != nullptr) {
+    const int64_t from = input_.prompt_frames + chunk.offset * ratio;
+    if (chunk.final && options_.stream_mode == StreamMode::kExact) {
+      // upstream's final chunk: full attention over everything, so nothing cached applies
+      const auto t0 = SteadyClock::now();
+      input_.tokens = tokens_;
+      input_.finalize = true;
+      input_.streaming = false;
+      int64_t frames = 0;
+      FlowStats fs;
+      const std::vector<float> mel = model_.flow->Run(input_, options_.flow, &frames, &fs, cancel_);
+      stats_.seconds.flow += SecondsSince(t0);
+      stats_.flow_frame_steps += fs.frames * fs.steps;
+      const int64_t skip = chunk.offset * ratio, n = frames - skip, m = model_.bundle.flow.mel_bins;
+      std::vector<float> tail(static_cast<size_t>(m * n));
+      for (int64_t c = 0; c < m; ++c) {
+        std::memcpy(&tail[static_cast<size_t>(c * n)], &mel[static_cast<size_t>(c * frames + skip)],
+                    sizeof(float) * static_cast<size_t>(n));
+      }
+      Vocode(tail, n, true);
+      return;
+    }
+    if (chunk.final) AdvanceFlow(true);
+    const int64_t to = chunk.final ? inc_->flow.frames() : input_.prompt_frames + (chunk.offset + chunk.hop) * ratio;
+    if (to > inc_->flow.frames()) throw Error(ErrorCode::kRuntime, "streaming: chunk beyond the flow's frames");
+    Vocode(FlowFrames(from, to), to - from, chunk.final);
+    return;
+  }
   auto t0 = SteadyClock::now();
   input_.tokens.assign(tokens_.begin(), tokens_.begin() + chunk.end);
   input_.finalize = chunk.final;
   input_.streaming = !chunk.final;  // upstream's last chunk runs with full attention
   int64_t frames = 0;
-  const std::vector<float> mel = model_.flow->Run(input_, options_.flow, &frames, nullptr, cancel_);
+  FlowStats fs;
+  const std::vector<float> mel = model_.flow->Run(input_, options_.flow, &frames, &fs, cancel_);
   stats_.seconds.flow += SecondsSince(t0);
-  AppendMel(mel, frames, static_cast<int64_t>(chunk.offset) * model_.bundle.flow.token_mel_ratio);
+  stats_.flow_frame_steps += fs.frames * fs.steps;
+  AppendMel(mel, frames, static_cast<int64_t>(chunk.offset) * ratio);
 
   cancel_.Check();
   t0 = SteadyClock::now();
   const std::vector<float> wav = model_.vocoder->Run(acc_mel_.data(), acc_frames_, chunk.final);
   stats_.seconds.vocoder += SecondsSince(t0);
+  stats_.vocoder_frames += acc_frames_;
   const size_t n = wav.size() > emitted_samples_ ? wav.size() - emitted_samples_ : 0;
   emit_.Emit(wav.data() + emitted_samples_, n, chunk.final);
   emitted_samples_ += n;
@@ -93,8 +202,10 @@ void SegmentRenderer::RenderOffline() {
   input_.streaming = false;
   auto t0 = SteadyClock::now();
   int64_t frames = 0;
-  std::vector<float> mel = model_.flow->Run(input_, options_.flow, &frames, nullptr, cancel_);
+  FlowStats fs;
+  std::vector<float> mel = model_.flow->Run(input_, options_.flow, &frames, &fs, cancel_);
   stats_.seconds.flow += SecondsSince(t0);
+  stats_.flow_frame_steps += fs.frames * fs.steps;
   if (options_.speed != 1.0f) {  // upstream: F.interpolate(mel, size=int(frames / speed), mode='linear')
     const int64_t n = static_cast<int64_t>(static_cast<float>(frames) / options_.speed);
     mel = ResampleMelLinear(mel, model_.bundle.flow.mel_bins, frames, n);
@@ -104,6 +215,7 @@ void SegmentRenderer::RenderOffline() {
   t0 = SteadyClock::now();
   const std::vector<float> wav = model_.vocoder->Run(mel.data(), frames, true);
   stats_.seconds.vocoder += SecondsSince(t0);
+  stats_.vocoder_frames += frames;
   emit_.Emit(wav.data(), wav.size(), true);
 }
 

@@ -9,31 +9,38 @@
 #include "engine/model_impl.h"
 #include "engine/resolved_options.h"
 #include "engine/stream_scheduler.h"
+#include "engine/streaming_state.h"
 
 namespace cosyvoice {
 
 // Renders the speech tokens of one segment into audio, either
 //  * offline: every token at once - flow (full attention, finalize), optional speed change,
 //    vocoder - emitted as one chunk; or
-//  * streamed (spec §8): chunks scheduled by StreamScheduler as tokens arrive; each re-runs the
-//    flow over all tokens so far (chunk attention, not finalizing) and the vocoder over all mel
-//    so far, and emits only the audio that is new; the final chunk uses full attention.
+//  * streamed: chunks scheduled by StreamScheduler as tokens arrive (docs/streaming.md):
+//    - recompute (upstream, spec §8): each chunk re-runs the flow over all tokens so far (chunk
+//      attention, not finalizing) and the vocoder over all mel so far, and emits the new audio;
+//      the final chunk uses full attention;
+//    - exact: the flow advances attention chunk by attention chunk as their tokens arrive, from
+//      cached keys/values (StreamingState), the vocoder runs on a window; the final chunk is one
+//      full-attention pass over everything, as upstream's; same audio as recompute;
+//    - fast: like exact, but the final chunk keeps chunk attention, and a chunk is emitted every
+//      attention chunk (25 tokens) instead of upstream's doubling hops.
 // The token source does not matter: the LLM pushes tokens as it generates them, voice conversion
 // pushes the source speech's tokens at once. Per request; reads the Model only.
 class SegmentRenderer {
  public:
+  // `incremental`: the Session's streaming state, required for exact/fast (null: recompute).
   SegmentRenderer(const Model::Impl &model, const Voice &voice, const ResolvedOptions &options, bool stream,
-                  AudioEmitter &emit, SynthesisStats &stats, const CancelToken &cancel);
+                  StreamingState *incremental, AudioEmitter &emit, SynthesisStats &stats,
+                  const CancelToken &cancel);
 
-  // Adds a flow token; when streaming, renders every chunk that became ready.
+  // Adds a flow token; when streaming, renders the flow chunks and audio chunks now ready.
   void Push(int token);
   // Renders what is left (the final chunk, or everything offline) and ends the segment. A segment
   // without tokens emits an empty final chunk.
   void Finish();
 
   size_t num_tokens() const { return tokens_.size(); }
-  // Wall time spent rendering inside Push (it runs within the LLM loop when streaming).
-  double push_seconds() const { return push_seconds_; }
 
  private:
   void RunReadyChunks();
@@ -42,22 +49,32 @@ class SegmentRenderer {
   // Appends frames [from_frame, frames) of a [mel_bins, frames] flow output to the accumulated mel.
   void AppendMel(const std::vector<float> &mel, int64_t frames, int64_t from_frame);
 
+  // incremental modes
+  void AdvanceFlow(bool final);  // the flow over every attention chunk whose tokens are all here
+  std::vector<float> FlowFrames(int64_t from, int64_t to) const;  // x of absolute frames, [mel_bins, n]
+  void Vocode(const std::vector<float> &mel, int64_t frames, bool final);
+
   const Model::Impl &model_;
   const ResolvedOptions &options_;
   const bool stream_;
+  StreamingState *inc_;  // exact/fast; null for recompute and offline
   AudioEmitter &emit_;
   SynthesisStats &stats_;
   const CancelToken &cancel_;
   FlowInput input_;              // the voice's prompt; tokens set per pass
   std::vector<int32_t> tokens_;  // the segment's flow tokens so far
   StreamScheduler scheduler_;    // streaming only
-  std::vector<float> acc_mel_;   // [mel_bins, acc_frames_] channel-major: all mel emitted so far
+  // recompute
+  std::vector<float> acc_mel_;  // [mel_bins, acc_frames_] channel-major: all mel emitted so far
   int64_t acc_frames_ = 0;
   size_t emitted_samples_ = 0;  // of the vocoder's output over acc_mel_
-  double push_seconds_ = 0;
+  // incremental
+  std::vector<float> x_;  // [frames since x_base_][mel_bins]: final x of the frames the flow did
+  int64_t x_base_ = 0;
 };
 
-// The bundle's streaming schedule (config.json "streaming" and "flow").
-StreamSchedule StreamScheduleOf(const BundleConfig &bundle);
+// The bundle's streaming schedule (config.json "streaming" and "flow") for a stream mode: fast
+// keeps the hop at one attention chunk.
+StreamSchedule StreamScheduleOf(const BundleConfig &bundle, StreamMode mode = StreamMode::kRecompute);
 
 }  // namespace cosyvoice

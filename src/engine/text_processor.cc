@@ -3,6 +3,7 @@
 
 #include "cosyvoice/error.h"
 #include "text/bpe_tokenizer.h"
+#include "text/input_text.h"
 #include "text/text_frontend.h"
 
 namespace cosyvoice {
@@ -43,11 +44,13 @@ std::vector<int32_t> TextProcessor::Encode(const std::string &text) const {
 std::vector<std::string> TextProcessor::Split(const std::string &text, bool text_frontend,
                                               bool normalize) const {
   if (text_frontend) return (normalize ? impl_->frontend : impl_->frontend_no_tn)->Split(text);
-  // upstream text_normalize(text_frontend=False): the text as given, one segment
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+  // upstream text_normalize(text_frontend=False): the text as given, one segment - after the input
+  // rule every path applies (invalid UTF-8 refused, control characters removed)
+  std::string clean = text::PrepareInputText(text, "text");
+  if (clean.find_first_not_of(" \t\r\n") == std::string::npos) {
     throw Error(ErrorCode::kInvalidArgument, "text is empty");
   }
-  return {text};
+  return {std::move(clean)};
 }
 
 std::string TextProcessor::TokenContent(int32_t id) const {

@@ -6,6 +6,7 @@
 
 #include "common/timer.h"
 #include "cosyvoice/error.h"
+#include "engine/finite_check.h"
 
 namespace cosyvoice {
 SpeechTokenGenerator::SpeechTokenGenerator(const LlmGraph &llm, const EmbeddingTable &speech_embedding,
@@ -37,6 +38,8 @@ std::vector<int> SpeechTokenGenerator::Generate(const std::vector<float> &lm_inp
 
   auto t0 = SteadyClock::now();
   const float *logits = llm_.Forward(run_, lm_input.data(), positions, cache_);
+  const auto vocab = static_cast<size_t>(llm_.shape().vocab_size);
+  CheckFiniteOutput(logits, vocab, "llm (prefill logits)");
   st.prefill_positions = positions;
   st.prefill_seconds = SecondsSince(t0);
 
@@ -46,6 +49,7 @@ std::vector<int> SpeechTokenGenerator::Generate(const std::vector<float> &lm_inp
     if (i > 0) {
       speech_embedding_.CopyRow(out.back(), embed_.data());
       logits = llm_.Forward(run_, embed_.data(), 1, cache_);
+      CheckFiniteOutput(logits, vocab, "llm (decode logits)");
       ++st.decoded_tokens;
     }
     const int token = sampler.Sample(logits, llm_.shape().vocab_size, out, i < min_len);

@@ -18,6 +18,7 @@ struct GenerationStats {
   int64_t decoded_tokens = 0;  // forward steps after the prefill
   double decode_seconds = 0;
   bool hit_max_len = false;
+  int64_t emitted_tokens = 0;  // speech tokens emitted (the stop id not counted)
 };
 
 // Called with each emitted speech token; return false to stop generation (cancellation).

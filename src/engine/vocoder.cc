@@ -6,6 +6,7 @@
 
 #include "common/timer.h"
 #include "cosyvoice/error.h"
+#include "engine/finite_check.h"
 
 namespace cosyvoice {
 NsfSourceParams SourceParamsFrom(const HiftConfig &c) {
@@ -36,6 +37,7 @@ std::vector<float> Vocoder::Run(const float *mel, int64_t frames, bool finalize,
 
   auto t0 = SteadyClock::now();
   const std::vector<float> f0 = f0_graph_.Run(mel, frames);
+  CheckFiniteOutput(f0.data(), f0.size(), "vocoder (F0)");
   st.f0_seconds += SecondsSince(t0);
 
   t0 = SteadyClock::now();
@@ -44,10 +46,13 @@ std::vector<float> Vocoder::Run(const float *mel, int64_t frames, bool finalize,
 
   t0 = SteadyClock::now();
   const HiftGeneratorGraph::Spectrum spec = generator_.Run(mel, frames, harmonics);
+  CheckFiniteOutput(spec.real.data(), spec.real.size(), "vocoder (spectrum, real part)");
+  CheckFiniteOutput(spec.imag.data(), spec.imag.size(), "vocoder (spectrum, imaginary part)");
   st.generator_seconds += SecondsSince(t0);
 
   t0 = SteadyClock::now();
   std::vector<float> wav = istft_.Run(spec.real.data(), spec.imag.data(), static_cast<int>(spec.spec_frames));
+  CheckFiniteOutput(wav.data(), wav.size(), "vocoder (waveform)");  // before the clamp, which keeps NaN
   const float limit = static_cast<float>(config_.audio_limit);
   for (float &s : wav) s = std::clamp(s, -limit, limit);
   if (!finalize) {

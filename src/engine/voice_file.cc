@@ -1,25 +1,30 @@
 // src/engine/voice_file.cc - Voice::Save / Voice::Load (docs/voice-format.md).
+#include "engine/voice_file.h"
+
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "common/atomic_file.h"
 #include "common/sha256.h"
-#include "engine/voice_file.h"
 #include "cosyvoice/cosyvoice.h"
+#include "text/input_text.h"
+#include "text/utf8_codec.h"
 
 namespace cosyvoice {
 namespace {
 
 constexpr char kMagic[8] = {'C', 'V', 'V', 'O', 'I', 'C', 'E', '\0'};
 constexpr uint32_t kVoiceFormatVersion = 1;
+constexpr int64_t kMaxCount = 1 << 22;  // speech tokens or mel frames: hours of speech
 
 void PutU32(std::string &out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
-uint32_t GetU32(const std::string &in, size_t at) {
+uint32_t GetU32(std::string_view in, size_t at) {
   uint32_t v = 0;
   for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
   return v;
@@ -38,6 +43,7 @@ void PutArray(std::string &out, const std::vector<T> &v) {
 }  // namespace
 
 std::string EncodeVoiceFile(const Voice &voice) {
+  CheckVoiceValues(voice, voice.source.empty() ? "voice" : "voice '" + voice.source + "'");
   std::string payload;
   PutArray(payload, voice.speech_tokens);
   PutArray(payload, voice.speaker_embedding);
@@ -67,16 +73,37 @@ std::string EncodeVoiceFile(const Voice &voice) {
 }
 
 void Voice::Save(const std::string &path) const {
+  CheckVoiceValues(*this, path);  // named by the path; EncodeVoiceFile repeats it for its other callers
   const std::string bytes = EncodeVoiceFile(*this);
   AtomicFile file(path);  // a failure leaves a previous file at `path` as it was
   file.Write(bytes.data(), bytes.size());
   file.Commit();
 }
 
-Voice Voice::Load(const std::string &path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(ErrorCode::kInvalidArgument, path + ": cannot open voice file");
-  const std::string in((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+void CheckVoiceValues(const Voice &v, const std::string &name) {
+  auto fail = [&](const std::string &what) {
+    throw Error(ErrorCode::kInvalidArgument, name + ": not a usable voice: " + what);
+  };
+  for (size_t i = 0; i < v.speaker_embedding.size(); ++i)
+    if (!std::isfinite(v.speaker_embedding[i]))
+      fail("speaker_embedding[" + std::to_string(i) + "] is not a finite number (corrupt voice data)");
+  for (size_t i = 0; i < v.prompt_mel.size(); ++i)
+    if (!std::isfinite(v.prompt_mel[i]))
+      fail("prompt_mel[" + std::to_string(i) + "] is not a finite number (corrupt voice data)");
+  for (size_t i = 0; i < v.speech_tokens.size(); ++i)
+    if (v.speech_tokens[i] < 0) fail("speech_tokens[" + std::to_string(i) + "] is negative");
+  if (!std::isfinite(v.prompt_seconds) || v.prompt_seconds < 0)
+    fail("prompt_seconds must be a finite duration >= 0");
+  if (v.transcript.size() > text::kMaxTranscriptBytes)
+    fail("transcript too long: " + std::to_string(v.transcript.size()) + " bytes, at most " +
+         std::to_string(text::kMaxTranscriptBytes) + " accepted");
+  const size_t bad = FindInvalidUtf8(v.transcript);
+  if (bad != std::string::npos) fail("transcript: invalid UTF-8 at byte offset " + std::to_string(bad));
+}
+
+Voice ParseVoiceFile(std::string_view in, const std::string &path) {
+  if (in.size() > kMaxVoiceFileBytes)
+    Bad(path, std::to_string(in.size()) + " bytes; voice files are well under 1 MB");
   if (in.size() < 16 || std::memcmp(in.data(), kMagic, sizeof(kMagic)) != 0) Bad(path, "bad magic");
   const uint32_t version = GetU32(in, 8);
   if (version != kVoiceFormatVersion)
@@ -90,23 +117,29 @@ Voice Voice::Load(const std::string &path) {
     Bad(path, std::string("header: ") + e.what());
   }
   Voice v;
-  size_t tokens = 0, dim = 0;
-  int64_t frames = 0;
+  int64_t tokens = 0, dim = 0, frames = 0;
+  std::string checksum;
   try {
     v.transcript = h.at("transcript").get<std::string>();
-    tokens = h.at("num_speech_tokens").get<size_t>();
-    dim = h.at("embedding_dim").get<size_t>();
+    tokens = h.at("num_speech_tokens").get<int64_t>();
+    dim = h.at("embedding_dim").get<int64_t>();
     v.mel_bins = h.at("mel_bins").get<int>();
     frames = h.at("mel_frames").get<int64_t>();
     v.prompt_seconds = h.at("prompt_seconds").get<double>();
     v.source = h.at("source").get<std::string>();
     v.frontend_id = h.at("frontend_id").get<std::string>();
+    checksum = h.at("payload_sha256").get<std::string>();
   } catch (const nlohmann::json::exception &e) {
     Bad(path, std::string("header field: ") + e.what());
   }
-  if (v.mel_bins <= 0 || frames < 0) Bad(path, "bad mel dimensions");
+  // Bounds before any arithmetic: the payload size must not overflow (a wrapped product once let a
+  // header claim 2^62 tokens over an empty payload).
+  if (tokens < 0 || tokens > kMaxCount || dim < 0 || dim > 65536 || frames < 0 || frames > kMaxCount ||
+      v.mel_bins <= 0 || v.mel_bins > 1024)
+    Bad(path, "sizes out of range (tokens " + std::to_string(tokens) + ", embedding " + std::to_string(dim) +
+                  ", mel " + std::to_string(frames) + " x " + std::to_string(v.mel_bins) + ")");
   const size_t mel_values = static_cast<size_t>(frames) * static_cast<size_t>(v.mel_bins);
-  const size_t payload = tokens * 4 + dim * 4 + mel_values * 4;
+  const size_t payload = static_cast<size_t>(tokens) * 4 + static_cast<size_t>(dim) * 4 + mel_values * 4;
   const size_t at = 16 + json_len;
   if (in.size() - at != payload) {
     Bad(path, "payload is " + std::to_string(in.size() - at) + " bytes, header implies " +
@@ -114,14 +147,28 @@ Voice Voice::Load(const std::string &path) {
   }
   Sha256 sha;
   sha.Update(in.data() + at, payload);
-  if (sha.HexDigest() != h.value("payload_sha256", "")) Bad(path, "checksum mismatch (corrupt file)");
-  v.speech_tokens.resize(tokens);
-  v.speaker_embedding.resize(dim);
+  if (sha.HexDigest() != checksum) Bad(path, "checksum mismatch (corrupt file)");
+  v.speech_tokens.resize(static_cast<size_t>(tokens));
+  v.speaker_embedding.resize(static_cast<size_t>(dim));
   v.prompt_mel.resize(mel_values);
-  std::memcpy(v.speech_tokens.data(), in.data() + at, tokens * 4);
-  std::memcpy(v.speaker_embedding.data(), in.data() + at + tokens * 4, dim * 4);
-  std::memcpy(v.prompt_mel.data(), in.data() + at + tokens * 4 + dim * 4, mel_values * 4);
+  const size_t token_bytes = static_cast<size_t>(tokens) * 4, dim_bytes = static_cast<size_t>(dim) * 4;
+  if (token_bytes > 0) std::memcpy(v.speech_tokens.data(), in.data() + at, token_bytes);
+  if (dim_bytes > 0) std::memcpy(v.speaker_embedding.data(), in.data() + at + token_bytes, dim_bytes);
+  if (mel_values > 0)
+    std::memcpy(v.prompt_mel.data(), in.data() + at + token_bytes + dim_bytes, mel_values * 4);
+  CheckVoiceValues(v, path);
   return v;
+}
+
+Voice Voice::Load(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(ErrorCode::kInvalidArgument, path + ": cannot open voice file");
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxVoiceFileBytes)
+    Bad(path, std::to_string(size) + " bytes; voice files are well under 1 MB");
+  const std::string in((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return ParseVoiceFile(in, path);
 }
 
 }  // namespace cosyvoice

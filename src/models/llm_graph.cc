@@ -1,6 +1,7 @@
 // src/models/llm_graph.cc
 #include "models/llm_graph.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -51,6 +52,37 @@ void KvCache::Prepare(int64_t capacity) {
     for (auto &buffer : *layers) {
       buffer.clear();  // nothing to keep: no reallocation copy
       buffer.resize(n);
+    }
+  }
+  capacity_ = capacity;
+}
+
+void KvCache::Reserve(int64_t capacity) {
+  if (capacity <= capacity_) return;
+  if (device_) {
+    // Growing would copy device memory through the host; callers that grow a cache make it with
+    // LlmGraph::NewHostCache instead.
+    throw Error(ErrorCode::kInvalidArgument,
+                "kv cache: Reserve needs a host cache; this cache is on the device (make it with "
+                "LlmGraph::NewHostCache)");
+  }
+  const size_t n = static_cast<size_t>(capacity * row_);
+  for (auto *layers : {&keys_, &values_}) {
+    for (auto &buffer : *layers) {
+      if (layout_ == KvLayout::kBSNH) {
+        buffer.resize(n);  // rows are position-major: the cached prefix stays put
+        continue;
+      }
+      // BNSH: one [capacity, head_dim] block per head, so the head stride changes with the
+      // capacity; move each head's first length_ positions to its new block.
+      std::vector<float> grown(n);
+      const size_t keep = static_cast<size_t>(length_ * head_dim_);
+      for (int64_t h = 0; h < num_kv_heads_; ++h) {
+        const auto from = buffer.begin() + static_cast<std::ptrdiff_t>(h * capacity_ * head_dim_);
+        std::copy(from, from + static_cast<std::ptrdiff_t>(keep),
+                  grown.begin() + static_cast<std::ptrdiff_t>(h * capacity * head_dim_));
+      }
+      buffer.swap(grown);
     }
   }
   capacity_ = capacity;
@@ -148,6 +180,10 @@ LlmGraph::LlmGraph(const std::filesystem::path &path, const LlmGraphShape &shape
 
 KvCache LlmGraph::NewCache(int64_t capacity) const {
   return KvCache(shape_, capacity, kv_layout(), device_allocator_);
+}
+
+KvCache LlmGraph::NewHostCache(int64_t capacity) const {
+  return KvCache(shape_, capacity, kv_layout());
 }
 
 std::string LlmGraph::precision() const {

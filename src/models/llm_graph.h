@@ -37,6 +37,10 @@ class KvCache {
           std::shared_ptr<Ort::Allocator> device = nullptr);
   // Empties the cache and makes room for `capacity` positions (grows, never shrinks).
   void Prepare(int64_t capacity);
+  // Makes room for `capacity` positions keeping the cached ones, in either layout (for inputs whose
+  // length is not known in advance: text-in streaming). Never shrinks. Host caches only: throws
+  // Error(kInvalidArgument) on a device cache.
+  void Reserve(int64_t capacity);
   int64_t length() const { return length_; }
   int64_t capacity() const { return capacity_; }
   KvLayout layout() const { return layout_; }
@@ -78,6 +82,10 @@ class LlmGraph : public OnnxGraph {
   // A KV cache for this graph: on the device when the graph is fused and runs on a GPU provider
   // whose allocator ONNX Runtime exposes (WebGPU), else in host memory.
   KvCache NewCache(int64_t capacity) const;
+  // A KV cache in host memory with this graph's layout, whatever the provider: for a cache that
+  // grows while decoding (KvCache::Reserve), which a device cache cannot. The graph binds it as it
+  // did before device caches existed (ONNX Runtime copies it to the device per step).
+  KvCache NewHostCache(int64_t capacity) const;
   bool kv_on_device() const { return device_allocator_ != nullptr; }
 
   // What one caller's runs need that cannot be shared: the IO binding (an Ort::IoBinding belongs

@@ -1,13 +1,51 @@
 // src/models/ort_env.cc
 #include "models/ort_env.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
+#include <string>
 
 #include "common/log.h"
 #include "cosyvoice/version.h"
 
 namespace cosyvoice {
 namespace {
+
+// ONNX Runtime's official Linux library (1.2x, e.g. the npm/PyPI builds) contains Microsoft's 1DS
+// telemetry SDK. Creating the first Ort::Env starts it: it writes
+// $XDG_CACHE_HOME or ~/.cache/Microsoft/DeveloperTools/.onnxruntime/{deviceid,onnxruntime.db} (a
+// persistent device id and a queue of events: executable path, CPU model, model file and graph
+// names, errors) and $TMPDIR/mat-debug-<pid>.log, and uploads in the background.
+// Ort::Env::DisableTelemetryEvents() only drops later events: the SDK, its files and the
+// process-info event are set up by then. Only ORT_DISABLE_TELEMETRY in the environment before the
+// first Env prevents all of it (onnxruntime/core/platform/posix/telemetry.cc, Initialize(); checked
+// with strace, docs/privacy.md). COSYVOICE_ORT_TELEMETRY=1 keeps ONNX Runtime's default.
+bool TelemetryOptedIn() {
+  const char *v = std::getenv("COSYVOICE_ORT_TELEMETRY");
+  return v != nullptr && std::strcmp(v, "1") == 0;
+}
+
+void DisableOrtTelemetryUnlessOptedIn() {
+  if (!TelemetryOptedIn()) ::setenv("ORT_DISABLE_TELEMETRY", "1", /*overwrite=*/1);
+}
+
+// Also done before main(), while the process has a single thread: setenv() is not safe while other
+// threads may read the environment, and a program may create its threads before its first model.
+const bool kTelemetryConfiguredAtStartup = (DisableOrtTelemetryUnlessOptedIn(), true);
+
+// ONNX Runtime's own log lines, through ours. Its warnings and errors repeat what reaches the
+// caller anyway - as an exception with our context, or as the one-line provider fallback of
+// session_factory.cc (ORT printed five red lines for `--provider cuda,cpu`, one per graph) - so
+// they are debug output (-v); only a fatal message is shown as an error.
+void OrtLogToOurs(void * /*param*/, OrtLoggingLevel severity, const char * /*category*/,
+                  const char * /*logid*/, const char *code_location, const char *message) {
+  const LogLevel level = severity >= ORT_LOGGING_LEVEL_FATAL ? LogLevel::kError : LogLevel::kDebug;
+  if (!LogEnabled(level)) return;
+  std::string text(message != nullptr ? message : "");
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+  LogMessage(level).stream() << "onnxruntime: " << text << " (" << code_location << ")";
+}
 
 struct SharedEnv {
   Ort::Env *env = nullptr;
@@ -30,7 +68,10 @@ Ort::Env &Create(SharedEnv &s, int intra, int inter) {
   threading.SetGlobalInterOpNumThreads(inter);
   // Leaked on purpose: destroying the Env during static destruction races sessions owned by
   // other static objects.
-  s.env = new Ort::Env(threading, ORT_LOGGING_LEVEL_WARNING, "cosyvoice");
+  (void)kTelemetryConfiguredAtStartup;
+  DisableOrtTelemetryUnlessOptedIn();  // before the Env: its creation starts ONNX Runtime's telemetry
+  s.env = new Ort::Env(threading, OrtLogToOurs, nullptr, ORT_LOGGING_LEVEL_WARNING, "cosyvoice");
+  if (!TelemetryOptedIn()) s.env->DisableTelemetryEvents();
   s.intra = intra;
   s.inter = inter;
   COSY_LOG(kDebug) << "ONNX Runtime " << Ort::GetVersionString() << ", shared thread pool: intra-op " << intra

@@ -9,6 +9,9 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
+
+#include <sched.h>
 
 #include "common/log.h"
 #include "cosyvoice/error.h"
@@ -103,6 +106,26 @@ bool TryAppendProvider(Ort::SessionOptions &options, const std::string &name, co
 
 }  // namespace
 
+int HardwareThreadCount() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+int CapThreadCount(int requested, const char *field) {
+  const int hardware = HardwareThreadCount();
+  if (requested <= hardware) return requested;
+  static std::mutex mu;
+  static std::set<std::string> warned;
+  std::lock_guard<std::mutex> lock(mu);
+  if (warned.insert(field).second) {
+    COSY_LOG(kWarning) << field << " " << requested << " capped at " << hardware
+                       << ", the number of CPUs available to this process";
+  }
+  return hardware;
+}
+
 std::vector<std::string> AvailableProviders() {
   std::vector<std::string> out;
   for (const auto &p : Ort::GetAvailableProviders()) out.push_back(ShortProviderName(p));
@@ -122,7 +145,9 @@ SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std
   config.Validate();
   // The Env (and with it the process-wide thread pools) must exist before any session options are
   // used; every session runs on those pools instead of creating its own.
-  OrtEnvironment(config.intra_op_threads, config.inter_op_threads);
+  // More threads than CPUs only make the pool's spinning workers fight (CapThreadCount).
+  OrtEnvironment(CapThreadCount(config.intra_op_threads, "intra_op_threads"),
+                 CapThreadCount(config.inter_op_threads, "inter_op_threads"));
   SessionOptionsResult result;
   Ort::SessionOptions &options = result.options;
   options.DisablePerSessionThreads();

@@ -23,6 +23,12 @@ struct SessionOptionsResult {
 // `graph_name` labels the profile file and the optimized-model dump.
 SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std::string &graph_name);
 
+// Logical CPUs this process may run on (its affinity mask, so taskset and cpusets count; >= 1).
+int HardwareThreadCount();
+// `requested` capped at HardwareThreadCount(); 0 (ONNX Runtime's own choice) stays 0. A cap is
+// logged once per process and field: more threads than CPUs only make ONNX Runtime's spinning
+// workers fight over the cores (64 threads on 2 cores ran 18x slower, 1000 seemed to hang).
+int CapThreadCount(int requested, const char *field);
 // Reports once per process that `provider` cannot be used: the summary of `reason` below, with the
 // whole reason at debug level.
 void LogProviderFallbackOnce(const std::string &provider, const std::string &reason);

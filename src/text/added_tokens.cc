@@ -61,7 +61,10 @@ AddedToken AddedTokenFromJson(const json &j, const std::string &where) {
     throw Error(ErrorCode::kBundle, where + ": expected an object {\"id\", \"content\", ...}");
   AddedToken t;
   bool has_normalized = false;
-  for (const auto &[key, value] : j.items()) {
+  for (const auto &item : j.items()) {
+    // named references, not a structured binding: lambdas may not capture those before C++20 (clang)
+    const std::string &key = item.key();
+    const json &value = item.value();
     auto flag = [&](bool *out) {
       if (!value.is_boolean())
         throw Error(ErrorCode::kBundle, where + ": field " + key + ": expected true or false");

@@ -130,7 +130,8 @@ BpeTokenizer::BpeTokenizer(BpeFiles files) : impl_(std::make_unique<Impl>()) {
   };
   m.merges.Reserve(merges.size());
   for (size_t rank = 0; rank < merges.size(); ++rank) {
-    const auto &[a, b] = merges[rank];
+    const std::string &a = merges[rank].first;  // not a structured binding: captured below (clang)
+    const std::string &b = merges[rank].second;
     auto id_of = [&](const std::string &token) {
       auto it = m.vocab.find(token);
       if (it == m.vocab.end())

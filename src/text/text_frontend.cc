@@ -3,6 +3,7 @@
 
 #include "cosyvoice/error.h"
 #include "text/frontend_utils.h"
+#include "text/input_text.h"
 #include "text/normalizer/text_normalizer.h"
 
 namespace cosyvoice {
@@ -83,7 +84,8 @@ std::string TextFrontend::NormalizeBranch(std::string_view stripped, bool chines
   return text::SpellOutNumber(text);
 }
 
-std::vector<std::string> TextFrontend::Split(std::string_view text) const {
+std::vector<std::string> TextFrontend::Split(std::string_view raw) const {
+  const std::string text = text::PrepareInputText(raw, "text");
   RequireText(text);
   if (IsBypassed(text)) return {std::string(text)};
   const std::string_view stripped = text::StripWhitespace(text);
@@ -98,7 +100,8 @@ std::vector<std::string> TextFrontend::Split(std::string_view text) const {
   return kept;
 }
 
-std::string TextFrontend::Normalize(std::string_view text) const {
+std::string TextFrontend::Normalize(std::string_view raw) const {
+  const std::string text = text::PrepareInputText(raw, "text");
   RequireText(text);
   if (IsBypassed(text)) return std::string(text);
   const std::string_view stripped = text::StripWhitespace(text);

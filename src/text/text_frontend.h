@@ -42,9 +42,10 @@ class TextFrontend {
   TextFrontend(TextFrontend &&) noexcept;
   TextFrontend &operator=(TextFrontend &&) noexcept;
 
-  // text_normalize(text, split=True): the segments to synthesise one after another. A text holding
-  // both "<|" and "|>" is returned whole and unchanged. Throws cosyvoice::Error (kInvalidArgument,
-  // "text is empty") for an empty or whitespace-only text.
+  // text_normalize(text, split=True): the segments to synthesise one after another. The text first
+  // goes through text::PrepareInputText (invalid UTF-8 refused, control characters removed with a
+  // warning). A text holding both "<|" and "|>" is then returned whole. Throws cosyvoice::Error
+  // (kInvalidArgument, "text is empty") for an empty or whitespace-only text.
   std::vector<std::string> Split(std::string_view text) const;
   // text_normalize(text, split=False): the normalised text, unsplit.
   std::string Normalize(std::string_view text) const;

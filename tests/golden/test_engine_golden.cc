@@ -12,11 +12,15 @@
 //   flow mel, waveform                                       goldens.py from the modules' float32 chains,
 //                                                            fp32_bounds.py), times the named scale
 //   NSF excitation ......................................... same float32 op order: sin kernels only
+//   streaming chunks (recompute, exact, fast) .............. the waveform bound, per chunk
+//   text-in streaming: sampled ids with fills ............... exact unless a near tie (margin below the
+//                                                            logit bound at the first difference)
 #include <algorithm>
 
 #include "audio/audio_io.h"
 #include "audio/features.h"
 #include "common/sha256.h"
+#include "engine/bistream_decoder.h"
 #include "engine/model_impl.h"
 #include "engine/optimize_bundle.h"
 #include "engine/sampler.h"
@@ -256,7 +260,7 @@ TEST_F(EngineGolden, VoiceFromThePromptFile) {
 
 TEST_F(EngineGolden, TextPlansTokenIdsAndLlmInput) {
   for (const json &c : (*manifest_)["cases"]) {
-    if (c["mode"] == "vc") continue;
+    if (c["mode"] == "vc" || c.value("bistream", false)) continue;
     const json cj = ReadJson(CaseDir(c) / "case.json");
     const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
     SynthesisRequest r;
@@ -282,7 +286,7 @@ TEST_F(EngineGolden, TextPlansTokenIdsAndLlmInput) {
 void EngineGolden::CheckTeacherForcedLogits(const Model::Impl &engine, const std::string &label) {
   const LlmConfig &l = engine.bundle.llm;
   for (const json &c : (*manifest_)["cases"]) {
-    if (c["mode"] == "vc") continue;
+    if (c["mode"] == "vc" || c.value("bistream", false)) continue;
     const json cj = ReadJson(CaseDir(c) / "case.json");
     for (size_t s = 0; s < cj["segments"].size(); ++s) {
       const json &seg = cj["segments"][s];
@@ -432,6 +436,7 @@ TEST_F(EngineGolden, OptimizedGraphsAreBitIdenticalAndOnlyUsedOnTheirTarget) {
 
 TEST_F(EngineGolden, FlowEncoderAndSolver) {
   for (const json &c : (*manifest_)["cases"]) {
+    if (c.value("bistream", false)) continue;  // no per-segment stages: TextStreamEqualsTheReference
     const json cj = ReadJson(CaseDir(c) / "case.json");
     const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
     const SynthesisOptions o = OptionsOf(cj);
@@ -459,6 +464,7 @@ TEST_F(EngineGolden, FlowEncoderAndSolver) {
 
 TEST_F(EngineGolden, VocoderStages) {
   for (const json &c : (*manifest_)["cases"]) {
+    if (c.value("bistream", false)) continue;  // no per-segment stages: TextStreamEqualsTheReference
     const json cj = ReadJson(CaseDir(c) / "case.json");
     for (size_t s = 0; s < cj["segments"].size(); ++s) {
       const std::string pre = CaseDir(c).string() + "/seg" + std::to_string(s) + "_";
@@ -500,58 +506,73 @@ TEST_F(EngineGolden, VocoderStages) {
   }
 }
 
+// Every text/VC case end to end. A streamed case is the reference's chunks: upstream's recompute
+// loop (which the engine's recompute and exact modes must both reproduce, docs/streaming.md) or the
+// incremental "fast" schedule; both compare every chunk.
 TEST_F(EngineGolden, EndToEndEveryMode) {
   for (const json &c : (*manifest_)["cases"]) {
+    if (c.value("bistream", false)) continue;  // text-in streaming: TextStreamEqualsTheReference
     const json cj = ReadJson(CaseDir(c) / "case.json");
-    const std::string what = c["name"];
-    const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
-    SynthesisRequest r;
-    r.mode = ModeOf(cj);
-    r.voice = &voice;
-    if (cj["text"].is_string()) r.text = cj["text"];
-    if (cj["instruct"].is_string()) r.instruct = cj["instruct"];
-    Audio source;
-    if (r.mode == Mode::kVoiceConversion) {
-      source = ReadAudio(CaseDir(c) / cj["source_wav"].get<std::string>());
-      r.source_audio = &source;
-    }
-    std::vector<size_t> chunk_sizes;
-    SynthesisStats st;
-    Session session(*model_);
-    const Audio out = session.Synthesize(
-        r, OptionsOf(cj),
-        [&](const AudioChunk &ch) {
-          chunk_sizes.push_back(ch.num_samples);
-          return true;
-        },
-        &st);
-    // flow and vocoder bounds on the case's largest spectrum magnitude; a case whose sampled tokens
-    // met a near tie (TeacherForcedLogitsAndSamplerReplay) may legitimately differ beyond it
-    const auto golden_wav = Load<float>(CaseDir(c) / "wav.npy");
-    const double bound = Bound("waveform_from_flow", cj["magnitude_peak"].get<double>());
-    bool within = out.samples.size() == golden_wav.size();
-    for (size_t i = 0; within && i < golden_wav.size(); ++i)
-      within = std::fabs(static_cast<double>(out.samples[i]) - static_cast<double>(golden_wav[i])) <= bound;
-    if (!within) {
-      const std::string tie = NearTieIn(cj, CaseDir(c).string());
-      if (!tie.empty()) {
-        std::printf("NEAR-TIE %s (%s): end-to-end output not comparable\n", what.c_str(), tie.c_str());
-        continue;
+    const bool stream = cj["options"]["stream"].get<bool>();
+    const std::string mode = cj["options"].value("stream_mode", "recompute");
+    std::vector<StreamMode> modes = {StreamMode::kExact};
+    if (stream && mode == "recompute") modes = {StreamMode::kRecompute, StreamMode::kExact};
+    if (stream && mode == "fast") modes = {StreamMode::kFast};
+    for (StreamMode m : modes) {
+      const std::string what =
+          c["name"].get<std::string>() + (stream ? std::string(" ") + StreamModeName(m) : "");
+      const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
+      SynthesisRequest r;
+      r.mode = ModeOf(cj);
+      r.voice = &voice;
+      if (cj["text"].is_string()) r.text = cj["text"];
+      if (cj["instruct"].is_string()) r.instruct = cj["instruct"];
+      Audio source;
+      if (r.mode == Mode::kVoiceConversion) {
+        source = ReadAudio(CaseDir(c) / cj["source_wav"].get<std::string>());
+        r.source_audio = &source;
       }
-    }
-    const Diff d = Compare(out.samples, golden_wav);
-    Report("end to end waveform", what, d);
-    EXPECT_LE(d.max_abs, bound) << what;
-    if (cj["options"]["stream"].get<bool>()) {
+      SynthesisOptions options = OptionsOf(cj);
+      options.stream_mode = m;
+      std::vector<size_t> chunk_sizes;
+      SynthesisStats st;
+      Session session(*model_);
+      const Audio out = session.Synthesize(
+          r, options,
+          [&](const AudioChunk &ch) {
+            chunk_sizes.push_back(ch.num_samples);
+            return true;
+          },
+          &st);
+      // flow and vocoder bounds on the case's largest spectrum magnitude; a case whose sampled tokens
+      // met a near tie (TeacherForcedLogitsAndSamplerReplay) may legitimately differ beyond it
+      const auto golden_wav = Load<float>(CaseDir(c) / "wav.npy");
+      const double bound = Bound("waveform_from_flow", cj["magnitude_peak"].get<double>());
+      bool within = out.samples.size() == golden_wav.size();
+      for (size_t i = 0; within && i < golden_wav.size(); ++i)
+        within = std::fabs(static_cast<double>(out.samples[i]) - static_cast<double>(golden_wav[i])) <= bound;
+      if (!within) {
+        const std::string tie = NearTieIn(cj, CaseDir(c).string());
+        if (!tie.empty()) {
+          std::printf("NEAR-TIE %s (%s): end-to-end output not comparable\n", what.c_str(), tie.c_str());
+          continue;
+        }
+      }
+      const Diff d = Compare(out.samples, golden_wav);
+      Report("end to end waveform", what, d);
+      EXPECT_LE(d.max_abs, bound) << what;
+      if (!stream) continue;
       const json chunks = ReadJson(CaseDir(c) / "chunks.json");
       std::vector<size_t> want;
       for (const json &ch : chunks["chunks"]) want.push_back(ch["samples"].get<size_t>());
       EXPECT_EQ(chunk_sizes, want) << what << ": streaming schedule";
+      EXPECT_GE(want.size(), 3u) << what << ": a streamed case should have several chunks";
       size_t at = 0;
-      for (size_t i = 0; i < want.size(); ++i) {
+      for (size_t i = 0; i < want.size() && at <= out.samples.size(); ++i) {
         const auto golden = Load<float>(CaseDir(c) / ("chunk" + std::to_string(i) + "_wav.npy"));
+        const size_t end = std::min(out.samples.size(), at + golden.size());
         const std::vector<float> got(out.samples.begin() + static_cast<std::ptrdiff_t>(at),
-                                     out.samples.begin() + static_cast<std::ptrdiff_t>(at + golden.size()));
+                                     out.samples.begin() + static_cast<std::ptrdiff_t>(end));
         const Diff dc = Compare(got, golden);
         Report("streaming chunk", what + " chunk" + std::to_string(i), dc);
         EXPECT_LE(dc.max_abs,
@@ -561,6 +582,109 @@ TEST_F(EngineGolden, EndToEndEveryMode) {
       }
     }
   }
+}
+
+// Text-in streaming (upstream's bistream, python/cosyvoice_export/bistream.py): each piece tokenized
+// on its own; the interleaved decode loop on the C++ LLM gives the reference's every sampled id
+// (fills included) and emitted token exactly - unless the first difference is at a near tie (the
+// reference's stability margin there is within the logit bound: both choices are legitimate,
+// docs/determinism.md §8); end to end through Session with a text source, the offline waveform
+// within the waveform bound, and streamed (exact) the same length in several chunks.
+TEST_F(EngineGolden, TextStreamEqualsTheReference) {
+  const LlmConfig &l = engine_->bundle.llm;
+  int cases = 0;
+  for (const json &c : (*manifest_)["cases"]) {
+    if (!c.value("bistream", false)) continue;
+    ++cases;
+    const json cj = ReadJson(CaseDir(c) / "case.json");
+    const std::string what = c["name"];
+    const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
+    SynthesisRequest r;
+    r.mode = ModeOf(cj);
+    r.voice = &voice;
+    if (cj["instruct"].is_string()) r.instruct = cj["instruct"];
+    const std::vector<int32_t> prompt_ids = engine_->TextStreamPrompt(r);
+    EXPECT_EQ(prompt_ids, engine_->text->Encode(cj["prompt_text"].get<std::string>())) << what;
+
+    std::vector<std::vector<int32_t>> pieces;
+    for (size_t i = 0; i < cj["pieces"].size(); ++i) {
+      const std::string piece = cj["pieces"][i];
+      pieces.push_back(piece.empty() ? std::vector<int32_t>{} : engine_->text->Encode(piece));
+      EXPECT_EQ(pieces.back(), Load<int32_t>(CaseDir(c) / ("piece" + std::to_string(i) + "_ids.npy")))
+          << what << " piece " << i;
+    }
+    const json &opt = cj["options"];
+    RasSampler sampler({l.sampling.top_p, l.sampling.top_k, l.sampling.win_size, l.sampling.tau_r},
+                       l.stop_begin, l.stop_end, cj["seed"].get<uint64_t>());
+    BistreamDecoder::Config config;
+    config.mix_text = l.mix_text;
+    config.mix_speech = l.mix_speech;
+    config.max_token_text_ratio = l.max_token_text_ratio;
+    if (!opt["max_tokens"].is_null()) config.max_tokens = opt["max_tokens"].get<int>();
+    const std::vector<int32_t> speech =
+        r.mode == Mode::kZeroShot ? voice.speech_tokens : std::vector<int32_t>{};
+    BistreamDecoder decoder(*engine_->llm, *engine_->text_embedding, *engine_->speech_embedding, l, config,
+                            prompt_ids, engine_->bundle.tokenizer.endofprompt_id, speech, sampler);
+    std::vector<int32_t> tokens;
+    auto collect = [&](int t) {
+      tokens.push_back(t);
+      return true;
+    };
+    for (const auto &ids : pieces) decoder.Push(ids, collect);
+    decoder.Finish(collect);
+    const auto sampled = Load<int32_t>(CaseDir(c) / "sampled.npy");
+    EXPECT_GE(std::count(sampled.begin(), sampled.end(), l.fill), 2)
+        << what << ": the case should interleave";
+    const std::vector<int> want(sampled.begin(), sampled.end());
+    if (decoder.sampled() != want) {
+      const auto margins = Load<float>(CaseDir(c) / "sampling_margin.npy");
+      const auto peaks = Load<float>(CaseDir(c) / "logit_peak.npy");
+      size_t i = 0;
+      while (i < want.size() && i < decoder.sampled().size() && decoder.sampled()[i] == want[i]) ++i;
+      ASSERT_LT(i, margins.size()) << what << ": the C++ loop sampled more ids than the reference";
+      const double bound = Bound("llm_logits", static_cast<double>(peaks[i]));
+      if (static_cast<double>(margins[i]) <= bound) {
+        std::printf("NEAR-TIE %s (step %zu: margin %g <= logit bound %g): not comparable\n", what.c_str(), i,
+                    static_cast<double>(margins[i]), bound);
+        continue;
+      }
+      ADD_FAILURE() << what << ": sampled ids differ at step " << i << " (margin " << margins[i]
+                    << " > logit bound " << bound << ")";
+      continue;
+    }
+    EXPECT_EQ(tokens, Load<int32_t>(CaseDir(c) / "tokens.npy")) << what << ": emitted tokens";
+
+    for (const bool stream : {false, true}) {
+      size_t next = 0;
+      r.text_source = [&](std::string &piece) {
+        if (next == cj["pieces"].size()) return false;
+        piece = cj["pieces"][next++].get<std::string>();
+        return true;
+      };
+      SynthesisOptions o;
+      o.seed = cj["seed"].get<uint64_t>();
+      o.n_timesteps = opt["n_timesteps"].get<int>();
+      o.cfg_rate = opt["cfg_rate"].get<float>();
+      if (!opt["max_tokens"].is_null()) o.max_tokens = opt["max_tokens"].get<int>();
+      o.stream = stream;
+      size_t chunks = 0;
+      Session session(*model_);
+      const Audio out = session.Synthesize(r, o, [&](const AudioChunk &ch) {
+        chunks += ch.num_samples > 0;
+        return true;
+      });
+      const auto golden = Load<float>(CaseDir(c) / "wav.npy");
+      if (!stream) {
+        const Diff d = Compare(out.samples, golden);
+        Report("text stream waveform (offline flow)", what, d);
+        EXPECT_LE(d.max_abs, Bound("waveform_from_flow", cj["magnitude_peak"].get<double>())) << what;
+      } else {
+        EXPECT_EQ(out.samples.size(), golden.size()) << what << " streamed";
+        EXPECT_GE(chunks, 2u) << what << " streamed";
+      }
+    }
+  }
+  EXPECT_GE(cases, 2) << "the goldens should have text-in streaming cases";
 }
 
 }  // namespace

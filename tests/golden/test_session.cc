@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -255,6 +256,57 @@ TEST_F(SessionTest, CancelFromAnotherThreadStopsTheRequestAndTheSessionIsReusabl
   EXPECT_EQ(again.chunks, reference.chunks);
   const Output vc = Run(session, jobs[3]);
   EXPECT_TRUE(BitIdentical(vc.samples, RunAlone(jobs[3]).samples));
+}
+
+// Cancellation lands anywhere: during the voice's prompt-cache build, in the middle of a chunk's
+// ODE steps, in the vocoder window, between chunks. Cancel() is called at spread-out times over a
+// streamed request (exact and fast); wherever it lands, the request must stop with kCancelled having
+// emitted at most one chunk after Cancel() returned (the chunk already past its last checkpoint),
+// and the same Session's next request must be bit-identical to a fresh Session's: a chunk
+// interrupted between ODE steps must leave no half-appended keys/values behind.
+TEST_F(SessionTest, CancelMidChunkStopsWithinOneChunkAndLeavesTheSessionClean) {
+  std::vector<Job> jobs = FourRequests();
+  for (StreamMode mode : {StreamMode::kExact, StreamMode::kFast}) {
+    Job job = jobs[1];
+    job.options.stream_mode = mode;
+    job.Bind();
+    const auto t0 = std::chrono::steady_clock::now();
+    const Output reference = RunAlone(job);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_GE(reference.chunks.size(), 3u);
+    int cancelled_runs = 0;
+    for (int i = 0; i < 4; ++i) {
+      Session session(model());
+      std::atomic<int> chunks{0};
+      ErrorCode code = ErrorCode::kRuntime;
+      bool finished = false;
+      std::thread worker([&] {
+        try {
+          session.Synthesize(job.request, job.options, [&](const AudioChunk &c) {
+            chunks += c.num_samples > 0;
+            return true;
+          });
+          finished = true;
+        } catch (const Error &e) {
+          code = e.code();
+        }
+      });
+      // (not at 0: a Cancel() before the request starts is cleared by its start)
+      std::this_thread::sleep_for(std::chrono::duration<double>(seconds * (0.05 + i / 4.0)));
+      session.Cancel();
+      const int at_cancel = chunks.load();
+      worker.join();
+      const std::string what = std::string(StreamModeName(mode)) + " cancel " + std::to_string(i);
+      if (finished) continue;  // finished before the Cancel (a slow start elsewhere)
+      ++cancelled_runs;
+      EXPECT_EQ(code, ErrorCode::kCancelled) << what;
+      EXPECT_LE(chunks.load() - at_cancel, 1) << what << ": chunks emitted after Cancel() returned";
+      const Output again = Run(session, job);
+      EXPECT_TRUE(BitIdentical(again.samples, reference.samples)) << what;
+      EXPECT_EQ(again.chunks, reference.chunks) << what;
+    }
+    EXPECT_GE(cancelled_runs, 1) << StreamModeName(mode) << ": every request finished before its Cancel()";
+  }
 }
 
 TEST_F(SessionTest, CancelBeforeAStartIsClearedByTheNextRequest) {

@@ -6,10 +6,18 @@ usage: make_broken_bundles.py BUNDLE OUT_DIR
   newer_format/    config.json says format_version 1.9
   wrong_layers/    config.json says the LLM has one more layer than llm.onnx has
   missing_graph/   hift/hift_f0.onnx deleted
+  huge_skip/       hift.source_noise.skip = 1e15 (drawing that many MT19937 outputs took hours)
+  damaged_noise/   flow/flow_noise.npy of the right size, its data NaN (config.json's sha256 is the old one)
+  nan_noise/       the same with config.json's sha256 recomputed: only the value check can tell
+  nan_generator/   hift/hift_generator.onnx with NaN conv weights, size and sha256 recomputed: a graph
+                   whose output is NaN (the stage check names the vocoder; it was an all-zero WAV)
+  no_streaming_graph/  a bundle exported without flow/flow_estimator_chunk.onnx (--no-streaming-graph)
 """
+import hashlib
 import json
 import os
 import shutil
+import struct
 import sys
 
 
@@ -51,9 +59,58 @@ def main(bundle, out_dir):
     clone(bundle, w)
     edit_config(w, lambda c: c["llm"].__setitem__("num_layers", c["llm"]["num_layers"] + 1))
 
+    h = os.path.join(out_dir, "huge_skip")
+    clone(bundle, h)
+    edit_config(h, lambda c: c["hift"]["source_noise"].__setitem__("skip", 10**15))
+
+    for name, fix_checksum in (("damaged_noise", False), ("nan_noise", True)):
+        d = os.path.join(out_dir, name)
+        clone(bundle, d)
+        noise = os.path.join(d, "flow", "flow_noise.npy")
+        data = open(os.path.realpath(noise), "rb").read()
+        header = data[: 10 + struct.unpack("<H", data[8:10])[0]]  # .npy 1.0: magic, version, length, dict
+        nan = struct.pack("<f", float("nan"))
+        damaged = header + nan * ((len(data) - len(header)) // 4)
+        os.remove(noise)
+        with open(noise, "wb") as f:
+            f.write(damaged)
+        if fix_checksum:
+            digest = hashlib.sha256(damaged).hexdigest()
+            edit_config(d, lambda c: c["files"]["flow/flow_noise.npy"].__setitem__("sha256", digest))
+
+    g = os.path.join(out_dir, "nan_generator")
+    clone(bundle, g)
+    gen = os.path.join(g, "hift", "hift_generator.onnx")
+    import onnx  # noqa: E402 - only this case needs it
+    from onnx import numpy_helper
+    model = onnx.load(os.path.realpath(gen))
+    for init in model.graph.initializer:
+        # conv weights only (rank 3): scales, shapes and windows stay valid, so the graph runs
+        if init.data_type == onnx.TensorProto.FLOAT and len(init.dims) == 3:
+            w = numpy_helper.to_array(init).copy()
+            w[...] = float("nan")
+            init.CopyFrom(numpy_helper.from_array(w, init.name))
+    os.remove(gen)
+    onnx.save(model, gen)
+    blob = open(gen, "rb").read()
+    edit_config(g, lambda c: c["files"]["hift/hift_generator.onnx"].update(
+        bytes=len(blob), sha256=hashlib.sha256(blob).hexdigest()))
+
     m = os.path.join(out_dir, "missing_graph")
     clone(bundle, m)
     os.remove(os.path.join(m, "hift", "hift_f0.onnx"))
+
+    s = os.path.join(out_dir, "no_streaming_graph")
+    clone(bundle, s)
+    chunk = "flow/flow_estimator_chunk.onnx"
+
+    def drop_chunk_graph(c):
+        c["flow"].pop("estimator_chunk", None)
+        c["files"].pop(chunk, None)
+        c["checks"].pop(chunk, None)
+
+    edit_config(s, drop_chunk_graph)
+    os.remove(os.path.join(s, chunk))
 
 
 if __name__ == "__main__":

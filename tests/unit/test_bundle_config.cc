@@ -1,10 +1,15 @@
 // tests/unit/test_bundle_config.cc - strict reading of config.json (docs/bundle.md §2, §4).
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <fstream>
+#include <limits>
+#include <vector>
 
 #include "common/sha256.h"
 #include "engine/bundle_config.h"
+#include "engine/bundle_verifier.h"
+#include "engine/finite_check.h"
 #include "test_util.h"
 
 namespace cosyvoice {
@@ -165,7 +170,7 @@ TEST_F(BundleConfigTest, MissingAndMistypedFieldsNameTheField) {
   c["llm"]["num_layers"] = 0;
   Write(c);
   EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle,
-                    "field llm.num_layers: expected an integer in [1, 1024], got 0");
+                    "field llm.num_layers: expected an integer in [1, 256], got 0");
   c = ValidConfig();
   c["llm"]["sampling"]["top_k"] = "25";
   Write(c);
@@ -193,6 +198,94 @@ TEST_F(BundleConfigTest, CrossFieldFactsAreChecked) {
   EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "only \"cosine\"");
 }
 
+// Every numeric field has a documented range (docs/bundle.md §2.1), so that no value can make
+// loading or synthesis loop for hours or divide by zero.
+TEST_F(BundleConfigTest, ValuesThatWouldHangOrBreakSynthesisAreRefused) {
+  struct Case {
+    const char *section, *sub, *key;
+    json value;
+    const char *message;
+  };
+  const Case cases[] = {
+      // 1e15 MT19937 draws at load took hours (issue 14); the bound is 2^27.
+      {"hift", "source_noise", "skip", 1000000000000000LL,
+       "hift.source_noise.skip: expected an integer in [0, 134217728]"},
+      {"hift", nullptr, "istft_hop", 16, "istft_hop: must be at most istft_n_fft / 2"},
+      {"hift", nullptr, "istft_n_fft", 15, "istft_n_fft: must be even"},
+      {"hift", nullptr, "audio_limit", 0.0, "audio_limit: must be in (0, 1]"},
+      {"flow", nullptr, "static_chunk_size", 51, "static_chunk_size: must be a multiple of token_mel_ratio"},
+      {"flow", nullptr, "static_chunk_size", 1, "static_chunk_size: must be a multiple of token_mel_ratio"},
+      {"flow", nullptr, "n_timesteps", 1000, "flow.n_timesteps: expected an integer in [1, 100]"},
+      {"flow", nullptr, "max_frames", 16777216, "flow.max_frames: expected an integer in [1, 1000000]"},
+      {"llm", nullptr, "max_positions", 16777216, "llm.max_positions: expected an integer in [16, 131072]"},
+      {"llm", nullptr, "max_token_text_ratio", 10000.0,
+       "llm.max_token_text_ratio: expected a number in [0, 100]"},
+      {"llm", "sampling", "top_p", 0.0, "llm.sampling.top_p: must be in (0, 1]"},
+      {"llm", "sampling", "win_size", 1048576, "llm.sampling.win_size: expected an integer in [0, 1000]"},
+      {"streaming", nullptr, "token_hop_len", 1,
+       "streaming.token_hop_len: expected an integer in [10, 1000]"},
+      {"frontend", "speech_tokenizer", "hop_length", 1,
+       "speech_tokenizer.hop_length: expected an integer in [16, 8192]"},
+      {"frontend", "speech_tokenizer", "max_seconds", 3600.0,
+       "speech_tokenizer.max_seconds: expected a number in [1, 300]"},
+      {"frontend", "prompt_mel", "n_fft", 65536, "prompt_mel.n_fft: expected an integer in [16, 8192]"},
+  };
+  for (const Case &k : cases) {
+    json c = ValidConfig();
+    json &section = k.sub ? c[k.section][k.sub] : c[k.section];
+    section[k.key] = k.value;
+    Write(c);
+    EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, k.message);
+  }
+  json c = ValidConfig();
+  c["llm"]["silent_tokens"] = json::array();
+  for (int i = 0; i < 1025; ++i) c["llm"]["silent_tokens"].push_back(1);
+  Write(c);
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "silent_tokens: at most 1024 ids");
+}
+
+TEST_F(BundleConfigTest, TheReleaseValuesSitInsideTheRanges) {
+  json c = ValidConfig();
+  c["hift"]["source_noise"]["skip"] = 134217728;  // the bound itself is accepted
+  Write(c);
+  EXPECT_EQ(BundleConfig::Load(dir_.path()).hift.source_noise.skip, 134217728u);
+}
+
+TEST_F(BundleConfigTest, FileNamesMustStayInsideTheBundle) {
+  for (const char *name : {"../outside.onnx", "/etc/passwd", "llm/../../x", "a//b", "./llm.onnx", ""}) {
+    json c = ValidConfig();
+    Write(c);
+    json written = json::parse(std::ifstream(dir_ / "config.json"));
+    written["files"][name] = {{"bytes", 1}, {"sha256", "x"}};
+    std::ofstream(dir_ / "config.json") << written.dump();
+    SCOPED_TRACE(name);
+    EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "is not a plain relative path");
+  }
+}
+
+TEST_F(BundleConfigTest, AHugeConfigIsRefusedBeforeParsing) {
+  {
+    std::ofstream out(dir_ / "config.json");
+    out << "{\"format\": \"";
+    out << std::string(17u << 20, 'x');
+    out << "\"}";
+  }
+  EXPECT_COSY_ERROR(BundleConfig::Load(dir_.path()), ErrorCode::kBundle, "a bundle config is a few kB");
+}
+
+TEST(BundleConfigParse, NamesTheConfigOfTheGivenDirectoryAndTouchesNoFile) {
+  json c = ValidConfig();
+  c["files"]["llm/llm.onnx"] = {{"bytes", 123}, {"sha256", "x"}};
+  EXPECT_COSY_ERROR(BundleConfig::Parse(c.dump(), "/no/such/bundle"), ErrorCode::kBundle,
+                    "/no/such/bundle/config.json: field files: does not list");
+  EXPECT_COSY_ERROR(BundleConfig::Parse("[1, 2", "/b"), ErrorCode::kBundle, "/b/config.json: invalid JSON");
+  EXPECT_COSY_ERROR(BundleConfig::Parse("[1, 2]", "/b"), ErrorCode::kBundle, "expected a JSON object");
+  // found by fuzzing: a number too large for a double is nlohmann's out_of_range, not a parse_error,
+  // and escaped as an uncaught exception
+  EXPECT_COSY_ERROR(BundleConfig::Parse("{\"format\": 1e884}", "/b"), ErrorCode::kBundle,
+                    "/b/config.json: invalid JSON");
+}
+
 TEST_F(BundleConfigTest, TruncatedMissingAndUnlistedFiles) {
   Write(ValidConfig());
   std::filesystem::resize_file(dir_ / "flow/flow_noise.npy", 3);
@@ -218,18 +311,82 @@ TEST_F(BundleConfigTest, ChecksumMismatchIsReported) {
   EXPECT_COSY_ERROR(c.VerifyChecksums(), ErrorCode::kBundle, "llm.onnx: sha256");
 }
 
+// Model::Load's checksums (docs/bundle.md §4.1): a damaged file is named; files verified earlier in
+// this process and unchanged (device, inode, size, mtime) are not hashed again; a changed one is.
+TEST_F(BundleConfigTest, VerifierNamesADamagedFileAndRemembersVerifiedOnes) {
+  Write(ValidConfig());
+  const BundleConfig c = BundleConfig::Load(dir_.path());
+  {
+    BundleVerifier first(c);
+    first.Wait();
+    EXPECT_GT(first.bytes_hashed(), 0u);
+  }
+  {
+    BundleVerifier again(c);
+    again.Wait();
+    EXPECT_EQ(again.bytes_hashed(), 0u);  // every file remembered
+  }
+  const auto llm = dir_ / "llm/llm.onnx";
+  const auto mtime = std::filesystem::last_write_time(llm);
+  { std::ofstream(llm) << "content of llm/llm.onnY"; }  // same size, other bytes
+  // a later mtime, as any rewrite gets (set explicitly: the clock may not tick between two writes)
+  std::filesystem::last_write_time(llm, mtime + std::chrono::seconds(1));
+  BundleVerifier damaged(c);
+  EXPECT_COSY_ERROR(damaged.Wait(), ErrorCode::kBundle, "llm.onnx: sha256 ");
+  EXPECT_COSY_ERROR(damaged.Wait(), ErrorCode::kBundle, "does not match config.json");  // Wait() repeats it
+}
+
+TEST_F(BundleConfigTest, VerifierNamesAMissingFile) {
+  Write(ValidConfig());
+  const BundleConfig c = BundleConfig::Load(dir_.path());
+  std::filesystem::remove(dir_ / "hift/hift_f0.onnx");
+  BundleVerifier v(c);
+  EXPECT_COSY_ERROR(v.Wait(), ErrorCode::kBundle, "hift_f0.onnx: missing from the bundle");
+}
+
+TEST(FiniteCheck, NamesTheStageAndTheIndex) {
+  std::vector<float> v(10, 1.0f);
+  EXPECT_NO_THROW(CheckFiniteOutput(v.data(), v.size(), "vocoder (waveform)"));
+  v[7] = std::numeric_limits<float>::infinity();
+  EXPECT_COSY_ERROR(CheckFiniteOutput(v.data(), v.size(), "vocoder (waveform)"), ErrorCode::kRuntime,
+                    "vocoder (waveform): value 7 of 10 is not a finite number");
+  v[7] = 0.0f;
+  v[2] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_COSY_ERROR(CheckFiniteOutput(v.data(), v.size(), "flow (mel)"), ErrorCode::kRuntime,
+                    "flow (mel): value 2");
+}
+
+TEST(Sha256, HardwareAndPortableDigestsAgree) {
+  if (!Sha256::HardwareAvailable()) GTEST_SKIP() << "this CPU has no SHA extensions";
+  std::string data;
+  uint32_t x = 12345;
+  for (int i = 0; i < 100000; ++i) data.push_back(static_cast<char>((x = x * 1103515245u + 12345u) >> 24));
+  for (size_t n : {size_t{0}, size_t{1}, size_t{55}, size_t{56}, size_t{64}, size_t{65}, size_t{127},
+                   size_t{1000}, data.size()}) {
+    Sha256 hw, sw(/*allow_hardware=*/false);
+    // uneven pieces: buffered bytes, whole blocks from the caller and the tail all take part
+    for (size_t at = 0, piece = 1; at < n; at += piece, piece = piece * 3 + 1) {
+      hw.Update(data.data() + at, std::min(piece, n - at));
+      sw.Update(data.data() + at, std::min(piece, n - at));
+    }
+    EXPECT_EQ(hw.HexDigest(), sw.HexDigest()) << n << " bytes";
+  }
+}
+
 TEST(Sha256, KnownAnswers) {
-  auto hex = [](const std::string &s) {
-    Sha256 h;
-    h.Update(s.data(), s.size());
-    return h.HexDigest();
-  };
-  EXPECT_EQ(hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
-            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  EXPECT_EQ(hex(std::string(1000000, 'a')),
-            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  for (bool hardware : {true, false}) {
+    auto hex = [hardware](const std::string &s) {
+      Sha256 h(hardware);
+      h.Update(s.data(), s.size());
+      return h.HexDigest();
+    };
+    EXPECT_EQ(hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+              "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    EXPECT_EQ(hex(std::string(1000000, 'a')),
+              "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  }
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 
 #include <cmath>
+#include <limits>
+#include <memory>
 #include <numeric>
 #include <string>
 
@@ -11,6 +13,7 @@
 #include "engine/token_generator.h"
 #include "fp32_bounds.h"
 #include "models/llm_graph.h"
+#include "models/tensor.h"
 #include "test_util.h"
 
 namespace cosyvoice {
@@ -106,6 +109,52 @@ TEST(LlmGraph, PrefillThenDecodeWritesTheCacheInPlace) {
   }
 }
 
+// Reserve (text-in streaming grows its cache as text arrives) keeps every cached position in both
+// layouts: BSNH rows stay put, BNSH heads move to the new head stride.
+TEST(KvCache, ReserveKeepsTheCachedPositionsInBothLayouts) {
+  for (KvLayout layout : {KvLayout::kBSNH, KvLayout::kBNSH}) {
+    KvCache cache(kToy, 3, layout);
+    auto value_of = [](int layer, int head, int64_t pos, int d) {
+      return static_cast<float>(1000 * layer + 100 * head + 10 * pos + d);
+    };
+    auto offset = [&](int head, int64_t pos) {
+      return layout == KvLayout::kBSNH ? pos * cache.row_size() + head * kToy.head_dim
+                                       : (head * cache.capacity() + pos) * kToy.head_dim;
+    };
+    for (int layer = 0; layer < kToy.num_layers; ++layer)
+      for (int head = 0; head < kToy.num_kv_heads; ++head)
+        for (int64_t pos = 0; pos < 3; ++pos)
+          for (int d = 0; d < kToy.head_dim; ++d)
+            cache.key(layer)[offset(head, pos) + d] = value_of(layer, head, pos, d);
+    cache.Advance(3);
+    cache.Reserve(7);
+    EXPECT_EQ(cache.capacity(), 7);
+    EXPECT_EQ(cache.length(), 3);
+    for (int layer = 0; layer < kToy.num_layers; ++layer)
+      for (int head = 0; head < kToy.num_kv_heads; ++head)
+        for (int64_t pos = 0; pos < 3; ++pos)
+          for (int d = 0; d < kToy.head_dim; ++d)
+            EXPECT_EQ(cache.KeyAt(layer, head, pos)[d], value_of(layer, head, pos, d))
+                << (layout == KvLayout::kBSNH ? "BSNH" : "BNSH") << " layer " << layer << " head " << head
+                << " position " << pos;
+    cache.Reserve(5);  // never shrinks
+    EXPECT_EQ(cache.capacity(), 7);
+  }
+}
+
+// A device cache cannot grow without copying device memory through the host: refused, naming the
+// way out (LlmGraph::NewHostCache). The session's CPU allocator stands in for a device's.
+TEST(KvCache, ReserveRefusesADeviceCache) {
+  const LlmGraph llm(TestData() / "graphs/toy_llm.onnx", kToy, TestRuntime());
+  auto allocator = std::make_shared<Ort::Allocator>(llm.session(), CpuMemoryInfo());
+  KvCache cache(kToy, 2, KvLayout::kBNSH, allocator);
+  ASSERT_TRUE(cache.on_device());
+  EXPECT_COSY_ERROR(cache.Reserve(4), ErrorCode::kInvalidArgument, "NewHostCache");
+  const KvCache host = llm.NewHostCache(0);
+  EXPECT_FALSE(host.on_device());
+  EXPECT_EQ(host.layout(), llm.kv_layout());
+}
+
 TEST(LlmGraph, RejectsOverflowAndMismatchedShape) {
   const LlmGraph llm(TestData() / "graphs/toy_llm.onnx", kToy, TestRuntime());
   LlmGraph::RunState run(llm);
@@ -167,6 +216,21 @@ TEST(EmbeddingTable, Float16TableReadsAsFloat32) {
   std::vector<float> out;
   e.Gather({2, 0, 1}, out);
   EXPECT_EQ(out, (std::vector<float>{std::ldexp(1.0f, -24), 0.333251953125f, 1.0f, -2.0f, 0.5f, 65504.0f}));
+}
+
+// A table with the right shape but damaged values must not feed NaN to the LLM (issue 14).
+TEST(EmbeddingTable, ADamagedRowIsRefusedWhenUsed) {
+  TempDir dir;
+  std::vector<float> t(4 * 8, 0.5f);
+  t[2 * 8 + 3] = std::numeric_limits<float>::quiet_NaN();
+  SaveNpy(dir / "e.npy", {4, 8}, t.data());
+  EmbeddingTable e(dir / "e.npy", 4, 8);
+  float row[8];
+  e.CopyRow(1, row);
+  EXPECT_EQ(row[0], 0.5f);
+  std::vector<float> out;
+  EXPECT_COSY_ERROR(e.Gather({0, 2}, out), ErrorCode::kBundle,
+                    "e.npy: row 2 (token 2) holds a non-finite value");
 }
 
 class GeneratorTest : public ::testing::Test {

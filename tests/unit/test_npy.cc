@@ -1,4 +1,5 @@
 // tests/unit/test_npy.cc
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <numeric>
@@ -94,6 +95,60 @@ TEST(Npy, RejectsBadMagicFortranOrderAndBigEndian) {
 
 TEST(Npy, MissingFileIsIoError) {
   EXPECT_COSY_ERROR(NpyArray::Load("/nonexistent/x.npy"), ErrorCode::kIo, "/nonexistent/x.npy");
+}
+
+std::string NpyBytes(const std::string &dict, const std::string &data) {
+  std::string header = dict;
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out.push_back(static_cast<char>(header.size() & 0xff));
+  out.push_back(static_cast<char>(header.size() >> 8));
+  return out + header + data;
+}
+
+// Found by fuzzing: a shape whose element count overflows int64 wrapped around to the file's
+// size (undefined behaviour, then a huge or negative allocation).
+TEST(Npy, ShapesWhoseSizeOverflowsAreRefused) {
+  const std::string big =
+      NpyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }", "");
+  EXPECT_COSY_ERROR(
+      NpyArray::FromBytes(big.data(), big.size(), "big.npy"), ErrorCode::kIo,
+      "big.npy: not a readable .npy file: shape [1099511627776, 1099511627776] has more elements");
+  const std::string neg = NpyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", "");
+  EXPECT_COSY_ERROR(NpyArray::FromBytes(neg.data(), neg.size(), "neg.npy"), ErrorCode::kIo, "bad shape");
+  const std::string open = NpyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3, ", "");
+  EXPECT_COSY_ERROR(NpyArray::FromBytes(open.data(), open.size(), "open.npy"), ErrorCode::kIo, "unclosed");
+  const std::string descr = NpyBytes("{'descr': '<f4, 'fortran_order': False, 'shape': (1,), }", "abcd");
+  EXPECT_COSY_ERROR(NpyArray::FromBytes(descr.data(), descr.size(), "d.npy"), ErrorCode::kIo, "bad descr");
+}
+
+TEST(Npy, FromBytesReadsWhatLoadReads) {
+  const float v[2] = {1.5f, -2.0f};
+  const std::string bytes = NpyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }",
+                                     std::string(reinterpret_cast<const char *>(v), sizeof(v)));
+  const NpyArray a = NpyArray::FromBytes(bytes.data(), bytes.size(), "x.npy");
+  EXPECT_EQ(a.ToVector<float>(), (std::vector<float>{1.5f, -2.0f}));
+}
+
+// A bundle's noise file full of NaN has the right size and shape, and gave an all-zero WAV (issue 14).
+TEST(Npy, NonFiniteValuesAreFoundInEveryFloatType) {
+  NpyArray f(DType::kFloat32, {2, 3});
+  EXPECT_EQ(FindNonFinite(f), kAllFinite);
+  f.mutable_data<float>()[4] = std::nanf("");
+  EXPECT_EQ(FindNonFinite(f), 4u);
+  EXPECT_COSY_ERROR(CheckAllFinite(f, "flow/flow_noise.npy", ErrorCode::kBundle), ErrorCode::kBundle,
+                    "flow/flow_noise.npy: element 4 of [2, 3] float32 is not a finite number");
+  NpyArray d(DType::kFloat64, {3});
+  d.mutable_data<double>()[2] = -HUGE_VAL;
+  EXPECT_EQ(FindNonFinite(d), 2u);
+  NpyArray h(DType::kFloat16, {2});
+  static_cast<uint16_t *>(h.mutable_raw())[1] = 0x7E00;  // a half NaN
+  EXPECT_EQ(FindNonFinite(h), 1u);
+  static_cast<uint16_t *>(h.mutable_raw())[1] = 0x3C00;  // 1.0
+  EXPECT_EQ(FindNonFinite(h), kAllFinite);
+  NpyArray i(DType::kInt32, {4});
+  EXPECT_NO_THROW(CheckAllFinite(i, "ids.npy", ErrorCode::kBundle));
 }
 
 }  // namespace

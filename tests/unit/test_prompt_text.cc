@@ -1,9 +1,17 @@
 // tests/unit/test_prompt_text.cc - the <|endofprompt|> conventions and voice files.
-#include <fstream>
+#include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+
+#include "common/sha256.h"
 #include "cosyvoice/cosyvoice.h"
 #include "engine/prompt_text.h"
+#include "engine/voice_file.h"
 #include "test_util.h"
+#include "text/input_text.h"
 
 namespace cosyvoice {
 namespace {
@@ -84,6 +92,78 @@ TEST(VoiceFile, RejectsCorruptTruncatedAndForeignFiles) {
   std::ofstream(dir / "b.voice") << "RIFF....WAVEfmt ";
   EXPECT_COSY_ERROR(Voice::Load((dir / "b.voice").string()), ErrorCode::kInvalidArgument, "bad magic");
   EXPECT_COSY_ERROR(Voice::Load((dir / "none.voice").string()), ErrorCode::kInvalidArgument, "cannot open");
+}
+
+// A voice file written by hand with a correct checksum (what a damaged file whose checksum was
+// recomputed, or another tool, would look like): header fields may be overridden.
+std::string HandMadeVoiceFile(const Voice &v, const nlohmann::json &overrides = nlohmann::json::object()) {
+  std::string payload;
+  auto put = [&](const void *p, size_t n) { payload.append(static_cast<const char *>(p), n); };
+  put(v.speech_tokens.data(), v.speech_tokens.size() * 4);
+  put(v.speaker_embedding.data(), v.speaker_embedding.size() * 4);
+  put(v.prompt_mel.data(), v.prompt_mel.size() * 4);
+  Sha256 sha;
+  sha.Update(payload.data(), payload.size());
+  nlohmann::json h = {{"transcript", v.transcript},
+                      {"num_speech_tokens", v.speech_tokens.size()},
+                      {"embedding_dim", v.speaker_embedding.size()},
+                      {"mel_bins", v.mel_bins},
+                      {"mel_frames", v.mel_frames()},
+                      {"prompt_seconds", v.prompt_seconds},
+                      {"source", v.source},
+                      {"frontend_id", v.frontend_id},
+                      {"payload_sha256", sha.HexDigest()}};
+  h.update(overrides);
+  const std::string json = h.dump();
+  std::string out("CVVOICE\0", 8);
+  for (uint32_t x : {1u, static_cast<uint32_t>(json.size())})
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((x >> (8 * i)) & 0xff));
+  return out + json + payload;
+}
+
+TEST(VoiceFile, HandMadeFilesParseLikeSavedOnes) {
+  const Voice w = ParseVoiceFile(HandMadeVoiceFile(SampleVoice()), "x.voice");
+  EXPECT_EQ(w.prompt_mel, SampleVoice().prompt_mel);
+}
+
+// One NaN with a valid checksum gave an all-zero WAV (all-NaN with --float): issue 14.
+TEST(VoiceFile, NonFiniteValuesAreRefusedNamingTheFieldAndIndex) {
+  Voice v = SampleVoice();
+  v.speaker_embedding[7] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_COSY_ERROR(ParseVoiceFile(HandMadeVoiceFile(v), "nan.voice"), ErrorCode::kInvalidArgument,
+                    "nan.voice: not a usable voice: speaker_embedding[7] is not a finite number");
+  v = SampleVoice();
+  v.prompt_mel[100] = std::numeric_limits<float>::infinity();
+  EXPECT_COSY_ERROR(ParseVoiceFile(HandMadeVoiceFile(v), "inf.voice"), ErrorCode::kInvalidArgument,
+                    "prompt_mel[100] is not a finite number");
+  v = SampleVoice();
+  v.speech_tokens[1] = -5;
+  EXPECT_COSY_ERROR(ParseVoiceFile(HandMadeVoiceFile(v), "neg.voice"), ErrorCode::kInvalidArgument,
+                    "speech_tokens[1] is negative");
+  v = SampleVoice();
+  v.transcript = std::string(text::kMaxTranscriptBytes + 1, 'a');
+  EXPECT_COSY_ERROR(ParseVoiceFile(HandMadeVoiceFile(v), "long.voice"), ErrorCode::kInvalidArgument,
+                    "transcript too long: 4097 bytes, at most 4096 accepted");
+  // and a voice is never written with such values
+  TempDir dir;
+  v = SampleVoice();
+  v.prompt_mel[0] = std::nanf("");
+  EXPECT_COSY_ERROR(v.Save((dir / "nan.voice").string()), ErrorCode::kInvalidArgument, "prompt_mel[0]");
+  EXPECT_FALSE(std::filesystem::exists(dir / "nan.voice"));
+}
+
+TEST(VoiceFile, HeaderSizesThatWouldOverflowOrMistypedFieldsAreRefused) {
+  const Voice v = SampleVoice();
+  // 2^62 tokens * 4 bytes wraps to 0 in 64 bits: the sizes are bounded before any arithmetic
+  EXPECT_COSY_ERROR(
+      ParseVoiceFile(HandMadeVoiceFile(v, {{"num_speech_tokens", int64_t{1} << 62}}), "w.voice"),
+      ErrorCode::kInvalidArgument, "sizes out of range");
+  EXPECT_COSY_ERROR(ParseVoiceFile(HandMadeVoiceFile(v, {{"mel_bins", -80}}), "w.voice"),
+                    ErrorCode::kInvalidArgument, "sizes out of range");
+  EXPECT_COSY_ERROR(ParseVoiceFile(HandMadeVoiceFile(v, {{"payload_sha256", 42}}), "w.voice"),
+                    ErrorCode::kInvalidArgument, "header field");
+  std::string bytes = HandMadeVoiceFile(v);
+  EXPECT_COSY_ERROR(ParseVoiceFile(bytes.substr(0, 15), "w.voice"), ErrorCode::kInvalidArgument, "bad magic");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "audio/audio_io.h"
 #include "audio/resampler.h"
 #include "test_util.h"
 
@@ -85,6 +86,34 @@ TEST(Resampler, KernelsAreCachedPerPair) {
 TEST(Resampler, RejectsNonPositiveRates) {
   EXPECT_COSY_ERROR(Resampler(0, 16000), ErrorCode::kInvalidArgument, "must be positive");
   EXPECT_COSY_ERROR(Resampler(16000, -1), ErrorCode::kInvalidArgument, "must be positive");
+}
+
+}  // namespace
+}  // namespace cosyvoice
+
+namespace cosyvoice {
+namespace {
+
+// A 44101 Hz prompt took 54 s and 2.8 GB to build its 16 kHz kernel (found by fuzzing the audio
+// reader): such rates are refused, standard ones all stay far below the limit.
+TEST(ResamplerLimits, StandardRatesFitAndOddRatesAreRefusedQuickly) {
+  for (int rate : {8000, 11025, 12000, 16000, 22050, 24000, 32000, 37800, 44100, 48000, 88200, 96000, 176400,
+                   192000, 352800, 384000}) {
+    for (int target : {16000, 24000}) {
+      EXPECT_LE(ResamplerKernelSize(rate, target), kMaxResamplerKernel / 3) << rate << " -> " << target;
+    }
+  }
+  EXPECT_GT(ResamplerKernelSize(44101, 16000), size_t{500000000});
+  // found by fuzzing: a header rate near 2^31 overflowed the width computation (6 * rate in int)
+  EXPECT_GT(ResamplerKernelSize(2097261637, 16000), kMaxResamplerKernel);
+  EXPECT_COSY_ERROR(Resampler(2097261637, 24000), ErrorCode::kInvalidAudio, "cannot be resampled");
+  EXPECT_COSY_ERROR(Resampler(44101, 16000), ErrorCode::kInvalidAudio,
+                    "sample rate 44101 Hz cannot be resampled to 16000 Hz exactly");
+  Audio odd;
+  odd.sample_rate = 44101;
+  odd.samples.assign(44101, 0.25f);
+  EXPECT_COSY_ERROR(PreparePromptAudio(odd, "odd.wav"), ErrorCode::kInvalidAudio,
+                    "odd.wav: sample rate 44101 Hz cannot be resampled to 16000 Hz");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // tests/unit/test_runtime_config.cc
 #include "cosyvoice/runtime_config.h"
+#include "models/session_factory.h"
 #include "test_util.h"
 
 namespace cosyvoice {
@@ -22,6 +23,20 @@ TEST(RuntimeConfig, ValidateNamesTheField) {
   c = RuntimeConfig{};
   c.device_id = -1;
   EXPECT_COSY_ERROR(c.Validate(), ErrorCode::kInvalidArgument, "device_id");
+}
+
+TEST(RuntimeConfig, ThreadCountsAreCappedAtTheHardwareWithOneWarning) {
+  const int cpus = HardwareThreadCount();
+  ASSERT_GE(cpus, 1);
+  EXPECT_EQ(CapThreadCount(0, "test_threads"), 0);  // ONNX Runtime's choice stays its choice
+  EXPECT_EQ(CapThreadCount(1, "test_threads"), 1);
+  EXPECT_EQ(CapThreadCount(cpus, "test_threads"), cpus);
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(CapThreadCount(1000, "test_threads"), cpus);
+  EXPECT_EQ(CapThreadCount(64 + cpus, "test_threads"), cpus);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("test_threads 1000 capped at " + std::to_string(cpus)), std::string::npos) << log;
+  EXPECT_EQ(log.find("capped", log.find("capped") + 1), std::string::npos) << "warned twice: " << log;
 }
 
 TEST(RuntimeConfig, ParsesProviderLists) {

@@ -31,6 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ort-report", action="store_true",
                    help="also print each graph's operator counts before/after ONNX Runtime's CPU optimizations")
     p.add_argument("--quiet", action="store_true", help="print only errors and the final line")
+    p.add_argument("--no-streaming-graph", dest="streaming_graph", action="store_false",
+                   help="leave out flow/flow_estimator_chunk.onnx (the DiT again, 1.3 GB at full size): the engine "
+                        "then streams by recomputation only (docs/streaming.md)")
     p.add_argument("--quantize", default=None, metavar="SPEC",
                    help="also write variants (docs/bundle.md §7): precisions for every family that has them "
                         "('int4,int8') or per family ('llm=fp32+int8+int4,flow=int8'); LLM: fp32 (fused graph), "
@@ -84,7 +87,8 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         config = export_bundle(args.checkpoint, args.out, threads=args.threads, force=args.force, name=args.name,
-                               ort_report=args.ort_report, log=log, quantize=quantize)
+                               ort_report=args.ort_report, log=log, quantize=quantize,
+                               streaming_graph=args.streaming_graph)
     except (ExportError, ConfigError, CheckpointError, ParityError, FileNotFoundError) as e:
         print(f"error: export failed: {e}", file=sys.stderr)
         print(f"error: nothing was written to {args.out}", file=sys.stderr)

@@ -35,6 +35,7 @@ from . import flow_graphs as FG
 from . import hift_builder as HB
 from . import hift_graphs as HG
 from . import llm_graph as LG
+from . import stream_graphs as SG
 from . import onnx_io, variants
 from .onnx_io import ExportError
 from .parity import GraphCheck, Tolerance
@@ -120,6 +121,7 @@ class _Ctx:
     threads: int
     log: Callable[[str], None]
     ort_report: bool
+    streaming_graph: bool = True
     t0: float = field(default_factory=time.time)
     checks: Dict[str, dict] = field(default_factory=dict)
     fusions: Dict[str, dict] = field(default_factory=dict)
@@ -389,6 +391,13 @@ def _export_flow(ctx: _Ctx) -> None:
     ctx.step("parity flow/flow_estimator.onnx vs DiT.forward_chunked")
     with ctx.session("flow/flow_estimator.onnx") as g:
         ctx.checks["flow/flow_estimator.onnx"] = _estimator_parity(ctx, flow, g)
+    if ctx.streaming_graph:
+        rel = "flow/flow_estimator_chunk.onnx"
+        ctx.export(SG.FlowEstimatorChunk(flow.decoder.estimator), SG.chunk_example(flow, gen=ctx.gen), rel,
+                   "flow_estimator_chunk", SG.chunk_io(flow))
+        ctx.step(f"parity {rel} vs streaming.dit_incremental")
+        with ctx.session(rel) as g:
+            ctx.checks[rel] = SG.chunk_parity(flow, g, ctx.gen, ctx.log)
     del flow
     gc.collect()
 
@@ -495,9 +504,14 @@ def _generator_parity(ctx: _Ctx, hift, g: OrtGraph, src_noise: np.ndarray) -> di
 # ------------------------------------------------------------------------------------- config
 
 def build_config(cfg: hparams.CosyVoice3Config, name: str, endofprompt_id: int, files: Dict[str, dict],
-                 source_files: Dict[str, dict], checks: Dict[str, dict], hift_noise_skip: int) -> dict:
+                 source_files: Dict[str, dict], checks: Dict[str, dict], hift_noise_skip: int,
+                 streaming_graph: bool = False) -> dict:
+    from ..streaming import hift_left_context_frames
     llm, q, flow, hift, feat = cfg.llm, cfg.llm.qwen, cfg.flow, cfg.hift, cfg.feat
     fmax = feat.fmax if feat.fmax is not None else feat.sampling_rate / 2.0
+    flow_chunk = ({"estimator_chunk": {"file": "flow/flow_estimator_chunk.onnx", "dim": flow.dit.dim,
+                                       "depth": flow.dit.depth, "conv_state": flow.dit.conv_pos_kernel - 1}}
+                  if streaming_graph else {})
     return {
         "format": "cosyvoice-ort-bundle",
         "format_version": onnx_io.FORMAT_VERSION,
@@ -533,6 +547,7 @@ def build_config(cfg: hparams.CosyVoice3Config, name: str, endofprompt_id: int, 
             "min_token_text_ratio": float(llm.min_token_text_ratio),
             "max_token_text_ratio": float(llm.max_token_text_ratio),
             "silent_tokens": list(sampling.SILENT_TOKENS), "max_silent_run": sampling.MAX_SILENT_RUN,
+            "mix_ratio": [int(llm.mix_ratio[0]), int(llm.mix_ratio[1])],
         },
         "flow": {
             "encoder": "flow/flow_encoder.onnx", "estimator": "flow/flow_estimator.onnx",
@@ -542,6 +557,7 @@ def build_config(cfg: hparams.CosyVoice3Config, name: str, endofprompt_id: int, 
             "vocab_size": flow.vocab_size, "n_timesteps": flow.cfm.n_timesteps,
             "cfg_rate": float(flow.cfm.inference_cfg_rate), "t_scheduler": flow.cfm.t_scheduler,
             "static_chunk_size": flow.dit.static_chunk_size, "max_frames": flow.cfm.noise_frames,
+            **flow_chunk,
         },
         "hift": {
             "f0": "hift/hift_f0.onnx", "generator": "hift/hift_generator.onnx",
@@ -550,6 +566,7 @@ def build_config(cfg: hparams.CosyVoice3Config, name: str, endofprompt_id: int, 
             "nb_harmonics": hift.nb_harmonics, "sine_amp": float(hift.nsf_alpha),
             "noise_std": float(hift.nsf_sigma), "voiced_threshold": float(hift.nsf_voiced_threshold),
             "audio_limit": float(hift.audio_limit), "lookahead_frames": hift.lookahead_frames,
+            "left_context_frames": hift_left_context_frames(hift),
             "source_noise": {"generator": "mt19937", "seed": noise.HIFT_NOISE_SEED, "skip": hift_noise_skip},
         },
         "streaming": {"token_hop_len": cfg.chunk_size, **STREAMING},
@@ -575,7 +592,8 @@ def _remove_stale_partials(out: Path, log: Callable[[str], None]) -> None:
 
 
 def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False, name: Optional[str] = None,
-                  ort_report: bool = False, log: Callable[[str], None] = print, quantize: Optional[dict] = None) -> dict:
+                  ort_report: bool = False, log: Callable[[str], None] = print, quantize: Optional[dict] = None,
+                  streaming_graph: bool = True) -> dict:
     """Export ``checkpoint_dir`` into the bundle directory ``out``; returns the config written.
 
     Raises :class:`ExportError` (bad input, output exists), :class:`hparams.ConfigError`,
@@ -600,7 +618,8 @@ def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False,
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(max(1, threads))
     ctx = _Ctx(ckpt=ckpt, tmp=tmp, cfg=cfg, threads=threads, log=log, ort_report=ort_report,
-               llm_variants=(quantize or {}).get("llm"), graph_variants=list((quantize or {}).get("graphs", [])))
+               llm_variants=(quantize or {}).get("llm"), graph_variants=list((quantize or {}).get("graphs", [])),
+               streaming_graph=streaming_graph)
     try:
         ctx.step(f"exporting {ckpt} -> {out} (temporary directory {tmp.name})")
         eop = _write_tokenizer(ctx)
@@ -616,7 +635,8 @@ def export_bundle(checkpoint_dir, out, *, threads: int = 2, force: bool = False,
             if p.is_file():
                 files[p.relative_to(tmp).as_posix()] = _file_entry(p)
         source = {f: _file_entry(ckpt / f) for f in CHECKPOINT_FILES}
-        config = build_config(cfg, name or ckpt.resolve().name, eop, files, source, ctx.checks, skip)
+        config = build_config(cfg, name or ckpt.resolve().name, eop, files, source, ctx.checks, skip,
+                              streaming_graph)
         for family, entries in ctx.variants.items():
             for entry in entries:
                 variants.add(config, family, entry)

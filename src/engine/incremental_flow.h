@@ -1,0 +1,59 @@
+// src/engine/incremental_flow.h - the flow's Euler/CFG solver advanced chunk by chunk, each ODE
+// step attending to cached keys/values of the frames done (docs/streaming.md §2).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/npy.h"
+#include "engine/bundle_config.h"
+#include "engine/cancellation.h"
+#include "engine/flow_matching.h"
+#include "models/flow_chunk_graph.h"
+
+namespace cosyvoice {
+
+// Per request (or per voice, as the prompt cache): x of the frames done is final, and per ODE step
+// a FlowStepCache holds what later frames attend to. Frames are absolute (prompt frame 0 first),
+// the noise is taken from the same frames, and every call but the last must end on an attention
+// chunk boundary, so a finished chunk never needed a later frame (the streaming mask,
+// spec-verification §(7)). Reproduces FlowMatching with streaming=true on the same frames, and the
+// Python reference streaming.IncrementalFlow.
+class IncrementalFlow {
+ public:
+  IncrementalFlow(const FlowChunkGraph &graph, const NpyArray &noise, const FlowConfig &config);
+
+  // Starts empty: `spks` is the encoder's speaker projection [mel_bins].
+  void Start(const std::vector<float> &spks, const FlowOptions &options);
+  // Starts from another state (a voice's prompt cache made with the same options).
+  void StartFrom(const IncrementalFlow &prompt);
+
+  // Integrates the next `frames` frames: mu and cond are [mel_bins, frames] channel-major (the
+  // flow inputs of frames frames() .. frames()+frames-1). Returns their final x, [mel_bins,
+  // frames]. `final_call` allows ending mid-chunk (nothing can follow). Throws kCancelled.
+  std::vector<float> Advance(const float *mu, const float *cond, int64_t frames, bool final_call,
+                             const CancelToken &cancel);
+
+  int64_t frames() const { return frames_; }
+  bool closed() const { return closed_; }
+  size_t cache_bytes() const;
+  const FlowOptions &options() const { return options_; }
+  int64_t chunk() const { return config_.static_chunk_size; }
+
+ private:
+  const FlowChunkGraph &graph_;
+  const NpyArray &noise_;
+  const FlowConfig &config_;
+  FlowOptions options_;
+  std::vector<float> spks2_;               // [2, mel_bins]: slot 1 zero
+  std::vector<FlowStepCache> steps_;       // one per ODE step
+  FlowChunkGraph::RunState run_;
+  int64_t frames_ = 0;
+  bool closed_ = false;
+};
+
+// Whole attention chunks of mel frames that depend on the voice only: mu at token t sees tokens up
+// to t + pre_lookahead, so frames below ratio * (K - pre_lookahead) are prompt-only.
+int64_t PromptCacheFrames(int64_t prompt_tokens, const FlowConfig &config);
+
+}  // namespace cosyvoice

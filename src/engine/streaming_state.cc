@@ -1,0 +1,75 @@
+// src/engine/streaming_state.cc
+#include "engine/streaming_state.h"
+
+#include <cstring>
+
+#include "common/log.h"
+#include "common/timer.h"
+#include "cosyvoice/error.h"
+
+namespace cosyvoice {
+namespace {
+
+const FlowChunkGraph &ChunkGraph(const Model::Impl &model) {
+  const FlowChunkGraph *g = model.flow_chunk();
+  if (g == nullptr) throw Error(ErrorCode::kBundle, "flow: the bundle has no flow_estimator_chunk.onnx");
+  return *g;
+}
+
+void Fnv(uint64_t &h, const void *data, size_t n) {
+  const auto *p = static_cast<const unsigned char *>(data);
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+}
+
+}  // namespace
+
+uint64_t PromptCacheKey(const Voice &v, const FlowOptions &o) {
+  uint64_t h = 1469598103934665603ull;
+  Fnv(h, v.speech_tokens.data(), v.speech_tokens.size() * sizeof(int32_t));
+  Fnv(h, v.speaker_embedding.data(), v.speaker_embedding.size() * sizeof(float));
+  Fnv(h, v.prompt_mel.data(), v.prompt_mel.size() * sizeof(float));
+  Fnv(h, &o.n_timesteps, sizeof(o.n_timesteps));
+  Fnv(h, &o.cfg_rate, sizeof(o.cfg_rate));
+  return h == 0 ? 1 : h;
+}
+
+StreamingState::StreamingState(const Model::Impl &m)
+    : model(m),
+      flow(ChunkGraph(m), m.flow_noise, m.bundle.flow),
+      prompt(ChunkGraph(m), m.flow_noise, m.bundle.flow),
+      vocoder(*m.hift_f0, *m.hift_generator, *m.vocoder, m.bundle.hift, m.bundle.flow.mel_bins) {}
+
+double StreamingState::StartSegment(const Voice &voice, const FlowOptions &options, const CancelToken &cancel) {
+  const uint64_t key = PromptCacheKey(voice, options);
+  double seconds = 0;
+  if (key != prompt_key) {
+    const auto t0 = SteadyClock::now();
+    prompt_key = 0;
+    const FlowConfig &f = model.bundle.flow;
+    std::vector<int64_t> tokens(voice.speech_tokens.begin(), voice.speech_tokens.end());
+    const FlowEncoderGraph::Output enc = model.flow_encoder->Run(tokens, voice.speaker_embedding);
+    prompt.Start(enc.spks, options);
+    const int64_t p0 = PromptCacheFrames(static_cast<int64_t>(tokens.size()), f);
+    if (p0 > 0) {
+      // mu of the voice-only frames (the finalize form's zero lookahead does not reach them) and
+      // cond = the prompt mel there
+      const int64_t m = f.mel_bins;
+      std::vector<float> mu(static_cast<size_t>(m * p0)), cond(static_cast<size_t>(m * p0));
+      for (int64_t c = 0; c < m; ++c) {
+        std::memcpy(&mu[static_cast<size_t>(c * p0)], &enc.mu[static_cast<size_t>(c * enc.frames)],
+                    sizeof(float) * static_cast<size_t>(p0));
+        for (int64_t t = 0; t < p0; ++t) cond[static_cast<size_t>(c * p0 + t)] = voice.prompt_mel[t * m + c];
+      }
+      prompt.Advance(mu.data(), cond.data(), p0, false, cancel);
+    }
+    prompt_key = key;
+    seconds = SecondsSince(t0);
+    COSY_LOG(kDebug) << "streaming prompt cache: " << p0 << " frames, " << prompt.cache_bytes() / 1048576
+                     << " MiB, " << seconds << " s";
+  }
+  flow.StartFrom(prompt);
+  vocoder.Start();
+  return seconds;
+}
+
+}  // namespace cosyvoice

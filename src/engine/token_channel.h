@@ -1,0 +1,90 @@
+// src/engine/token_channel.h - speech tokens from the decoding thread to the rendering thread.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+
+namespace cosyvoice {
+
+// One event of the token stream: a speech token of a segment, or the segment's end.
+struct TokenEvent {
+  int segment = 0;
+  int token = 0;
+  bool end = false;  // the segment has no more tokens
+};
+
+// The producer/consumer hand-off of a request (docs/streaming.md §"Overlap"): the LLM thread
+// pushes tokens and segment ends and never waits for rendering, except that it starts a segment
+// at most `lookahead` segments ahead of the one being rendered (Produce waits for that), which
+// bounds what is queued; the rendering thread pops. Either side can stop the other: Close (the
+// producer is done, or failed with an exception the consumer rethrows) and Abort (the consumer
+// stopped: the producer's next Push/Produce returns false).
+class TokenChannel {
+ public:
+  explicit TokenChannel(int lookahead = 1) : lookahead_(lookahead) {}
+
+  // Producer: waits until `segment` may start (at most `lookahead` ahead of the consumer). False
+  // once aborted.
+  bool Produce(int segment) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [&] { return aborted_ || segment <= rendering_ + lookahead_; });
+    return !aborted_;
+  }
+  bool Push(const TokenEvent &e) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (aborted_) return false;
+    events_.push_back(e);
+    cv_.notify_all();
+    return true;
+  }
+  // Producer: no more events; `error` (if any) is rethrown to the consumer after the queued events.
+  void Close(std::exception_ptr error = nullptr) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+    error_ = error;
+    cv_.notify_all();
+  }
+
+  // Consumer: the next event; false when the producer closed and everything was popped (then
+  // rethrows the producer's error, if any).
+  bool Pop(TokenEvent *e) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [&] { return !events_.empty() || closed_; });
+    if (events_.empty()) {
+      if (error_) std::rethrow_exception(error_);
+      return false;
+    }
+    *e = events_.front();
+    events_.pop_front();
+    return true;
+  }
+  // Consumer: rendering reached `segment` (lets the producer start the next ones).
+  void Rendering(int segment) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    rendering_ = segment;
+    cv_.notify_all();
+  }
+  // Consumer: stop the producer (its next Push/Produce returns false).
+  void Abort() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    aborted_ = true;
+    cv_.notify_all();
+  }
+  bool aborted() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return aborted_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<TokenEvent> events_;
+  int lookahead_;
+  int rendering_ = 0;
+  bool closed_ = false, aborted_ = false;
+  std::exception_ptr error_;
+};
+
+}  // namespace cosyvoice
