@@ -16,6 +16,7 @@ Command MakeOptimizeCommand(CLI::App &parent, const GlobalOptions & /*global*/) 
     bool force = false;
     std::string optimization = "all";
     std::string threads;
+    std::string precision = "all";
   };
   auto args = std::make_shared<Args>();
   Command cmd;
@@ -28,6 +29,10 @@ Command MakeOptimizeCommand(CLI::App &parent, const GlobalOptions & /*global*/) 
   cmd.app->add_flag("--force", args->force, "Replace an existing output directory");
   cmd.app->add_option("--graph-opt", args->optimization, "Graph optimization level the graphs are made for")
       ->default_val("all");
+  cmd.app
+      ->add_option("--precision", args->precision,
+                   "Only the graphs a load with this --precision reads (default: all graphs)")
+      ->default_val("all");
   cmd.app->add_option("--threads", args->threads, "Intra-op threads while optimizing (0: one per core)")
       ->type_name("N");
   cmd.run = [args] {
@@ -39,6 +44,7 @@ Command MakeOptimizeCommand(CLI::App &parent, const GlobalOptions & /*global*/) 
     o.out_dir = args->out;
     o.runtime = ro.ToConfig();
     o.force = args->force;
+    o.precision = args->precision;
     const auto t0 = SteadyClock::now();
     const OptimizedGraphsManifest m = OptimizeBundle(o);
     uint64_t bytes = 0;

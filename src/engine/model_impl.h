@@ -70,6 +70,7 @@ class Model::Impl {
 
   // The constructor's work after the config: tables, graphs, facts for ModelInfo.
   void LoadParts();
+  void VerifyFallbacks();
 
   ModelConfig config;
   BundleConfig bundle;

@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <set>
 
 #include "common/log.h"
 #include "common/sha256.h"
 #include "common/timer.h"
 #include "cosyvoice/error.h"
 #include "engine/bundle_config.h"
+#include "engine/bundle_verifier.h"
+#include "models/session_factory.h"
 
 namespace cosyvoice {
 namespace {
@@ -44,6 +47,25 @@ struct TempDir {
   }
 };
 
+// The bundle-relative graphs to optimize: every graph, or those a load with `precision` reads.
+std::set<std::string> GraphsToOptimize(const BundleConfig &bundle, const std::string &precision,
+                                       const RuntimeConfig &runtime) {
+  std::set<std::string> out;
+  if (precision == "all") {
+    for (const auto &[rel, f] : bundle.files)
+      if (IsGraph(rel)) out.insert(rel);
+    return out;
+  }
+  BundleConfig in_use = bundle;
+  for (const VariantChoice &c : ChooseVariants(bundle.variants, precision, PreferredProvider(runtime)))
+    if (c.variant != nullptr) ApplyVariant(in_use, *c.variant);
+  for (const FileToVerify &f : FilesInUse(bundle, in_use)) {
+    const std::string rel = std::filesystem::relative(f.path, bundle.dir).generic_string();
+    if (IsGraph(rel)) out.insert(rel);
+  }
+  return out;
+}
+
 }  // namespace
 
 OptimizedGraphsManifest OptimizeBundle(const OptimizeBundleOptions &options) {
@@ -62,8 +84,9 @@ OptimizedGraphsManifest OptimizeBundle(const OptimizeBundleOptions &options) {
   }
   TempDir tmp{out.parent_path() / ("." + out.filename().string() + ".partial-" + std::to_string(::getpid()))};
   std::filesystem::remove_all(tmp.path);
+  const std::set<std::string> graphs = GraphsToOptimize(bundle, options.precision, options.runtime);
   for (const auto &[rel, f] : bundle.files) {
-    if (!IsGraph(rel)) continue;
+    if (!graphs.count(rel)) continue;
     const auto t0 = SteadyClock::now();
     const std::filesystem::path target = tmp.path / rel;
     std::filesystem::create_directories(target.parent_path());

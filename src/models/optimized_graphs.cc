@@ -256,4 +256,14 @@ std::vector<std::pair<std::filesystem::path, OptimizedFile>> OptimizedGraphs::Fi
   return out;
 }
 
+std::vector<std::pair<std::filesystem::path, OptimizedFile>> OptimizedGraphs::FilesFor(
+    const std::string &source) const {
+  std::vector<std::pair<std::filesystem::path, OptimizedFile>> out;
+  auto it = chosen_.find(source);
+  if (it == chosen_.end()) return out;
+  out.emplace_back(dir_ / it->second.graph.path, it->second.graph);
+  for (const auto &f : it->second.data) out.emplace_back(dir_ / f.path, f);
+  return out;
+}
+
 }  // namespace cosyvoice

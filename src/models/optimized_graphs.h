@@ -92,6 +92,8 @@ class OptimizedGraphs {
   std::optional<std::filesystem::path> Find(const std::string &source) const;
   // Every file the chosen graphs need (for checksum verification).
   std::vector<std::pair<std::filesystem::path, OptimizedFile>> Files() const;
+  // The files of the optimized graph made from `source` (empty when none was chosen).
+  std::vector<std::pair<std::filesystem::path, OptimizedFile>> FilesFor(const std::string &source) const;
   bool empty() const { return chosen_.empty(); }
   const std::filesystem::path &dir() const { return dir_; }
 

@@ -16,6 +16,8 @@
 //   text-in streaming: sampled ids with fills ............... exact unless a near tie (margin below the
 //                                                            logit bound at the first difference)
 #include <algorithm>
+#include <chrono>
+#include <fstream>
 
 #include "audio/audio_io.h"
 #include "audio/features.h"
@@ -432,6 +434,22 @@ TEST_F(EngineGolden, OptimizedGraphsAreBitIdenticalAndOnlyUsedOnTheirTarget) {
     EXPECT_EQ(run(optimized), plain) << cs["name"].get<std::string>() << ": optimized graphs";
     EXPECT_EQ(run(refused), plain) << cs["name"].get<std::string>() << ": refused optimized graphs";
   }
+
+  // The load's checksums cover the optimized files in use, against the manifest (docs/bundle.md §4.1).
+  manifest.Save(o.out_dir);
+  const OptimizedFile &graph = manifest.graphs.at(engine_->bundle.hift.f0).graph;
+  const std::filesystem::path damaged = o.out_dir / graph.path;
+  const auto mtime = std::filesystem::last_write_time(damaged);
+  {
+    std::fstream f(damaged, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(graph.bytes / 2));
+    f.put('\x7f');  // same size, other bytes
+  }
+  std::filesystem::last_write_time(damaged, mtime + std::chrono::seconds(1));
+  c.verify_checksums = true;
+  EXPECT_COSY_ERROR(Model::Load(c), ErrorCode::kBundle, damaged.string() + ": sha256 ");
+  EXPECT_COSY_ERROR(Model::Load(c), ErrorCode::kBundle,
+                    "does not match " + (o.out_dir / "manifest.json").string());
 }
 
 TEST_F(EngineGolden, FlowEncoderAndSolver) {
