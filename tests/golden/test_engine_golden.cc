@@ -414,6 +414,7 @@ TEST_F(EngineGolden, OptimizedGraphsAreBitIdenticalAndOnlyUsedOnTheirTarget) {
   EXPECT_EQ(refused->info().optimized_graphs, 0);
 
   for (const json &cs : (*manifest_)["cases"]) {
+    if (cs.value("bistream", false)) continue;  // text-in streaming: TextStreamEqualsTheReference
     const json cj = ReadJson(CaseDir(cs) / "case.json");
     const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
     SynthesisRequest r;
