@@ -39,6 +39,11 @@ struct RuntimeConfig {
   std::string profile_prefix;
   // Where ONNX Runtime saves each optimized graph (debugging aid); empty: not saved.
   std::string optimized_model_dir;
+  // Graphs to load instead of bundle graphs: absolute path of the bundle graph -> its optimized form
+  // made for this machine by `cosyvoice optimize` (docs/bundle.md §8). The engine fills it from
+  // ModelConfig::optimized_dir after checking the optimized directory's manifest; a graph that ONNX
+  // Runtime then cannot load is reported in one line and the bundle graph is loaded instead.
+  std::map<std::string, std::string> graph_overrides;
 
   // Throws cosyvoice::Error (kInvalidArgument) naming the offending field.
   void Validate() const;

@@ -20,6 +20,7 @@
 #include "models/frontend_graphs.h"
 #include "models/hift_graphs.h"
 #include "models/llm_graph.h"
+#include "models/optimized_graphs.h"
 
 namespace cosyvoice {
 
@@ -69,9 +70,11 @@ class Model::Impl {
 
   // The constructor's work after the config: tables, graphs, facts for ModelInfo.
   void LoadParts();
+  void VerifyFallbacks();
 
   ModelConfig config;
   BundleConfig bundle;
+  OptimizedGraphs optimized;  // graphs loaded from `cosyvoice optimize`'s directory (docs/bundle.md §8)
   ModelInfo info;
   PromptConventions conventions;
   std::string frontend_id;  // identity of the frontend graphs, stored in voices
