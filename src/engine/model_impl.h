@@ -2,6 +2,7 @@
 // immutable after construction and safe to use from many threads at once.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -66,6 +67,16 @@ class Model::Impl {
   bool has_incremental_streaming() const {
     return !bundle.flow.estimator_chunk.file.empty() && bundle.hift.left_context_frames > 0;
   }
+  // The flow variant ModelConfig::precision chose (int8, fp16, ...), null for the base files. The
+  // chunked estimator has no variants, so streaming `exact` runs as `recompute` with one
+  // (docs/streaming.md §3); the first such request logs it.
+  const ModelInfo::Precision *flow_variant() const {
+    for (const ModelInfo::Precision &p : info.precisions) {
+      if (p.family == "flow" && p.variant != "base") return &p;
+    }
+    return nullptr;
+  }
+  mutable std::atomic<bool> logged_exact_as_recompute{false};
 
   // The constructor's work after the config: tables, graphs, facts for ModelInfo.
   void LoadParts();
