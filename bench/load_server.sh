@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts `cosyvoice serve` on a bundle, adds a voice, runs bench/load_server against it, stops it.
 #   bench/load_server.sh BUNDLE CLIENTS REQUESTS [load_server options...]
-#   env: CLI (build/bin/cosyvoice), LOAD (build/bin/load_server), WORKERS (server --workers), PROMPT
+#   env: CLI (build/bin/cosyvoice), LOAD (build/bin/load_server), WORKERS (server --workers), PROMPT,
+#        SERVE_ARGS (more `serve` options, e.g. "--precision llm=int4,flow=int8")
 # Example (the issue's check on the tiny model): bench/load_server.sh models/tiny/bundle 16 60 \
 #   --max-errors 0 --max-rss-growth-mb 50
 set -euo pipefail
@@ -11,7 +12,8 @@ CLI=${CLI:-build/bin/cosyvoice}
 LOAD=${LOAD:-build/bin/load_server}
 PROMPT=${PROMPT:-/usr/share/sounds/alsa/Front_Center.wav}
 log=$(mktemp)
-"$CLI" serve -m "$bundle" --port 0 ${WORKERS:+--workers $WORKERS} --queue $((clients * 2)) >"$log" 2>&1 &
+# shellcheck disable=SC2086  # SERVE_ARGS is a list of options
+"$CLI" serve -m "$bundle" --port 0 ${WORKERS:+--workers $WORKERS} --queue $((clients * 2)) ${SERVE_ARGS:-} >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT
 port=""

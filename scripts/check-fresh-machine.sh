@@ -5,7 +5,10 @@
 # and ca-certificates, clones this repository's commit REF (default HEAD: what is committed, never the
 # work tree) into it, and runs the README's two commands inside it with chroot, as root:
 #     make demo    then    make test
-# It exits with the status of the first that fails, after printing the time of every phase.
+# It exits with the status of the first that fails, after printing the time of every phase; with
+# status 75 when this machine cannot build a root at all (not root, no mount, debootstrap or the
+# mirror unavailable, no git checkout): nothing about the project was tested then, and .ci/run
+# runs `make test` on the machine itself instead, saying why.
 #
 # What the root gets from the host, and nothing else (no caches, no build trees, no environment):
 #   * the Debian mirror this host's apt uses (its /etc/apt/sources.list.d/*.sources, or the first
@@ -32,9 +35,12 @@ SUITE=bookworm
 INCLUDE=git,make,ca-certificates
 log() { printf '[fresh] %s\n' "$*"; }
 die() { printf '[fresh] error: %s\n' "$*" >&2; exit 1; }
+cannot() { printf '[fresh] cannot build a fresh root here: %s\n' "$*" >&2; exit 75; }
 
-[[ $(id -u) -eq 0 ]] || die "needs root (debootstrap, mount and chroot): run it with sudo"
-src=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
+[[ $(id -u) -eq 0 ]] || cannot "needs root (debootstrap, mount and chroot): run it with sudo"
+unshare -m mount -t tmpfs none /mnt 2>/dev/null || cannot "mounting is not allowed (a container without CAP_SYS_ADMIN?)"
+src=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel 2>/dev/null) || cannot "$(dirname "$0")/.. is not a git checkout"
+
 ref=${1:-HEAD}
 commit=$(git -C "$src" rev-parse --verify --quiet "$ref^{commit}") || die "'$ref' is not a commit of $src"
 
@@ -98,7 +104,8 @@ if ! command -v debootstrap >/dev/null; then
   log "installing debootstrap on this host"
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends debootstrap \
     || { apt-get -o DPkg::Lock::Timeout=600 update -q \
-         && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends debootstrap; }
+         && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends debootstrap; } \
+    || cannot "debootstrap is not installed and apt-get could not install it"
 fi
 mirror=$(host_mirror)
 cache_args=()
@@ -111,7 +118,7 @@ fi
 t=$(date +%s)
 log "debootstrap --variant=minbase --include=$INCLUDE ${cache_args[*]} $SUITE $root $mirror"
 debootstrap --variant=minbase --include="$INCLUDE" "${cache_args[@]}" "$SUITE" "$root" "$mirror" > "$work/debootstrap.log" 2>&1 \
-  || { tail -n 30 "$work/debootstrap.log" >&2; die "debootstrap failed (log above)"; }
+  || { tail -n 30 "$work/debootstrap.log" >&2; cannot "debootstrap failed (log above)"; }
 phase_done debootstrap "$t"
 # What Debian's official container image (debian:bookworm) sets: dpkg skips fsync per file. It changes
 # no package and no result, only how long unpacking ~800 packages takes.
@@ -140,8 +147,11 @@ bind_ro() {  # bind_ro HOST_FILE ROOT_PATH
 [[ -f /etc/npmrc ]] && bind_ro /etc/npmrc /etc/npmrc
 [[ -f "$HOME/.npmrc" ]] && bind_ro "$HOME/.npmrc" /root/.npmrc
 git clone -q --no-checkout "file://$src" "$root/root/cosyvoice-ort"
-git -C "$root/root/cosyvoice-ort" cat-file -e "$commit^{commit}" 2>/dev/null \
-  || die "$commit is not reachable from a branch or tag of $src"
+if ! git -C "$root/root/cosyvoice-ort" cat-file -e "$commit^{commit}" 2>/dev/null; then
+  # a detached HEAD (as in CI) is on no branch: fetch that commit by name
+  git -C "$root/root/cosyvoice-ort" fetch -q --upload-pack="git -c uploadpack.allowAnySHA1InWant=true upload-pack" \
+    origin "$commit" || die "could not fetch $commit from $src"
+fi
 git -C "$root/root/cosyvoice-ort" -c advice.detachedHead=false checkout -q --detach "$commit"
 log "cloned $src at $(git -C "$src" log -1 --format='%h %s' "$commit")"
 phase_done setup "$t"

@@ -325,6 +325,17 @@ def test_quantize_makes_flow_hift_and_fp16_variants(tiny_bundle, tmp_path):
             assert rel in cfg["files"] and (out / rel).stat().st_size == cfg["files"][rel]["bytes"]
             assert _same_signature(out / base, out / rel), rel      # the engine's wrapper loads it unchanged
     assert got["flow"]["int8"]["quantization"]["kept_float"]      # time embedding and output projection
+    # the streaming chunk graph is rewritten with the same recipe, so exact/fast streaming runs in the
+    # variant's precision (docs/streaming.md §8)
+    chunk_base = cfg["flow"]["estimator_chunk"]["file"]
+    for v in got["flow"].values():
+        rel = v["files"]["estimator_chunk.file"]
+        assert rel != chunk_base and rel in cfg["files"]
+        assert _same_signature(out / chunk_base, out / rel), rel
+    chunk8 = onnx.load(str(out / got["flow"]["int8"]["files"]["estimator_chunk.file"]))
+    dense8 = onnx.load(str(out / got["flow"]["int8"]["files"]["estimator"]))
+    count = lambda m: sum(n.op_type == "DynamicQuantizeMatMul" for n in m.graph.node)  # noqa: E731
+    assert count(chunk8) == count(dense8) > 0                      # the same DiT products
     r = _cli("quantize", out, "--flow", "int8", "--quiet")
     assert r.returncode == 1 and "already has variant(s) flow/int8" in r.stderr
     r = _cli("quantize", tiny_bundle, "--out", tmp_path / "bad", "--hift", "int8")
@@ -342,6 +353,7 @@ def test_export_quantize_writes_graph_variants(tmp_path, request):
     cfg = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert cfg["format_version"] == "1.1"
     assert [v["name"] for v in cfg["variants"]["flow"]] == ["int8"]
+    assert set(cfg["variants"]["flow"][0]["files"]) == {"estimator", "estimator_chunk.file"}
     assert (out / cfg["variants"]["hift"][0]["files"]["generator"]).is_file()
 
 

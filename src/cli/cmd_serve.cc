@@ -36,6 +36,15 @@ Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
       ->default_val(-1);
   cmd.app->add_option("--threads", c.threads, "ONNX Runtime threads per worker (0: cores / workers)")
       ->default_val(0);
+  cmd.app
+      ->add_option("--precision", c.precision,
+                   "Bundle variants to run (docs/bundle.md §7): fp32|fp16|int8|int4|auto or a variant name, "
+                   "for all graph families or per family, e.g. llm=int4,flow=int8")
+      ->default_val("fp32");
+  cmd.app
+      ->add_option("--provider", c.providers,
+                   "Execution providers in order of preference, e.g. webgpu,cpu (docs/gpu.md)")
+      ->default_val("cpu");
   cmd.app->add_option("--timeout", c.timeout_seconds, "Per-request deadline in seconds, queueing included")
       ->default_val(300);
   cmd.app
@@ -51,6 +60,7 @@ Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
       "Examples:\n"
       "  cosyvoice serve -m bundle --data-dir voices            # http://127.0.0.1:7860/\n"
       "  COSYVOICE_API_KEY=secret cosyvoice serve -m bundle --host 0.0.0.0\n"
+      "  cosyvoice serve -m bundle --precision llm=int4,flow=int8   # the quantized variants\n"
       "See docs/server.md for the API.");
   const GlobalOptions *g = &global;
   cmd.run = [args, g] {
@@ -60,8 +70,14 @@ Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
     config.quiet_requests = g->quiet;
     config.Validate();
 
-    COSY_LOG(kInfo) << "loading " << config.model_dir << " for " << config.ResolvedWorkers() << " workers";
-    auto backend = server::LoadEngineBackend(config.model_dir, config.ResolvedThreads());
+    COSY_LOG(kInfo) << "loading " << config.model_dir << " for " << config.ResolvedWorkers() << " workers"
+                    << (config.precision == "fp32" ? "" : ", precision " + config.precision);
+    ModelConfig model_config;
+    model_config.model_dir = config.model_dir;
+    model_config.runtime.intra_op_threads = config.ResolvedThreads();
+    model_config.runtime.providers = ParseProviderList(config.providers);
+    model_config.precision = config.precision;
+    auto backend = server::LoadEngineBackend(model_config);
     auto store = config.data_dir.empty() ? server::NewMemoryVoiceStore(config.max_voices)
                                          : server::OpenSqliteVoiceStore(config.data_dir, config.max_voices);
     server::HttpServer http(config, std::move(backend), std::move(store));

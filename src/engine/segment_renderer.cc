@@ -68,6 +68,10 @@ void SegmentRenderer::Finish() {
   RunChunk(scheduler_.Final(static_cast<int>(tokens_.size())));
 }
 
+int SegmentRenderer::TokensToNextChunk() const {
+  return stream_ ? scheduler_.TokensToNextChunk(static_cast<int>(tokens_.size())) : -1;
+}
+
 void SegmentRenderer::RunReadyChunks() {
   while (auto chunk = scheduler_.Next(static_cast<int>(tokens_.size()))) RunChunk(*chunk);
 }
@@ -102,7 +106,8 @@ void SegmentRenderer::AdvanceFlow(bool final) {
   const size_t old = x_.size();
   x_.resize(old + static_cast<size_t>(m * s));
   for (int64_t t = 0; t < s; ++t) {
-    for (int64_t c = 0; c < m; ++c) x_[old + static_cast<size_t>(t * m + c)] = x[static_cast<size_t>(c * s + t)];
+    for (int64_t c = 0; c < m; ++c)
+      x_[old + static_cast<size_t>(t * m + c)] = x[static_cast<size_t>(c * s + t)];
   }
   stats_.seconds.flow += SecondsSince(t0);
   stats_.flow_frame_steps += s * options_.flow.n_timesteps;
@@ -159,8 +164,10 @@ void SegmentRenderer::RunChunk(const StreamChunk &chunk) {
       return;
     }
     if (chunk.final) AdvanceFlow(true);
-    const int64_t to = chunk.final ? inc_->flow.frames() : input_.prompt_frames + (chunk.offset + chunk.hop) * ratio;
-    if (to > inc_->flow.frames()) throw Error(ErrorCode::kRuntime, "streaming: chunk beyond the flow's frames");
+    const int64_t to =
+        chunk.final ? inc_->flow.frames() : input_.prompt_frames + (chunk.offset + chunk.hop) * ratio;
+    if (to > inc_->flow.frames())
+      throw Error(ErrorCode::kRuntime, "streaming: chunk beyond the flow's frames");
     Vocode(FlowFrames(from, to), to - from, chunk.final);
     return;
   }

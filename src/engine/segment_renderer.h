@@ -41,6 +41,11 @@ class SegmentRenderer {
   void Finish();
 
   size_t num_tokens() const { return tokens_.size(); }
+  // Streaming: tokens still to come before the next chunk renders (0 when one renders on the next
+  // Push). Offline: -1 (nothing renders before Finish).
+  int TokensToNextChunk() const;
+  // Streaming: a chunk of this segment was rendered (its audio emitted).
+  bool RenderedAChunk() const { return scheduler_.offset() > 0; }
 
  private:
   void RunReadyChunks();

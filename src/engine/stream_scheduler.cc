@@ -40,6 +40,10 @@ std::optional<StreamChunk> StreamScheduler::Next(int available) {
   return c;
 }
 
+int StreamScheduler::TokensToNextChunk(int available) const {
+  return std::max(0, HopNow() + schedule_.pre_lookahead - (available - offset_));
+}
+
 StreamChunk StreamScheduler::Final(int available) const {
   StreamChunk c;
   c.offset = offset_;

@@ -45,6 +45,8 @@ class StreamScheduler {
   std::optional<StreamChunk> Next(int available);
   // The last chunk once every token is known: [offset, available).
   StreamChunk Final(int available) const;
+  // How many more tokens `Next` needs before it returns a chunk (0: one is ready now).
+  int TokensToNextChunk(int available) const;
 
   int offset() const { return offset_; }
   int pad() const { return pad_; }

@@ -259,17 +259,28 @@ void Session::State::RenderSegment(int index, int count, const Voice &voice, con
   SilentTokenFilter filter(l.silent_tokens, l.max_silent_run);
   // built while the LLM decodes: a new voice's streaming prompt cache is computed meanwhile
   SegmentRenderer renderer(model_, voice, opt, opt.stream, incremental, emit, stats, cancel);
+  // first-audio priority (TokenChannel): until the request's first chunk is out, the LLM decodes
+  // only the tokens that chunk needs, and waits while it renders
+  bool first_audio = opt.stream && index == 0;
   TokenEvent e;
   while (channel.Pop(&e) && !e.end) {
     cancel.Check();
     if (e.segment != index) throw Error(ErrorCode::kRuntime, "token stream out of order");
-    if (filter.Push(e.token)) renderer.Push(e.token);  // streaming: renders what became ready
+    if (!filter.Push(e.token)) continue;
+    if (first_audio) channel.LimitProducer(std::max(0, renderer.TokensToNextChunk() - 1));
+    renderer.Push(e.token);  // streaming: renders what became ready
+    if (first_audio && renderer.RenderedAChunk()) {
+      first_audio = false;
+      channel.LimitProducer(-1);
+    }
   }
   if (!e.end) throw Error(ErrorCode::kCancelled, "synthesis stopped");  // the producer stopped early
   if (renderer.num_tokens() == 0) {
     COSY_LOG(kWarning) << "segment " << index + 1 << " produced no speech tokens; skipped";
   }
+  if (first_audio) channel.LimitProducer(0);  // the first audio comes from the final chunk
   renderer.Finish();
+  channel.LimitProducer(-1);
 }
 
 // ---- Session ------------------------------------------------------------------------------------

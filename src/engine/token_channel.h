@@ -15,12 +15,20 @@ struct TokenEvent {
   bool end = false;  // the segment has no more tokens
 };
 
-// The producer/consumer hand-off of a request (docs/streaming.md §"Overlap"): the LLM thread
-// pushes tokens and segment ends and never waits for rendering, except that it starts a segment
-// at most `lookahead` segments ahead of the one being rendered (Produce waits for that), which
-// bounds what is queued; the rendering thread pops. Either side can stop the other: Close (the
-// producer is done, or failed with an exception the consumer rethrows) and Abort (the consumer
-// stopped: the producer's next Push/Produce returns false).
+// The producer/consumer hand-off of a request (docs/streaming.md §8): the LLM thread pushes tokens
+// and segment ends and does not wait for rendering, except for the first-audio limit below; it
+// starts a segment at most `lookahead` segments ahead of the one being rendered (Produce waits for
+// that), which bounds what is queued; the rendering thread pops. Either side can stop the other:
+// Close (the producer is done, or failed with an exception the consumer rethrows) and Abort (the
+// consumer stopped: the producer's next Push/Produce returns false).
+//
+// First-audio priority: until the first chunk of a streamed request is out, decoding tokens that
+// chunk does not need only takes CPU from the chunk's flow and vocoder (on 2 cores the LLM thread
+// and the renderer halve each other's speed). The consumer therefore sets a limit - the tokens it
+// still needs for its next chunk - and Push waits while that many are queued; a limit of 0 holds
+// the producer while the chunk renders; no limit (-1) lets it run free. The producer waits only on
+// tokens already queued, so the consumer can always pop them: a token the consumer drops (the
+// silent-token filter) shrinks the queue and frees the producer.
 class TokenChannel {
  public:
   explicit TokenChannel(int lookahead = 1) : lookahead_(lookahead) {}
@@ -32,12 +40,15 @@ class TokenChannel {
     cv_.wait(lock, [&] { return aborted_ || segment <= rendering_ + lookahead_; });
     return !aborted_;
   }
+  // Producer: queues `e`, then waits while the consumer's limit says it has all it needs. False
+  // once aborted.
   bool Push(const TokenEvent &e) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
     if (aborted_) return false;
     events_.push_back(e);
     cv_.notify_all();
-    return true;
+    cv_.wait(lock, [&] { return aborted_ || limit_ < 0 || static_cast<int>(events_.size()) < limit_; });
+    return !aborted_;
   }
   // Producer: no more events; `error` (if any) is rethrown to the consumer after the queued events.
   void Close(std::exception_ptr error = nullptr) {
@@ -58,12 +69,20 @@ class TokenChannel {
     }
     *e = events_.front();
     events_.pop_front();
+    cv_.notify_all();  // a producer waiting on the limit may go on
     return true;
   }
   // Consumer: rendering reached `segment` (lets the producer start the next ones).
   void Rendering(int segment) {
     std::lock_guard<std::mutex> lock(mutex_);
     rendering_ = segment;
+    cv_.notify_all();
+  }
+  // Consumer: the producer may run until `tokens` events are queued (0: hold it now; -1: no limit,
+  // the default).
+  void LimitProducer(int tokens) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    limit_ = tokens;
     cv_.notify_all();
   }
   // Consumer: stop the producer (its next Push/Produce returns false).
@@ -83,6 +102,7 @@ class TokenChannel {
   std::deque<TokenEvent> events_;
   int lookahead_;
   int rendering_ = 0;
+  int limit_ = -1;
   bool closed_ = false, aborted_ = false;
   std::exception_ptr error_;
 };

@@ -93,7 +93,7 @@ VariantConfig ReadOne(JsonObjectReader r, const std::string &family,
 const std::map<std::string, std::vector<std::string>> &VariantFamilyFields() {
   static const std::map<std::string, std::vector<std::string>> kFields = {
       {"llm", {"file", "text_embedding", "speech_embedding"}},
-      {"flow", {"encoder", "estimator"}},
+      {"flow", {"encoder", "estimator", "estimator_chunk.file"}},
       {"hift", {"f0", "generator"}},
       {"frontend", {"speech_tokenizer.file", "campplus.file"}},
   };
@@ -280,6 +280,15 @@ void ApplyVariant(BundleConfig &config, const VariantConfig &v) {
     } else if (v.family == "flow") {
       if (field == "encoder") config.flow.encoder = rel;
       if (field == "estimator") config.flow.estimator = rel;
+      // the streaming chunk graph of the same DiT (docs/streaming.md): a variant that has one
+      // keeps exact/fast streaming in its precision
+      if (field == "estimator_chunk.file") {
+        if (config.flow.estimator_chunk.file.empty()) {
+          throw Error(ErrorCode::kBundle, config.config_path.string() + ": flow variant '" + v.name +
+                                              "' has an estimator_chunk, but flow.estimator_chunk is absent");
+        }
+        config.flow.estimator_chunk.file = rel;
+      }
     } else if (v.family == "hift") {
       if (field == "f0") config.hift.f0 = rel;
       if (field == "generator") config.hift.generator = rel;

@@ -36,12 +36,7 @@ class Worker : public EngineWorker {
 
 class Backend : public EngineBackend {
  public:
-  Backend(const std::string &dir, int threads) {
-    ModelConfig config;
-    config.model_dir = dir;
-    config.runtime.intra_op_threads = threads;
-    model_ = Model::Load(config);
-  }
+  explicit Backend(const ModelConfig &config) : model_(Model::Load(config)) {}
   std::unique_ptr<EngineWorker> NewWorker() const override { return std::make_unique<Worker>(model_); }
   std::string model_name() const override { return model_->info().model_name; }
   int sample_rate() const override { return model_->sample_rate(); }
@@ -55,8 +50,8 @@ class Backend : public EngineBackend {
 
 }  // namespace
 
-std::unique_ptr<EngineBackend> LoadEngineBackend(const std::string &bundle_dir, int threads) {
-  return std::make_unique<Backend>(bundle_dir, threads);
+std::unique_ptr<EngineBackend> LoadEngineBackend(const ModelConfig &config) {
+  return std::make_unique<Backend>(config);
 }
 
 }  // namespace cosyvoice::server

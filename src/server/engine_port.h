@@ -51,8 +51,9 @@ class EngineBackend {
   virtual int64_t CountTokens(const std::string &text) const = 0;
 };
 
-// The real engine on a bundle directory: one Model shared by every worker, a Session per worker.
-// `threads` sizes ONNX Runtime's intra-op pool, which all workers share (docs/api.md).
-std::unique_ptr<EngineBackend> LoadEngineBackend(const std::string &bundle_dir, int threads);
+// The real engine on a bundle: one Model shared by every worker, a Session per worker.
+// `config.runtime.intra_op_threads` sizes ONNX Runtime's intra-op pool, which all workers share
+// (docs/api.md); `config.precision` picks the bundle's variants (docs/bundle.md §7).
+std::unique_ptr<EngineBackend> LoadEngineBackend(const ModelConfig &config);
 
 }  // namespace cosyvoice::server

@@ -1,7 +1,7 @@
 // src/server/server.h - `cosyvoice serve`: the HTTP server around a worker pool on one model.
 //
 //   ServerConfig config;  config.model_dir = "bundle";
-//   HttpServer server(config, LoadEngineBackend(config.model_dir, threads), OpenSqliteVoiceStore(dir, 1000));
+//   HttpServer server(config, LoadEngineBackend(model_config), OpenSqliteVoiceStore(dir, 1000));
 //   int port = server.Bind();   // throws Error(kIo) when the address is taken
 //   server.Run();               // until Shutdown() (SIGTERM): stop accepting, drain, return
 //

@@ -15,6 +15,8 @@ struct ServerConfig {
   int workers = 0;                    // 0: from the core count (DefaultWorkers)
   int threads = 0;                    // ONNX Runtime intra-op threads per worker; 0: cores / workers
   int queue = -1;                     // jobs that may wait for a worker; -1: 4 x workers
+  std::string precision = "fp32";     // ModelConfig::precision: the bundle variants to run
+  std::string providers = "cpu";      // execution providers in order of preference, comma-separated
 
   // Limits (each answered with a clear 4xx before any expensive work).
   size_t max_body_bytes = 32u << 20;   // whole request (a 30 s 48 kHz stereo float WAV is 11.5 MB)

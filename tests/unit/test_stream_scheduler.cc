@@ -65,6 +65,25 @@ TEST(StreamScheduler, HandComputedSchedules) {
   EXPECT_EQ(Flat(Incremental(kCv3, 0, 28)), (std::vector<std::vector<int>>{{0, 25, 28, 0}, {25, 3, 28, 1}}));
 }
 
+// TokensToNextChunk is what the first-audio priority holds the LLM by: it must count down to 0
+// exactly when Next starts returning a chunk, for every available count, through the hops.
+TEST(StreamScheduler, TokensToNextChunkReachesZeroExactlyWhenAChunkIsReady) {
+  StreamScheduler sched(kCv3, 60);  // hops 40, 50, 100 + 3 lookahead
+  EXPECT_EQ(sched.TokensToNextChunk(0), 43);
+  int chunks = 0;
+  for (int available = 0; available <= 300; ++available) {
+    const int before = sched.TokensToNextChunk(available);
+    const auto c = sched.Next(available);
+    EXPECT_EQ(before == 0, c.has_value()) << "available " << available;
+    if (c) {
+      ++chunks;
+      EXPECT_GT(sched.TokensToNextChunk(available), 0) << "one chunk per token here";
+    }
+  }
+  EXPECT_EQ(chunks, 4);
+  EXPECT_EQ(sched.TokensToNextChunk(300), 93);  // offset 290 + hop 100 + lookahead 3 = 393
+}
+
 TEST(StreamScheduler, ChunksEndOnDitChunkBoundariesForEveryPromptLength) {
   for (int prompt = 0; prompt <= 120; ++prompt) {
     for (int total : {1, 27, 28, 60, 150, 400}) {

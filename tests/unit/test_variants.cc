@@ -15,7 +15,8 @@ namespace {
 using nlohmann::json;
 
 const std::set<std::string> kListed = {"llm/a_int4.onnx", "llm/a_int8.onnx",  "llm/fused.onnx",
-                                       "llm/t16.npy",     "flow/e_int8.onnx", "flow/e_fp16.onnx"};
+                                       "llm/t16.npy",     "flow/e_int8.onnx", "flow/e_fp16.onnx",
+                                       "flow/c_int8.onnx"};
 
 VariantMap Read(const json &j) {
   return ReadVariants(j, "bundle/config.json", [](const std::string &rel) { return kListed.count(rel) > 0; });
@@ -196,6 +197,28 @@ TEST(ApplyVariant, PointsTheFamilyFieldsAtTheVariantFiles) {
   EXPECT_EQ(c.llm.text_embedding, "llm/t16.npy");
   EXPECT_EQ(c.llm.speech_embedding, "llm/speech_embedding.npy");
   EXPECT_EQ(c.flow.estimator, "flow/e_int8.onnx");
+  EXPECT_EQ(c.flow.estimator_chunk.file, "") << "a variant without a chunk graph leaves it alone";
+}
+
+// A flow variant made from a bundle with the streaming chunk graph carries that graph in its
+// precision too, so exact/fast streaming runs the same DiT weights as the final pass.
+TEST(ApplyVariant, AFlowVariantWithAChunkGraphReplacesBoth) {
+  json j = {{"flow",
+             {{{"name", "int8"},
+               {"precision", "int8"},
+               {"providers", {"cpu"}},
+               {"files", {{"estimator", "flow/e_int8.onnx"}, {"estimator_chunk.file", "flow/c_int8.onnx"}}},
+               {"gate", {{"status", "untested"}}}}}}};
+  const VariantMap m = Read(j);
+  BundleConfig c;
+  c.flow.estimator = "flow/flow_estimator.onnx";
+  c.flow.estimator_chunk.file = "flow/flow_estimator_chunk.onnx";
+  ApplyVariant(c, m.at("flow")[0]);
+  EXPECT_EQ(c.flow.estimator, "flow/e_int8.onnx");
+  EXPECT_EQ(c.flow.estimator_chunk.file, "flow/c_int8.onnx");
+  BundleConfig no_chunk;  // a hand-edited config: the variant's chunk graph has no shape to run with
+  EXPECT_COSY_ERROR(ApplyVariant(no_chunk, m.at("flow")[0]), ErrorCode::kBundle,
+                    "has an estimator_chunk, but flow.estimator_chunk is absent");
 }
 
 }  // namespace

@@ -330,6 +330,8 @@ def _export_graph_variants(ctx: _Ctx) -> None:
 
     base = {"llm": {"file": "llm/llm.onnx"}, "flow": {"estimator": "flow/flow_estimator.onnx"},
             "hift": {"generator": "hift/hift_generator.onnx"}}
+    if (ctx.tmp / "flow/flow_estimator_chunk.onnx").exists():  # the flow variants rewrite it too
+        base["flow"]["estimator_chunk"] = {"file": "flow/flow_estimator_chunk.onnx"}
     for family, name in ctx.graph_variants:
         entry, _ = QV.make_variant(ctx.tmp, base, family, name, log=ctx.step)
         ctx.variants.setdefault(family, []).append(entry)

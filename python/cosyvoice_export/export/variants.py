@@ -17,7 +17,7 @@ FORMAT_WITH_VARIANTS = "1.1"
 # family (a top-level config section) -> its fields that name files (dotted: nested objects)
 FAMILY_FILE_KEYS: Dict[str, tuple] = {
     "llm": ("file", "text_embedding", "speech_embedding"),
-    "flow": ("encoder", "estimator"),
+    "flow": ("encoder", "estimator", "estimator_chunk.file"),
     "hift": ("f0", "generator"),
     "frontend": ("speech_tokenizer.file", "campplus.file"),
 }

@@ -88,27 +88,44 @@ def variant_path(base_rel: str, suffix: str) -> str:
     return f"{stem}.{suffix}{ext}"
 
 
+def _family_graphs(config: dict, family: str, spec: VariantSpec) -> List[Tuple[str, str]]:
+    """(field, bundle-relative file) of every graph the variant rewrites: the family's field, and for
+    the flow the streaming chunk graph of the same DiT when the bundle has one (docs/streaming.md),
+    so that exact/fast streaming runs in the variant's precision too."""
+    graphs = [(spec.field, config[family][spec.field])]
+    chunk = (config.get("flow", {}).get("estimator_chunk") or {}).get("file")
+    if family == "flow" and spec.field == "estimator" and chunk:
+        graphs.append(("estimator_chunk.file", chunk))
+    return graphs
+
+
 def make_variant(bundle: Path, config: dict, family: str, name: str, out_root: Optional[Path] = None,
                  log: Callable[[str], None] = print) -> Tuple[dict, List[str]]:
-    """Writes the variant's graph under ``out_root`` (default: the bundle) at the same relative path
-    the entry names; returns (``variants`` entry, list of files written, bundle-relative)."""
+    """Writes the variant's graph(s) under ``out_root`` (default: the bundle) at the same relative
+    paths the entry names; returns (``variants`` entry, list of files written, bundle-relative)."""
     spec = SPECS.get((family, name))
     if spec is None:
         raise ValueError(f"unknown variant {family}/{name}; known: {', '.join(available())}")
-    base_rel = config[family][spec.field]
-    rel = variant_path(base_rel, spec.suffix)
-    src = Path(bundle) / base_rel
-    dst = Path(out_root or bundle) / rel
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    t0 = time.time()
-    log(f"[quantize] {family}/{name}: reading {base_rel}")
-    model = onnx.load(str(src))
-    desc = spec.make(model)
-    tmp = dst.with_name(dst.name + ".tmp")
-    onnx.save(model, str(tmp))
-    os.replace(tmp, dst)
-    log(f"[quantize] {family}/{name}: wrote {rel} ({dst.stat().st_size / 1e6:.1f} MB, {time.time() - t0:.0f} s)")
+    files: Dict[str, str] = {}
+    desc: Dict[str, object] = {}
+    for field_name, base_rel in _family_graphs(config, family, spec):
+        rel = variant_path(base_rel, spec.suffix)
+        src = Path(bundle) / base_rel
+        dst = Path(out_root or bundle) / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.time()
+        log(f"[quantize] {family}/{name}: reading {base_rel}")
+        model = onnx.load(str(src))
+        made = spec.make(model)
+        if not desc:
+            desc = made
+        else:  # the chunk graph: same recipe; keep what differs (its counts of rewritten nodes)
+            desc[field_name.split(".")[0]] = {k: v for k, v in made.items() if desc.get(k) != v}
+        tmp = dst.with_name(dst.name + ".tmp")
+        onnx.save(model, str(tmp))
+        os.replace(tmp, dst)
+        log(f"[quantize] {family}/{name}: wrote {rel} ({dst.stat().st_size / 1e6:.1f} MB, {time.time() - t0:.0f} s)")
+        files[field_name] = rel
     entry = {"name": spec.name, "precision": spec.precision, "providers": list(spec.providers),
-             "files": {spec.field: rel}, "quantization": desc, "gate": {"status": "untested"}}
-    return entry, [rel]
-
+             "files": files, "quantization": desc, "gate": {"status": "untested"}}
+    return entry, list(files.values())

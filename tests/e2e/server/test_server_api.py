@@ -27,6 +27,7 @@ from server_util import (Server, curl, curl_json, metrics, raw_request, read_htt
 
 CLI = os.environ.get("COSYVOICE_CLI", "build/bin/cosyvoice")
 BUNDLE = os.environ.get("COSYVOICE_BUNDLE", "models/tiny/bundle")
+BUNDLE_Q = os.environ.get("COSYVOICE_BUNDLE_Q", "")  # the tiny bundle with LLM variants (bundle-q)
 PROMPT = os.environ.get("COSYVOICE_PROMPT", "/usr/share/sounds/alsa/Front_Center.wav")
 SOURCE = "/usr/share/sounds/alsa/Rear_Left.wav"
 NODE = shutil.which("node")
@@ -382,6 +383,25 @@ class Auth(unittest.TestCase):
         finally:
             self.assertEqual(server.stop(), 0)
             os.unlink(key_file)
+
+    @unittest.skipUnless(BUNDLE_Q, "COSYVOICE_BUNDLE_Q (the tiny bundle with LLM variants) not given")
+    def test_precision_runs_the_variant_and_a_bad_one_stops_the_start(self):
+        server = Server(CLI, BUNDLE_Q, "--precision", "llm=int8", "--workers", "1")
+        try:
+            self.assertIn("precision llm=int8", server.output())
+            status, _, body = curl("-F", "mode=zero_shot", "-F", "text=Hello.", "-F", f"prompt_audio=@{PROMPT}",
+                                   "-F", "prompt_text=Front center.", "-F", "min_tokens=25", "-F", "max_tokens=25",
+                                   "-F", "response_format=pcm", server.url + "/v1/audio/synthesize")
+            self.assertEqual((status, len(body)), (200, 2 * 25 * SPT), body[:200])
+        finally:
+            self.assertEqual(server.stop(), 0)
+        for bad, hint in ((["--precision", "int3"], "int3"), (["--precision", "flow=int4"], "flow"),
+                          (["--provider", "nosuch"], "nosuch")):
+            out = subprocess.run([CLI, "serve", "-m", BUNDLE_Q, "--port", "0", *bad], capture_output=True, text=True,
+                                 timeout=120)
+            self.assertNotEqual(out.returncode, 0, bad)
+            self.assertIn(hint, out.stderr, bad)
+            self.assertNotIn("listening on", out.stderr, bad)
 
     def test_public_bind_without_key_is_refused(self):
         out = subprocess.run([CLI, "serve", "-m", BUNDLE, "--host", "0.0.0.0", "--port", "0"], capture_output=True,
