@@ -71,7 +71,11 @@ void RegisterSharedCpuArena(Ort::Env &env) {
   const Ort::MemoryInfo info = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
   const Ort::ArenaCfg arena(/*max_mem=*/0, /*arena_extend_strategy=*/-1, /*initial_chunk_size_bytes=*/-1,
                             /*max_dead_bytes_per_chunk=*/-1);
-  env.CreateAndRegisterAllocator(info, arena);
+  try {
+    env.CreateAndRegisterAllocator(info, arena);
+  } catch (const Ort::Exception &e) {  // sessions then use an arena each, ONNX Runtime's default
+    COSY_LOG(kWarning) << "ONNX Runtime: no shared CPU arena (" << e.what() << "); each graph gets its own";
+  }
 }
 
 Ort::Env &Create(SharedEnv &s, int intra, int inter) {
