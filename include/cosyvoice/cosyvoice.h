@@ -59,6 +59,11 @@ struct ModelConfig {
   // variant name or "auto" (the fastest that passed the A/B gate for the active provider, else
   // fp32), for every family or per family: "llm=int4,flow=int8" (families not named: fp32).
   std::string precision = "fp32";
+  // Graphs optimized for this machine by `cosyvoice optimize` (docs/bundle.md §8): loaded instead of
+  // the bundle's graphs when their manifest matches this ONNX Runtime, optimization level, provider
+  // and CPU exactly (otherwise one log line and the plain graphs). "" (default): MODEL_DIR/optimized
+  // when it exists; "off": never; a directory: that one (it must exist).
+  std::string optimized_dir;
   void Validate() const;  // throws Error(kInvalidArgument) naming the field
 };
 
@@ -211,6 +216,11 @@ struct ModelInfo {
     std::string gate;       // A/B gate status (untested | passed | failed | parity); "base" for the base
   };
   std::vector<Precision> precisions;
+  // The optimized-graphs directory in use and how many of the five synthesis graphs (LLM, flow
+  // encoder and estimator, HiFT F0 and generator) were loaded from it (docs/bundle.md §8); empty/0
+  // when every graph is the bundle's plain one.
+  std::string optimized_dir;
+  int optimized_graphs = 0;
 };
 
 // The loaded bundle. Immutable and thread-safe: every const method may be called from any number

@@ -35,10 +35,28 @@ struct RuntimeConfig {
   // Device index for providers that have one (cuda, tensorrt, directml) unless their options set it.
   int device_id = 0;
   GraphOptimization optimization = GraphOptimization::kAll;
+  // Memory (docs/memory.md). Every graph of every Model in the process that sets this allocates
+  // its CPU tensors from one shared ONNX Runtime arena instead of an arena of its own. An arena
+  // never gives memory back, so with one per graph the process keeps the sum of every graph's
+  // largest-ever working set; with one shared arena, the largest that was live at once. Measured
+  // on a 90 kB text (tiny model): peak RSS 224-229 MB with per-graph arenas, 188 MB shared, 173 MB
+  // shared with memory_pattern off (below); CPU time within run-to-run noise.
+  bool shared_cpu_arena = true;
+  // ONNX Runtime's memory patterns: per distinct set of input shapes, one planned block for all
+  // intermediate tensors, kept for later runs of the same shapes. Our graphs see new shapes on
+  // almost every run (each text segment, each decoding step), so the patterns are rarely reused
+  // and their blocks add to the arena's high-water mark. Off by default (CPU time on the tiny
+  // model within run-to-run noise; the full-size model not measured yet: docs/memory.md).
+  bool memory_pattern = false;
   // When non-empty, ONNX Runtime writes a chrome-trace profile per session with this path prefix.
   std::string profile_prefix;
   // Where ONNX Runtime saves each optimized graph (debugging aid); empty: not saved.
   std::string optimized_model_dir;
+  // Graphs to load instead of bundle graphs: absolute path of the bundle graph -> its optimized form
+  // made for this machine by `cosyvoice optimize` (docs/bundle.md §8). The engine fills it from
+  // ModelConfig::optimized_dir after checking the optimized directory's manifest; a graph that ONNX
+  // Runtime then cannot load is reported in one line and the bundle graph is loaded instead.
+  std::map<std::string, std::string> graph_overrides;
 
   // Throws cosyvoice::Error (kInvalidArgument) naming the offending field.
   void Validate() const;

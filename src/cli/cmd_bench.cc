@@ -150,7 +150,7 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     const PreparedRequest prepared = PrepareRequest(
         a.request, a.synthesis, bundle, policy, [&progress](const std::string &m) { progress.Warning(m); });
     const auto t_load = std::chrono::steady_clock::now();
-    auto synthesizer = Synthesizer::Load(a.model, runtime, a.runtime.precision);
+    auto synthesizer = Synthesizer::Load(a.model, runtime, a.runtime.precision, a.runtime.optimized);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
     const auto t_voice = std::chrono::steady_clock::now();
     const Voice voice =
@@ -217,6 +217,7 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
                           {"precision", PrecisionJson(synthesizer->info())},
                           {"stream", settings.stream},
                           {"runs", runs},
+                          {"optimized_graphs", synthesizer->info().optimized_graphs},
                           {"load_seconds", load_s},
                           {"voice_seconds", voice_s},
                           {"text_seconds", text},
@@ -247,6 +248,9 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     for (const auto &p : synthesizer->info().precisions)
       std::printf(" %s=%s (%s, %s)", p.family.c_str(), p.variant.c_str(), p.precision.c_str(),
                   p.gate.c_str());
+    if (synthesizer->info().optimized_graphs > 0)
+      std::printf("\n  optimized graphs: %d from %s", synthesizer->info().optimized_graphs,
+                  synthesizer->info().optimized_dir.c_str());
     std::printf("\n  %-22s %10s  %s\n", "stage", "seconds", "rate");
     std::printf("  %-22s %10.3f\n", "load bundle", load_s);
     std::printf("  %-22s %10.3f\n", "voice (frontend)", voice_s);

@@ -55,7 +55,7 @@ int RunTts(TtsArgs &a, const GlobalOptions &g) {
   std::unique_ptr<AudioOutput> output = AudioOutput::Open(a.output, bundle.sample_rate, prepared.inputs);
 
   // 2. The model and the voice.
-  std::unique_ptr<Synthesizer> synthesizer = LoadModel(progress, a.model, runtime, a.runtime.precision);
+  std::unique_ptr<Synthesizer> synthesizer = LoadModel(progress, a.model, runtime, a.runtime.precision, a.runtime.optimized);
   const Voice voice = prepared.voice ? *prepared.voice
                                      : PrepareVoice(progress, *synthesizer, prepared.prompt, prepared.transcript,
                                                     prepared.prompt_name);

@@ -47,7 +47,7 @@ int RunCreate(const VoiceArgs &a, const GlobalOptions &g) {
   inputs.CheckNotInput(a.output, "-o");
   std::unique_ptr<AtomicFile> out = OpenOutputFile(a.output, "-o");
 
-  std::unique_ptr<Synthesizer> synthesizer = LoadModel(progress, a.model, runtime, a.runtime.precision);
+  std::unique_ptr<Synthesizer> synthesizer = LoadModel(progress, a.model, runtime, a.runtime.precision, a.runtime.optimized);
   const std::string name = std::filesystem::path(a.prompt_wav).filename().string();
   const Voice v = PrepareVoice(progress, *synthesizer, prompt, a.prompt_text, name);
   const std::string bytes = EncodeVoiceFile(v);

@@ -26,6 +26,10 @@ void RuntimeOptions::AddTo(CLI::App *app) {
                   "Bundle variants to run (docs/bundle.md §7): fp32|fp16|int8|int4|auto or a variant name, "
                   "for all graph families or per family, e.g. llm=int4,flow=int8")
       ->default_val("fp32");
+  app->add_option("--optimized", optimized,
+                  "Graphs made by `cosyvoice optimize` for this machine: a directory, or off (default: "
+                  "BUNDLE/optimized when present; docs/bundle.md §8)")
+      ->type_name("DIR|off");
 }
 
 RuntimeConfig RuntimeOptions::ToConfig() const {
@@ -54,6 +58,7 @@ std::vector<CommandFactory> AllCommands() {
       MakeTokenizeCommand,     //
       MakeFeaturesCommand,     //
       MakeInspectCommand,      //
+      MakeOptimizeCommand,     //
       MakeServeCommand,        //
       MakeVersionCommand,      //
       MakeAbCommand,           //

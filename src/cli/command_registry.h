@@ -29,6 +29,7 @@ struct RuntimeOptions {
   std::string optimization = "all";
   std::string profile_prefix;
   std::string precision = "fp32";  // ModelConfig::precision: which bundle variants to run
+  std::string optimized;           // ModelConfig::optimized_dir: "" (BUNDLE/optimized if there), "off", a DIR
   void AddTo(CLI::App *app);
   // Throws Error(kInvalidArgument) naming the flag (strict numbers, known providers).
   RuntimeConfig ToConfig() const;
@@ -47,6 +48,7 @@ using CommandFactory = std::function<Command(CLI::App &parent, const GlobalOptio
 std::vector<CommandFactory> AllCommands();
 
 // Factories (one per cmd_*.cc file).
+Command MakeOptimizeCommand(CLI::App &parent, const GlobalOptions &global);  // cmd_optimize.cc
 Command MakeVersionCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeInspectCommand(CLI::App &parent, const GlobalOptions &global);
 Command MakeInfoCommand(CLI::App &parent, const GlobalOptions &global);

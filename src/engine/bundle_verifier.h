@@ -8,22 +8,45 @@
 // With the SHA extensions this is ~1 GB/s, i.e. ~3.5 s of one core for the full-size release while
 // its sessions take ~37 s to create on the other. Files already verified in this process with the
 // same device, inode, size and mtime are not hashed again (a server loading a bundle twice).
+// Only what the load reads is hashed (FilesInUse): not the files of variants not chosen, and, for a
+// graph loaded from `cosyvoice optimize`'s directory, the optimized files (against its manifest)
+// instead of the bundle graph, which is then never read. Large files are hashed on two threads: with
+// optimized graphs the sessions take well under a second and the checksums are the load's floor.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "common/timer.h"
 #include "engine/bundle_config.h"
 
 namespace cosyvoice {
+
+// One file to verify and where its expected digest comes from (for the message).
+struct FileToVerify {
+  std::filesystem::path path;
+  std::string sha256;
+  std::string listed_in;  // "config.json", or the optimized directory's manifest.json
+};
+
+// The bundle files a load of `in_use` reads: every file config.json lists, except those named only by
+// variants not chosen and the base files a chosen variant replaces (`exported`: the config before
+// ApplyVariant). `replaced`: bundle-relative graph path -> the files loaded instead (optimized graphs).
+std::vector<FileToVerify> FilesInUse(const BundleConfig &exported, const BundleConfig &in_use,
+                                     const std::map<std::string, std::vector<FileToVerify>> &replaced = {});
 
 class BundleVerifier {
  public:
   // Starts hashing every file `bundle` lists; returns at once.
   explicit BundleVerifier(const BundleConfig &bundle);
+  // Starts hashing `files` on up to `threads` threads (largest first); returns at once.
+  BundleVerifier(std::vector<FileToVerify> files, int threads);
   // Stops the hashing early (at the next 1 MB) and joins.
   ~BundleVerifier();
   BundleVerifier(const BundleVerifier &) = delete;
@@ -34,16 +57,23 @@ class BundleVerifier {
   void Wait();
 
   // After Wait(): bytes hashed now (files verified earlier in this process are skipped) and seconds.
-  uint64_t bytes_hashed() const { return bytes_hashed_; }
+  uint64_t bytes_hashed() const { return bytes_hashed_.load(); }
   double seconds() const { return seconds_; }
 
  private:
-  void Run(BundleConfig bundle);
-  std::thread thread_;
+  void Start(std::vector<FileToVerify> files, int threads);
+  void Run();
+  std::string Check(const FileToVerify &f);  // "" or what is wrong with it
+  std::vector<FileToVerify> files_;
+  std::vector<size_t> order_;        // indices into files_, largest file first
+  std::vector<std::string> errors_;  // per file, reported in list order (the same on every run)
+  std::vector<std::thread> threads_;
+  std::atomic<size_t> next_{0};
   std::atomic<bool> stop_{false};
   std::string error_;
-  uint64_t bytes_hashed_ = 0;
+  std::atomic<uint64_t> bytes_hashed_{0};
   double seconds_ = 0;
+  SteadyClock::time_point t0_;
   bool waited_ = false;
 };
 

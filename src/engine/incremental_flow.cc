@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "cosyvoice/error.h"
+#include "engine/finite_check.h"
 
 namespace cosyvoice {
 
@@ -72,6 +73,8 @@ std::vector<float> IncrementalFlow::Advance(const float *mu, const float *cond, 
     t = t + dt;
     if (step < options_.n_timesteps) dt = grid[static_cast<size_t>(step + 1)] - t;
   }
+  // FlowMatching::Run's stage check (flow_matching.cc), per advance: streaming writes no NaN either
+  CheckFiniteOutput(x.data(), x.size(), "flow (mel)");
   frames_ = p + s;
   closed_ = frames_ % chunk() != 0;
   return x;

@@ -5,6 +5,7 @@
 
 #include "common/timer.h"
 #include "cosyvoice/error.h"
+#include "engine/finite_check.h"
 
 namespace cosyvoice {
 
@@ -69,6 +70,8 @@ std::vector<float> IncrementalVocoder::Push(const float *mel, int64_t frames, bo
   auto t0 = SteadyClock::now();
   const std::vector<float> wf = WindowMel(f0_lo, t_end);
   const std::vector<float> f0w = f0_graph_.Run(wf.data(), t_end - f0_lo);  // frames f0_lo .. t_end-1
+  // the stage checks of Vocoder::Run (vocoder.cc), on each window: streaming writes no NaN either
+  CheckFiniteOutput(f0w.data(), f0w.size(), "vocoder (F0)");
   st.f0_seconds += SecondsSince(t0);
 
   t0 = SteadyClock::now();
@@ -98,6 +101,8 @@ std::vector<float> IncrementalVocoder::Push(const float *mel, int64_t frames, bo
   t0 = SteadyClock::now();
   const std::vector<float> wm = WindowMel(w0, t_end);
   const HiftGeneratorGraph::Spectrum spec = generator_.Run(wm.data(), n, harmonics);
+  CheckFiniteOutput(spec.real.data(), spec.real.size(), "vocoder (spectrum, real part)");
+  CheckFiniteOutput(spec.imag.data(), spec.imag.size(), "vocoder (spectrum, imaginary part)");
   st.generator_seconds += SecondsSince(t0);
   generator_frames_ += n;
 
@@ -105,6 +110,7 @@ std::vector<float> IncrementalVocoder::Push(const float *mel, int64_t frames, bo
   const std::vector<float> wav = istft_.Run(spec.real.data(), spec.imag.data(), static_cast<int>(spec.spec_frames));
   const float limit = static_cast<float>(config_.audio_limit);
   std::vector<float> out(wav.begin() + (emitted_ - w0) * hop, wav.begin() + (keep - w0) * hop);
+  CheckFiniteOutput(out.data(), out.size(), "vocoder (waveform)");  // before the clamp, which keeps NaN
   for (float &s : out) s = std::clamp(s, -limit, limit);
   st.istft_seconds += SecondsSince(t0);
   emitted_ = keep;

@@ -57,6 +57,25 @@ void CheckFrontendMatchesBuild(const BundleConfig &b) {
     fail("frontend.prompt_mel (24 kHz, n_fft 1920, hop 480, 80 mels, 0-12 kHz, center false)");
 }
 
+// Threads hashing the bundle while the graphs load: the two large graphs in parallel (with optimized
+// graphs, sessions take well under a second and the checksums are what the load waits for).
+constexpr int kVerifierThreads = 2;
+
+// The optimized graphs to use (docs/bundle.md §8), as RuntimeConfig::graph_overrides.
+OptimizedGraphs FindOptimizedGraphs(const ModelConfig &config, const BundleConfig &bundle) {
+  if (config.optimized_dir == "off") return {};
+  std::filesystem::path dir = config.optimized_dir;
+  if (dir.empty()) {
+    dir = bundle.dir / "optimized";
+    if (!std::filesystem::exists(dir / OptimizedGraphsManifest::kFileName)) return {};
+  } else if (!std::filesystem::is_directory(dir)) {
+    throw Error(ErrorCode::kInvalidArgument, "optimized graphs: " + dir.string() + " is not a directory");
+  }
+  std::map<std::string, std::pair<uint64_t, std::string>> files;
+  for (const auto &[rel, f] : bundle.files) files[rel] = {f.bytes, f.sha256};
+  return OptimizedGraphs::Open(dir, OptimizationTarget::Current(config.runtime), files);
+}
+
 }  // namespace
 
 void ModelConfig::Validate() const {
@@ -67,6 +86,7 @@ void ModelConfig::Validate() const {
 
 Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Load(cfg.model_dir)) {
   config.Validate();
+  const BundleConfig exported = bundle;  // before the chosen variants replace files
   for (const VariantChoice &c :
        ChooseVariants(bundle.variants, config.precision, PreferredProvider(config.runtime))) {
     if (!c.warning.empty()) COSY_LOG(kWarning) << c.warning;
@@ -78,11 +98,25 @@ Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Lo
     info.precisions.push_back({c.family, c.variant->name, c.variant->precision, c.variant->gate_status});
   }
   CheckFrontendMatchesBuild(bundle);
-  // Checksums are computed on another thread while the graphs load (docs/bundle.md §4.1); the model
+  // Graphs optimized for this machine replace bundle graphs (docs/bundle.md §8); their files are
+  // verified instead of the bundle graph, which is then not read.
+  optimized = FindOptimizedGraphs(config, bundle);
+  info.optimized_dir = optimized.empty() ? "" : optimized.dir().string();
+  std::map<std::string, std::vector<FileToVerify>> replaced;
+  for (const auto &[rel, f] : bundle.files) {
+    if (auto path = optimized.Find(rel)) {
+      config.runtime.graph_overrides[bundle.Path(rel).string()] = path->string();
+      for (const auto &[file, entry] : optimized.FilesFor(rel))
+        replaced[rel].push_back(
+            {file, entry.sha256, (optimized.dir() / OptimizedGraphsManifest::kFileName).string()});
+    }
+  }
+  // Checksums are computed on other threads while the graphs load (docs/bundle.md §4.1); the model
   // is handed out only once they match. When loading fails first, a damaged file explains it better
   // than ONNX Runtime's parse error, so the checksums are waited for then too.
   std::unique_ptr<BundleVerifier> verifier;
-  if (config.verify_checksums) verifier = std::make_unique<BundleVerifier>(bundle);
+  if (config.verify_checksums)
+    verifier = std::make_unique<BundleVerifier>(FilesInUse(exported, bundle, replaced), kVerifierThreads);
   try {
     LoadParts();
   } catch (const Error &) {
@@ -90,6 +124,23 @@ Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Lo
     throw;
   }
   if (verifier) verifier->Wait();
+  if (config.verify_checksums) VerifyFallbacks();
+}
+
+// A graph whose optimized form ONNX Runtime refused was loaded from the bundle after all (one warning
+// line): its checksum was not among those computed, so it is verified now.
+void Model::Impl::VerifyFallbacks() {
+  std::vector<FileToVerify> files;
+  for (const OnnxGraph *g : std::initializer_list<const OnnxGraph *>{
+           llm.get(), flow_encoder.get(), flow_estimator.get(), hift_f0.get(), hift_generator.get()}) {
+    if (g->optimized() || !config.runtime.graph_overrides.count(g->path().string())) continue;
+    const std::string rel = std::filesystem::relative(g->path(), bundle.dir).generic_string();
+    auto it = bundle.files.find(rel);
+    if (it != bundle.files.end()) files.push_back({g->path(), it->second.sha256, "config.json"});
+  }
+  if (files.empty()) return;
+  BundleVerifier fallback(std::move(files), kVerifierThreads);
+  fallback.Wait();
 }
 
 void Model::Impl::LoadParts() {
@@ -140,6 +191,9 @@ void Model::Impl::LoadParts() {
   info.bundle_dir = config.model_dir;
   info.providers = llm->providers();
   info.intra_op_threads = OrtEnvironmentIntraOpThreads();
+  for (const OnnxGraph *g : std::initializer_list<const OnnxGraph *>{
+           llm.get(), flow_encoder.get(), flow_estimator.get(), hift_f0.get(), hift_generator.get()})
+    info.optimized_graphs += g->optimized() ? 1 : 0;
   COSY_LOG(kDebug) << "bundle " << bundle.dir.string() << " loaded in " << SecondsSince(t0) << " s";
 }
 

@@ -2,6 +2,7 @@
 // immutable after construction and safe to use from many threads at once.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,6 +21,7 @@
 #include "models/frontend_graphs.h"
 #include "models/hift_graphs.h"
 #include "models/llm_graph.h"
+#include "models/optimized_graphs.h"
 
 namespace cosyvoice {
 
@@ -66,12 +68,30 @@ class Model::Impl {
   bool has_incremental_streaming() const {
     return !bundle.flow.estimator_chunk.file.empty() && bundle.hift.left_context_frames > 0;
   }
+  // The flow variant ModelConfig::precision chose when it has no chunked estimator of its own (a
+  // bundle quantized before flow variants carried one), else null. Streaming `exact` would then run
+  // its chunks on the fp32 chunked estimator and its final pass on the variant, so it runs as
+  // `recompute` (docs/streaming.md §3); the first such request logs it.
+  const ModelInfo::Precision *flow_variant_without_chunk_graph() const {
+    for (const ModelInfo::Precision &p : info.precisions) {
+      if (p.family != "flow" || p.variant == "base") continue;
+      const auto family = bundle.variants.find("flow");
+      if (family == bundle.variants.end()) return nullptr;
+      for (const VariantConfig &v : family->second) {
+        if (v.name == p.variant && v.files.count("estimator_chunk.file") == 0) return &p;
+      }
+    }
+    return nullptr;
+  }
+  mutable std::atomic<bool> logged_exact_as_recompute{false};
 
   // The constructor's work after the config: tables, graphs, facts for ModelInfo.
   void LoadParts();
+  void VerifyFallbacks();
 
   ModelConfig config;
   BundleConfig bundle;
+  OptimizedGraphs optimized;  // graphs loaded from `cosyvoice optimize`'s directory (docs/bundle.md §8)
   ModelInfo info;
   PromptConventions conventions;
   std::string frontend_id;  // identity of the frontend graphs, stored in voices

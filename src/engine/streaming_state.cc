@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/timer.h"
 #include "cosyvoice/error.h"
+#include "engine/finite_check.h"
 
 namespace cosyvoice {
 namespace {
@@ -48,6 +49,8 @@ double StreamingState::StartSegment(const Voice &voice, const FlowOptions &optio
     const FlowConfig &f = model.bundle.flow;
     std::vector<int64_t> tokens(voice.speech_tokens.begin(), voice.speech_tokens.end());
     const FlowEncoderGraph::Output enc = model.flow_encoder->Run(tokens, voice.speaker_embedding);
+    CheckFiniteOutput(enc.mu.data(), enc.mu.size(), "flow encoder (mu)");  // as FlowMatching::Run does
+    CheckFiniteOutput(enc.spks.data(), enc.spks.size(), "flow encoder (speaker projection)");
     prompt.Start(enc.spks, options);
     const int64_t p0 = PromptCacheFrames(static_cast<int64_t>(tokens.size()), f);
     if (p0 > 0) {

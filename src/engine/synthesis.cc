@@ -74,6 +74,19 @@ void Session::State::CheckRequest(const SynthesisRequest &r) const {
 
 StreamingState *Session::State::PrepareStreaming(ResolvedOptions &opt) {
   if (!opt.stream || opt.stream_mode == StreamMode::kRecompute) return nullptr;
+  if (opt.stream_mode == StreamMode::kExact && model_.flow_variant_without_chunk_graph() != nullptr) {
+    // exact's chunks would run the fp32 chunked estimator and its final pass the variant: a mix
+    // that is neither; recompute gives exact's audio with the variant throughout (docs/streaming.md §3)
+    if (!model_.logged_exact_as_recompute.exchange(true)) {
+      const ModelInfo::Precision &v = *model_.flow_variant_without_chunk_graph();
+      COSY_LOG(kWarning) << "stream mode exact: the flow runs the " << v.variant << " (" << v.precision
+                         << ") variant, which has no chunked estimator (re-quantize the bundle to get one); "
+                            "streaming as recompute (the same audio as exact, the variant in every chunk, "
+                            "more work per chunk)";
+    }
+    opt.stream_mode = StreamMode::kRecompute;
+    return nullptr;
+  }
   if (!model_.has_incremental_streaming()) {
     if (opt.stream_mode == StreamMode::kFast) {
       throw Error(ErrorCode::kInvalidArgument,

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "common/timer.h"
 #include "cosyvoice/error.h"
 #include "models/ort_env.h"
 #include "models/session_factory.h"
@@ -98,15 +99,45 @@ std::map<std::string, std::string> ReadMetadata(Ort::Session &session) {
   return out;
 }
 
+// The optimized form of `path` (RuntimeConfig::graph_overrides), when there is one and ONNX Runtime
+// loads it; nullptr otherwise (reported once, then the bundle graph is loaded).
+std::unique_ptr<Ort::Session> OpenOptimized(const std::filesystem::path &path, const RuntimeConfig &config,
+                                            std::vector<std::string> *providers) {
+  auto it = config.graph_overrides.find(path.string());
+  if (it == config.graph_overrides.end()) return nullptr;
+  SessionOptionsResult opts = CreateSessionOptions(config, path.stem().string());
+  // Already optimized and pre-packed for this target: the weights come memory-mapped from its data file.
+  *providers = opts.providers;
+  const auto t0 = SteadyClock::now();
+  try {
+    auto session = std::make_unique<Ort::Session>(OrtEnvironment(), it->second.c_str(), opts.options);
+    COSY_LOG(kDebug) << "session for " << path.filename().string() << " from " << it->second << " in "
+                     << SecondsSince(t0) << " s";
+    return session;
+  } catch (const Ort::Exception &e) {
+    COSY_LOG(kWarning) << it->second << ": ONNX Runtime cannot load this optimized graph ("
+                       << std::string(e.what()).substr(0, std::string(e.what()).find('\n'))
+                       << "); loading the plain graph " << path.string();
+    return nullptr;
+  }
+}
+
 std::unique_ptr<Ort::Session> OpenSession(const std::filesystem::path &path, const RuntimeConfig &config,
-                                          std::vector<std::string> *providers) {
+                                          std::vector<std::string> *providers, bool *optimized = nullptr) {
   if (!std::filesystem::is_regular_file(path)) {
     throw Error(ErrorCode::kBundle, path.string() + ": graph file not found");
+  }
+  if (auto session = OpenOptimized(path, config, providers)) {
+    if (optimized != nullptr) *optimized = true;
+    return session;
   }
   SessionOptionsResult opts = CreateSessionOptions(config, path.stem().string());
   *providers = opts.providers;
   try {
-    return std::make_unique<Ort::Session>(OrtEnvironment(), path.c_str(), opts.options);
+    const auto t0 = SteadyClock::now();
+    auto session = std::make_unique<Ort::Session>(OrtEnvironment(), path.c_str(), opts.options);
+    COSY_LOG(kDebug) << "session for " << path.filename().string() << " in " << SecondsSince(t0) << " s";
+    return session;
   } catch (const Ort::Exception &e) {
     if (opts.providers.size() == 1) {
       throw Error(ErrorCode::kBundle, path.string() + ": ONNX Runtime cannot load this graph: " + e.what());
@@ -117,6 +148,7 @@ std::unique_ptr<Ort::Session> OpenSession(const std::filesystem::path &path, con
   }
   RuntimeConfig cpu_only = config;
   cpu_only.providers = {"cpu"};
+  cpu_only.graph_overrides.clear();  // optimized for the provider that failed, not for the CPU
   return OpenSession(path, cpu_only, providers);
 }
 
@@ -141,7 +173,7 @@ OnnxGraph::OnnxGraph(const std::filesystem::path &path, const SignatureChooser &
                      const RuntimeConfig &config)
     : path_(path) {
   const std::string file = path_.string();
-  session_ = OpenSession(path_, config, &providers_);
+  session_ = OpenSession(path_, config, &providers_, &optimized_);
   metadata_ = ReadMetadata(*session_);
   signature_ = choose(metadata_);
 

@@ -76,6 +76,8 @@ class OnnxGraph {
   DType DeclaredType(const std::string &name) const;
   // Execution providers the session was created with, e.g. {"cpu"}.
   const std::vector<std::string> &providers() const { return providers_; }
+  // True when the session came from the optimized form in RuntimeConfig::graph_overrides.
+  bool optimized() const { return optimized_; }
   // Custom metadata written by the exporter (ONNX metadata_props).
   std::optional<std::string> Metadata(const std::string &key) const;
   // The graph's declared shape of an input/output (symbolic dims as -1), for diagnostics.
@@ -99,6 +101,7 @@ class OnnxGraph {
   GraphSignature signature_;
   std::unique_ptr<Ort::Session> session_;
   std::vector<std::string> providers_;
+  bool optimized_ = false;
   std::map<std::string, std::string> metadata_;
   std::map<std::string, std::vector<int64_t>> declared_shapes_;
   std::map<std::string, DType> declared_types_;

@@ -62,6 +62,22 @@ std::mutex &EnvMutex() {
   return mu;
 }
 
+// One CPU arena for every session that asks for it (RuntimeConfig::shared_cpu_arena). With an
+// arena per session, each graph keeps the memory of its own largest input for the life of the
+// model, and the process holds the sum of those high-water marks; long texts, whose segments
+// give every graph new shapes, grew by 86 MB on the tiny model that way (docs/memory.md). One
+// arena holds the largest that was ever live at once. ORT's default growth policy (power of two).
+void RegisterSharedCpuArena(Ort::Env &env) {
+  const Ort::MemoryInfo info = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+  const Ort::ArenaCfg arena(/*max_mem=*/0, /*arena_extend_strategy=*/-1, /*initial_chunk_size_bytes=*/-1,
+                            /*max_dead_bytes_per_chunk=*/-1);
+  try {
+    env.CreateAndRegisterAllocator(info, arena);
+  } catch (const Ort::Exception &e) {  // sessions then use an arena each, ONNX Runtime's default
+    COSY_LOG(kWarning) << "ONNX Runtime: no shared CPU arena (" << e.what() << "); each graph gets its own";
+  }
+}
+
 Ort::Env &Create(SharedEnv &s, int intra, int inter) {
   Ort::ThreadingOptions threading;
   threading.SetGlobalIntraOpNumThreads(intra);
@@ -72,6 +88,7 @@ Ort::Env &Create(SharedEnv &s, int intra, int inter) {
   DisableOrtTelemetryUnlessOptedIn();  // before the Env: its creation starts ONNX Runtime's telemetry
   s.env = new Ort::Env(threading, OrtLogToOurs, nullptr, ORT_LOGGING_LEVEL_WARNING, "cosyvoice");
   if (!TelemetryOptedIn()) s.env->DisableTelemetryEvents();
+  RegisterSharedCpuArena(*s.env);
   s.intra = intra;
   s.inter = inter;
   COSY_LOG(kDebug) << "ONNX Runtime " << Ort::GetVersionString() << ", shared thread pool: intra-op " << intra

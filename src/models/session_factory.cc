@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include <onnxruntime_session_options_config_keys.h>  // NOLINT
 #include <sched.h>
 
 #include "common/log.h"
@@ -152,6 +153,10 @@ SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std
   Ort::SessionOptions &options = result.options;
   options.DisablePerSessionThreads();
   options.SetGraphOptimizationLevel(ToOrt(config.optimization));
+  // Memory for long texts (docs/memory.md): one arena for all graphs (registered with the Env,
+  // models/ort_env.cc) and no per-shape memory patterns, which only pay off when shapes repeat.
+  if (config.shared_cpu_arena) options.AddConfigEntry(kOrtSessionOptionsConfigUseEnvAllocators, "1");
+  if (!config.memory_pattern) options.DisableMemPattern();
   options.SetExecutionMode(ORT_SEQUENTIAL);
   if (!config.profile_prefix.empty()) {
     const std::string prefix = config.profile_prefix + graph_name;

@@ -16,12 +16,15 @@
 //   text-in streaming: sampled ids with fills ............... exact unless a near tie (margin below the
 //                                                            logit bound at the first difference)
 #include <algorithm>
+#include <chrono>
+#include <fstream>
 
 #include "audio/audio_io.h"
 #include "audio/features.h"
 #include "common/sha256.h"
 #include "engine/bistream_decoder.h"
 #include "engine/model_impl.h"
+#include "engine/optimize_bundle.h"
 #include "engine/sampler.h"
 #include "feature_bounds.h"
 #include "fp32_bounds.h"
@@ -375,6 +378,79 @@ TEST_F(EngineGolden, FusedFp32LlmVariantReproducesTheGoldens) {
   }
   EXPECT_TRUE(seen);
   CheckTeacherForcedLogits(fused, "fused llm logits (teacher forced)");
+}
+
+// Graphs optimized once by `cosyvoice optimize` (docs/bundle.md §8): ONNX Runtime ran the same
+// optimizations when it wrote them and loads the weights it pre-packed then, so every kernel sees
+// the same graph and the same packed weights as a session that optimizes at load: the outputs must
+// be bit-identical, not merely within the parity bounds. A manifest made for another CPU is refused
+// (plain graphs, same output).
+TEST_F(EngineGolden, OptimizedGraphsAreBitIdenticalAndOnlyUsedOnTheirTarget) {
+  testing::TempDir tmp;
+  OptimizeBundleOptions o;
+  o.bundle_dir = BundleDir();
+  o.out_dir = tmp / "optimized";
+  o.runtime = engine_->config.runtime;
+  const OptimizedGraphsManifest manifest = OptimizeBundle(o);
+  size_t graphs = 0;
+  for (const auto &[rel, f] : engine_->bundle.files)
+    graphs += rel.size() > 5 && rel.substr(rel.size() - 5) == ".onnx";
+  EXPECT_EQ(manifest.graphs.size(), graphs);
+
+  ModelConfig c = engine_->config;
+  c.runtime.graph_overrides.clear();
+  c.optimized_dir = o.out_dir.string();
+  const auto optimized = Model::Load(c);
+  EXPECT_EQ(optimized->info().optimized_graphs, 5);  // every synthesis graph, none fell back
+  EXPECT_TRUE(optimized->impl().speech_tokenizer().optimized());
+  EXPECT_TRUE(optimized->impl().campplus().optimized());
+  EXPECT_EQ(optimized->info().optimized_dir, o.out_dir.string());
+  CheckTeacherForcedLogits(optimized->impl(), "llm logits (optimized graphs)");
+
+  OptimizedGraphsManifest other = manifest;
+  other.target.cpu += " avx512f-from-elsewhere";
+  other.Save(o.out_dir);
+  const auto refused = Model::Load(c);
+  EXPECT_EQ(refused->info().optimized_graphs, 0);
+
+  for (const json &cs : (*manifest_)["cases"]) {
+    if (cs.value("bistream", false)) continue;  // text-in streaming: TextStreamEqualsTheReference
+    const json cj = ReadJson(CaseDir(cs) / "case.json");
+    const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
+    SynthesisRequest r;
+    r.mode = ModeOf(cj);
+    r.voice = &voice;
+    if (cj["text"].is_string()) r.text = cj["text"];
+    if (cj["instruct"].is_string()) r.instruct = cj["instruct"];
+    Audio source;
+    if (r.mode == Mode::kVoiceConversion) {
+      source = ReadAudio(CaseDir(cs) / cj["source_wav"].get<std::string>());
+      r.source_audio = &source;
+    }
+    auto run = [&](const std::shared_ptr<const Model> &m) {
+      Session session(m);
+      return session.Synthesize(r, OptionsOf(cj)).samples;
+    };
+    const std::vector<float> plain = run(*model_);
+    EXPECT_EQ(run(optimized), plain) << cs["name"].get<std::string>() << ": optimized graphs";
+    EXPECT_EQ(run(refused), plain) << cs["name"].get<std::string>() << ": refused optimized graphs";
+  }
+
+  // The load's checksums cover the optimized files in use, against the manifest (docs/bundle.md §4.1).
+  manifest.Save(o.out_dir);
+  const OptimizedFile &graph = manifest.graphs.at(engine_->bundle.hift.f0).graph;
+  const std::filesystem::path damaged = o.out_dir / graph.path;
+  const auto mtime = std::filesystem::last_write_time(damaged);
+  {
+    std::fstream f(damaged, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(graph.bytes / 2));
+    f.put('\x7f');  // same size, other bytes
+  }
+  std::filesystem::last_write_time(damaged, mtime + std::chrono::seconds(1));
+  c.verify_checksums = true;
+  EXPECT_COSY_ERROR(Model::Load(c), ErrorCode::kBundle, damaged.string() + ": sha256 ");
+  EXPECT_COSY_ERROR(Model::Load(c), ErrorCode::kBundle,
+                    "does not match " + (o.out_dir / "manifest.json").string());
 }
 
 TEST_F(EngineGolden, FlowEncoderAndSolver) {

@@ -11,6 +11,8 @@ usage: make_broken_bundles.py BUNDLE OUT_DIR
   nan_noise/       the same with config.json's sha256 recomputed: only the value check can tell
   nan_generator/   hift/hift_generator.onnx with NaN conv weights, size and sha256 recomputed: a graph
                    whose output is NaN (the stage check names the vocoder; it was an all-zero WAV)
+  nan_flow_chunk/  flow/flow_estimator_chunk.onnx with NaN matrix weights (the same): streaming's
+                   incremental flow stops at the stage check ("flow (mel)")
   no_streaming_graph/  a bundle exported without flow/flow_estimator_chunk.onnx (--no-streaming-graph)
 """
 import hashlib
@@ -40,6 +42,30 @@ def edit_config(out, fn):
     fn(cfg)
     with open(path, "w") as f:
         json.dump(cfg, f, indent=1)
+
+
+def nan_graph(bundle, out, rel, rank):
+    """A clone whose graph `rel` has NaN in every float weight of the given rank (size and sha256
+    recomputed, so only the stage check can tell)."""
+    clone(bundle, out)
+    path = os.path.join(out, rel)
+    import onnx  # noqa: E402 - only these cases need it
+    from onnx import numpy_helper
+    model = onnx.load(os.path.realpath(path))
+    for init in model.graph.initializer:
+        if init.data_type == onnx.TensorProto.FLOAT and len(init.dims) == rank:
+            w = numpy_helper.to_array(init).copy()
+            w[...] = float("nan")
+            init.CopyFrom(numpy_helper.from_array(w, init.name))
+    os.remove(path)
+    onnx.save(model, path)
+    blob = open(path, "rb").read()
+
+    def record(c):
+        if rel in c["files"]:
+            c["files"][rel].update(bytes=len(blob), sha256=hashlib.sha256(blob).hexdigest())
+
+    edit_config(out, record)
 
 
 def main(bundle, out_dir):
@@ -78,23 +104,11 @@ def main(bundle, out_dir):
             digest = hashlib.sha256(damaged).hexdigest()
             edit_config(d, lambda c: c["files"]["flow/flow_noise.npy"].__setitem__("sha256", digest))
 
-    g = os.path.join(out_dir, "nan_generator")
-    clone(bundle, g)
-    gen = os.path.join(g, "hift", "hift_generator.onnx")
-    import onnx  # noqa: E402 - only this case needs it
-    from onnx import numpy_helper
-    model = onnx.load(os.path.realpath(gen))
-    for init in model.graph.initializer:
-        # conv weights only (rank 3): scales, shapes and windows stay valid, so the graph runs
-        if init.data_type == onnx.TensorProto.FLOAT and len(init.dims) == 3:
-            w = numpy_helper.to_array(init).copy()
-            w[...] = float("nan")
-            init.CopyFrom(numpy_helper.from_array(w, init.name))
-    os.remove(gen)
-    onnx.save(model, gen)
-    blob = open(gen, "rb").read()
-    edit_config(g, lambda c: c["files"]["hift/hift_generator.onnx"].update(
-        bytes=len(blob), sha256=hashlib.sha256(blob).hexdigest()))
+    # conv weights only (rank 3) / matrix weights only (rank 2): scales, shapes and windows stay
+    # valid, so the graph runs
+    nan_graph(bundle, os.path.join(out_dir, "nan_generator"), "hift/hift_generator.onnx", rank=3)
+    if os.path.exists(os.path.join(bundle, "flow", "flow_estimator_chunk.onnx")):
+        nan_graph(bundle, os.path.join(out_dir, "nan_flow_chunk"), "flow/flow_estimator_chunk.onnx", rank=2)
 
     m = os.path.join(out_dir, "missing_graph")
     clone(bundle, m)

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <fstream>
 #include <limits>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "common/sha256.h"
@@ -342,6 +344,57 @@ TEST_F(BundleConfigTest, VerifierNamesAMissingFile) {
   std::filesystem::remove(dir_ / "hift/hift_f0.onnx");
   BundleVerifier v(c);
   EXPECT_COSY_ERROR(v.Wait(), ErrorCode::kBundle, "hift_f0.onnx: missing from the bundle");
+}
+
+// Only what a load reads is hashed (docs/bundle.md §4.1): not the files of variants not chosen, not a
+// base file a chosen variant replaces, and an optimized graph's files instead of the bundle graph.
+TEST_F(BundleConfigTest, FilesInUseAreThoseTheLoadReads) {
+  Write(ValidConfig());
+  BundleConfig exported = BundleConfig::Load(dir_.path());
+  exported.files["llm/llm_int4.onnx"] = {1, "a"};
+  exported.files["flow/flow_estimator.int8.onnx"] = {1, "b"};
+  VariantConfig int4{"llm", "int4", "int4", {"cpu"}, {{"file", "llm/llm_int4.onnx"}}, {}, "untested", ""};
+  VariantConfig int8{"flow", "int8",     "int8", {"cpu"}, {{"estimator", "flow/flow_estimator.int8.onnx"}},
+                     {},     "untested", ""};
+  exported.variants["llm"] = {int4};
+  exported.variants["flow"] = {int8};
+  BundleConfig in_use = exported;
+  ApplyVariant(in_use, int4);  // the LLM variant chosen, the flow's not
+  const FileToVerify optimized{"/opt/flow/flow_encoder.onnx", std::string(64, 'c'), "/opt/manifest.json"};
+  const std::vector<FileToVerify> files =
+      FilesInUse(exported, in_use, {{"flow/flow_encoder.onnx", {optimized}}});
+  std::map<std::string, std::string> listed;  // path -> listed_in
+  for (const FileToVerify &f : files) listed[f.path.string()] = f.listed_in;
+  EXPECT_EQ(listed.count(in_use.Path("llm/llm_int4.onnx").string()), 1u);              // chosen variant
+  EXPECT_EQ(listed.count(in_use.Path("llm/llm.onnx").string()), 0u);                   // replaced by it
+  EXPECT_EQ(listed.count(in_use.Path("flow/flow_estimator.int8.onnx").string()), 0u);  // not chosen
+  EXPECT_EQ(listed.count(in_use.Path("flow/flow_estimator.onnx").string()), 1u);
+  EXPECT_EQ(listed.count(in_use.Path("flow/flow_encoder.onnx").string()), 0u);  // the optimized one instead
+  EXPECT_EQ(listed["/opt/flow/flow_encoder.onnx"], "/opt/manifest.json");
+  EXPECT_EQ(listed[in_use.Path("tokenizer/vocab.json").string()], "config.json");
+  EXPECT_EQ(files.size(), 13u);  // 15 listed - 2 not read - 1 replaced + 1 optimized
+}
+
+// Hashed on several threads, the error reported is the first damaged file in list order (the same on
+// every run), naming the file that lists the expected digest.
+TEST_F(BundleConfigTest, ParallelVerifierReportsTheFirstDamagedFileInListOrder) {
+  Write(ValidConfig());
+  const BundleConfig c = BundleConfig::Load(dir_.path());
+  std::vector<FileToVerify> files;
+  for (const auto &[rel, entry] : c.files) files.push_back({c.Path(rel), entry.sha256, "config.json"});
+  files[3].sha256 = std::string(64, '0');
+  files[3].listed_in = "opt/manifest.json";
+  files[9].sha256 = std::string(64, '0');
+  for (int threads : {1, 2, 4}) {
+    BundleVerifier v(files, threads);
+    EXPECT_COSY_ERROR(v.Wait(), ErrorCode::kBundle,
+                      files[3].path.string() + ": sha256 " + Sha256File(files[3].path) +
+                          " does not match opt/manifest.json");
+  }
+  files.erase(files.begin() + 3);
+  files.erase(files.begin() + 8);  // the former files[9]
+  BundleVerifier ok(files, 2);
+  EXPECT_NO_THROW(ok.Wait());
 }
 
 TEST(FiniteCheck, NamesTheStageAndTheIndex) {

@@ -1,0 +1,113 @@
+// src/engine/optimize_bundle.cc
+#include "engine/optimize_bundle.h"
+
+#include <unistd.h>
+
+#include <ctime>
+#include <set>
+
+#include "common/log.h"
+#include "common/sha256.h"
+#include "common/timer.h"
+#include "cosyvoice/error.h"
+#include "engine/bundle_config.h"
+#include "engine/bundle_verifier.h"
+#include "models/session_factory.h"
+
+namespace cosyvoice {
+namespace {
+
+bool IsGraph(const std::string &rel) {
+  return rel.size() > 5 && rel.compare(rel.size() - 5, 5, ".onnx") == 0;
+}
+
+std::string UtcNow() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+OptimizedFile Describe(const std::filesystem::path &dir, const std::string &rel) {
+  OptimizedFile f;
+  f.path = rel;
+  f.bytes = std::filesystem::file_size(dir / rel);
+  f.sha256 = Sha256File(dir / rel);
+  return f;
+}
+
+// Removes a directory tree on every way out of OptimizeBundle that does not commit it.
+struct TempDir {
+  std::filesystem::path path;
+  ~TempDir() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove_all(path, ec);
+  }
+};
+
+// The bundle-relative graphs to optimize: every graph, or those a load with `precision` reads.
+std::set<std::string> GraphsToOptimize(const BundleConfig &bundle, const std::string &precision,
+                                       const RuntimeConfig &runtime) {
+  std::set<std::string> out;
+  if (precision == "all") {
+    for (const auto &[rel, f] : bundle.files)
+      if (IsGraph(rel)) out.insert(rel);
+    return out;
+  }
+  BundleConfig in_use = bundle;
+  for (const VariantChoice &c : ChooseVariants(bundle.variants, precision, PreferredProvider(runtime)))
+    if (c.variant != nullptr) ApplyVariant(in_use, *c.variant);
+  for (const FileToVerify &f : FilesInUse(bundle, in_use)) {
+    const std::string rel = std::filesystem::relative(f.path, bundle.dir).generic_string();
+    if (IsGraph(rel)) out.insert(rel);
+  }
+  return out;
+}
+
+}  // namespace
+
+OptimizedGraphsManifest OptimizeBundle(const OptimizeBundleOptions &options) {
+  const BundleConfig bundle = BundleConfig::Load(options.bundle_dir);
+  const std::filesystem::path out =
+      options.out_dir.empty() ? bundle.dir / "optimized" : std::filesystem::absolute(options.out_dir);
+  if (std::filesystem::exists(out) && !options.force) {
+    throw Error(ErrorCode::kInvalidArgument, out.string() + " exists (use --force to replace it)");
+  }
+  OptimizedGraphsManifest manifest;
+  manifest.target = OptimizationTarget::Current(options.runtime);
+  if (manifest.target.provider != "cpu") {
+    throw Error(ErrorCode::kInvalidArgument,
+                "optimize: graphs can be optimized for the cpu provider only, not '" +
+                    manifest.target.provider + "'");
+  }
+  TempDir tmp{out.parent_path() / ("." + out.filename().string() + ".partial-" + std::to_string(::getpid()))};
+  std::filesystem::remove_all(tmp.path);
+  const std::set<std::string> graphs = GraphsToOptimize(bundle, options.precision, options.runtime);
+  for (const auto &[rel, f] : bundle.files) {
+    if (!graphs.count(rel)) continue;
+    const auto t0 = SteadyClock::now();
+    const std::filesystem::path target = tmp.path / rel;
+    std::filesystem::create_directories(target.parent_path());
+    const std::string sub = std::filesystem::path(rel).parent_path().string();
+    auto prefixed = [&](const std::string &name) { return sub.empty() ? name : sub + "/" + name; };
+    const std::vector<std::string> written = WriteOptimizedGraph(bundle.Path(rel), target, options.runtime);
+    OptimizedGraph g;
+    g.source = rel;
+    g.source_bytes = f.bytes;
+    g.source_sha256 = f.sha256;
+    g.graph = Describe(tmp.path, prefixed(written.front()));
+    for (size_t i = 1; i < written.size(); ++i) g.data.push_back(Describe(tmp.path, prefixed(written[i])));
+    COSY_LOG(kInfo) << "optimized " << rel << " in " << SecondsSince(t0) << " s";
+    manifest.graphs[rel] = std::move(g);
+  }
+  manifest.created = UtcNow();
+  manifest.Save(tmp.path);  // last: a directory without a manifest is never used
+  if (std::filesystem::exists(out)) std::filesystem::remove_all(out);
+  std::filesystem::rename(tmp.path, out);
+  tmp.path.clear();
+  return manifest;
+}
+
+}  // namespace cosyvoice
