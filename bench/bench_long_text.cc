@@ -134,7 +134,8 @@ int main(int argc, char **argv) {
           [&](const cosyvoice::AudioChunk &c) {
             encoder->Write(c.samples, c.num_samples);
             seg_samples += c.num_samples;
-            if (trace && c.segment_done) Trace(c.segment, c.num_segments, static_cast<double>(seg_samples) / c.sample_rate);
+            if (trace && c.segment_done)
+              Trace(c.segment, c.num_segments, static_cast<double>(seg_samples) / c.sample_rate);
             if (c.segment_done) seg_samples = 0;
             return true;
           },

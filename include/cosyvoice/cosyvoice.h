@@ -49,8 +49,8 @@ namespace cosyvoice {
 // one warning in the log. The other runtime fields (providers, optimization, profiling) apply per
 // Model.
 struct ModelConfig {
-  std::string model_dir;          // the bundle directory (docs/bundle.md)
-  RuntimeConfig runtime;          // threads, execution providers, graph optimization
+  std::string model_dir;  // the bundle directory (docs/bundle.md)
+  RuntimeConfig runtime;  // threads, execution providers, graph optimization
   // sha256 of every bundle file, checked on a second thread while the graphs load; Load returns
   // only when they match (docs/bundle.md §4.1: ~3.5 s of CPU for the 3.5 GB release, mostly hidden
   // by its ~37 s load; files already verified by this process are skipped). false: sizes only.
@@ -124,7 +124,7 @@ using TextSource = std::function<bool(std::string &piece)>;
 // What to synthesize. The pointed-to voice and audio must outlive the call.
 struct SynthesisRequest {
   Mode mode = Mode::kZeroShot;
-  std::string text;                     // what to say (all modes but voice conversion)
+  std::string text;  // what to say (all modes but voice conversion)
   // Instead of `text` (which must then be empty): text that arrives while speech is generated,
   // upstream's bistream interleaving of text and speech tokens, so that speech can start before
   // the text is complete. zero_shot and instruct2 only (the prompt needs <|endofprompt|>); no
@@ -157,7 +157,7 @@ struct SynthesisOptions {
   // flow/flow_estimator_chunk.onnx; without it kExact runs as kRecompute (same audio) and kFast is
   // refused.
   StreamMode stream_mode = StreamMode::kExact;
-  void Validate() const;           // throws Error(kInvalidArgument) naming the option
+  void Validate() const;  // throws Error(kInvalidArgument) naming the option
 };
 
 // A piece of output audio, passed to the callback as soon as it is ready. `samples` is valid only

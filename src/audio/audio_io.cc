@@ -33,8 +33,10 @@ Audio DecodeOpened(SNDFILE *file, const SF_INFO &info, const std::string &name) 
   const auto channels = static_cast<size_t>(info.channels);
   Audio audio;
   audio.sample_rate = info.samplerate;
-  if (info.frames > 0 && info.frames < (sf_count_t{1} << 34))
-    audio.samples.reserve(static_cast<size_t>(info.frames));
+  // the header's frame count is only a hint (a crafted header claims billions: fuzz_audio); reserve
+  // at most ~3 minutes at 24 kHz up front and let longer audio grow the vector as it is read
+  constexpr sf_count_t kMaxReserve = sf_count_t{1} << 22;
+  if (info.frames > 0) audio.samples.reserve(static_cast<size_t>(std::min(info.frames, kMaxReserve)));
   std::vector<float> chunk(static_cast<size_t>(kChunkFrames) * channels);
   const float channel_count = static_cast<float>(channels);
   for (;;) {

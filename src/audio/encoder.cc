@@ -123,8 +123,8 @@ void WriteAllToFd(int fd, const uint8_t *p, size_t n) {
     const ssize_t w = ::write(fd, p, n);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0)
-      throw Error(ErrorCode::kIo,
-                  std::string("audio encoder: writing the file failed: ") + std::strerror(w < 0 ? errno : ENOSPC));
+      throw Error(ErrorCode::kIo, std::string("audio encoder: writing the file failed: ") +
+                                      std::strerror(w < 0 ? errno : ENOSPC));
     p += w;
     n -= static_cast<size_t>(w);
   }

@@ -97,9 +97,9 @@ extern "C" {
 cosyvoice_model_params cosyvoice_model_default_params(void) {
   cosyvoice_model_params p{};
   p.struct_size = sizeof(p);
-  p.providers = nullptr;         // "cpu"
-  p.precision = nullptr;         // "fp32"
-  p.provider_options = nullptr;  // none
+  p.providers = nullptr;                                           // "cpu"
+  p.precision = nullptr;                                           // "fp32"
+  p.provider_options = nullptr;                                    // none
   p.verify_checksums = cosyvoice::ModelConfig{}.verify_checksums;  // on, as in C++ (docs/bundle.md §4.1)
   try {
     const cosyvoice::RuntimeConfig runtime;  // the defaults, from their one definition

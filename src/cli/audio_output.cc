@@ -27,7 +27,8 @@ void WriteAll(int fd, const std::string &name, const uint8_t *p, size_t n) {
 bool IsStreamTarget(const std::string &path) {
   if (path == "-") return true;
   struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode));
+  return ::stat(path.c_str(), &st) == 0 &&
+         (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode));
 }
 
 std::string Extension(const std::string &path) {
@@ -42,8 +43,10 @@ int OpenStreamPath(const std::string &path, const std::string &flag) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENXIO)
-      throw Error(ErrorCode::kIo, flag + " " + path + ": a named pipe with nobody reading it; start the reader "
-                                                      "first (e.g. aplay < " + path + " &)");
+      throw Error(ErrorCode::kIo, flag + " " + path +
+                                      ": a named pipe with nobody reading it; start the reader "
+                                      "first (e.g. aplay < " +
+                                      path + " &)");
     throw Error(ErrorCode::kIo, flag + " " + path + ": cannot open for writing: " + std::strerror(errno));
   }
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -77,33 +80,38 @@ AudioFormat ResolveOutputFormat(const OutputSpec &spec, bool stream, int sample_
     format = *named;
   } else if (!stream) {
     if (ext.empty())
-      throw Error(ErrorCode::kInvalidArgument,
-                  spec.flag + " " + spec.path +
-                      ": no extension to tell the audio format; name it .wav, .flac, .mp3, .opus, .ogg or .pcm, "
-                      "or give --format");
+      throw Error(
+          ErrorCode::kInvalidArgument,
+          spec.flag + " " + spec.path +
+              ": no extension to tell the audio format; name it .wav, .flac, .mp3, .opus, .ogg or .pcm, "
+              "or give --format");
     if (!by_ext)
       throw Error(ErrorCode::kUnsupported, spec.flag + " " + spec.path + ": '." + ext +
                                                "' is not an audio format this build writes; available: " +
-                                               AudioFormatList(AvailableFormats(sample_rate)) + " (or give --format)");
+                                               AudioFormatList(AvailableFormats(sample_rate)) +
+                                               " (or give --format)");
     format = *by_ext;
   }
   if (spec.float_wav && format != AudioFormat::kWav)
-    throw Error(ErrorCode::kInvalidArgument, std::string("--float applies to wav output only, and the output is ") +
-                                                 AudioFormatName(format));
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        std::string("--float applies to wav output only, and the output is ") + AudioFormatName(format));
   if (stream && !CanStream(format))
-    throw Error(ErrorCode::kInvalidArgument,
-                std::string(AudioFormatName(format)) + " cannot be written to " +
-                    (spec.path == "-" ? "stdout" : spec.path) +
-                    " as it is produced (its header holds the total length); write it to a file, or stream wav, "
-                    "pcm, mp3, opus or ogg");
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        std::string(AudioFormatName(format)) + " cannot be written to " +
+            (spec.path == "-" ? "stdout" : spec.path) +
+            " as it is produced (its header holds the total length); write it to a file, or stream wav, "
+            "pcm, mp3, opus or ogg");
   if (!CanEncode(format, sample_rate))
     throw Error(ErrorCode::kUnsupported, std::string("this build cannot write ") + AudioFormatName(format) +
-                                             " audio at " + std::to_string(sample_rate) +
-                                             " Hz; available: " + AudioFormatList(AvailableFormats(sample_rate)));
+                                             " audio at " + std::to_string(sample_rate) + " Hz; available: " +
+                                             AudioFormatList(AvailableFormats(sample_rate)));
   return format;
 }
 
-std::unique_ptr<AudioOutput> AudioOutput::Open(const OutputSpec &spec, int sample_rate, const InputFiles &inputs) {
+std::unique_ptr<AudioOutput> AudioOutput::Open(const OutputSpec &spec, int sample_rate,
+                                               const InputFiles &inputs) {
   std::unique_ptr<AudioOutput> out(new AudioOutput());
   const bool stream = IsStreamTarget(spec.path);
   AudioEncoder::Config config;
@@ -129,14 +137,17 @@ std::unique_ptr<AudioOutput> AudioOutput::Open(const OutputSpec &spec, int sampl
   }
   inputs.CheckDescriptorNotInput(out->stream_fd_, out->name_);
   if (::isatty(out->stream_fd_))
-    throw Error(ErrorCode::kInvalidArgument, spec.flag + " " + spec.path + ": " + out->name_ +
-                                                 " is a terminal; pipe the audio into a player (| aplay) or a "
-                                                 "file, or give " + spec.flag + " FILE");
+    throw Error(ErrorCode::kInvalidArgument,
+                spec.flag + " " + spec.path + ": " + out->name_ +
+                    " is a terminal; pipe the audio into a player (| aplay) or a "
+                    "file, or give " +
+                    spec.flag + " FILE");
   out->format_ = config.format = ResolveOutputFormat(spec, true, sample_rate);
   config.streaming = true;
   const int fd = out->stream_fd_;
   const std::string name = out->name_;
-  out->encoder_ = AudioEncoder::Create(config, [fd, name](const uint8_t *p, size_t n) { WriteAll(fd, name, p, n); });
+  out->encoder_ =
+      AudioEncoder::Create(config, [fd, name](const uint8_t *p, size_t n) { WriteAll(fd, name, p, n); });
   return out;
 }
 

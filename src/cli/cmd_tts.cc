@@ -55,10 +55,11 @@ int RunTts(TtsArgs &a, const GlobalOptions &g) {
   std::unique_ptr<AudioOutput> output = AudioOutput::Open(a.output, bundle.sample_rate, prepared.inputs);
 
   // 2. The model and the voice.
-  std::unique_ptr<Synthesizer> synthesizer = LoadModel(progress, a.model, runtime, a.runtime.precision, a.runtime.optimized);
+  std::unique_ptr<Synthesizer> synthesizer =
+      LoadModel(progress, a.model, runtime, a.runtime.precision, a.runtime.optimized);
   const Voice voice = prepared.voice ? *prepared.voice
-                                     : PrepareVoice(progress, *synthesizer, prepared.prompt, prepared.transcript,
-                                                    prepared.prompt_name);
+                                     : PrepareVoice(progress, *synthesizer, prepared.prompt,
+                                                    prepared.transcript, prepared.prompt_name);
 
   // 3. Synthesis, written as it is produced.
   const SynthesisRequest request = MakeSynthesisRequest(prepared, voice);
@@ -95,8 +96,8 @@ int RunTts(TtsArgs &a, const GlobalOptions &g) {
   const double seconds = progress.SynthesisSeconds();
   const double audio = static_cast<double>(output->samples_written()) / bundle.sample_rate;
   const double rtf = audio > 0 ? seconds / audio : 0.0;
-  std::string text = "wrote " + output->name() + ": " + Fixed(audio, 2) + " s of audio in " + Fixed(seconds, 2) +
-                     " s (RTF " + Fixed(rtf, 3) + "), " + std::to_string(stats.segments) +
+  std::string text = "wrote " + output->name() + ": " + Fixed(audio, 2) + " s of audio in " +
+                     Fixed(seconds, 2) + " s (RTF " + Fixed(rtf, 3) + "), " + std::to_string(stats.segments) +
                      (stats.segments == 1 ? " segment, " : " segments, ") + SeedText(settings);
   if (settings.stream)
     text += ", first audio after " + Fixed(stats.first_audio_seconds, 2) + " s (" +
@@ -137,7 +138,8 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global) {
   args->runtime.AddTo(cmd.app);
   cmd.app->footer(
       "Examples:\n"
-      "  cosyvoice tts -m bundle --prompt-wav me.wav --prompt-text \"what me.wav says\" \"Hello!\" -o hi.wav\n"
+      "  cosyvoice tts -m bundle --prompt-wav me.wav --prompt-text \"what me.wav says\" \"Hello!\" -o "
+      "hi.wav\n"
       "  echo \"Hello!\" | cosyvoice tts -m bundle --voice me.voice -o - | aplay\n"
       "  cosyvoice tts -m bundle --voice me.voice --text-file book.txt -o book.mp3\n"
       "  cosyvoice tts -m bundle --voice me.voice --instruct \"请用四川话说这句话。\" \"今天天气不错。\"\n"

@@ -47,7 +47,8 @@ int RunCreate(const VoiceArgs &a, const GlobalOptions &g) {
   inputs.CheckNotInput(a.output, "-o");
   std::unique_ptr<AtomicFile> out = OpenOutputFile(a.output, "-o");
 
-  std::unique_ptr<Synthesizer> synthesizer = LoadModel(progress, a.model, runtime, a.runtime.precision, a.runtime.optimized);
+  std::unique_ptr<Synthesizer> synthesizer =
+      LoadModel(progress, a.model, runtime, a.runtime.precision, a.runtime.optimized);
   const std::string name = std::filesystem::path(a.prompt_wav).filename().string();
   const Voice v = PrepareVoice(progress, *synthesizer, prompt, a.prompt_text, name);
   const std::string bytes = EncodeVoiceFile(v);
@@ -55,8 +56,9 @@ int RunCreate(const VoiceArgs &a, const GlobalOptions &g) {
   out->Commit();
   char seconds[32];
   std::snprintf(seconds, sizeof(seconds), "%.2f", v.prompt_seconds);
-  progress.Summary("wrote " + a.output + ": " + std::to_string(v.speech_tokens.size()) + " prompt tokens from " +
-                       name + " (" + seconds + " s)" + (v.transcript.empty() ? ", no transcript" : ""),
+  progress.Summary("wrote " + a.output + ": " + std::to_string(v.speech_tokens.size()) +
+                       " prompt tokens from " + name + " (" + seconds + " s)" +
+                       (v.transcript.empty() ? ", no transcript" : ""),
                    {{"output", a.output},
                     {"prompt", name},
                     {"prompt_seconds", v.prompt_seconds},
@@ -175,7 +177,8 @@ Command MakeVoiceCommand(CLI::App &parent, const GlobalOptions &global) {
 Command MakeVoicesCommand(CLI::App &parent, const GlobalOptions &global) {
   auto dir = std::make_shared<std::string>(".");
   Command cmd;
-  cmd.app = parent.add_subcommand("voices", "List the voice files (*.voice) in a directory (--json: as JSON)");
+  cmd.app =
+      parent.add_subcommand("voices", "List the voice files (*.voice) in a directory (--json: as JSON)");
   cmd.app->add_option("dir", *dir, "Directory (default: the current one)");
   const GlobalOptions *g = &global;
   cmd.run = [dir, g] { return RunList(*dir, *g); };

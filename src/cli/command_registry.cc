@@ -8,9 +8,10 @@ namespace cosyvoice::cli {
 void RuntimeOptions::AddTo(CLI::App *app) {
   app->add_option("--threads", threads, "Intra-op threads per graph, 0-1024 (0: one per core)")
       ->type_name("N");
-  app->add_option("--provider", providers,
-                  "Execution providers in order of preference: cpu, webgpu, cuda, tensorrt, coreml, directml, "
-                  "nnapi, xnnpack, openvino (e.g. webgpu,cpu; see `cosyvoice version`)")
+  app->add_option(
+         "--provider", providers,
+         "Execution providers in order of preference: cpu, webgpu, cuda, tensorrt, coreml, directml, "
+         "nnapi, xnnpack, openvino (e.g. webgpu,cpu; see `cosyvoice version`)")
       ->default_val("cpu");
   app->add_option("--provider-option", provider_options,
                   "A provider option as provider.key=value (repeatable), e.g. webgpu.preferredLayout=NHWC; "

@@ -36,8 +36,9 @@ void InputFiles::CheckNotInput(const std::string &output, const std::string &fla
   if (::stat(output.c_str(), &st) != 0) return;  // a new file cannot be an input
   if (const File *f = Find(st.st_dev, st.st_ino)) {
     const std::string same = f->path == output ? "" : " (" + f->path + ")";
-    throw Error(ErrorCode::kInvalidArgument, flag + " " + output + ": this is " + f->what + same +
-                                                 "; writing there would destroy it, choose another output file");
+    throw Error(ErrorCode::kInvalidArgument,
+                flag + " " + output + ": this is " + f->what + same +
+                    "; writing there would destroy it, choose another output file");
   }
 }
 

@@ -4,8 +4,8 @@
 // link to it, a path through a linked directory, or a hard link (same device and inode).
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+#include <string>
 #include <vector>
 
 namespace cosyvoice::cli {

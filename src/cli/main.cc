@@ -80,7 +80,8 @@ int main(int argc, char **argv) {
       PrintError(global.json, name, static_cast<int>(e.code()), e.what());
       return static_cast<int>(e.code());
     } catch (const std::exception &e) {
-      PrintError(global.json, name, static_cast<int>(ErrorCode::kRuntime), std::string("internal error: ") + e.what());
+      PrintError(global.json, name, static_cast<int>(ErrorCode::kRuntime),
+                 std::string("internal error: ") + e.what());
       return static_cast<int>(ErrorCode::kRuntime);
     }
   }

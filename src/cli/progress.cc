@@ -187,9 +187,10 @@ void ProgressReporter::Audio(int segment, int num_segments, size_t samples, int 
                 {"elapsed_seconds", synthesis_.elapsed(now)}};
       if (left) fields["remaining_seconds"] = *left;
     } else {
-      line = "segment " + std::to_string(segment + 1) + "/" + std::to_string(num_segments) + " done: " +
-             Seconds(synthesis_.audio_seconds()) + " of audio, " + FormatClock(synthesis_.elapsed(now)) +
-             " elapsed" + (left && *left > 0 ? ", about " + FormatClock(*left) + " left" : "");
+      line = "segment " + std::to_string(segment + 1) + "/" + std::to_string(num_segments) +
+             " done: " + Seconds(synthesis_.audio_seconds()) + " of audio, " +
+             FormatClock(synthesis_.elapsed(now)) + " elapsed" +
+             (left && *left > 0 ? ", about " + FormatClock(*left) + " left" : "");
     }
   }
   if (style_ == ProgressStyle::kJson)
@@ -265,8 +266,9 @@ std::string ProgressReporter::StatusTextLocked() const {
   if (!synthesizing_) return "";
   const SynthesisProgress &p = synthesis_;
   if (p.num_segments() == 0) return "synthesizing... " + FormatClock(p.elapsed(now));
-  std::string s = "synthesizing: segment " + std::to_string(std::min(p.segments_done() + 1, p.num_segments())) +
-                  "/" + std::to_string(p.num_segments()) + ", " + Seconds(p.audio_seconds()) + " of audio, " +
+  std::string s = "synthesizing: segment " +
+                  std::to_string(std::min(p.segments_done() + 1, p.num_segments())) + "/" +
+                  std::to_string(p.num_segments()) + ", " + Seconds(p.audio_seconds()) + " of audio, " +
                   FormatClock(p.elapsed(now)) + " elapsed";
   const auto left = p.remaining(now);
   if (left && *left > 0) s += ", about " + FormatClock(*left) + " left";

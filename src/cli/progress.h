@@ -39,7 +39,7 @@ class SynthesisProgress {
   void OnAudio(double now, int segment, int num_segments, size_t samples, int rate, bool segment_done);
 
   int segments_done() const { return segments_done_; }
-  int num_segments() const { return num_segments_; }  // 0 until the first chunk
+  int num_segments() const { return num_segments_; }        // 0 until the first chunk
   int current_segment() const { return current_segment_; }  // 0-based
   double audio_seconds() const { return audio_seconds_; }
   double elapsed(double now) const { return now - start_; }
@@ -79,7 +79,8 @@ class ProgressReporter {
   void EndStep(const std::string &done, nlohmann::json fields = nlohmann::json::object());
 
   // A one-line fact ("mode zero_shot, seed 42"), printed in every style but quiet.
-  void Note(const std::string &event, const std::string &text, nlohmann::json fields = nlohmann::json::object());
+  void Note(const std::string &event, const std::string &text,
+            nlohmann::json fields = nlohmann::json::object());
   void Warning(const std::string &text);
 
   // Synthesis: Start once, then Audio for every chunk the engine delivers.
@@ -99,9 +100,9 @@ class ProgressReporter {
 
  private:
   double Now() const;
-  void PrintLine(const std::string &line);               // above the status line
+  void PrintLine(const std::string &line);  // above the status line
   void EmitJson(const std::string &event, nlohmann::json fields);
-  void RedrawLocked();                                   // the status line, mutex held
+  void RedrawLocked();  // the status line, mutex held
   void ClearStatusLocked();
   std::string StatusTextLocked() const;
   void TickerLoop();

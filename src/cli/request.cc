@@ -50,7 +50,8 @@ void CheckVcFlags(const ModeInputs &in) {
   const std::string why = " does not apply to vc mode: voice conversion re-voices --source-wav";
   if (!in.text_source.empty()) Invalid(in.text_source + why + " and speaks no text");
   if (in.instruct) Invalid("--instruct" + why + " and takes no instruction");
-  if (in.prompt_text) Invalid("--prompt-text" + why + " and uses only the sound of the voice, not its transcript");
+  if (in.prompt_text)
+    Invalid("--prompt-text" + why + " and uses only the sound of the voice, not its transcript");
   if (!in.text_mode_flags.empty())
     Invalid(in.text_mode_flags.front() + why + " with its own speech tokens; nothing is sampled from text");
   if (!in.source_wav) Invalid("vc mode needs --source-wav (the speech to re-voice)");
@@ -62,18 +63,22 @@ void CheckVcFlags(const ModeInputs &in) {
 
 void RequestFlags::AddTo(CLI::App *app, bool positional) {
   app_ = app;
-  if (positional) app->add_option("TEXT", text_arg, "Text to speak (or --text, --text-file, or piped on stdin)");
+  if (positional)
+    app->add_option("TEXT", text_arg, "Text to speak (or --text, --text-file, or piped on stdin)");
   app->add_option("-t,--text", text, "Text to speak");
   app->add_option("--text-file", text_file, "Read the text to speak from a UTF-8 file ('-': stdin)")
       ->type_name("FILE");
-  app->add_option("--mode", mode, "zero_shot | cross_lingual | instruct2 | vc (default: inferred from the flags)");
+  app->add_option("--mode", mode,
+                  "zero_shot | cross_lingual | instruct2 | vc (default: inferred from the flags)");
   app->add_option("--instruct", instruct,
                   "Instruction for instruct2, e.g. \"请用四川话说这句话。\" or \"Speak slowly.\"");
-  app->add_option("--source-wav", source_wav, "Voice conversion: the speech to re-voice (<= 30 s)")->type_name("FILE");
+  app->add_option("--source-wav", source_wav, "Voice conversion: the speech to re-voice (<= 30 s)")
+      ->type_name("FILE");
   app->add_option("--prompt-wav", prompt_wav, "Recording of the voice to clone (>= 16 kHz, 3-30 s of speech)")
       ->type_name("FILE");
   app->add_option("--prompt-text", prompt_text, "Transcript of the prompt recording (zero-shot)");
-  app->add_option("--voice", voice_file, "A voice file from `cosyvoice voice create` (instead of --prompt-wav)")
+  app->add_option("--voice", voice_file,
+                  "A voice file from `cosyvoice voice create` (instead of --prompt-wav)")
       ->type_name("FILE");
 }
 
@@ -130,10 +135,12 @@ Mode DecideMode(const ModeInputs &in) {
   switch (mode) {
     case Mode::kZeroShot:
       if (in.instruct)
-        Invalid("--instruct does not apply to zero_shot mode" + set_by + "; use --mode instruct2 or leave --mode out");
+        Invalid("--instruct does not apply to zero_shot mode" + set_by +
+                "; use --mode instruct2 or leave --mode out");
       if (!in.has_transcript)
-        Invalid("zero_shot mode needs the transcript of the prompt recording: give --prompt-text (or a voice "
-                "file made with one), or use --mode cross_lingual or instruct2");
+        Invalid(
+            "zero_shot mode needs the transcript of the prompt recording: give --prompt-text (or a voice "
+            "file made with one), or use --mode cross_lingual or instruct2");
       break;
     case Mode::kCrossLingual:
       if (in.instruct)
@@ -146,7 +153,8 @@ Mode DecideMode(const ModeInputs &in) {
     case Mode::kInstruct2:
       if (!in.instruct) Invalid("instruct2 mode needs --instruct (the instruction, e.g. \"Speak slowly.\")");
       if (in.prompt_text)
-        Invalid("--prompt-text does not apply to instruct2 mode: the instruction takes the transcript's place");
+        Invalid(
+            "--prompt-text does not apply to instruct2 mode: the instruction takes the transcript's place");
       break;
     case Mode::kVoiceConversion: break;
   }
@@ -162,11 +170,13 @@ Audio ReadPromptRecording(const std::string &path, const std::string &flag, doub
   if (seconds < kMinPromptSeconds) {
     throw Error(ErrorCode::kInvalidAudio,
                 path + ": the recording is " + Fixed(seconds, 2) + " s long; a voice needs at least " +
-                    Fixed(kMinPromptSeconds, 0) + " s of speech (3-30 s is best), or it is cloned from a syllable");
+                    Fixed(kMinPromptSeconds, 0) +
+                    " s of speech (3-30 s is best), or it is cloned from a syllable");
   }
   if (seconds < kAdvisedPromptSeconds && warn) {
-    warn(path + ": the recording is " + Fixed(seconds, 2) + " s long; 3-30 s of speech clones a voice more "
-                "faithfully");
+    warn(path + ": the recording is " + Fixed(seconds, 2) +
+         " s long; 3-30 s of speech clones a voice more "
+         "faithfully");
   }
   return audio;
 }
@@ -220,7 +230,8 @@ void CheckPromptText(const std::string &value, const std::string &what, size_t m
 }  // namespace
 
 PreparedRequest PrepareRequest(const RequestFlags &flags, const SynthesisFlags &synthesis,
-                               const BundleConfig &bundle, const TextPolicy &policy, const WarningSink &warn) {
+                               const BundleConfig &bundle, const TextPolicy &policy,
+                               const WarningSink &warn) {
   PreparedRequest out;
   const bool has_voice_file = !flags.voice_file.empty() || flags.Given("--voice");
   const bool has_prompt = !flags.prompt_wav.empty() || flags.Given("--prompt-wav");
@@ -264,9 +275,9 @@ PreparedRequest PrepareRequest(const RequestFlags &flags, const SynthesisFlags &
   if (out.mode == Mode::kVoiceConversion) {
     out.source = ReadRecording(flags.source_wav, "--source-wav", max_seconds);
     if (out.source.duration_seconds() < kMinSourceSeconds)
-      throw Error(ErrorCode::kInvalidAudio, flags.source_wav + ": the speech to convert is " +
-                                                Fixed(out.source.duration_seconds(), 3) + " s long; at least " +
-                                                Fixed(kMinSourceSeconds, 1) + " s is needed");
+      throw Error(ErrorCode::kInvalidAudio,
+                  flags.source_wav + ": the speech to convert is " + Fixed(out.source.duration_seconds(), 3) +
+                      " s long; at least " + Fixed(kMinSourceSeconds, 1) + " s is needed");
     out.inputs.Add(flags.source_wav, "the speech to convert (--source-wav)");
   }
   return out;

@@ -43,12 +43,12 @@ struct RequestFlags {
 
 // What decides the mode, and the flags that must fit it.
 struct ModeInputs {
-  std::string mode;            // --mode as typed; empty: inferred
-  std::string text_source;     // the flag that gave text explicitly; empty: none
-  bool instruct = false;       // --instruct given
-  bool prompt_text = false;    // --prompt-text given
-  bool source_wav = false;     // --source-wav given
-  bool has_transcript = false;  // --prompt-text or a voice file with a transcript
+  std::string mode;                          // --mode as typed; empty: inferred
+  std::string text_source;                   // the flag that gave text explicitly; empty: none
+  bool instruct = false;                     // --instruct given
+  bool prompt_text = false;                  // --prompt-text given
+  bool source_wav = false;                   // --source-wav given
+  bool has_transcript = false;               // --prompt-text or a voice file with a transcript
   std::vector<std::string> text_mode_flags;  // given flags that only matter with text (SynthesisFlags)
 };
 // --mode, or inferred: --source-wav -> vc; --instruct -> instruct2; a transcript -> zero_shot;

@@ -102,8 +102,9 @@ std::string RealRange::ToString() const {
 int64_t IntFlag(const std::string &flag, const std::string &text, IntRange range, const std::string &hint) {
   const auto v = ParseInt64(text);
   if (!v || *v < range.min || *v > range.max) {
-    throw Error(ErrorCode::kInvalidArgument, flag + ": expected an integer from " + std::to_string(range.min) +
-                                                 " to " + std::to_string(range.max) + ", got " + Shown(text) +
+    throw Error(ErrorCode::kInvalidArgument, flag + ": expected an integer from " +
+                                                 std::to_string(range.min) + " to " +
+                                                 std::to_string(range.max) + ", got " + Shown(text) +
                                                  (hint.empty() ? "" : " (" + hint + ")"));
   }
   return *v;
@@ -121,8 +122,10 @@ double RealFlag(const std::string &flag, const std::string &text, RealRange rang
 uint64_t SeedFlag(const std::string &flag, const std::string &text) {
   const auto v = ParseUint64(text);
   if (!v) {
-    throw Error(ErrorCode::kInvalidArgument, flag + ": expected an integer from 0 to 18446744073709551615 or "
-                                                    "'random', got " + Shown(text));
+    throw Error(ErrorCode::kInvalidArgument, flag +
+                                                 ": expected an integer from 0 to 18446744073709551615 or "
+                                                 "'random', got " +
+                                                 Shown(text));
   }
   return *v;
 }

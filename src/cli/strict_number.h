@@ -36,8 +36,10 @@ struct RealRange {
 
 // Parses `text` given for `flag`; throws Error(kInvalidArgument) such as
 // "--steps: expected an integer from 1 to 1000, got '0'" (+ `hint` when given).
-int64_t IntFlag(const std::string &flag, const std::string &text, IntRange range, const std::string &hint = "");
-double RealFlag(const std::string &flag, const std::string &text, RealRange range, const std::string &hint = "");
+int64_t IntFlag(const std::string &flag, const std::string &text, IntRange range,
+                const std::string &hint = "");
+double RealFlag(const std::string &flag, const std::string &text, RealRange range,
+                const std::string &hint = "");
 // A 64-bit seed: 0 .. 2^64-1.
 uint64_t SeedFlag(const std::string &flag, const std::string &text);
 

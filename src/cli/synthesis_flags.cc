@@ -13,11 +13,11 @@ namespace {
 // Ranges of the tuning flags. The engine checks them again (SynthesisOptions::Validate); here they
 // are reported with the flag's name before anything loads.
 constexpr RealRange kSpeed{0.5, 2.0};
-constexpr IntRange kSteps{1, 1000};          // flow ODE steps; the bundle default is 10
-constexpr RealRange kCfg{0.0, 100.0};        // classifier-free guidance; 0 turns it off
-constexpr RealRange kTopP{0.0, 1.0, true};   // nucleus mass: 0 would keep no token
-constexpr IntRange kTopK{1, 1000000};        // 1 is greedy
-constexpr IntRange kMaxTokens{1, 1000000};   // 25 tokens are one second of speech
+constexpr IntRange kSteps{1, 1000};         // flow ODE steps; the bundle default is 10
+constexpr RealRange kCfg{0.0, 100.0};       // classifier-free guidance; 0 turns it off
+constexpr RealRange kTopP{0.0, 1.0, true};  // nucleus mass: 0 would keep no token
+constexpr IntRange kTopK{1, 1000000};       // 1 is greedy
+constexpr IntRange kMaxTokens{1, 1000000};  // 25 tokens are one second of speech
 constexpr IntRange kMinTokens{0, 1000000};
 
 }  // namespace
@@ -28,7 +28,8 @@ void SynthesisFlags::AddTo(CLI::App *app) {
       ->type_name("N|random");
   app->add_option("--speed", speed, "Speaking rate 0.5-2.0 (not with --stream)")->type_name("X");
   app->add_option("--steps", steps, "Flow ODE steps 1-1000 (default: the bundle's, 10)")->type_name("N");
-  app->add_option("--cfg", cfg, "Classifier-free guidance 0-100 (default: the bundle's, 0.7)")->type_name("X");
+  app->add_option("--cfg", cfg, "Classifier-free guidance 0-100 (default: the bundle's, 0.7)")
+      ->type_name("X");
   app->add_option("--top-p", top_p, "Nucleus sampling mass in (0, 1] (default: the bundle's, 0.8)")
       ->type_name("X");
   app->add_option("--top-k", top_k, "Sample among the k likeliest tokens, k >= 1 (default: the bundle's, 25)")
@@ -80,9 +81,7 @@ SynthesisSettings ParseSynthesisFlags(const SynthesisFlags &f) {
   } else if (!f.seed.empty() || f.Given("--seed")) {
     s.seed = SeedFlag("--seed", f.seed);
   }
-  auto given = [&](const std::string &value, const char *name) {
-    return !value.empty() || f.Given(name);
-  };
+  auto given = [&](const std::string &value, const char *name) { return !value.empty() || f.Given(name); };
   if (given(f.speed, "--speed")) s.speed = static_cast<float>(RealFlag("--speed", f.speed, kSpeed));
   if (given(f.steps, "--steps")) s.steps = static_cast<int>(IntFlag("--steps", f.steps, kSteps));
   if (given(f.cfg, "--cfg")) s.cfg = static_cast<float>(RealFlag("--cfg", f.cfg, kCfg));
@@ -109,8 +108,9 @@ SynthesisSettings ParseSynthesisFlags(const SynthesisFlags &f) {
   s.text_frontend = !f.no_text_frontend;
   s.text_normalization = !f.no_normalization;
   if (s.stream && f.speed_given())
-    throw Error(ErrorCode::kInvalidArgument,
-                "--speed does not apply with --stream: streamed audio is not re-timed (use one or the other)");
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "--speed does not apply with --stream: streamed audio is not re-timed (use one or the other)");
   return s;
 }
 

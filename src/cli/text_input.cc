@@ -47,7 +47,8 @@ std::string ReadTextInput(const std::string &path) {
   if (!is_stdin) ::close(fd);
   if (err != 0) Fail(name, err);
   if (text.size() > kMaxTextBytes) {
-    throw Error(ErrorCode::kInvalidArgument, name + ": the text is longer than " + std::to_string(kMaxTextBytes) +
+    throw Error(ErrorCode::kInvalidArgument, name + ": the text is longer than " +
+                                                 std::to_string(kMaxTextBytes) +
                                                  " bytes, the limit of one request (about an hour of "
                                                  "speech); split it into several runs");
   }

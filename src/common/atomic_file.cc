@@ -51,8 +51,10 @@ std::string BaseName(const std::string &path) {
 // A name nobody else is using right now: pid, a counter and the clock.
 std::string UniqueSuffix() {
   static std::atomic<unsigned> counter{0};
-  const auto now = static_cast<unsigned long long>(std::chrono::steady_clock::now().time_since_epoch().count());
-  const unsigned long long mix = now ^ (static_cast<unsigned long long>(::getpid()) << 20) ^ (counter++ * 0x9E3779B9ull);
+  const auto now =
+      static_cast<unsigned long long>(std::chrono::steady_clock::now().time_since_epoch().count());
+  const unsigned long long mix =
+      now ^ (static_cast<unsigned long long>(::getpid()) << 20) ^ (counter++ * 0x9E3779B9ull);
   static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   std::string s;
   unsigned long long v = mix;
@@ -156,7 +158,8 @@ void AtomicFile::Commit() {
     // Give the unnamed file a name next to the target, then move it into place in one rename.
     for (;;) {
       temp_path_ = TempNameFor(target_);
-      if (::linkat(AT_FDCWD, ProcFdPath(fd_).c_str(), AT_FDCWD, temp_path_.c_str(), AT_SYMLINK_FOLLOW) == 0) break;
+      if (::linkat(AT_FDCWD, ProcFdPath(fd_).c_str(), AT_FDCWD, temp_path_.c_str(), AT_SYMLINK_FOLLOW) == 0)
+        break;
       const int err = errno;
       temp_path_.clear();
       if (err != EEXIST) Fail(name_, "cannot create the file", err);

@@ -44,8 +44,8 @@ class AtomicFile {
   bool committed() const { return committed_; }
 
  private:
-  std::string name_;    // as given, for messages
-  std::string target_;  // what Commit() replaces
+  std::string name_;       // as given, for messages
+  std::string target_;     // what Commit() replaces
   std::string temp_path_;  // empty for an unnamed O_TMPFILE file
   int fd_ = -1;
   bool committed_ = false;

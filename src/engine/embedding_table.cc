@@ -69,7 +69,8 @@ void EmbeddingTable::CopyRow(int64_t id, float *out) const {
   for (int64_t k = 0; k < dim_; ++k) {
     if (!std::isfinite(out[k])) {
       throw Error(ErrorCode::kBundle, path_.string() + ": row " + std::to_string(id) + " (token " +
-                                          std::to_string(id) + ") holds a non-finite value: the file is damaged");
+                                          std::to_string(id) +
+                                          ") holds a non-finite value: the file is damaged");
     }
   }
 }

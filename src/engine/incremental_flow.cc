@@ -27,7 +27,8 @@ void IncrementalFlow::Start(const std::vector<float> &spks, const FlowOptions &o
 void IncrementalFlow::StartFrom(const IncrementalFlow &prompt) {
   options_ = prompt.options_;
   spks2_ = prompt.spks2_;
-  if (steps_.size() != prompt.steps_.size()) steps_.assign(prompt.steps_.size(), FlowStepCache(graph_.shape(), 2));
+  if (steps_.size() != prompt.steps_.size())
+    steps_.assign(prompt.steps_.size(), FlowStepCache(graph_.shape(), 2));
   for (size_t k = 0; k < steps_.size(); ++k) steps_[k].CopyFrom(prompt.steps_[k], prompt.frames_);
   frames_ = prompt.frames_;
   closed_ = prompt.closed_;
@@ -45,11 +46,13 @@ std::vector<float> IncrementalFlow::Advance(const float *mu, const float *cond, 
   if (closed_) throw Error(ErrorCode::kInvalidArgument, "flow: frames after a call that ended mid-chunk");
   if (s < 1) throw Error(ErrorCode::kInvalidArgument, "flow: no frames to advance");
   if (p + s > config_.max_frames) {
-    throw Error(ErrorCode::kInvalidArgument, "flow: " + std::to_string(p + s) + " mel frames (prompt + speech) exceed the " +
+    throw Error(ErrorCode::kInvalidArgument, "flow: " + std::to_string(p + s) +
+                                                 " mel frames (prompt + speech) exceed the " +
                                                  std::to_string(config_.max_frames) + " the model supports");
   }
   if ((p + s) % chunk() != 0 && !final_call) {
-    throw Error(ErrorCode::kInvalidArgument, "flow: a non-final advance must end on an attention chunk boundary");
+    throw Error(ErrorCode::kInvalidArgument,
+                "flow: a non-final advance must end on an attention chunk boundary");
   }
   // batch-2 inputs: slot 0 conditional, slot 1 with mu, spks and cond zero (spec §6.3)
   const size_t plane = static_cast<size_t>(m * s);
@@ -57,7 +60,8 @@ std::vector<float> IncrementalFlow::Advance(const float *mu, const float *cond, 
   std::memcpy(mu2.data(), mu, plane * sizeof(float));
   std::memcpy(cond2.data(), cond, plane * sizeof(float));
   const float *z = noise_.data<float>();
-  for (int64_t c = 0; c < m; ++c) std::memcpy(&x[static_cast<size_t>(c * s)], z + c * config_.max_frames + p, sizeof(float) * s);
+  for (int64_t c = 0; c < m; ++c)
+    std::memcpy(&x[static_cast<size_t>(c * s)], z + c * config_.max_frames + p, sizeof(float) * s);
   // the same float32 t/dt sequence as FlowMatching::Run (upstream accumulates t += dt)
   const std::vector<float> grid = FlowMatching::CosineGrid(options_.n_timesteps);
   const float w_cond = 1.0f + options_.cfg_rate, w_uncond = options_.cfg_rate;

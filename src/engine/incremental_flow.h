@@ -45,8 +45,8 @@ class IncrementalFlow {
   const NpyArray &noise_;
   const FlowConfig &config_;
   FlowOptions options_;
-  std::vector<float> spks2_;               // [2, mel_bins]: slot 1 zero
-  std::vector<FlowStepCache> steps_;       // one per ODE step
+  std::vector<float> spks2_;          // [2, mel_bins]: slot 1 zero
+  std::vector<FlowStepCache> steps_;  // one per ODE step
   FlowChunkGraph::RunState run_;
   int64_t frames_ = 0;
   bool closed_ = false;

@@ -44,7 +44,8 @@ std::vector<float> IncrementalVocoder::WindowMel(int64_t from, int64_t to) const
   return out;
 }
 
-std::vector<float> IncrementalVocoder::Push(const float *mel, int64_t frames, bool final, VocoderStats *stats) {
+std::vector<float> IncrementalVocoder::Push(const float *mel, int64_t frames, bool final,
+                                            VocoderStats *stats) {
   VocoderStats local;
   VocoderStats &st = stats ? *stats : local;
   if (finished_) throw Error(ErrorCode::kInvalidArgument, "vocoder: mel pushed after the final chunk");
@@ -63,7 +64,7 @@ std::vector<float> IncrementalVocoder::Push(const float *mel, int64_t frames, bo
   const int64_t keep = final ? t_end : t_end - config_.lookahead_frames;
   if (keep <= emitted_) return {};
   const int64_t left = config_.left_context_frames;
-  const int64_t w0 = std::max<int64_t>(0, emitted_ - left);      // generator window start
+  const int64_t w0 = std::max<int64_t>(0, emitted_ - left);  // generator window start
   const int64_t committed = static_cast<int64_t>(f0_.size());
   const int64_t f0_lo = std::max<int64_t>(0, committed - left);  // F0 is needed from `committed` on
 
@@ -107,7 +108,8 @@ std::vector<float> IncrementalVocoder::Push(const float *mel, int64_t frames, bo
   generator_frames_ += n;
 
   t0 = SteadyClock::now();
-  const std::vector<float> wav = istft_.Run(spec.real.data(), spec.imag.data(), static_cast<int>(spec.spec_frames));
+  const std::vector<float> wav =
+      istft_.Run(spec.real.data(), spec.imag.data(), static_cast<int>(spec.spec_frames));
   const float limit = static_cast<float>(config_.audio_limit);
   std::vector<float> out(wav.begin() + (emitted_ - w0) * hop, wav.begin() + (keep - w0) * hop);
   CheckFiniteOutput(out.data(), out.size(), "vocoder (waveform)");  // before the clamp, which keeps NaN

@@ -40,10 +40,10 @@ class IncrementalVocoder {
   const int mel_bins_;
   NsfSourceParams params_;
   Istft istft_;
-  std::vector<float> mel_;       // [total, mel_bins] frame-major, everything so far (320 B per frame)
+  std::vector<float> mel_;  // [total, mel_bins] frame-major, everything so far (320 B per frame)
   int64_t total_ = 0;
-  std::vector<float> f0_;        // F0 of the frames whose lookahead was real ("committed")
-  std::vector<float> phases_;    // [committed frames][harmonics]
+  std::vector<float> f0_;      // F0 of the frames whose lookahead was real ("committed")
+  std::vector<float> phases_;  // [committed frames][harmonics]
   std::vector<double> phase_sum_;
   int64_t emitted_ = 0, generator_frames_ = 0;
   bool finished_ = false;

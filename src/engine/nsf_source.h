@@ -52,8 +52,8 @@ std::vector<float> NsfHarmonics(const std::vector<float> &f0, const NsfSourcePar
 // Appends the phases of `frames` F0 frames: per frame and harmonic the float32 of the float64
 // running sum `sum` [num_harmonics] of the normalized frequencies (continued sequentially, which
 // is bit-identical to one pass). phases: [frames][num_harmonics].
-void NsfAccumulatePhases(const float *f0, int64_t frames, const NsfSourceParams &params, std::vector<double> &sum,
-                         float *phases);
+void NsfAccumulatePhases(const float *f0, int64_t frames, const NsfSourceParams &params,
+                         std::vector<double> &sum, float *phases);
 // The excitation of `frames` frames starting at absolute frame `first_frame` (which indexes the
 // fixed noise) from their F0 and phases: out [frames * hop][num_harmonics].
 void NsfExcitation(const float *f0, const float *phases, int64_t frames, int64_t first_frame,

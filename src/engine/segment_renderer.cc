@@ -92,7 +92,7 @@ void SegmentRenderer::AdvanceFlow(bool final) {
   all.insert(all.end(), tokens_.begin(), tokens_.end());
   std::vector<float> emb(input_.embedding, input_.embedding + f.spk_embed_dim);
   const FlowEncoderGraph::Output enc = model_.flow_encoder->Run(all, emb);  // finalize form
-  CheckFiniteOutput(enc.mu.data(), enc.mu.size(), "flow encoder (mu)");  // as FlowMatching::Run checks it
+  CheckFiniteOutput(enc.mu.data(), enc.mu.size(), "flow encoder (mu)");     // as FlowMatching::Run checks it
   const int64_t lo = flow.frames(), s = target - lo, m = f.mel_bins;
   std::vector<float> mu(static_cast<size_t>(m * s)), cond(static_cast<size_t>(m * s), 0.f);
   for (int64_t c = 0; c < m; ++c) {

@@ -44,8 +44,9 @@ class Session::State {
   void RunSegments(const std::vector<SegmentPlan> &plans, const Voice &voice, const ResolvedOptions &options,
                    StreamingState *incremental, AudioEmitter &emit, SynthesisStats &stats,
                    const CancelToken &cancel);
-  void RunTextStream(const SynthesisRequest &request, const ResolvedOptions &options, StreamingState *incremental,
-                     AudioEmitter &emit, SynthesisStats &stats, const CancelToken &cancel);
+  void RunTextStream(const SynthesisRequest &request, const ResolvedOptions &options,
+                     StreamingState *incremental, AudioEmitter &emit, SynthesisStats &stats,
+                     const CancelToken &cancel);
   // The producer of a text stream: pulls text pieces, tokenizes each on its own, decodes.
   void GenerateTextStream(const SynthesisRequest &request, const std::vector<int32_t> &prompt_ids,
                           const ResolvedOptions &options, TokenChannel &channel, GenerationStats &stats,

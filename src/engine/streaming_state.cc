@@ -40,7 +40,8 @@ StreamingState::StreamingState(const Model::Impl &m)
       prompt(ChunkGraph(m), m.flow_noise, m.bundle.flow),
       vocoder(*m.hift_f0, *m.hift_generator, *m.vocoder, m.bundle.hift, m.bundle.flow.mel_bins) {}
 
-double StreamingState::StartSegment(const Voice &voice, const FlowOptions &options, const CancelToken &cancel) {
+double StreamingState::StartSegment(const Voice &voice, const FlowOptions &options,
+                                    const CancelToken &cancel) {
   const uint64_t key = PromptCacheKey(voice, options);
   double seconds = 0;
   if (key != prompt_key) {

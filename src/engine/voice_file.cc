@@ -117,14 +117,21 @@ Voice ParseVoiceFile(std::string_view in, const std::string &path) {
     Bad(path, std::string("header: ") + e.what());
   }
   Voice v;
-  int64_t tokens = 0, dim = 0, frames = 0;
+  int64_t tokens = 0, dim = 0, frames = 0, mel_bins = 0;
   std::string checksum;
+  // a count must be a JSON integer: nlohmann converts a float such as 1e32 with a cast whose result
+  // is undefined (found by fuzz_voice_file)
+  auto count = [&](const char *key) {
+    const nlohmann::json &x = h.at(key);
+    if (!x.is_number_integer()) Bad(path, std::string("header field ") + key + ": expected an integer");
+    return x.get<int64_t>();
+  };
   try {
     v.transcript = h.at("transcript").get<std::string>();
-    tokens = h.at("num_speech_tokens").get<int64_t>();
-    dim = h.at("embedding_dim").get<int64_t>();
-    v.mel_bins = h.at("mel_bins").get<int>();
-    frames = h.at("mel_frames").get<int64_t>();
+    tokens = count("num_speech_tokens");
+    dim = count("embedding_dim");
+    mel_bins = count("mel_bins");
+    frames = count("mel_frames");
     v.prompt_seconds = h.at("prompt_seconds").get<double>();
     v.source = h.at("source").get<std::string>();
     v.frontend_id = h.at("frontend_id").get<std::string>();
@@ -135,9 +142,10 @@ Voice ParseVoiceFile(std::string_view in, const std::string &path) {
   // Bounds before any arithmetic: the payload size must not overflow (a wrapped product once let a
   // header claim 2^62 tokens over an empty payload).
   if (tokens < 0 || tokens > kMaxCount || dim < 0 || dim > 65536 || frames < 0 || frames > kMaxCount ||
-      v.mel_bins <= 0 || v.mel_bins > 1024)
+      mel_bins <= 0 || mel_bins > 1024)
     Bad(path, "sizes out of range (tokens " + std::to_string(tokens) + ", embedding " + std::to_string(dim) +
-                  ", mel " + std::to_string(frames) + " x " + std::to_string(v.mel_bins) + ")");
+                  ", mel " + std::to_string(frames) + " x " + std::to_string(mel_bins) + ")");
+  v.mel_bins = static_cast<int>(mel_bins);
   const size_t mel_values = static_cast<size_t>(frames) * static_cast<size_t>(v.mel_bins);
   const size_t payload = static_cast<size_t>(tokens) * 4 + static_cast<size_t>(dim) * 4 + mel_values * 4;
   const size_t at = 16 + json_len;

@@ -110,7 +110,9 @@ void FlowChunkGraph::Run(RunState &state, int64_t frames, const float *x, const 
   cache.Reserve(cache.frames() + frames);
   const int64_t b = cache.batch(), m = shape_.mel_bins, d = shape_.dim, cs = shape_.conv_state;
   const int64_t past = cache.frames();
-  auto in = [](const float *p, const std::vector<int64_t> &dims) { return TensorView(const_cast<float *>(p), dims); };
+  auto in = [](const float *p, const std::vector<int64_t> &dims) {
+    return TensorView(const_cast<float *>(p), dims);
+  };
   Ort::IoBinding &io = *state.binding_;
   io.ClearBoundInputs();
   io.ClearBoundOutputs();

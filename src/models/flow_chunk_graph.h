@@ -36,8 +36,10 @@ class FlowStepCache {
   int batch() const { return batch_; }
   float *key(int layer) { return kv_[static_cast<size_t>(2 * layer)].data(); }
   float *value(int layer) { return kv_[static_cast<size_t>(2 * layer + 1)].data(); }
-  float *conv(int which) { return conv_[static_cast<size_t>(cur_ * 2 + which)].data(); }       // read
-  float *next_conv(int which) { return conv_[static_cast<size_t>((1 - cur_) * 2 + which)].data(); }  // written
+  float *conv(int which) { return conv_[static_cast<size_t>(cur_ * 2 + which)].data(); }  // read
+  float *next_conv(int which) {
+    return conv_[static_cast<size_t>((1 - cur_) * 2 + which)].data();
+  }  // written
   // After a run: `rows` new frames are in the cache and the written conv states become current.
   void Commit(int64_t rows);
   size_t bytes() const;  // memory held (capacity, not just the frames used)
@@ -73,8 +75,9 @@ class FlowChunkGraph : public OnnxGraph {
   // `frames` new frames after the cache's past: x, mu, cond [batch, mel_bins, frames], t [batch],
   // spks [batch, mel_bins]; the chunk mask `attention_chunk` (>= past + frames: full attention).
   // Writes the velocity [batch, mel_bins, frames] and appends the frames to `cache`.
-  void Run(RunState &state, int64_t frames, const float *x, const float *mu, const float *t, const float *spks,
-           const float *cond, int64_t attention_chunk, FlowStepCache &cache, float *velocity) const;
+  void Run(RunState &state, int64_t frames, const float *x, const float *mu, const float *t,
+           const float *spks, const float *cond, int64_t attention_chunk, FlowStepCache &cache,
+           float *velocity) const;
 
  private:
   static GraphSignature Signature(const FlowChunkShape &shape);

@@ -55,9 +55,10 @@ std::string ProviderErrorSummary(const std::string &reason) {
   std::string line = reason.substr(0, reason.find('\n'));
   // ORT_THROW / ORT_ENFORCE: "<file>:<line> <signature> <message>". The signature has spaces and
   // parentheses of its own, so the message is found by the markers ONNX Runtime puts before it.
-  static const char *const kMarkers[] = {" was false. ", " : FAIL : ", " : INVALID_ARGUMENT : ",
-                                         " : NO_SUCHFILE : ", " : NOT_IMPLEMENTED : ",
-                                         " : RUNTIME_EXCEPTION : ", " : EP_FAIL : "};
+  static const char *const kMarkers[] = {" was false. ",           " : FAIL : ",
+                                         " : INVALID_ARGUMENT : ", " : NO_SUCHFILE : ",
+                                         " : NOT_IMPLEMENTED : ",  " : RUNTIME_EXCEPTION : ",
+                                         " : EP_FAIL : "};
   const size_t space = line.find(' ');
   const size_t colon = line.rfind(':', space);
   const bool has_location = space != std::string::npos && colon != std::string::npos && colon + 1 < space &&

@@ -31,6 +31,15 @@ ApiError NotFound(const std::string &param, const std::string &message, const st
   return e;
 }
 
+ApiError Timeout() {
+  ApiError e;
+  e.status = 504;
+  e.type = "timeout_error";
+  e.code = "deadline_exceeded";
+  e.message = "the request ran past the server's deadline (--timeout) and was stopped";
+  return e;
+}
+
 ApiError FromEngineError(const Error &e) {
   ApiError out;
   out.message = e.what();

@@ -27,6 +27,8 @@ ApiError NotFound(const std::string &param, const std::string &message, const st
 
 // An engine error as the client's (4xx) or the server's (5xx) fault.
 ApiError FromEngineError(const Error &e);
+// 504: the request ran past the server's deadline (--timeout), queueing included.
+ApiError Timeout();
 
 // Thrown by request parsing and handlers; the router turns it into the response.
 class ApiException : public std::exception {

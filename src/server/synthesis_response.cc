@@ -14,15 +14,6 @@ namespace {
 
 constexpr auto kPoll = std::chrono::milliseconds(200);
 
-ApiError Timeout() {
-  ApiError e;
-  e.status = 504;
-  e.type = "timeout_error";
-  e.code = "deadline_exceeded";
-  e.message = "the request ran past the server's deadline (--timeout) and was stopped";
-  return e;
-}
-
 ApiError Disconnected() {
   ApiError e;
   e.status = 499;

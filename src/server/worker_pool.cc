@@ -13,15 +13,6 @@ double Seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
-ApiError Timeout() {
-  ApiError e;
-  e.status = 504;
-  e.type = "timeout_error";
-  e.code = "deadline_exceeded";
-  e.message = "the request ran past the server's deadline (--timeout) and was stopped";
-  return e;
-}
-
 }  // namespace
 
 Job::Job(Work work, Clock::time_point deadline, size_t max_buffered_samples)

@@ -51,11 +51,18 @@ TEST(StrictNumber, Reals) {
 }
 
 TEST(StrictNumber, FlagMessagesNameFlagRangeAndValue) {
-  EXPECT_EQ(MessageOf([] { IntFlag("--steps", "0", {1, 1000}); }),
+  EXPECT_EQ(MessageOf([] {
+              IntFlag("--steps", "0", {1, 1000});
+            }),
             "--steps: expected an integer from 1 to 1000, got '0'");
-  EXPECT_EQ(MessageOf([] { RealFlag("--top-p", "0", {0, 1, true}); }),
+  EXPECT_EQ(MessageOf([] {
+              RealFlag("--top-p", "0", {0, 1, true});
+            }),
             "--top-p: expected a number in (0, 1], got '0'");
-  EXPECT_EQ(MessageOf([] { RealFlag("--cfg", "nan", {0, 100}); }), "--cfg: expected a number in [0, 100], got 'nan'");
+  EXPECT_EQ(MessageOf([] {
+              RealFlag("--cfg", "nan", {0, 100});
+            }),
+            "--cfg: expected a number in [0, 100], got 'nan'");
   EXPECT_NE(MessageOf([] { SeedFlag("--seed", "-1"); }).find("got '-1'"), std::string::npos);
   EXPECT_NE(MessageOf([] { SeedFlag("--seed", "18446744073709551616"); }).find("0 to 18446744073709551615"),
             std::string::npos);

@@ -56,15 +56,19 @@ TEST(OutputFormat, RefusalsNameTheProblem) {
   EXPECT_NE(ErrorOf([] { ResolveOutputFormat(Spec("out"), false, kRate); }, &code).find("no extension"),
             std::string::npos);
   EXPECT_EQ(code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(ErrorOf([] { ResolveOutputFormat(Spec("a.mp3", "wav"), false, kRate); })
-                .find("--format wav contradicts the extension of -o a.mp3 (mp3)"),
+  EXPECT_NE(ErrorOf([] {
+              ResolveOutputFormat(Spec("a.mp3", "wav"), false, kRate);
+            }).find("--format wav contradicts the extension of -o a.mp3 (mp3)"),
             std::string::npos);
   EXPECT_NE(ErrorOf([] { ResolveOutputFormat(Spec("a.wav", "aiff"), false, kRate); }).find("--format 'aiff'"),
             std::string::npos);
-  EXPECT_NE(ErrorOf([] { ResolveOutputFormat(Spec("a.mp3", "", true), false, kRate); })
-                .find("--float applies to wav output only"),
+  EXPECT_NE(ErrorOf([] {
+              ResolveOutputFormat(Spec("a.mp3", "", true), false, kRate);
+            }).find("--float applies to wav output only"),
             std::string::npos);
-  EXPECT_NE(ErrorOf([] { ResolveOutputFormat(Spec("-", "flac"), true, kRate); }).find("flac cannot be written to stdout"),
+  EXPECT_NE(ErrorOf([] {
+              ResolveOutputFormat(Spec("-", "flac"), true, kRate);
+            }).find("flac cannot be written to stdout"),
             std::string::npos);
 }
 
@@ -77,7 +81,8 @@ TEST(InputFiles, AnOutputIsRefusedWhateverItsName) {
   fs::create_hard_link(prompt, dir / "hard.wav");
   InputFiles inputs;
   inputs.Add(prompt.string(), "the prompt recording (--prompt-wav)");
-  for (const fs::path &out : {prompt, dir / "link.wav", dir / "hard.wav", dir / "sub" / ".." / "prompt.wav"}) {
+  for (const fs::path &out :
+       {prompt, dir / "link.wav", dir / "hard.wav", dir / "sub" / ".." / "prompt.wav"}) {
     const std::string m = ErrorOf([&] { inputs.CheckNotInput(out.string(), "-o"); });
     EXPECT_NE(m.find("is the prompt recording (--prompt-wav)"), std::string::npos) << out << ": " << m;
     EXPECT_NE(m.find("would destroy it"), std::string::npos);
@@ -123,8 +128,8 @@ TEST(AudioOutput, FileAppearsCompleteOnlyAfterFinish) {
 TEST(AudioOutput, OpeningChecksTheLocationFirst) {
   testing::TempDir dir;
   ErrorCode code{};
-  const std::string m =
-      ErrorOf([&] { AudioOutput::Open(Spec((dir / "missing" / "a.wav").string()), kRate, InputFiles()); }, &code);
+  const std::string m = ErrorOf(
+      [&] { AudioOutput::Open(Spec((dir / "missing" / "a.wav").string()), kRate, InputFiles()); }, &code);
   EXPECT_EQ(code, ErrorCode::kIo);
   EXPECT_NE(m.find("does not exist"), std::string::npos) << m;
 }

@@ -99,7 +99,8 @@ TEST(ProgressReporter, JsonLinesParseAndCarryTheFields) {
 
 TEST(ProgressReporter, QuietPrintsNothingButCancellation) {
   EXPECT_EQ(Capture(ProgressStyle::kQuiet, Script), "");
-  EXPECT_EQ(Capture(ProgressStyle::kQuiet, [](ProgressReporter &r) { r.Cancelled("cancelled"); }), "cancelled\n");
+  EXPECT_EQ(Capture(ProgressStyle::kQuiet, [](ProgressReporter &r) { r.Cancelled("cancelled"); }),
+            "cancelled\n");
 }
 
 TEST(ProgressReporter, TerminalRedrawsOneLineAndClearsIt) {

@@ -44,7 +44,8 @@ TEST(DecideMode, Table) {
       // explicit and consistent
       {"explicit_cross_with_voice_transcript", In("cross_lingual", "--text", false, false, false, true),
        "cross_lingual"},
-      {"explicit_instruct2_voice_transcript", In("instruct2", "--text", true, false, false, true), "instruct2"},
+      {"explicit_instruct2_voice_transcript", In("instruct2", "--text", true, false, false, true),
+       "instruct2"},
       // flags the mode would ignore
       {"instruct_in_zero_shot", In("zero_shot", "--text", true, true, false, true),
        "--instruct does not apply to zero_shot mode (set by --mode)"},
@@ -58,11 +59,13 @@ TEST(DecideMode, Table) {
        "--text does not apply to vc mode: voice conversion re-voices --source-wav and speaks no text"},
       {"positional_in_vc", In("vc", "the TEXT argument", false, false, true, false),
        "the TEXT argument does not apply to vc mode"},
-      {"text_file_in_vc", In("", "--text-file", false, false, true, false), "--text-file does not apply to vc"},
+      {"text_file_in_vc", In("", "--text-file", false, false, true, false),
+       "--text-file does not apply to vc"},
       {"instruct_in_vc", In("", "", true, false, true, false), "--instruct does not apply to vc mode"},
       {"prompt_text_in_vc", In("", "", false, true, true, true), "--prompt-text does not apply to vc mode"},
       {"seed_in_vc", In("", "", false, false, true, false, {"--seed"}), "--seed does not apply to vc mode"},
-      {"stream_in_vc", In("vc", "", false, false, true, false, {"--stream"}), "--stream does not apply to vc"},
+      {"stream_in_vc", In("vc", "", false, false, true, false, {"--stream"}),
+       "--stream does not apply to vc"},
       {"source_in_zero_shot", In("zero_shot", "--text", false, true, true, true),
        "--source-wav applies to vc mode only, and the mode is zero_shot (set by --mode)"},
       // what a mode is missing

@@ -235,7 +235,8 @@ TEST(Encoder, FileModeWritesCompleteFilesIncrementally) {
     config.sample_rate = kRate;
     auto enc = AudioEncoder::CreateForFile(config, fd);
     off_t size_before_finish = 0;
-    for (size_t i = 0; i < x.size(); i += 4800) enc->Write(x.data() + i, std::min<size_t>(4800, x.size() - i));
+    for (size_t i = 0; i < x.size(); i += 4800)
+      enc->Write(x.data() + i, std::min<size_t>(4800, x.size() - i));
     size_before_finish = ::lseek(fd, 0, SEEK_END);
     enc->Finish();
     std::vector<uint8_t> bytes(static_cast<size_t>(::lseek(fd, 0, SEEK_END)));
@@ -243,7 +244,8 @@ TEST(Encoder, FileModeWritesCompleteFilesIncrementally) {
     ::close(fd);
     ::unlink(path);
     // The codec may hold back a frame or two, never the whole stream.
-    EXPECT_GT(size_before_finish, static_cast<off_t>(bytes.size() / 2)) << "bytes reached the file while writing";
+    EXPECT_GT(size_before_finish, static_cast<off_t>(bytes.size() / 2))
+        << "bytes reached the file while writing";
     const Audio back = DecodeAudio(bytes.data(), bytes.size(), "file");
     if (format == AudioFormat::kWav || format == AudioFormat::kFlac) {
       EXPECT_EQ(EncodeAudio(x, kRate, format), bytes) << "same file as whole-file mode";

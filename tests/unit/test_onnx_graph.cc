@@ -168,17 +168,20 @@ TEST(SessionFactory, UnavailableProviderFallsBackToCpuWithOneLogLine) {
 // The fallback line carries ONNX Runtime's message, not its source path and C++ signature (the two
 // texts are what ONNX Runtime 1.30 says without a Vulkan driver and without the CUDA libraries).
 TEST(SessionFactory, ProviderErrorSummaryKeepsOnlyTheMessage) {
-  EXPECT_EQ(ProviderErrorSummary(
-                "/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:136 "
-                "onnxruntime::webgpu::WebGpuContext::Initialize(const onnxruntime::webgpu::WebGpuContextConfig&)"
-                "::<lambda()> adapter_result.status == wgpu::RequestAdapterStatus::Success was false. Failed to "
-                "get a WebGPU adapter: No supported adapters"),
-            "Failed to get a WebGPU adapter: No supported adapters");
-  EXPECT_EQ(ProviderErrorSummary("/onnxruntime_src/onnxruntime/core/session/provider_bridge_ort.cc:1988 "
-                                 "onnxruntime::Provider& onnxruntime::ProviderLibrary::Get() [ONNXRuntimeError] : 1 "
-                                 ": FAIL : Failed to load library libonnxruntime_providers_shared.so with error: "
-                                 "cannot open shared object file\nsecond line"),
-            "Failed to load library libonnxruntime_providers_shared.so with error: cannot open shared object file");
+  EXPECT_EQ(
+      ProviderErrorSummary(
+          "/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:136 "
+          "onnxruntime::webgpu::WebGpuContext::Initialize(const onnxruntime::webgpu::WebGpuContextConfig&)"
+          "::<lambda()> adapter_result.status == wgpu::RequestAdapterStatus::Success was false. Failed to "
+          "get a WebGPU adapter: No supported adapters"),
+      "Failed to get a WebGPU adapter: No supported adapters");
+  EXPECT_EQ(
+      ProviderErrorSummary(
+          "/onnxruntime_src/onnxruntime/core/session/provider_bridge_ort.cc:1988 "
+          "onnxruntime::Provider& onnxruntime::ProviderLibrary::Get() [ONNXRuntimeError] : 1 "
+          ": FAIL : Failed to load library libonnxruntime_providers_shared.so with error: "
+          "cannot open shared object file\nsecond line"),
+      "Failed to load library libonnxruntime_providers_shared.so with error: cannot open shared object file");
   // other shapes: the first line as it is
   EXPECT_EQ(ProviderErrorSummary("not in this ONNX Runtime build"), "not in this ONNX Runtime build");
   EXPECT_EQ(ProviderErrorSummary("bad option: x:1 y\nmore"), "bad option: x:1 y");
