@@ -11,6 +11,7 @@
 
 #include "cli/command_registry.h"
 #include "common/log.h"
+#include "common/timer.h"
 #include "cosyvoice/cosyvoice.h"
 #include "quality/ab_cases.h"
 #include "quality/ab_report.h"
@@ -78,16 +79,6 @@ std::shared_ptr<const Model> Open(const std::string &dir, const RuntimeOptions &
   return Model::Load(config);
 }
 
-// UTC time as ISO 8601 (the gate's date, docs/bundle.md §7).
-std::string UtcNow() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // ab.json: what `python -m cosyvoice_export variant record` writes into the variant's gate.
 nlohmann::json SummaryJson(const AbSummary &s, const quality::AbFamilies &families, const std::string &report,
                            const std::string &providers) {
@@ -101,7 +92,7 @@ nlohmann::json SummaryJson(const AbSummary &s, const quality::AbFamilies &famili
                       {"families", families.Describe()},
                       {"status", s.passed() ? "passed" : "failed"},
                       {"tool", std::string("cosyvoice ab ") + kVersion},
-                      {"date", UtcNow()},
+                      {"date", UtcNowIso8601()},  // the gate's date, docs/bundle.md §7
                       {"providers", providers},
                       {"cases", s.cases},
                       {"figures", figures},

@@ -21,15 +21,6 @@ bool IsGraph(const std::string &rel) {
   return rel.size() > 5 && rel.compare(rel.size() - 5, 5, ".onnx") == 0;
 }
 
-std::string UtcNow() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 OptimizedFile Describe(const std::filesystem::path &dir, const std::string &rel) {
   OptimizedFile f;
   f.path = rel;
@@ -102,7 +93,7 @@ OptimizedGraphsManifest OptimizeBundle(const OptimizeBundleOptions &options) {
     COSY_LOG(kInfo) << "optimized " << rel << " in " << SecondsSince(t0) << " s";
     manifest.graphs[rel] = std::move(g);
   }
-  manifest.created = UtcNow();
+  manifest.created = UtcNowIso8601();
   manifest.Save(tmp.path);  // last: a directory without a manifest is never used
   if (std::filesystem::exists(out)) std::filesystem::remove_all(out);
   std::filesystem::rename(tmp.path, out);

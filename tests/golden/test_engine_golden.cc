@@ -105,6 +105,20 @@ class EngineGolden : public ::testing::Test {
   }
 
   static Mode ModeOf(const json &c) { return ParseMode(c["mode"].get<std::string>()); }
+  // The request of case `c` (its case.json `cj`) on `voice`; a voice conversion case's source
+  // recording is read into `source`, which the request points at.
+  static SynthesisRequest RequestOf(const json &c, const json &cj, const Voice &voice, Audio &source) {
+    SynthesisRequest r;
+    r.mode = ModeOf(cj);
+    r.voice = &voice;
+    if (cj["text"].is_string()) r.text = cj["text"];
+    if (cj["instruct"].is_string()) r.instruct = cj["instruct"];
+    if (r.mode == Mode::kVoiceConversion) {
+      source = ReadAudio(CaseDir(c) / cj["source_wav"].get<std::string>());
+      r.source_audio = &source;
+    }
+    return r;
+  }
 
   // The derived bound `name` of the manifest's parity_bounds (goldens.py), times its scale.
   static double Bound(const std::string &name, double scale) {
@@ -417,16 +431,8 @@ TEST_F(EngineGolden, OptimizedGraphsAreBitIdenticalAndOnlyUsedOnTheirTarget) {
     if (cs.value("bistream", false)) continue;  // text-in streaming: TextStreamEqualsTheReference
     const json cj = ReadJson(CaseDir(cs) / "case.json");
     const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
-    SynthesisRequest r;
-    r.mode = ModeOf(cj);
-    r.voice = &voice;
-    if (cj["text"].is_string()) r.text = cj["text"];
-    if (cj["instruct"].is_string()) r.instruct = cj["instruct"];
     Audio source;
-    if (r.mode == Mode::kVoiceConversion) {
-      source = ReadAudio(CaseDir(cs) / cj["source_wav"].get<std::string>());
-      r.source_audio = &source;
-    }
+    const SynthesisRequest r = RequestOf(cs, cj, voice, source);
     auto run = [&](const std::shared_ptr<const Model> &m) {
       Session session(m);
       return session.Synthesize(r, OptionsOf(cj)).samples;
@@ -541,16 +547,8 @@ TEST_F(EngineGolden, EndToEndEveryMode) {
       const std::string what =
           c["name"].get<std::string>() + (stream ? std::string(" ") + StreamModeName(m) : "");
       const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
-      SynthesisRequest r;
-      r.mode = ModeOf(cj);
-      r.voice = &voice;
-      if (cj["text"].is_string()) r.text = cj["text"];
-      if (cj["instruct"].is_string()) r.instruct = cj["instruct"];
       Audio source;
-      if (r.mode == Mode::kVoiceConversion) {
-        source = ReadAudio(CaseDir(c) / cj["source_wav"].get<std::string>());
-        r.source_audio = &source;
-      }
+      const SynthesisRequest r = RequestOf(c, cj, voice, source);
       SynthesisOptions options = OptionsOf(cj);
       options.stream_mode = m;
       std::vector<size_t> chunk_sizes;
