@@ -56,6 +56,14 @@ Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
   cmd.app->add_option("--max-prompt-seconds", c.max_prompt_seconds, "Longest prompt recording")
       ->default_val(30);
   cmd.app->add_option("--max-voices", c.max_voices, "Size of the voice library")->default_val(1000);
+  cmd.app
+      ->add_option("--max-text-sessions", c.max_text_sessions,
+                   "Text-in streaming sessions open at once (docs/server.md)")
+      ->default_val(16);
+  cmd.app
+      ->add_option("--text-idle-timeout", c.text_idle_seconds,
+                   "Seconds a text session's text may stall before it counts as ended")
+      ->default_val(30);
   cmd.app->footer(
       "Examples:\n"
       "  cosyvoice serve -m bundle --data-dir voices            # http://127.0.0.1:7860/\n"

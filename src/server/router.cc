@@ -1,6 +1,7 @@
 // src/server/router.cc - see router.h.
 #include "server/router.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 
@@ -32,6 +33,17 @@ bool SameKey(const std::string &given, const std::string &key) {
     diff |= static_cast<unsigned>(static_cast<unsigned char>(key[i]) ^
                                   static_cast<unsigned char>(i < given.size() ? given[i] : 0));
   return diff == 0;
+}
+
+const char *MethodName(Router::Method m) {
+  switch (m) {
+    case Router::Method::kGet: return "GET";
+    case Router::Method::kPost: return "POST";
+    case Router::Method::kDelete: return "DELETE";
+    case Router::Method::kPut: return "PUT";
+    case Router::Method::kPatch: return "PATCH";
+  }
+  return "?";
 }
 
 std::string Seconds(double s) {
@@ -104,6 +116,16 @@ void Router::Dispatch(const CallPtr &call, Access access, const Handler &handler
 
 void Router::Add(Method method, const std::string &pattern, const std::string &label, Access access,
                  Handler handler, bool body_reader) {
+  auto known = std::find_if(registered_.begin(), registered_.end(),
+                            [&](const Registered &r) { return r.pattern == pattern; });
+  if (known == registered_.end())
+    known = registered_.insert(registered_.end(), Registered{pattern, label, {}});
+  known->methods.push_back(method);
+  AddToServer(method, pattern, label, access, std::move(handler), body_reader);
+}
+
+void Router::AddToServer(Method method, const std::string &pattern, const std::string &label, Access access,
+                         Handler handler, bool body_reader) {
   auto wrap = [this, label, access, handler](const httplib::Request &req, httplib::Response &res,
                                              const httplib::ContentReader *reader) {
     auto call = std::make_shared<Call>(req, res);
@@ -115,14 +137,44 @@ void Router::Add(Method method, const std::string &pattern, const std::string &l
   if (body_reader) {
     auto with_reader = [wrap](const httplib::Request &req, httplib::Response &res,
                               const httplib::ContentReader &reader) { wrap(req, res, &reader); };
-    if (method == Method::kPost) server_.Post(pattern, with_reader);
-    if (method == Method::kDelete) server_.Delete(pattern, with_reader);
-    return;
+    switch (method) {
+      case Method::kPost: server_.Post(pattern, with_reader); return;
+      case Method::kDelete: server_.Delete(pattern, with_reader); return;
+      case Method::kPut: server_.Put(pattern, with_reader); return;
+      case Method::kPatch: server_.Patch(pattern, with_reader); return;
+      case Method::kGet: break;  // a GET has no body to read
+    }
   }
   auto plain = [wrap](const httplib::Request &req, httplib::Response &res) { wrap(req, res, nullptr); };
-  if (method == Method::kGet) server_.Get(pattern, plain);
-  if (method == Method::kPost) server_.Post(pattern, plain);
-  if (method == Method::kDelete) server_.Delete(pattern, plain);
+  switch (method) {
+    case Method::kGet: server_.Get(pattern, plain); return;
+    case Method::kPost: server_.Post(pattern, plain); return;
+    case Method::kDelete: server_.Delete(pattern, plain); return;
+    case Method::kPut: server_.Put(pattern, plain); return;
+    case Method::kPatch: server_.Patch(pattern, plain); return;
+  }
+}
+
+void Router::AddMethodNotAllowed() {
+  for (const Registered &r : registered_) {
+    std::string allow;
+    for (Method m : r.methods) {
+      if (!allow.empty()) allow += ", ";
+      allow += MethodName(m);
+      if (m == Method::kGet) allow += ", HEAD";  // cpp-httplib answers HEAD from the GET handler
+    }
+    auto refuse = [allow, path = r.label](const CallPtr &call) {
+      call->res.set_header("Allow", allow);
+      ApiError e = BadRequest("", call->req.method + " is not accepted on " + path + ": use " + allow,
+                              "method_not_allowed");
+      e.status = 405;
+      throw ApiException(e);
+    };
+    auto has = [&r](Method m) { return std::find(r.methods.begin(), r.methods.end(), m) != r.methods.end(); };
+    // Public: the answer reveals only which methods a documented route takes. No body is read.
+    for (Method m : {Method::kGet, Method::kPost, Method::kDelete, Method::kPut, Method::kPatch})
+      if (!has(m)) AddToServer(m, r.pattern, r.label, Access::kPublic, refuse);
+  }
 }
 
 void Router::Finish(const Call &call) {

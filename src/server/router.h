@@ -48,20 +48,37 @@ class Router {
  public:
   Router(httplib::Server &server, Metrics &metrics, std::vector<std::string> api_keys, bool log_requests);
 
-  enum class Method { kGet, kPost, kDelete };
+  enum class Method { kGet, kPost, kDelete, kPut, kPatch };
   // `body_reader`: the handler reads the body itself through Call::reader (multipart uploads), so
   // part counts and sizes are checked while reading; otherwise cpp-httplib reads it into req.body.
   void Add(Method method, const std::string &pattern, const std::string &label, Access access,
            Handler handler, bool body_reader = false);
+
+  // A handler that only refuses `method` on `pattern` with a more specific answer than
+  // AddMethodNotAllowed's (the method is not listed in the route's Allow header).
+  void AddRefusal(Method method, const std::string &pattern, const std::string &label, Handler handler) {
+    AddToServer(method, pattern, label, Access::kPublic, std::move(handler));
+  }
+  // After every Add: a request whose path matches a route but whose method has none (GET on a POST
+  // route, PUT anywhere) gets 405 with an Allow header naming the route's methods, instead of
+  // cpp-httplib's 404 "no such route" (RFC 9110 §15.5.6). Registered last, so real routes match first.
+  void AddMethodNotAllowed();
 
   // Counts and logs a finished call (called by the wrapper, or by a streamed response at its end).
   void Finish(const Call &call);
   bool auth_required() const { return !api_keys_.empty(); }
 
  private:
+  void AddToServer(Method method, const std::string &pattern, const std::string &label, Access access,
+                   Handler handler, bool body_reader = false);
   void Dispatch(const CallPtr &call, Access access, const Handler &handler);
   bool Authorized(const httplib::Request &req) const;
 
+  struct Registered {
+    std::string pattern, label;
+    std::vector<Method> methods;
+  };
+  std::vector<Registered> registered_;  // in registration order, for AddMethodNotAllowed
   httplib::Server &server_;
   Metrics &metrics_;
   std::vector<std::string> api_keys_;

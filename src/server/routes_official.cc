@@ -71,7 +71,8 @@ void RegisterOfficialRoutes(Router &router, ServerState &state) {
         Router::Method::kPost, r.path, r.path, Access::kKey,
         [&state, r](const CallPtr &call) { Official(state, call, r.mode, r.needs_prompt); },
         /*body_reader=*/true);
-    router.Add(Router::Method::kGet, r.path, r.path, Access::kKey, [](const CallPtr &) {
+    router.AddRefusal(Router::Method::kGet, r.path, r.path, [](const CallPtr &call) {
+      call->res.set_header("Allow", "POST");
       ApiError e =
           BadRequest("",
                      "send this form with POST: a GET request's body is not read (upstream's client.py sends "

@@ -34,6 +34,8 @@ HttpServer::HttpServer(ServerConfig config, std::unique_ptr<EngineBackend> backe
   s.model_ids = {s.backend->model_name(), "cosyvoice3", "tts-1", "tts-1-hd", "gpt-4o-mini-tts"};
   s.model_ids.erase(std::unique(s.model_ids.begin(), s.model_ids.end()), s.model_ids.end());
   s.pool = std::make_unique<WorkerPool>(*s.backend, s.config.ResolvedWorkers(), s.config.ResolvedQueue());
+  s.text_sessions = std::make_unique<TextSessions>(s.config.max_text_sessions, s.config.max_text_chars,
+                                                   s.config.text_idle_seconds);
 
   // Every waiting or running request holds one HTTP thread (its response is written from it), so
   // there are enough for all the pool admits plus headroom for /health, /metrics and the page.
@@ -52,17 +54,23 @@ HttpServer::HttpServer(ServerConfig config, std::unique_ptr<EngineBackend> backe
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     listen_fd_ = sock;
   });
-  http_.set_error_handler([](const httplib::Request &, httplib::Response &res) {
+  http_.set_error_handler([](const httplib::Request &req, httplib::Response &res) {
     // cpp-httplib's own answers (404, 413 payload too large, 400 bad request) as error objects.
     if (!res.body.empty()) return;
     ApiError e;
     e.status = res.status;
     e.type = res.status < 500 ? "invalid_request_error" : "server_error";
     e.code = res.status == 404 ? "not_found" : res.status == 413 ? "too_large" : "http_error";
-    e.message = res.status == 404 ? "no such route: see docs/server.md for the API"
-                : res.status == 413
-                    ? "the request body is larger than the server accepts (--max-body-mb)"
-                    : "the request could not be handled (HTTP " + std::to_string(res.status) + ")";
+    // cpp-httplib refuses a POST, PUT or PATCH that announces no body length with a bare 400.
+    const bool no_length = res.status == 400 && !req.has_header("Content-Length") &&
+                           !req.has_header("Transfer-Encoding") &&
+                           (req.method == "POST" || req.method == "PUT" || req.method == "PATCH");
+    if (no_length) e.code = "length_required";
+    e.message =
+        no_length ? req.method + " needs a Content-Length header (or a chunked body), even for an empty body"
+        : res.status == 404 ? "no such route: see docs/server.md for the API"
+        : res.status == 413 ? "the request body is larger than the server accepts (--max-body-mb)"
+                            : "the request could not be handled (HTTP " + std::to_string(res.status) + ")";
     res.set_content(e.ToJson(), "application/json");
   });
 
@@ -73,6 +81,8 @@ HttpServer::HttpServer(ServerConfig config, std::unique_ptr<EngineBackend> backe
   RegisterVoiceRoutes(*router_, s);
   RegisterNativeRoutes(*router_, s);
   RegisterOfficialRoutes(*router_, s);
+  RegisterTextStreamRoutes(*router_, s);
+  router_->AddMethodNotAllowed();  // last: after every real route
 }
 
 HttpServer::~HttpServer() {

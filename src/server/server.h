@@ -23,6 +23,7 @@
 #include "server/router.h"
 #include "server/server_config.h"
 #include "server/speech_request.h"
+#include "server/text_sessions.h"
 #include "server/voice_store.h"
 #include "server/worker_pool.h"
 
@@ -34,6 +35,7 @@ struct ServerState {
   std::unique_ptr<EngineBackend> backend;
   std::unique_ptr<VoiceStore> store;
   std::unique_ptr<WorkerPool> pool;
+  std::unique_ptr<TextSessions> text_sessions;  // text-in streaming
   Metrics metrics;
   RequestLimits limits;
   std::vector<std::string> model_ids;  // accepted "model" values
@@ -45,11 +47,12 @@ struct ServerState {
 };
 
 // Route groups (one file each).
-void RegisterInfoRoutes(Router &router, ServerState &state);      // /health /metrics /v1/models /
-void RegisterOpenAiRoutes(Router &router, ServerState &state);    // /v1/audio/speech
-void RegisterVoiceRoutes(Router &router, ServerState &state);     // /v1/audio/voices[/{id}]
-void RegisterNativeRoutes(Router &router, ServerState &state);    // /v1/audio/synthesize
-void RegisterOfficialRoutes(Router &router, ServerState &state);  // /inference_*
+void RegisterInfoRoutes(Router &router, ServerState &state);        // /health /metrics /v1/models /
+void RegisterOpenAiRoutes(Router &router, ServerState &state);      // /v1/audio/speech
+void RegisterVoiceRoutes(Router &router, ServerState &state);       // /v1/audio/voices[/{id}]
+void RegisterNativeRoutes(Router &router, ServerState &state);      // /v1/audio/synthesize
+void RegisterOfficialRoutes(Router &router, ServerState &state);    // /inference_*
+void RegisterTextStreamRoutes(Router &router, ServerState &state);  // /v1/audio/speech/sessions...
 
 class HttpServer {
  public:

@@ -58,6 +58,10 @@ void ServerConfig::Validate() const {
   if (queue < -1 || queue > 100000) Invalid("--queue " + std::to_string(queue) + ": expected 0..100000");
   if (threads < 0 || threads > 1024) Invalid("--threads " + std::to_string(threads) + ": expected 0..1024");
   if (timeout_seconds <= 0) Invalid("--timeout must be positive (seconds)");
+  if (max_text_sessions < 1 || max_text_sessions > 10000)
+    Invalid("--max-text-sessions must be 1 .. 10000, got " + std::to_string(max_text_sessions));
+  if (!(text_idle_seconds > 0 && text_idle_seconds <= 3600))
+    Invalid("--text-idle-timeout must be in (0, 3600] seconds");
   if (shutdown_grace_seconds < 0) Invalid("--shutdown-grace must be >= 0 (seconds)");
   if (max_body_bytes < 1024) Invalid("--max-body-mb is too small");
   if (max_text_chars < 1) Invalid("--max-text-chars must be >= 1");

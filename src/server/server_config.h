@@ -26,6 +26,8 @@ struct ServerConfig {
   size_t max_voices = 1000;            // voice library size
   int max_tokens_cap = 3000;           // largest min_tokens/max_tokens a client may ask for (120 s)
   double timeout_seconds = 300;        // per-request deadline, queue wait included
+  size_t max_text_sessions = 16;       // text-in streaming sessions open at once
+  double text_idle_seconds = 30;       // a session's text that stalls this long counts as ended
   double shutdown_grace_seconds = 30;  // SIGTERM: in-flight work may finish within this
   bool quiet_requests = false;         // no per-request log line
 

@@ -127,7 +127,7 @@ size_t CountCodePoints(const std::string &s) {
 }
 
 SpeechRequest ParseOpenAiSpeech(const std::string &body, const RequestLimits &limits,
-                                const std::vector<std::string> &model_ids) {
+                                const std::vector<std::string> &model_ids, bool input_required) {
   json j;
   try {
     j = json::parse(body);
@@ -145,10 +145,13 @@ SpeechRequest ParseOpenAiSpeech(const std::string &body, const RequestLimits &li
           NotFound("model", "model '" + model + "' is not served here; models: " + ids, "model_not_found"));
     }
   }
-  if (!j.contains("input")) Bad("input", "input is required: the text to speak", "missing_field");
-  r.text = Get<std::string>(j, "input", "a string");
-  if (Blank(r.text)) Bad("input", "input is empty: give the text to speak", "empty_input");
-  CheckText("input", r.text, limits);
+  if (input_required || (j.contains("input") && !j["input"].is_null())) {
+    if (!j.contains("input")) Bad("input", "input is required: the text to speak", "missing_field");
+    r.text = Get<std::string>(j, "input", "a string");
+    if (input_required && Blank(r.text))
+      Bad("input", "input is empty: give the text to speak", "empty_input");
+    if (!r.text.empty()) CheckText("input", r.text, limits);
+  }
   if (!j.contains("voice"))
     Bad("voice", "voice is required: the id or name of a voice in GET /v1/audio/voices", "missing_field");
   if (j["voice"].is_object()) {

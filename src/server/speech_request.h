@@ -39,8 +39,10 @@ struct SpeechRequest {
 };
 
 // POST /v1/audio/speech. `body` is the raw JSON. Throws ApiException 400 naming the field.
+// `input_required` false: a text session's opening request, whose "input" (the first text) may
+// be absent or empty.
 SpeechRequest ParseOpenAiSpeech(const std::string &body, const RequestLimits &limits,
-                                const std::vector<std::string> &model_ids);
+                                const std::vector<std::string> &model_ids, bool input_required = true);
 
 // Form fields shared by the page's route and the official routes: mode, text, instruct, voice, seed,
 // speed, stream, steps, min_tokens, max_tokens, response_format, text_frontend. `text_field` names the

@@ -184,6 +184,13 @@ class AudioStream {
 };
 
 void RunSpeech(const SpeechJob &spec, EngineWorker &worker, Job &job) {
+  // A text session is finished when its synthesis ends, however it ends.
+  struct FinishSession {
+    TextSession *session;
+    ~FinishSession() {
+      if (session != nullptr) session->MarkFinished();
+    }
+  } finish{spec.text_session.get()};
   std::shared_ptr<const Voice> voice = spec.voice;
   if (!voice)
     voice = std::make_shared<const Voice>(
@@ -197,9 +204,18 @@ void RunSpeech(const SpeechJob &spec, EngineWorker &worker, Job &job) {
   if (r.mode == Mode::kVoiceConversion && r.source_audio == nullptr)
     throw ApiException(BadRequest(
         "source_audio", "voice conversion needs the source recording (field source_audio)", "missing_field"));
+  TextSession *session = spec.text_session.get();
+  if (session != nullptr)
+    r.text_source = [session, &job](std::string &piece) {
+      return session->NextPiece(piece, [&job] { return job.cancelled(); });
+    };
   SynthesisStats stats;
   worker.Stream(
-      r, spec.request.options, [&job](const AudioChunk &c) { return job.Push(c.samples, c.num_samples); },
+      r, spec.request.options,
+      [&job, session](const AudioChunk &c) {
+        if (session != nullptr && session->cancelled()) return false;  // DELETE on the session
+        return job.Push(c.samples, c.num_samples);
+      },
       &stats);
   job.SetStats(stats);
 }

@@ -15,6 +15,7 @@
 #include "server/router.h"
 #include "server/server.h"
 #include "server/speech_request.h"
+#include "server/text_sessions.h"
 
 namespace cosyvoice::server {
 
@@ -28,6 +29,8 @@ struct SpeechJob {
   // Voice conversion: the speech to re-voice.
   std::shared_ptr<const Audio> source;
   bool sample_rate_header = true;
+  // Text-in streaming: the text comes from this session as it arrives (request.text is empty).
+  std::shared_ptr<TextSession> text_session;
 };
 
 // Queues `job` (429 when the queue is full) and answers `call` with its audio.

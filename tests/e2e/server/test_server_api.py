@@ -84,6 +84,21 @@ class Api(unittest.TestCase):
         status, _, e = curl_json(self.url + "/v1/nope")
         self.assertEqual((status, e["error"]["code"]), (404, "not_found"))
 
+    def test_wrong_method_is_405_naming_the_allowed_ones(self):
+        for method, route, allow in (("GET", "/v1/audio/speech", "POST"),
+                                     ("PUT", "/v1/audio/voices/front", "GET, HEAD, DELETE"),
+                                     ("POST", "/health", "GET, HEAD"),
+                                     ("DELETE", "/v1/audio/synthesize", "POST")):
+            status, headers, body = curl("-X", method, "--data-binary", "", self.url + route)
+            e = json.loads(body)
+            self.assertEqual((status, e["error"]["code"]), (405, "method_not_allowed"), (method, route))
+            self.assertEqual(headers["allow"], allow, (method, route))
+            self.assertIn(method, e["error"]["message"])
+        status, headers, _ = curl("-X", "PUT", "--data-binary", "", self.url + "/v1/nope")  # no route: still 404
+        self.assertEqual(status, 404)
+        status, _, e = curl_json("-X", "PUT", self.url + "/v1/audio/voices/front")  # curl sends no length here
+        self.assertEqual((status, e["error"]["code"]), (400, "length_required"))
+
     def test_page_and_assets(self):
         status, headers, body = curl(self.url + "/")
         self.assertEqual(status, 200)
@@ -320,6 +335,7 @@ const client = new OpenAI({{ baseURL: '{self.url}/v1', apiKey: 'sk-local', maxRe
         self.assertEqual(status, 404)
         status, _, e = curl_json(self.url + "/inference_zero_shot")
         self.assertEqual((status, e["error"]["code"]), (405, "use_post"))
+        self.assertEqual(curl(self.url + "/inference_zero_shot")[1]["allow"], "POST")
         # url-encoded forms work too (no file: the saved voice)
         status, _, body = curl("-d", "tts_text=Hello.&spk_id=front&min_tokens=25&max_tokens=25", self.url + "/inference_sft")
         self.assertEqual((status, len(body)), (200, 2 * 25 * SPT))
