@@ -100,8 +100,8 @@ CASES: List[Dict[str, Any]] = [
      "options": {"stream": True, "min_tokens": 110, "max_tokens": 110, "stream_mode": "fast",
                  "stream_schedule": "chunk"},
      "covers": "streaming mode 'fast' (docs/streaming.md): K = 35 (pad 15, prompt cache of 50 frames), 110 tokens "
-               "-> chunks [:43], [:68], [:93], final [:110] with chunk attention everywhere, one attention chunk "
-               "per emission"},
+               "-> chunks [:18] (the pad alone: the first attention-chunk boundary), [:43], [:68], [:93], final "
+               "[:110] with chunk attention everywhere, one attention chunk per emission"},
     {"name": "vc_stream", "mode": "vc", "prompt": "front_center", "source_prompt": "long_22k", "seed": 0,
      "options": {"stream": True},
      "covers": "voice conversion streamed in chunks like the text modes (upstream's loop takes the source tokens "

@@ -58,6 +58,10 @@ from .models.hift import CausalHiFTGenerator
 
 MODES = ("recompute", "exact", "fast")
 SCHEDULES = ("upstream", "chunk")
+# The ``chunk`` schedule emits the prompt's padding on its own when it is at least this many tokens:
+# below that the first chunk would carry under ~0.15 s of audio once the vocoder keeps its lookahead
+# frames back, not worth its own DiT pass. The C++ StreamSchedule::early_first_hop is the same value.
+EARLY_FIRST_HOP = 5
 
 __all__ = ["MODES", "SCHEDULES", "StepCache", "dit_incremental", "IncrementalFlow", "prompt_cache_frames",
            "hift_left_context_frames", "IncrementalVocoder", "stream_plan", "stream_segment",
@@ -415,9 +419,12 @@ def stream_plan(n_tokens: int, n_prompt_tokens: int, schedule: str = "upstream",
     """The chunks a finished segment of ``n_tokens`` is emitted in: ``{offset, hop, token_end, final}``.
 
     ``upstream``: spec §8 (hop 25 + pad, then doubling to 100), = ``reference.stream_schedule``.
-    ``chunk``: the same first hop (25 + pad, so it ends on an attention-chunk boundary), then one
-    attention chunk (``hop`` tokens) per emission: with incremental work there is no reason to
-    grow the hop, and smaller hops keep playback fed."""
+    ``chunk``: one attention chunk (``hop`` tokens) per emission: with incremental work there is no
+    reason to grow the hop, and smaller hops keep playback fed.  The first emission ends at the first
+    attention-chunk boundary after the prompt: the ``pad`` tokens alone, when there are at least
+    ``EARLY_FIRST_HOP`` of them (those frames share their attention chunk only with the prompt's
+    tail, so under the chunk mask they are final once the lookahead tokens exist), else 25 + pad
+    as upstream.  The first audio then waits for pad + 3 tokens instead of 25 + pad + 3."""
     if schedule == "upstream":
         from .reference import stream_schedule
         return stream_schedule(n_tokens, n_prompt_tokens, pre_lookahead, hop, max_hop, scale)
@@ -427,12 +434,16 @@ def stream_plan(n_tokens: int, n_prompt_tokens: int, schedule: str = "upstream",
 
 
 def stream_schedule_constant(n_tokens: int, n_prompt_tokens: int, pre_lookahead: int = 3,
-                             hop: int = 25) -> List[Dict[str, int]]:
+                             hop: int = 25, early_first_hop: int = None) -> List[Dict[str, int]]:
+    """The ``chunk`` schedule (:func:`stream_plan`); ``early_first_hop`` 0 turns the early first
+    emission off (the first hop is then 25 + pad, as upstream's)."""
+    early = EARLY_FIRST_HOP if early_first_hop is None else early_first_hop
     pad = int(math.ceil(n_prompt_tokens / hop) * hop - n_prompt_tokens)
+    first = pad if 0 < early <= pad else hop + pad
     out: List[Dict[str, int]] = []
     offset = 0
     while True:
-        hop_now = hop + pad if offset == 0 else hop
+        hop_now = first if offset == 0 else hop
         if n_tokens - offset >= hop_now + pre_lookahead:
             out.append({"offset": offset, "hop": hop_now, "token_end": offset + hop_now + pre_lookahead,
                         "final": False})

@@ -252,7 +252,7 @@ def test_reference_synthesize_stream_modes(ref, voice, tmp_path):
     assert [c.shape for c in c_ex] == [c.shape for c in c_rc] and np.abs(w_ex - w_rc).max() <= _wav_bound(ref, peak, mel_abs)
     assert [c["attention"] for c in tr["chunks"]] == ["chunk", "full"]
     w_f, c_f = ref.synthesize("zero_shot", "Hello world.", voice, stream_mode="fast", stream_schedule="chunk", **kw)
-    assert len(c_f) == 2 and w_f.shape == w_rc.shape              # 70 tokens: [:43], then the final 30
+    assert len(c_f) == 3 and w_f.shape == w_rc.shape              # 70 tokens: [:18] (the pad), [:43], final
     with pytest.raises(R.ReferenceError, match="needs stream mode 'fast'"):
         ref.synthesize("zero_shot", "Hello.", voice, stream_mode="exact", stream_schedule="chunk", **kw)
     # voice conversion streams in chunks too (upstream's loop does not care where tokens come from)
@@ -263,10 +263,37 @@ def test_reference_synthesize_stream_modes(ref, voice, tmp_path):
     assert len(c_vc) == 2 and w_vc.shape == offline.shape
 
 
+def test_early_first_hop_changes_the_chunking_not_the_audio(ref, voice, monkeypatch):
+    """The early first emission ends on an attention-chunk boundary, so 'fast' gives the same
+    waveform with it as without it (float32 rounding only: the same frames, other GEMM shapes)."""
+    toks = _tokens(70, seed=2)
+    tr_early, tr_late = [], []
+    c_early = _stream(ref, voice, toks, "fast", "chunk", n_timesteps=2, on_chunk=tr_early.append)
+    monkeypatch.setattr(S, "EARLY_FIRST_HOP", 0)
+    c_late = _stream(ref, voice, toks, "fast", "chunk", n_timesteps=2, on_chunk=tr_late.append)
+    assert [c["token_end"] for c in tr_early] == [18, 43, 68, 70]
+    assert [c["token_end"] for c in tr_late] == [43, 68, 70]
+    w_early, w_late = np.concatenate(c_early), np.concatenate(c_late)
+    assert w_early.shape == w_late.shape
+    # Two float32 runs of the same frames under the same mask (other GEMM shapes): the mel bound of
+    # the solve, then the vocoder's bound on the largest spectrum of either run.
+    mel_e = np.concatenate([c["mel"] for c in tr_early], axis=1)
+    mel_l = np.concatenate([c["mel"] for c in tr_late], axis=1)
+    mel_abs = _mel_bound(ref.flow, 2 * (voice.K + 70), mel_l)
+    assert np.abs(mel_e - mel_l).max() <= mel_abs
+    peak = max(c["magnitude_peak"] for c in tr_early + tr_late)
+    assert np.abs(w_early - w_late).max() <= _wav_bound(ref, peak, mel_abs)
+
+
 def test_stream_plan_constant_hops():
-    plan = S.stream_plan(130, 35, "chunk")                                # pad 15
+    plan = S.stream_plan(130, 35, "chunk")                                # pad 15: emitted on its own
     assert [(c["offset"], c["token_end"], c["final"]) for c in plan] == [
-        (0, 43, False), (40, 68, False), (65, 93, False), (90, 118, False), (115, 130, True)]
+        (0, 18, False), (15, 43, False), (40, 68, False), (65, 93, False), (90, 118, False), (115, 130, True)]
+    # a pad below EARLY_FIRST_HOP joins the first full hop; no pad: 25
+    assert [c["token_end"] for c in S.stream_plan(60, 21, "chunk")] == [32, 57, 60]   # pad 4: 29 + 3
+    assert [c["token_end"] for c in S.stream_plan(60, 20, "chunk")] == [8, 33, 58, 60]  # pad 5: 5 + 3
+    assert [c["token_end"] for c in S.stream_plan(60, 50, "chunk")] == [28, 53, 60]   # pad 0
+    assert [c["token_end"] for c in S.stream_schedule_constant(130, 35, early_first_hop=0)] == [43, 68, 93, 118, 130]
     assert S.stream_plan(130, 35, "upstream") == R.stream_schedule(130, 35)
     with pytest.raises(ValueError, match="unknown schedule"):
         S.stream_plan(10, 5, "nope")

@@ -10,6 +10,9 @@
 
 namespace cosyvoice {
 
+// StreamSchedule::early_first_hop in fast mode (= python streaming.EARLY_FIRST_HOP).
+constexpr int kFastEarlyFirstHop = 5;
+
 StreamSchedule StreamScheduleOf(const BundleConfig &b, StreamMode mode) {
   StreamSchedule s;
   s.token_hop_len = b.streaming.token_hop_len;
@@ -20,6 +23,7 @@ StreamSchedule StreamScheduleOf(const BundleConfig &b, StreamMode mode) {
   if (mode == StreamMode::kFast) {  // no recomputation to amortize: one attention chunk per emission
     s.token_hop_len = s.token_max_hop_len = s.chunk_tokens;
     s.stream_scale_factor = 1;
+    s.early_first_hop = kFastEarlyFirstHop;  // the first audio at the first attention-chunk boundary
   }
   return s;
 }

@@ -15,6 +15,7 @@ void StreamSchedule::Validate() const {
   if (stream_scale_factor < 1) fail("stream_scale_factor must be >= 1");
   if (pre_lookahead < 0) fail("pre_lookahead must be >= 0");
   if (chunk_tokens < 1) fail("chunk_tokens must be >= 1");
+  if (early_first_hop < 0) fail("early_first_hop must be >= 0");
 }
 
 StreamScheduler::StreamScheduler(const StreamSchedule &schedule, int prompt_tokens)
@@ -23,6 +24,8 @@ StreamScheduler::StreamScheduler(const StreamSchedule &schedule, int prompt_toke
   if (prompt_tokens < 0) throw Error(ErrorCode::kInvalidArgument, "stream schedule: negative prompt length");
   const int chunk = schedule_.chunk_tokens;
   pad_ = (prompt_tokens + chunk - 1) / chunk * chunk - prompt_tokens;
+  const int early = schedule_.early_first_hop;
+  first_hop_ = early > 0 && pad_ >= early ? pad_ : hop_ + pad_;
 }
 
 std::optional<StreamChunk> StreamScheduler::Next(int available) {

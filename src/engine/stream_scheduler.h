@@ -12,7 +12,15 @@ struct StreamSchedule {
   int stream_scale_factor = 2;  // the hop grows by this factor after each chunk
   int pre_lookahead = 3;        // tokens the flow needs beyond a chunk's end
   int chunk_tokens = 25;        // the DiT's attention chunk in tokens (static_chunk_size / token_mel_ratio)
-  void Validate() const;        // throws Error(kInvalidArgument) naming the field
+  // Fast mode: when the prompt's padding is at least this many tokens, the first chunk emits the
+  // padding alone (0: off, the first hop is token_hop_len + pad as upstream's). Those frames share
+  // their attention chunk only with the prompt's tail, so under the chunk mask they are final as
+  // soon as their lookahead tokens exist: the first audio waits for pad + pre_lookahead tokens
+  // instead of token_hop_len + pad + pre_lookahead (docs/streaming.md §8). Below 5 tokens a first
+  // chunk would carry under ~0.15 s of audio once the vocoder holds its lookahead frames back.
+  // Python: streaming.EARLY_FIRST_HOP.
+  int early_first_hop = 0;
+  void Validate() const;  // throws Error(kInvalidArgument) naming the field
 };
 
 // One flow + vocoder pass of a streamed segment. Tokens are the segment's flow tokens (after the
@@ -28,7 +36,8 @@ struct StreamChunk {
 // Upstream's CosyVoice2Model.tts streaming loop (spec §8), as a type:
 //   https://github.com/FunAudioLLM/CosyVoice/blob/main/cosyvoice/cli/model.py (CosyVoice2Model.tts)
 //  * the first hop is token_hop_len + pad, where pad = ceil(K / chunk) * chunk - K aligns the
-//    prompt's K tokens plus the first hop to the DiT's attention chunks;
+//    prompt's K tokens plus the first hop to the DiT's attention chunks (or pad alone, with
+//    early_first_hop: fast mode only, not upstream's);
 //  * a chunk is ready once hop + pre_lookahead tokens exist past the offset;
 //  * after each chunk the hop grows: hop = min(token_max_hop_len, hop * stream_scale_factor);
 //  * the final chunk takes every remaining token.
@@ -52,10 +61,11 @@ class StreamScheduler {
   int pad() const { return pad_; }
 
  private:
-  int HopNow() const { return offset_ == 0 ? hop_ + pad_ : hop_; }
+  int HopNow() const { return offset_ == 0 ? first_hop_ : hop_; }
 
   StreamSchedule schedule_;
   int pad_ = 0;
+  int first_hop_ = 0;
   int hop_ = 0;
   int offset_ = 0;
 };

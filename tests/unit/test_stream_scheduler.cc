@@ -113,6 +113,36 @@ TEST(StreamScheduler, ChunksEndOnDitChunkBoundariesForEveryPromptLength) {
   }
 }
 
+// Fast mode's schedule (segment_renderer.cc StreamScheduleOf): one attention chunk per emission,
+// the first at the first attention-chunk boundary when the pad is at least 5 tokens.
+const StreamSchedule kFast{25, 25, 1, 3, 25, 5};
+
+TEST(StreamScheduler, EarlyFirstHopEmitsThePadAloneWhenItIsLongEnough) {
+  // K = 35: pad 15 -> [:18], then 25 per chunk (the python reference's plan, test_streaming.py)
+  EXPECT_EQ(Flat(Incremental(kFast, 35, 130)), (std::vector<std::vector<int>>{{0, 15, 18, 0},
+                                                                              {15, 25, 43, 0},
+                                                                              {40, 25, 68, 0},
+                                                                              {65, 25, 93, 0},
+                                                                              {90, 25, 118, 0},
+                                                                              {115, 15, 130, 1}}));
+  EXPECT_EQ(StreamScheduler(kFast, 35).TokensToNextChunk(0), 18);  // was 43 without it
+  // pad 4 (< 5) joins the first full hop; pad 5 is emitted alone; pad 0 -> 25
+  EXPECT_EQ(Flat(Incremental(kFast, 21, 60)),
+            (std::vector<std::vector<int>>{{0, 29, 32, 0}, {29, 25, 57, 0}, {54, 6, 60, 1}}));
+  EXPECT_EQ(Flat(Incremental(kFast, 20, 60)),
+            (std::vector<std::vector<int>>{{0, 5, 8, 0}, {5, 25, 33, 0}, {30, 25, 58, 0}, {55, 5, 60, 1}}));
+  EXPECT_EQ(Flat(Incremental(kFast, 50, 60)),
+            (std::vector<std::vector<int>>{{0, 25, 28, 0}, {25, 25, 53, 0}, {50, 10, 60, 1}}));
+  // every non-final chunk still ends on an attention-chunk boundary, for every prompt length
+  for (int prompt = 0; prompt <= 120; ++prompt) {
+    for (const StreamChunk &c : Incremental(kFast, prompt, 200)) {
+      if (!c.final) {
+        EXPECT_EQ((prompt + c.offset + c.hop) % 25, 0) << "prompt " << prompt;
+      }
+    }
+  }
+}
+
 TEST(StreamScheduler, ScaleFactorOneKeepsTheHopAndTheCapHolds) {
   const StreamSchedule fixed{10, 100, 1, 0, 5};
   EXPECT_EQ(
@@ -131,6 +161,8 @@ TEST(StreamScheduler, RefusesBadSchedules) {
   EXPECT_COSY_ERROR(StreamScheduler(StreamSchedule{25, 100, 2, 3, 0}, 0), ErrorCode::kInvalidArgument,
                     "chunk_tokens");
   EXPECT_COSY_ERROR(StreamScheduler(kCv3, -1), ErrorCode::kInvalidArgument, "negative prompt length");
+  EXPECT_COSY_ERROR(StreamScheduler(StreamSchedule{25, 100, 2, 3, 25, -1}, 0), ErrorCode::kInvalidArgument,
+                    "early_first_hop");
 }
 
 std::vector<int> Kept(SilentTokenFilter &f, const std::vector<int> &tokens) {
