@@ -61,12 +61,14 @@ deps:
 
 # ---- build ---------------------------------------------------------------------------------------
 # ninja-build is one of the Debian packages `deps` installs; configuring happens after `deps`.
-$(BUILD)/CMakeCache.txt:
+# The rules' target is build.ninja, which CMake writes only when configuring succeeded: after a
+# failed configure (a missing library) the next make configures again instead of building nothing.
+$(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOSYVOICE_WERROR=ON $(CMAKE_ARGS)
 
 build:
 	@$(PHASES) build dependencies "$(SUBMAKE) deps" build "$(SUBMAKE) build-only"
-build-only: $(BUILD)/CMakeCache.txt
+build-only: $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
 # ---- the tiny random-weight model in the released layout, its bundle and its goldens -----------
@@ -136,7 +138,8 @@ test-asan:
 # tokenizer's concurrent encoding, under ThreadSanitizer. Only those test programs are built (-g1: line
 # tables are enough for the reports). COSYVOICE_TEST_THREADS=1 and COSYVOICE_TEST_QUICK_EXIT=1: see
 # tests/tsan.supp (ONNX Runtime is uninstrumented).
-TSAN_TESTS := cosyvoice_session_tests cosyvoice_c_api_test cosyvoice_tokenizer_tests cosyvoice_tokenizer_assets
+TSAN_TESTS := cosyvoice_session_tests cosyvoice_c_api_test cosyvoice_tokenizer_tests cosyvoice_tokenizer_assets \
+  cosyvoice_server_tests
 test-tsan:
 	@$(PHASES) test-tsan dependencies "$(SUBMAKE) deps" model "$(SUBMAKE) tiny-model-only" \
 	  build "$(SUBMAKE) build-tsan" tests "$(SUBMAKE) test-tsan-only"
@@ -146,9 +149,9 @@ build-tsan:
 	  -DCOSYVOICE_BUILD_BENCH=OFF -DCOSYVOICE_BUILD_EXAMPLES=OFF $(CMAKE_ARGS) >/dev/null
 	cmake --build $(BUILD_TSAN) -j $(JOBS) --target $(TSAN_TESTS)
 test-tsan-only:
-	@echo "== concurrent sessions (C++ and C API) and tokenizer under ThreadSanitizer =="
+	@echo "== concurrent sessions (C++ and C API), tokenizer and the server's text sessions under ThreadSanitizer =="
 	cd $(BUILD_TSAN) && COSYVOICE_TEST_QUICK_EXIT=1 COSYVOICE_TEST_THREADS=1 TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
-	  ctest -R '^(tsan_|TokenizerCorpus\.Concurrent)' --output-on-failure -j 1 2>&1 | tee ctest-tsan.log | grep -E 'tests passed|Failed|ThreadSanitizer|Total Test time'
+	  ctest -R '^(tsan_|TokenizerCorpus\.Concurrent|TextSessions?\.)' --output-on-failure -j 1 2>&1 | tee ctest-tsan.log | grep -E 'tests passed|Failed|ThreadSanitizer|Total Test time'
 
 # ---- fuzzing: a separate clang build of the input parsers with libFuzzer + ASan + UBSan ---------
 fuzz:
@@ -171,11 +174,11 @@ deps-arm64:
 	@scripts/setup/install-arm64-deps.sh
 	@ORT_ARCH=arm64 scripts/setup/fetch-onnxruntime.sh $(ORT_ARM64)
 	@scripts/setup/fetch-npm-assets.sh third_party
-$(BUILD_ARM64)/CMakeCache.txt:
+$(BUILD_ARM64)/build.ninja:
 	cmake -S . -B $(BUILD_ARM64) -G Ninja -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/toolchains/aarch64-linux-gnu.cmake \
 	  -DONNXRUNTIME_ROOT=$(CURDIR)/$(ORT_ARM64) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOSYVOICE_WERROR=ON \
 	  -DCOSYVOICE_BUILD_BENCH=OFF -DCOSYVOICE_BUILD_EXAMPLES=OFF $(CMAKE_ARGS)
-build-arm64: $(BUILD_ARM64)/CMakeCache.txt
+build-arm64: $(BUILD_ARM64)/build.ninja
 	cmake --build $(BUILD_ARM64) -j $(JOBS)
 	@echo "[cross-arm64] $(BUILD_ARM64)/bin/cosyvoice: $$(aarch64-linux-gnu-readelf -h $(BUILD_ARM64)/bin/cosyvoice | sed -n 's/^ *Machine: *//p')"
 

@@ -13,10 +13,9 @@ set -euo pipefail
 log() { printf '[deps-arm64] %s\n' "$*" >&2; }
 
 HOST_PKGS=(crossbuild-essential-arm64 qemu-user-static)
-# The same libraries install-debian-deps.sh installs for the native build, for arm64. Header-only
-# packages (nlohmann-json3-dev, libcli11-dev) are Architecture: all and already there.
-ARM64_PKGS=(libsndfile1-dev libkissfft-dev libicu-dev libgtest-dev libgmock-dev libcpp-httplib-dev
-  libsqlite3-dev libsleef-dev)
+# The same libraries install-debian-deps.sh installs for the native build (link-libs.sh), for arm64.
+source "$(dirname "${BASH_SOURCE[0]}")/link-libs.sh"
+ARM64_PKGS=("${LINK_LIBS[@]}")
 
 want=("${HOST_PKGS[@]}")
 for p in "${ARM64_PKGS[@]}"; do want+=("$p:arm64"); done

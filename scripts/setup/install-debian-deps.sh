@@ -4,15 +4,12 @@
 #   usage: install-debian-deps.sh [--check]   (--check: list what is missing, install nothing)
 set -euo pipefail
 
-# C++ build and runtime libraries
+# C++ build and runtime libraries (LINK_LIBS: the linked -dev libraries, shared with the arm64 script)
+source "$(dirname "${BASH_SOURCE[0]}")/link-libs.sh"
 CXX_PKGS=(cmake g++ make pkg-config ninja-build
-  libsndfile1-dev libkissfft-dev nlohmann-json3-dev libicu-dev libcli11-dev
-  libgtest-dev libgmock-dev libcpp-httplib-dev
+  "${LINK_LIBS[@]}" nlohmann-json3-dev libcli11-dev
   strace         # tests/e2e/no_litter.sh: proves nothing is written outside the outputs
-  libpng-dev     # spectrogram pictures of the A/B quality report (src/quality/)
-  libsqlite3-dev  # the server's voice library (src/server/sqlite_voice_store.cc)
   curl chromium   # server tests: curl as a client, headless Chromium for the web page
-  libsleef-dev   # torch's float32 cos/pow/log, for bit-exact feature windows (src/audio/reference_math.h)
   clang-format
   clang-14 libclang-rt-14-dev)   # `make fuzz`: libFuzzer with ASan + UBSan (docs/fuzzing.md)
 # Python side (exporter, reference, goldens): run with /usr/bin/python3 only
