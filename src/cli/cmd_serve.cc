@@ -45,6 +45,11 @@ Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
       ->add_option("--provider", c.providers,
                    "Execution providers in order of preference, e.g. webgpu,cpu (docs/gpu.md)")
       ->default_val("cpu");
+  cmd.app
+      ->add_option("--stream-mode", c.stream_mode,
+                   "How streamed requests that name none are computed: exact (upstream's audio), fast (first "
+                   "audio ~2x sooner, docs/streaming.md) or recompute")
+      ->default_val("exact");
   cmd.app->add_option("--timeout", c.timeout_seconds, "Per-request deadline in seconds, queueing included")
       ->default_val(300);
   cmd.app

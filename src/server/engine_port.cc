@@ -14,6 +14,7 @@ SynthesisOptions ToEngineOptions(const SpeechOptions &o) {
   s.n_timesteps = o.steps;
   s.min_tokens = o.min_tokens;
   s.max_tokens = o.max_tokens;
+  if (o.stream_mode) s.stream_mode = *o.stream_mode;
   return s;
 }
 

@@ -24,6 +24,8 @@ struct SpeechOptions {
   std::optional<int> steps;
   std::optional<int> min_tokens, max_tokens;
   bool text_frontend = true;
+  // How chunks are computed when streaming (docs/streaming.md); empty: the server's --stream-mode.
+  std::optional<StreamMode> stream_mode;
 };
 
 // One worker's engine state. Not thread-safe except Cancel().

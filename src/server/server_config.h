@@ -17,6 +17,7 @@ struct ServerConfig {
   int queue = -1;                     // jobs that may wait for a worker; -1: 4 x workers
   std::string precision = "fp32";     // ModelConfig::precision: the bundle variants to run
   std::string providers = "cpu";      // execution providers in order of preference, comma-separated
+  std::string stream_mode = "exact";  // streamed requests that name none: exact | fast | recompute
 
   // Limits (each answered with a clear 4xx before any expensive work).
   size_t max_body_bytes = 32u << 20;   // whole request (a 30 s 48 kHz stereo float WAV is 11.5 MB)

@@ -60,6 +60,15 @@ Mode CheckMode(const std::string &name) {
   Bad("mode", "mode '" + name + "': expected zero_shot, cross_lingual, instruct2 or vc");
 }
 
+StreamMode CheckStreamMode(const std::string &name) {
+  try {
+    return ParseStreamMode(name);
+  } catch (const Error &) {
+    Bad("stream_mode",
+        "stream_mode must be 'exact', 'fast' or 'recompute' (docs/streaming.md), got '" + name + "'");
+  }
+}
+
 void CheckText(const std::string &param, const std::string &text, const RequestLimits &limits) {
   const size_t n = CountCodePoints(text);
   if (n > limits.max_text_chars)
@@ -182,6 +191,8 @@ SpeechRequest ParseOpenAiSpeech(const std::string &body, const RequestLimits &li
   }
   if (j.contains("steps") && !j["steps"].is_null())
     r.options.steps = CheckSteps(Get<long long>(j, "steps", "an integer"));
+  if (j.contains("stream_mode") && !j["stream_mode"].is_null())
+    r.options.stream_mode = CheckStreamMode(Get<std::string>(j, "stream_mode", "a string"));
   if (j.contains("min_tokens") && !j["min_tokens"].is_null())
     r.options.min_tokens = CheckTokens("min_tokens", Get<long long>(j, "min_tokens", "an integer"), limits);
   if (j.contains("max_tokens") && !j["max_tokens"].is_null())
@@ -229,6 +240,7 @@ SpeechRequest ParseSpeechForm(const std::map<std::string, std::string> &fields, 
     r.options.seed = static_cast<uint64_t>(seed);
   }
   if (const auto *s = get("steps"); s && !s->empty()) r.options.steps = CheckSteps(ParseInt("steps", *s));
+  if (const auto *s = get("stream_mode"); s && !s->empty()) r.options.stream_mode = CheckStreamMode(*s);
   if (const auto *s = get("min_tokens"); s && !s->empty())
     r.options.min_tokens = CheckTokens("min_tokens", ParseInt("min_tokens", *s), limits);
   if (const auto *s = get("max_tokens"); s && !s->empty())

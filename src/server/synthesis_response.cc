@@ -238,6 +238,11 @@ std::shared_ptr<Job> Submit(ServerState &state, const CallPtr &call, Job::Work w
 
 void RespondWithSpeech(ServerState &state, const CallPtr &call, std::shared_ptr<const SpeechJob> spec) {
   const int rate = state.backend->sample_rate();
+  if (!spec->request.options.stream_mode) {  // the server's --stream-mode
+    auto with_default = std::make_shared<SpeechJob>(*spec);
+    with_default->request.options.stream_mode = ParseStreamMode(state.config.stream_mode);
+    spec = with_default;
+  }
   auto job = Submit(
       state, call, [spec](EngineWorker &worker, Job &j) { RunSpeech(*spec, worker, j); },
       static_cast<size_t>(rate) * 30);

@@ -171,6 +171,18 @@ class Api(unittest.TestCase):
         data_bytes, = struct.unpack("<I", body[40:44])
         self.assertEqual((rate, data_bytes, len(body)), (24000, 2 * 25 * SPT, 44 + 2 * 25 * SPT))
 
+    def test_stream_modes_stream_the_same_length(self):
+        # 60 tokens stream in several chunks; every mode gives the same number of samples, and
+        # fast's first chunk comes at the first attention-chunk boundary (docs/streaming.md §8.1)
+        lengths, bodies = {}, {}
+        for mode in ("exact", "fast", "recompute"):
+            status, _, body = speech(self.url, {"input": LONG_TEXT, "voice": "front", "response_format": "pcm",
+                                                "min_tokens": 60, "max_tokens": 60, "seed": 5, "stream_mode": mode})
+            self.assertEqual(status, 200, (mode, body[:300]))
+            lengths[mode], bodies[mode] = len(body), body
+        self.assertEqual(set(lengths.values()), {2 * 60 * SPT}, lengths)
+        self.assertNotEqual(bodies["fast"], bodies["exact"])  # fast's last chunk keeps chunk attention
+
     def test_speech_same_seed_same_audio(self):
         body = {"input": "Hello world.", "voice": "front", "response_format": "pcm", "max_tokens": 40, "seed": 3}
         a = speech(self.url, body)[2]
@@ -231,6 +243,7 @@ class Api(unittest.TestCase):
             ({"input": "Hi.", "voice": "front", "max_tokens": 100000}, 400, "invalid_value", "between 1 and 3000"),
             ({"input": "Hi.", "voice": "front", "stream_format": "ws"}, 400, "invalid_value", "'audio' or 'sse'"),
             ({"input": "Hi.", "voice": "front", "mode": "sing"}, 400, "invalid_value", "expected zero_shot"),
+            ({"input": "Hi.", "voice": "front", "stream_mode": "quick"}, 400, "invalid_value", "'exact', 'fast'"),
             ({"input": "Hi<|endofprompt|>there.", "voice": "front", "mode": "zero_shot"}, 400, "invalid_value",
              "endofprompt"),
         ]
