@@ -31,6 +31,36 @@ ApiError NotFound(const std::string &param, const std::string &message, const st
   return e;
 }
 
+ApiError Conflict(const std::string &param, const std::string &message, const std::string &code) {
+  ApiError e = BadRequest(param, message, code);
+  e.status = 409;
+  return e;
+}
+
+ApiError NameTaken(const std::string &name) {
+  return Conflict("name", "a voice named '" + name + "' already exists; delete it first or pick another name",
+                  "name_taken");
+}
+
+ApiError Disconnected() {
+  ApiError e;
+  e.status = 499;
+  e.type = "cancelled";
+  e.code = "client_disconnected";
+  e.message = "the client closed the connection";
+  return e;
+}
+
+ApiError QueueFull(int retry_after) {
+  ApiError e;
+  e.status = 429;
+  e.type = "rate_limit_error";
+  e.code = "queue_full";
+  e.message = "the server is busy (all workers and the queue are taken); retry after " +
+              std::to_string(retry_after) + " s";
+  return e;
+}
+
 ApiError Timeout() {
   ApiError e;
   e.status = 504;

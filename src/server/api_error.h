@@ -24,6 +24,14 @@ struct ApiError {
 ApiError BadRequest(const std::string &param, const std::string &message,
                     const std::string &code = "invalid_value");
 ApiError NotFound(const std::string &param, const std::string &message, const std::string &code);
+// 409: the request conflicts with the state of what it names (a taken name, an ended session).
+ApiError Conflict(const std::string &param, const std::string &message, const std::string &code);
+// 409 name_taken: a voice of that name exists (the route, the in-memory and the SQLite stores).
+ApiError NameTaken(const std::string &name);
+// 499: the client closed the connection (for the log and metrics; the client sees nothing).
+ApiError Disconnected();
+// 429 queue_full: every worker and queue slot is taken; retry after `retry_after` seconds.
+ApiError QueueFull(int retry_after);
 
 // An engine error as the client's (4xx) or the server's (5xx) fault.
 ApiError FromEngineError(const Error &e);

@@ -82,10 +82,8 @@ void AddText(ServerState &state, const CallPtr &call) {
 void StreamAudio(ServerState &state, const CallPtr &call) {
   const TextSessions::Entry entry = state.text_sessions->Find(call->req.matches[1]);
   if (!entry.session->TakeAudio()) {
-    ApiError e =
-        BadRequest("", "this session's audio is already being read (it can be read once)", "audio_taken");
-    e.status = 409;
-    throw ApiException(e);
+    throw ApiException(
+        Conflict("", "this session's audio is already being read (it can be read once)", "audio_taken"));
   }
   RespondWithSpeech(state, call, entry.job);
 }

@@ -33,11 +33,7 @@ void CreateVoice(ServerState &state, const CallPtr &call) {
   const std::string name = field("name");
   ValidateVoiceName(name);
   if (state.store->Find(name)) {
-    ApiError e = BadRequest(
-        "name", "a voice named '" + name + "' already exists; delete it first or pick another name",
-        "name_taken");
-    e.status = 409;
-    throw ApiException(e);
+    throw ApiException(NameTaken(name));
   }
   const FormFile *audio = form.File("audio");
   if (audio == nullptr)

@@ -131,7 +131,7 @@ class SqliteVoiceStore : public VoiceStore {
     try {
       insert.Step();
     } catch (const ApiException &) {
-      if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) throw ApiException(Taken(name));
+      if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) throw ApiException(NameTaken(name));
       throw;
     }
     return r;
@@ -264,13 +264,6 @@ class SqliteVoiceStore : public VoiceStore {
       cache_.erase(order_.front());
       order_.pop_front();
     }
-  }
-  ApiError Taken(const std::string &name) const {
-    ApiError e = BadRequest(
-        "name", "a voice named '" + name + "' already exists; delete it first or pick another name",
-        "name_taken");
-    e.status = 409;
-    return e;
   }
   ApiError Full() const {
     ApiError e = StoreError("the voice library is full (" + std::to_string(max_) +

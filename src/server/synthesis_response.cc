@@ -14,25 +14,6 @@ namespace {
 
 constexpr auto kPoll = std::chrono::milliseconds(200);
 
-ApiError Disconnected() {
-  ApiError e;
-  e.status = 499;
-  e.type = "cancelled";
-  e.code = "client_disconnected";
-  e.message = "the client closed the connection";
-  return e;
-}
-
-ApiError QueueFull(int retry_after) {
-  ApiError e;
-  e.status = 429;
-  e.type = "rate_limit_error";
-  e.code = "queue_full";
-  e.message = "the server is busy (all workers and the queue are taken); retry after " +
-              std::to_string(retry_after) + " s";
-  return e;
-}
-
 std::string Base64(const std::string &in) {
   static const char *k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;

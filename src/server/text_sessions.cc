@@ -27,12 +27,6 @@ std::string NewSessionId() {
   return id;
 }
 
-ApiError Conflict(const std::string &message, const std::string &code) {
-  ApiError e = BadRequest("", message, code);
-  e.status = 409;
-  return e;
-}
-
 }  // namespace
 
 TextSession::TextSession(std::string id, size_t max_chars, Clock::duration idle)
@@ -40,10 +34,11 @@ TextSession::TextSession(std::string id, size_t max_chars, Clock::duration idle)
 
 size_t TextSession::Append(const std::string &text, bool end) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (cancelled_) throw ApiException(Conflict("this session was cancelled", "session_cancelled"));
+  if (cancelled_) throw ApiException(Conflict("", "this session was cancelled", "session_cancelled"));
   if (ended_)
     throw ApiException(
-        Conflict("this session's text has ended (\"end\": true was sent, or no text came for " +
+        Conflict("",
+                 "this session's text has ended (\"end\": true was sent, or no text came for " +
                      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(idle_).count()) +
                      " s); open a new session",
                  "text_ended"));

@@ -86,13 +86,6 @@ class MemoryVoiceStore : public VoiceStore {
   }
   std::string Describe() const override { return "memory (not kept across restarts: give --data-dir)"; }
 
-  static ApiError NameTaken(const std::string &name) {
-    ApiError e = BadRequest(
-        "name", "a voice named '" + name + "' already exists; delete it first or pick another name",
-        "name_taken");
-    e.status = 409;
-    return e;
-  }
   static ApiError StoreFull(size_t max) {
     ApiError e;
     e.status = 507;
