@@ -37,6 +37,12 @@ ApiError Conflict(const std::string &param, const std::string &message, const st
   return e;
 }
 
+ApiError MethodNotAllowed(const std::string &message, const std::string &code) {
+  ApiError e = BadRequest("", message, code);
+  e.status = 405;
+  return e;
+}
+
 ApiError NameTaken(const std::string &name) {
   return Conflict("name", "a voice named '" + name + "' already exists; delete it first or pick another name",
                   "name_taken");

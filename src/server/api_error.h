@@ -26,6 +26,8 @@ ApiError BadRequest(const std::string &param, const std::string &message,
 ApiError NotFound(const std::string &param, const std::string &message, const std::string &code);
 // 409: the request conflicts with the state of what it names (a taken name, an ended session).
 ApiError Conflict(const std::string &param, const std::string &message, const std::string &code);
+// 405: the path exists but does not take this method (the caller sets the Allow header).
+ApiError MethodNotAllowed(const std::string &message, const std::string &code = "method_not_allowed");
 // 409 name_taken: a voice of that name exists (the route, the in-memory and the SQLite stores).
 ApiError NameTaken(const std::string &name);
 // 499: the client closed the connection (for the log and metrics; the client sees nothing).

@@ -165,10 +165,8 @@ void Router::AddMethodNotAllowed() {
     }
     auto refuse = [allow, path = r.label](const CallPtr &call) {
       call->res.set_header("Allow", allow);
-      ApiError e = BadRequest("", call->req.method + " is not accepted on " + path + ": use " + allow,
-                              "method_not_allowed");
-      e.status = 405;
-      throw ApiException(e);
+      throw ApiException(
+          MethodNotAllowed(call->req.method + " is not accepted on " + path + ": use " + allow));
     };
     auto has = [&r](Method m) { return std::find(r.methods.begin(), r.methods.end(), m) != r.methods.end(); };
     // Public: the answer reveals only which methods a documented route takes. No body is read.

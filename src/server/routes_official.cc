@@ -73,13 +73,10 @@ void RegisterOfficialRoutes(Router &router, ServerState &state) {
         /*body_reader=*/true);
     router.AddRefusal(Router::Method::kGet, r.path, r.path, [](const CallPtr &call) {
       call->res.set_header("Allow", "POST");
-      ApiError e =
-          BadRequest("",
-                     "send this form with POST: a GET request's body is not read (upstream's client.py sends "
-                     "GET; use requests.post with the same data and files)",
-                     "use_post");
-      e.status = 405;
-      throw ApiException(e);
+      throw ApiException(MethodNotAllowed(
+          "send this form with POST: a GET request's body is not read (upstream's client.py sends GET; use "
+          "requests.post with the same data and files)",
+          "use_post"));
     });
   }
 }
