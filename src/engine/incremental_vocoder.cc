@@ -119,4 +119,21 @@ std::vector<float> IncrementalVocoder::Push(const float *mel, int64_t frames, bo
   return out;
 }
 
+void VocodeInWindows(IncrementalVocoder &vocoder, const float *mel, int64_t mel_bins, int64_t frames,
+                     int64_t window, const std::function<void(const std::vector<float> &, bool)> &sink) {
+  if (window < 1)
+    throw Error(ErrorCode::kInvalidArgument, "vocoder: the window must hold at least one frame");
+  vocoder.Start();
+  std::vector<float> part;
+  for (int64_t lo = 0; lo < frames; lo += window) {
+    const int64_t n = std::min(window, frames - lo);
+    part.resize(static_cast<size_t>(mel_bins * n));
+    for (int64_t c = 0; c < mel_bins; ++c) {
+      std::copy_n(mel + c * frames + lo, n, part.begin() + c * n);
+    }
+    const bool final = lo + n == frames;
+    sink(vocoder.Push(part.data(), n, final), final);
+  }
+}
+
 }  // namespace cosyvoice

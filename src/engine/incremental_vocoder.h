@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "engine/bundle_config.h"
@@ -48,5 +49,12 @@ class IncrementalVocoder {
   int64_t emitted_ = 0, generator_frames_ = 0;
   bool finished_ = false;
 };
+
+// All `frames` of mel [mel_bins, frames] (channel-major) through `vocoder` (restarted first) in
+// windows of `window` frames: `sink` gets each window's samples as they are made, the last with
+// `final` true. The concatenation equals one Vocoder::Run over all frames up to float32 summation
+// order, and the vocoder's working set is a window's, not the whole mel's (docs/memory.md).
+void VocodeInWindows(IncrementalVocoder &vocoder, const float *mel, int64_t mel_bins, int64_t frames,
+                     int64_t window, const std::function<void(const std::vector<float> &, bool)> &sink);
 
 }  // namespace cosyvoice

@@ -7,8 +7,13 @@
 #include "common/timer.h"
 #include "cosyvoice/error.h"
 #include "engine/finite_check.h"
+#include "engine/incremental_vocoder.h"
 
 namespace cosyvoice {
+
+// Offline segments longer than this many mel frames (5 s of audio at 50 frames/s) go through the
+// vocoder in windows of this size (VocodeOffline).
+constexpr int64_t kOfflineVocoderWindow = 250;
 
 // StreamSchedule::early_first_hop in fast mode (= python streaming.EARLY_FIRST_HOP).
 constexpr int kFastEarlyFirstHop = 5;
@@ -224,12 +229,39 @@ void SegmentRenderer::RenderOffline() {
     mel = ResampleMelLinear(mel, model_.bundle.flow.mel_bins, frames, n);
     frames = n;
   }
+  VocodeOffline(mel, frames);
+}
+
+// A long segment goes through the vocoder in windows, each window's audio emitted as it is made:
+// HiFT's working set grows with the samples it renders at once (about 6 MB per second of audio on
+// the tiny model, docs/memory.md), and one segment can hold 30 s and more, which kept a long
+// text's peak memory above its shortest sentence's by the working set of its longest segment
+// (issue 14). The incremental vocoder of streaming gives the samples one Vocoder::Run over all
+// frames gives, up to float32 summation order (docs/streaming.md §2); its extra work is the left
+// context and lookahead of each window (31 + 8 frames of 250 with the release's HiFT).
+void SegmentRenderer::VocodeOffline(const std::vector<float> &mel, int64_t frames) {
   cancel_.Check();
-  t0 = SteadyClock::now();
-  const std::vector<float> wav = model_.vocoder->Run(mel.data(), frames, true);
-  stats_.seconds.vocoder += SecondsSince(t0);
-  stats_.vocoder_frames += frames;
-  emit_.Emit(wav.data(), wav.size(), true);
+  const auto t0 = SteadyClock::now();
+  const HiftConfig &h = model_.bundle.hift;
+  if (frames <= kOfflineVocoderWindow || h.left_context_frames < 1) {  // (older bundles: no windows)
+    const std::vector<float> wav = model_.vocoder->Run(mel.data(), frames, true);
+    stats_.seconds.vocoder += SecondsSince(t0);
+    stats_.vocoder_frames += frames;
+    emit_.Emit(wav.data(), wav.size(), true);
+    return;
+  }
+  IncrementalVocoder vocoder(*model_.hift_f0, *model_.hift_generator, *model_.vocoder, h,
+                             model_.bundle.flow.mel_bins);
+  double emitting = 0;  // the callback's time is not the vocoder's
+  VocodeInWindows(vocoder, mel.data(), model_.bundle.flow.mel_bins, frames, kOfflineVocoderWindow,
+                  [&](const std::vector<float> &wav, bool final) {
+                    const auto te = SteadyClock::now();
+                    emit_.Emit(wav.data(), wav.size(), final);
+                    emitting += SecondsSince(te);
+                    if (!final) cancel_.Check();
+                  });
+  stats_.seconds.vocoder += SecondsSince(t0) - emitting;
+  stats_.vocoder_frames += vocoder.generator_frames();
 }
 
 }  // namespace cosyvoice

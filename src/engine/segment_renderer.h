@@ -51,6 +51,7 @@ class SegmentRenderer {
   void RunReadyChunks();
   void RunChunk(const StreamChunk &chunk);
   void RenderOffline();
+  void VocodeOffline(const std::vector<float> &mel, int64_t frames);
   // Appends frames [from_frame, frames) of a [mel_bins, frames] flow output to the accumulated mel.
   void AppendMel(const std::vector<float> &mel, int64_t frames, int64_t from_frame);
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # long_text_memory.sh BENCH BUNDLE PROMPT_WAV OUT_DIR - issue 14, "bounded memory": the peak RSS of
 # a long text (here ~8 kB, 20+ segments) stays within 50 MB of a one-sentence run. The bound is the
-# issue's requirement, not a measured value. Measured (tiny model): one sentence 97.1 MB, this text
-# 136.9 MB (+39.8) with the shared arena (RuntimeConfig defaults); with an arena per graph
+# issue's requirement, not a measured value. Measured (tiny model): one sentence 99.4 MB, this text
+# 136.2 MB (+36.8) with the shared arena (RuntimeConfig defaults) and long segments vocoded in windows
+# (the 90 kB text: +47.0 MB, a benchmark in docs/memory.md); earlier, with an arena per graph
 # (bench_long_text --per-graph-arenas) 104.0 and 174.5 MB (+70.5): the test fails on that
 # (docs/memory.md). Peak RSS repeats within 0.1-2 MB between runs.
 set -euo pipefail

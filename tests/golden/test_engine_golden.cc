@@ -23,6 +23,7 @@
 #include "audio/features.h"
 #include "common/sha256.h"
 #include "engine/bistream_decoder.h"
+#include "engine/incremental_vocoder.h"
 #include "engine/model_impl.h"
 #include "engine/optimize_bundle.h"
 #include "engine/sampler.h"
@@ -529,6 +530,50 @@ TEST_F(EngineGolden, VocoderStages) {
       EXPECT_LE(dw.max_abs, Bound("waveform", cj["segments"][s]["magnitude_peak"].get<double>())) << what;
     }
   }
+}
+
+// Long offline segments go through the vocoder in windows (SegmentRenderer::VocodeOffline,
+// docs/memory.md): the windows' concatenation must be one Vocoder::Run over the same mel. The
+// golden segments' mels, joined, make a mel of several windows (window 60 frames here, 250 in the
+// engine; what matters is that window edges, left context and lookahead all occur).
+TEST_F(EngineGolden, VocoderInWindowsEqualsOnePass) {
+  const int64_t m = engine_->bundle.flow.mel_bins;
+  std::vector<std::vector<float>> parts;
+  int64_t frames = 0;
+  for (const json &c : (*manifest_)["cases"]) {
+    const std::string pre = CaseDir(c).string() + "/seg0_";
+    if (!std::filesystem::exists(pre + "mel.npy")) continue;
+    const NpyArray mel = NpyArray::Load(pre + "mel.npy");
+    const float *p = mel.data<float>();
+    parts.emplace_back(p, p + mel.dim(1) * m);
+    frames += mel.dim(1);
+  }
+  ASSERT_GE(frames, 200) << "the goldens' mels are too short to span several windows";
+  std::vector<float> mel(static_cast<size_t>(m * frames));  // [m, frames]: the parts side by side
+  int64_t at = 0;
+  for (const std::vector<float> &part : parts) {
+    const int64_t n = static_cast<int64_t>(part.size()) / m;
+    for (int64_t ch = 0; ch < m; ++ch) std::copy_n(part.begin() + ch * n, n, mel.begin() + ch * frames + at);
+    at += n;
+  }
+  const std::vector<float> whole = engine_->vocoder->Run(mel.data(), frames, true);
+  IncrementalVocoder vocoder(*engine_->hift_f0, *engine_->hift_generator, *engine_->vocoder,
+                             engine_->bundle.hift, static_cast<int>(m));
+  std::vector<float> joined;
+  int calls = 0, finals = 0;
+  VocodeInWindows(vocoder, mel.data(), m, frames, 60, [&](const std::vector<float> &wav, bool final) {
+    joined.insert(joined.end(), wav.begin(), wav.end());
+    ++calls;
+    finals += final ? 1 : 0;
+  });
+  EXPECT_EQ(calls, (frames + 59) / 60);
+  EXPECT_EQ(finals, 1);
+  ASSERT_EQ(joined.size(), whole.size());
+  double peak = 0;
+  for (float v : whole) peak = std::max(peak, static_cast<double>(std::abs(v)));
+  const Diff d = Compare(joined, whole);
+  Report("vocoder in windows vs one pass", std::to_string(frames) + " frames", d);
+  EXPECT_LE(d.max_abs, Bound("waveform", peak));
 }
 
 // Every text/VC case end to end. A streamed case is the reference's chunks: upstream's recompute
