@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/log.h"
@@ -13,6 +14,7 @@
 #include "engine/bundle_config.h"
 #include "engine/bundle_verifier.h"
 #include "models/session_factory.h"
+
 
 namespace cosyvoice {
 namespace {
@@ -57,6 +59,25 @@ std::set<std::string> GraphsToOptimize(const BundleConfig &bundle, const std::st
   return out;
 }
 
+// Whether the graph `rel` is a file of a variant quantized with MatMulNBits (its quantization
+// description says so, docs/bundle.md §7). ONNX Runtime 1.30 writes such a graph's pre-packed
+// weights in a form its next session reads wrongly: with them, the full-size int4 and int8 LLM
+// variants gave NaN for every logit of the first prefill (found 2026-12-05; the tiny model's weights
+// stayed in the graph below external_min_bytes, so its tests did not see it until
+// LlmVariantGolden.OptimizedGraphIsBitIdentical lowered the size).
+bool UsesMatMulNBits(const BundleConfig &bundle, const std::string &rel) {
+  for (const auto &[family, variants] : bundle.variants) {
+    for (const VariantConfig &v : variants) {
+      bool names_it = false;
+      for (const auto &[field, file] : v.files) names_it = names_it || file == rel;
+      if (!names_it || v.quantization.empty()) continue;
+      const nlohmann::json q = nlohmann::json::parse(v.quantization, nullptr, /*allow_exceptions=*/false);
+      if (q.is_object() && q.value("method", "") == "MatMulNBits") return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 OptimizedGraphsManifest OptimizeBundle(const OptimizeBundleOptions &options) {
@@ -83,7 +104,11 @@ OptimizedGraphsManifest OptimizeBundle(const OptimizeBundleOptions &options) {
     std::filesystem::create_directories(target.parent_path());
     const std::string sub = std::filesystem::path(rel).parent_path().string();
     auto prefixed = [&](const std::string &name) { return sub.empty() ? name : sub + "/" + name; };
-    const std::vector<std::string> written = WriteOptimizedGraph(bundle.Path(rel), target, options.runtime);
+    OptimizedGraphWriteOptions write;
+    write.external_min_bytes = options.external_min_bytes;
+    write.save_prepacked = !UsesMatMulNBits(bundle, rel);
+    const std::vector<std::string> written =
+        WriteOptimizedGraph(bundle.Path(rel), target, options.runtime, write);
     OptimizedGraph g;
     g.source = rel;
     g.source_bytes = f.bytes;

@@ -16,6 +16,8 @@ struct OptimizeBundleOptions {
   // "all": every graph (base and variants); else a --precision request ("fp32", "llm=int4,flow=int8",
   // "auto"): only the graphs a load with it reads (a bundle with variants holds several GB more).
   std::string precision = "all";
+  // Initializers from this size on go to the data files (OptimizedGraphWriteOptions); tests lower it.
+  int64_t external_min_bytes = 65536;
 };
 
 // Writes every graph of the bundle (base and variants, or those options.precision reads) optimized and

@@ -113,7 +113,8 @@ std::string OptimizationTarget::Mismatch(const OptimizationTarget &here) const {
 }
 
 std::vector<std::string> WriteOptimizedGraph(const std::filesystem::path &source,
-                                             const std::filesystem::path &out, const RuntimeConfig &config) {
+                                             const std::filesystem::path &out, const RuntimeConfig &config,
+                                             const OptimizedGraphWriteOptions &write) {
   RuntimeConfig plain = config;
   plain.graph_overrides.clear();
   plain.optimized_model_dir.clear();
@@ -125,12 +126,14 @@ std::vector<std::string> WriteOptimizedGraph(const std::filesystem::path &source
   // the manifest's target records and checks, so the warning is not repeated for every graph.
   opts.options.SetLogSeverityLevel(ORT_LOGGING_LEVEL_ERROR);
   // Every weight goes to the data file (not the protobuf, to be parsed and copied), and so does
-  // every weight a kernel pre-packs: a later session maps them instead of packing again.
+  // every weight a kernel pre-packs (unless told otherwise): a later session maps them instead of
+  // packing again.
   opts.options.AddConfigEntry("session.optimized_model_external_initializers_file_name", data_name.c_str());
-  // Small tensors stay in the graph: ONNX Runtime's shape inference cannot read external data (a
-  // Pad's pads, a Reshape's shape), and parsing a few KB costs nothing.
-  opts.options.AddConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "65536");
-  opts.options.AddConfigEntry("session.save_external_prepacked_constant_initializers", "1");
+  // Small tensors stay in the graph (OptimizedGraphWriteOptions::external_min_bytes).
+  opts.options.AddConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes",
+                              std::to_string(write.external_min_bytes).c_str());
+  opts.options.AddConfigEntry("session.save_external_prepacked_constant_initializers",
+                              write.save_prepacked ? "1" : "0");
   try {
     Ort::Session session(OrtEnvironment(), source.c_str(), opts.options);
   } catch (const Ort::Exception &e) {

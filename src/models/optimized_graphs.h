@@ -70,12 +70,25 @@ struct OptimizedGraphsManifest {
   void Save(const std::filesystem::path &dir) const;
 };
 
+// How WriteOptimizedGraph stores weights.
+struct OptimizedGraphWriteOptions {
+  // Initializers of at least this many bytes go to the data file; smaller ones stay in the graph
+  // (ONNX Runtime's shape inference cannot read external data: a Pad's pads, a Reshape's shape).
+  // Tests lower it so that the tiny model's weights take the path the full-size ones take.
+  int64_t external_min_bytes = 65536;
+  // Store the kernels' pre-packed weights too, so that a later session maps them instead of packing
+  // again. Off for graphs with MatMulNBits: ONNX Runtime 1.30 restores those wrongly (every logit NaN
+  // on the first run; OptimizeBundle decides, docs/bundle.md §8).
+  bool save_prepacked = true;
+};
+
 // Lets ONNX Runtime optimize the graph `source` as a session made with `config` would, and write the
-// result to `out` with every initializer and every pre-packed weight in `out`.data (page-aligned, so
-// later sessions memory-map it). Returns the files written (relative to out's directory). Throws
-// Error(kBundle) when ONNX Runtime cannot load or save the graph.
+// result to `out` with its large initializers (and, with save_prepacked, the pre-packed weights) in
+// `out`.data (page-aligned, so later sessions memory-map it). Returns the files written (relative to
+// out's directory). Throws Error(kBundle) when ONNX Runtime cannot load or save the graph.
 std::vector<std::string> WriteOptimizedGraph(const std::filesystem::path &source,
-                                             const std::filesystem::path &out, const RuntimeConfig &config);
+                                             const std::filesystem::path &out, const RuntimeConfig &config,
+                                             const OptimizedGraphWriteOptions &write = {});
 
 // What the engine loads for each graph: filled by the Model when a matching optimized directory is
 // there, consulted by the session factory. Immutable once the Model exists.

@@ -375,6 +375,39 @@ TEST_F(BundleConfigTest, FilesInUseAreThoseTheLoadReads) {
   EXPECT_EQ(files.size(), 13u);  // 15 listed - 2 not read - 1 replaced + 1 optimized
 }
 
+// A chosen flow variant replaces the streaming chunk graph too ("estimator_chunk.file"): the load
+// reads (and verifies) the variant's chunk graph, not the float32 one (which it used to hash instead).
+TEST_F(BundleConfigTest, FilesInUseFollowAFlowVariantsChunkGraph) {
+  Write(ValidConfig());
+  BundleConfig exported = BundleConfig::Load(dir_.path());
+  exported.flow.estimator_chunk.file = "flow/flow_estimator_chunk.onnx";
+  exported.files["flow/flow_estimator_chunk.onnx"] = {1, "c"};
+  exported.files["flow/flow_estimator.int8.onnx"] = {1, "d"};
+  exported.files["flow/flow_estimator_chunk.int8.onnx"] = {1, "e"};
+  VariantConfig int8{"flow",
+                     "int8",
+                     "int8",
+                     {"cpu"},
+                     {{"estimator", "flow/flow_estimator.int8.onnx"},
+                      {"estimator_chunk.file", "flow/flow_estimator_chunk.int8.onnx"}},
+                     {},
+                     "untested",
+                     ""};
+  exported.variants["flow"] = {int8};
+  std::set<std::string> listed;
+  for (const FileToVerify &f : FilesInUse(exported, exported)) listed.insert(f.path.string());
+  EXPECT_EQ(listed.count(exported.Path("flow/flow_estimator_chunk.onnx").string()), 1u);       // fp32 load
+  EXPECT_EQ(listed.count(exported.Path("flow/flow_estimator_chunk.int8.onnx").string()), 0u);  // not chosen
+  BundleConfig in_use = exported;
+  ApplyVariant(in_use, int8);
+  listed.clear();
+  for (const FileToVerify &f : FilesInUse(exported, in_use)) listed.insert(f.path.string());
+  EXPECT_EQ(listed.count(in_use.Path("flow/flow_estimator_chunk.int8.onnx").string()), 1u);
+  EXPECT_EQ(listed.count(in_use.Path("flow/flow_estimator.int8.onnx").string()), 1u);
+  EXPECT_EQ(listed.count(in_use.Path("flow/flow_estimator_chunk.onnx").string()), 0u);  // replaced
+  EXPECT_EQ(listed.count(in_use.Path("flow/flow_estimator.onnx").string()), 0u);        // replaced
+}
+
 // Hashed on several threads, the error reported is the first damaged file in list order (the same on
 // every run), naming the file that lists the expected digest.
 TEST_F(BundleConfigTest, ParallelVerifierReportsTheFirstDamagedFileInListOrder) {
