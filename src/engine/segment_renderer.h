@@ -46,6 +46,8 @@ class SegmentRenderer {
   int TokensToNextChunk() const;
   // Streaming: a chunk of this segment was rendered (its audio emitted).
   bool RenderedAChunk() const { return scheduler_.offset() > 0; }
+  // Streaming: tokens whose audio the next chunk emits.
+  int NextHop() const { return scheduler_.hop(); }
 
  private:
   void RunReadyChunks();

@@ -59,6 +59,8 @@ class StreamScheduler {
 
   int offset() const { return offset_; }
   int pad() const { return pad_; }
+  // Tokens whose audio the next chunk emits.
+  int hop() const { return HopNow(); }
 
  private:
   int HopNow() const { return offset_ == 0 ? first_hop_ : hop_; }

@@ -261,7 +261,11 @@ void Session::State::RenderSegment(int index, int count, const Voice &voice, con
   // built while the LLM decodes: a new voice's streaming prompt cache is computed meanwhile
   SegmentRenderer renderer(model_, voice, opt, opt.stream, incremental, emit, stats, cancel);
   // first-audio priority (TokenChannel): until the request's first chunk is out, the LLM decodes
-  // only the tokens that chunk needs, and waits while it renders
+  // only the tokens that chunk needs, and waits while it renders. Then chunk order: the LLM may
+  // queue the tokens of the chunk after the one rendering, not more. Decoding further ahead does
+  // no work sooner that anyone waits for, and on a machine with fewer cores than both need it takes
+  // the CPU from the chunk being rendered: chunks then arrive late and unevenly (docs/streaming.md
+  // §8.2: on 2 cores the free-running LLM left 1.1 s stalls at an offline RTF of 0.8).
   bool first_audio = opt.stream && index == 0;
   TokenEvent e;
   while (channel.Pop(&e) && !e.end) {
@@ -270,10 +274,8 @@ void Session::State::RenderSegment(int index, int count, const Voice &voice, con
     if (!filter.Push(e.token)) continue;
     if (first_audio) channel.LimitProducer(std::max(0, renderer.TokensToNextChunk() - 1));
     renderer.Push(e.token);  // streaming: renders what became ready
-    if (first_audio && renderer.RenderedAChunk()) {
-      first_audio = false;
-      channel.LimitProducer(-1);
-    }
+    if (first_audio && renderer.RenderedAChunk()) first_audio = false;
+    if (opt.stream && !first_audio) channel.LimitProducer(renderer.NextHop());
   }
   if (!e.end) throw Error(ErrorCode::kCancelled, "synthesis stopped");  // the producer stopped early
   if (renderer.num_tokens() == 0) {
