@@ -61,8 +61,8 @@ void Remember(const std::string &path, const FileStamp &stamp, const std::string
 // missing: with flow=int8 a load verified the float32 chunk graph it never reads (1.3 GB at full
 // size) and not the int8 one it reads, and `optimize` wrote the float32 one.
 std::set<std::string> SlotFiles(const BundleConfig &b) {
-  std::set<std::string> out = {b.llm.file,       b.llm.text_embedding, b.llm.speech_embedding,
-                               b.flow.encoder,   b.flow.estimator,     b.hift.f0,
+  std::set<std::string> out = {b.llm.file,       b.llm.text_embedding,    b.llm.speech_embedding,
+                               b.flow.encoder,   b.flow.estimator,        b.hift.f0,
                                b.hift.generator, b.speech_tokenizer.file, b.campplus.file};
   if (!b.flow.estimator_chunk.file.empty()) out.insert(b.flow.estimator_chunk.file);
   return out;

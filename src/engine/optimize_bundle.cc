@@ -15,7 +15,6 @@
 #include "engine/bundle_verifier.h"
 #include "models/session_factory.h"
 
-
 namespace cosyvoice {
 namespace {
 
