@@ -19,7 +19,6 @@ namespace cosyvoice {
 namespace {
 
 constexpr const char *kFormat = "cosyvoice-ort-optimized";
-constexpr int64_t kManifestVersion = 1;
 
 std::string LevelName(GraphOptimization level) {
   switch (level) {
@@ -151,8 +150,8 @@ OptimizedGraphsManifest OptimizedGraphsManifest::Load(const std::filesystem::pat
   if (!json.is_object()) throw Error(ErrorCode::kBundle, file + ": expected a JSON object");
   JsonObjectReader r(json, file);
   if (r.String("format") != kFormat) r.Fail("format", std::string("expected \"") + kFormat + "\"");
-  r.Int("version", kManifestVersion, kManifestVersion);
   OptimizedGraphsManifest m;
+  m.version = static_cast<int>(r.Int("version", 1, OptimizedGraphsManifest::kVersion));
   {
     JsonObjectReader t = r.Object("target");
     m.target.onnxruntime = t.String("onnxruntime");
@@ -195,7 +194,7 @@ void OptimizedGraphsManifest::Save(const std::filesystem::path &dir) const {
                            {"data", data}};
   }
   const nlohmann::json json = {{"format", kFormat},
-                               {"version", kManifestVersion},
+                               {"version", version},
                                {"target",
                                 {{"onnxruntime", target.onnxruntime},
                                  {"optimization", target.optimization},
@@ -215,10 +214,14 @@ OptimizedGraphs OptimizedGraphs::Open(
   OptimizedGraphs out;
   out.dir_ = dir;
   const OptimizedGraphsManifest m = OptimizedGraphsManifest::Load(dir);
-  const std::string mismatch = m.target.Mismatch(here);
+  std::string mismatch = m.target.Mismatch(here);
+  if (mismatch.empty() && m.version < OptimizedGraphsManifest::kVersion)
+    mismatch = "made by an earlier cosyvoice-ort (manifest version " + std::to_string(m.version) +
+               "), whose int8/int4 LLM graphs give NaN";
   if (!mismatch.empty()) {
-    COSY_LOG(kWarning) << "optimized graphs in " << dir.string() << " not used: " << mismatch
-                       << "; loading the plain graphs (run `cosyvoice optimize` again on this machine)";
+    COSY_LOG(kWarning)
+        << "optimized graphs in " << dir.string() << " not used: " << mismatch
+        << "; loading the plain graphs (run `cosyvoice optimize --force` on this machine to replace them)";
     return out;
   }
   for (const auto &[source, g] : m.graphs) {

@@ -60,6 +60,10 @@ struct OptimizedGraph {
 // bundle graph.
 struct OptimizedGraphsManifest {
   static constexpr const char *kFileName = "manifest.json";
+  // 2 since 2026-12-05. Directories of version 1 may hold MatMulNBits graphs with saved pre-packed
+  // weights, which ONNX Runtime 1.30 reads back wrongly (NaN logits): they are not used.
+  static constexpr int kVersion = 2;
+  int version = kVersion;
   OptimizationTarget target;
   std::string created;                           // UTC ISO-8601, informational
   std::map<std::string, OptimizedGraph> graphs;  // by source path (relative to the bundle)

@@ -105,6 +105,20 @@ TEST(OptimizedGraphs, OtherMachineMeansPlainGraphs) {
   EXPECT_TRUE(f.Open().empty());
 }
 
+// Directories written before the MatMulNBits fix (manifest version 1) are not used: their int4/int8
+// LLM graphs hold pre-packed weights ONNX Runtime reads back wrongly. A newer version is refused.
+TEST(OptimizedGraphs, EarlierManifestVersionMeansPlainGraphs) {
+  Fixture f;
+  EXPECT_TRUE(f.Open().Find("g/a.onnx").has_value());
+  f.manifest.version = 1;
+  f.manifest.Save(f.tmp.path());
+  EXPECT_EQ(OptimizedGraphsManifest::Load(f.tmp.path()).version, 1);
+  EXPECT_TRUE(f.Open().empty());
+  f.manifest.version = OptimizedGraphsManifest::kVersion + 1;
+  f.manifest.Save(f.tmp.path());
+  EXPECT_COSY_ERROR(OptimizedGraphsManifest::Load(f.tmp.path()), ErrorCode::kBundle, "version");
+}
+
 TEST(OptimizedGraphs, StaleSourceOrDamagedFileMeansThePlainGraph) {
   {
     Fixture f;  // the bundle graph was re-exported since
