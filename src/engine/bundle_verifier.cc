@@ -14,6 +14,7 @@
 #include "common/sha256.h"
 #include "common/timer.h"
 #include "cosyvoice/error.h"
+#include "engine/variants.h"
 
 namespace cosyvoice {
 namespace {
@@ -56,25 +57,13 @@ void Remember(const std::string &path, const FileStamp &stamp, const std::string
   Verified()[path] = {stamp, sha};
 }
 
-// The paths a config's model slots name (what the engine loads for each part).
-// The files a variant can replace (variants.cc, VariantFamilyFields). The streaming chunk graph was
-// missing: with flow=int8 a load verified the float32 chunk graph it never reads (1.3 GB at full
-// size) and not the int8 one it reads, and `optimize` wrote the float32 one.
-std::set<std::string> SlotFiles(const BundleConfig &b) {
-  std::set<std::string> out = {b.llm.file,       b.llm.text_embedding,    b.llm.speech_embedding,
-                               b.flow.encoder,   b.flow.estimator,        b.hift.f0,
-                               b.hift.generator, b.speech_tokenizer.file, b.campplus.file};
-  if (!b.flow.estimator_chunk.file.empty()) out.insert(b.flow.estimator_chunk.file);
-  return out;
-}
-
 }  // namespace
 
 std::vector<FileToVerify> FilesInUse(const BundleConfig &exported, const BundleConfig &in_use,
                                      const std::map<std::string, std::vector<FileToVerify>> &replaced) {
-  const std::set<std::string> used = SlotFiles(in_use);
+  const std::set<std::string> used = VariantSlotFiles(in_use);
   std::set<std::string> not_read;  // base files a chosen variant replaced, files of variants not chosen
-  for (const std::string &rel : SlotFiles(exported))
+  for (const std::string &rel : VariantSlotFiles(exported))
     if (!used.count(rel)) not_read.insert(rel);
   for (const auto &[family, variants] : in_use.variants)
     for (const VariantConfig &v : variants)

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -67,8 +68,8 @@ std::set<std::string> GraphsToOptimize(const BundleConfig &bundle, const std::st
 bool UsesMatMulNBits(const BundleConfig &bundle, const std::string &rel) {
   for (const auto &[family, variants] : bundle.variants) {
     for (const VariantConfig &v : variants) {
-      bool names_it = false;
-      for (const auto &[field, file] : v.files) names_it = names_it || file == rel;
+      const bool names_it =
+          std::any_of(v.files.begin(), v.files.end(), [&](const auto &f) { return f.second == rel; });
       if (!names_it || v.quantization.empty()) continue;
       const nlohmann::json q = nlohmann::json::parse(v.quantization, nullptr, /*allow_exceptions=*/false);
       if (q.is_object() && q.value("method", "") == "MatMulNBits") return true;

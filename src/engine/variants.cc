@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <sstream>
 
 #include "common/json_reader.h"
@@ -90,14 +91,52 @@ VariantConfig ReadOne(JsonObjectReader r, const std::string &family,
 
 }  // namespace
 
-const std::map<std::string, std::vector<std::string>> &VariantFamilyFields() {
-  static const std::map<std::string, std::vector<std::string>> kFields = {
-      {"llm", {"file", "text_embedding", "speech_embedding"}},
-      {"flow", {"encoder", "estimator", "estimator_chunk.file"}},
-      {"hift", {"f0", "generator"}},
-      {"frontend", {"speech_tokenizer.file", "campplus.file"}},
+namespace {
+
+// Every file field a variant may replace, and where it lives in BundleConfig: the one list that
+// VariantFamilyFields, ApplyVariant and VariantSlotFiles read (three hand lists drifted apart:
+// the verifier's missed the streaming chunk graph).
+struct VariantSlot {
+  const char *family;
+  const char *field;
+  std::string &(*in)(BundleConfig &);
+};
+const std::vector<VariantSlot> &VariantSlots() {
+  static const std::vector<VariantSlot> kSlots = {
+      {"llm", "file", [](BundleConfig &c) -> std::string & { return c.llm.file; }},
+      {"llm", "text_embedding", [](BundleConfig &c) -> std::string & { return c.llm.text_embedding; }},
+      {"llm", "speech_embedding", [](BundleConfig &c) -> std::string & { return c.llm.speech_embedding; }},
+      {"flow", "encoder", [](BundleConfig &c) -> std::string & { return c.flow.encoder; }},
+      {"flow", "estimator", [](BundleConfig &c) -> std::string & { return c.flow.estimator; }},
+      {"flow", "estimator_chunk.file",
+       [](BundleConfig &c) -> std::string & { return c.flow.estimator_chunk.file; }},
+      {"hift", "f0", [](BundleConfig &c) -> std::string & { return c.hift.f0; }},
+      {"hift", "generator", [](BundleConfig &c) -> std::string & { return c.hift.generator; }},
+      {"frontend", "speech_tokenizer.file",
+       [](BundleConfig &c) -> std::string & { return c.speech_tokenizer.file; }},
+      {"frontend", "campplus.file", [](BundleConfig &c) -> std::string & { return c.campplus.file; }},
   };
+  return kSlots;
+}
+
+}  // namespace
+
+const std::map<std::string, std::vector<std::string>> &VariantFamilyFields() {
+  static const std::map<std::string, std::vector<std::string>> kFields = [] {
+    std::map<std::string, std::vector<std::string>> out;
+    for (const VariantSlot &s : VariantSlots()) out[s.family].push_back(s.field);
+    return out;
+  }();
   return kFields;
+}
+
+std::set<std::string> VariantSlotFiles(const BundleConfig &config) {
+  std::set<std::string> out;
+  for (const VariantSlot &s : VariantSlots()) {
+    const std::string &rel = s.in(const_cast<BundleConfig &>(config));  // read only
+    if (!rel.empty()) out.insert(rel);
+  }
+  return out;
 }
 
 bool VariantConfig::MadeFor(const std::string &provider) const {
@@ -273,28 +312,16 @@ std::vector<VariantChoice> ChooseVariants(const VariantMap &variants, const std:
 
 void ApplyVariant(BundleConfig &config, const VariantConfig &v) {
   for (const auto &[field, rel] : v.files) {
-    if (v.family == "llm") {
-      if (field == "file") config.llm.file = rel;
-      if (field == "text_embedding") config.llm.text_embedding = rel;
-      if (field == "speech_embedding") config.llm.speech_embedding = rel;
-    } else if (v.family == "flow") {
-      if (field == "encoder") config.flow.encoder = rel;
-      if (field == "estimator") config.flow.estimator = rel;
+    for (const VariantSlot &s : VariantSlots()) {
+      if (v.family != s.family || field != s.field) continue;
+      std::string &slot = s.in(config);
       // the streaming chunk graph of the same DiT (docs/streaming.md): a variant that has one
       // keeps exact/fast streaming in its precision
-      if (field == "estimator_chunk.file") {
-        if (config.flow.estimator_chunk.file.empty()) {
-          throw Error(ErrorCode::kBundle, config.config_path.string() + ": flow variant '" + v.name +
-                                              "' has an estimator_chunk, but flow.estimator_chunk is absent");
-        }
-        config.flow.estimator_chunk.file = rel;
+      if (field == "estimator_chunk.file" && slot.empty()) {
+        throw Error(ErrorCode::kBundle, config.config_path.string() + ": flow variant '" + v.name +
+                                            "' has an estimator_chunk, but flow.estimator_chunk is absent");
       }
-    } else if (v.family == "hift") {
-      if (field == "f0") config.hift.f0 = rel;
-      if (field == "generator") config.hift.generator = rel;
-    } else if (v.family == "frontend") {
-      if (field == "speech_tokenizer.file") config.speech_tokenizer.file = rel;
-      if (field == "campplus.file") config.campplus.file = rel;
+      slot = rel;
     }
   }
 }

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -73,5 +74,9 @@ std::vector<VariantChoice> ChooseVariants(const VariantMap &variants, const std:
 
 // Points the family's file fields of `config` at the variant's files.
 void ApplyVariant(BundleConfig &config, const VariantConfig &variant);
+
+// The files `config`'s variant-replaceable fields name (every field of VariantFamilyFields): what a
+// load reads for each of those parts.
+std::set<std::string> VariantSlotFiles(const BundleConfig &config);
 
 }  // namespace cosyvoice

@@ -15,32 +15,35 @@ std::string ApiError::ToJson() const {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-ApiError BadRequest(const std::string &param, const std::string &message, const std::string &code) {
+namespace {
+
+ApiError Make(int status, const std::string &type, const std::string &code, const std::string &message,
+              const std::string &param = "") {
   ApiError e;
-  e.status = 400;
-  e.type = "invalid_request_error";
+  e.status = status;
+  e.type = type;
   e.code = code;
   e.message = message;
   e.param = param;
   return e;
 }
 
+}  // namespace
+
+ApiError BadRequest(const std::string &param, const std::string &message, const std::string &code) {
+  return Make(400, "invalid_request_error", code, message, param);
+}
+
 ApiError NotFound(const std::string &param, const std::string &message, const std::string &code) {
-  ApiError e = BadRequest(param, message, code);
-  e.status = 404;
-  return e;
+  return Make(404, "invalid_request_error", code, message, param);
 }
 
 ApiError Conflict(const std::string &param, const std::string &message, const std::string &code) {
-  ApiError e = BadRequest(param, message, code);
-  e.status = 409;
-  return e;
+  return Make(409, "invalid_request_error", code, message, param);
 }
 
 ApiError MethodNotAllowed(const std::string &message, const std::string &code) {
-  ApiError e = BadRequest("", message, code);
-  e.status = 405;
-  return e;
+  return Make(405, "invalid_request_error", code, message);
 }
 
 ApiError NameTaken(const std::string &name) {
@@ -49,31 +52,18 @@ ApiError NameTaken(const std::string &name) {
 }
 
 ApiError Disconnected() {
-  ApiError e;
-  e.status = 499;
-  e.type = "cancelled";
-  e.code = "client_disconnected";
-  e.message = "the client closed the connection";
-  return e;
+  return Make(499, "cancelled", "client_disconnected", "the client closed the connection");
 }
 
 ApiError QueueFull(int retry_after) {
-  ApiError e;
-  e.status = 429;
-  e.type = "rate_limit_error";
-  e.code = "queue_full";
-  e.message = "the server is busy (all workers and the queue are taken); retry after " +
-              std::to_string(retry_after) + " s";
-  return e;
+  return Make(429, "rate_limit_error", "queue_full",
+              "the server is busy (all workers and the queue are taken); retry after " +
+                  std::to_string(retry_after) + " s");
 }
 
 ApiError Timeout() {
-  ApiError e;
-  e.status = 504;
-  e.type = "timeout_error";
-  e.code = "deadline_exceeded";
-  e.message = "the request ran past the server's deadline (--timeout) and was stopped";
-  return e;
+  return Make(504, "timeout_error", "deadline_exceeded",
+              "the request ran past the server's deadline (--timeout) and was stopped");
 }
 
 ApiError FromEngineError(const Error &e) {
