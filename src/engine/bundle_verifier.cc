@@ -10,6 +10,7 @@
 #include <set>
 #include <vector>
 
+#include "common/crc32c.h"
 #include "common/log.h"
 #include "common/sha256.h"
 #include "common/timer.h"
@@ -59,8 +60,22 @@ void Remember(const std::string &path, const FileStamp &stamp, const std::string
 
 }  // namespace
 
-std::vector<FileToVerify> FilesInUse(const BundleConfig &exported, const BundleConfig &in_use,
-                                     const std::map<std::string, std::vector<FileToVerify>> &replaced) {
+namespace {
+
+// The graph of `graphs` that `rel` belongs to: itself, or the graph whose external data it is
+// ("g.onnx.data").
+const std::string *OwningGraph(const std::string &rel, const std::set<std::string> &graphs) {
+  for (const std::string &g : graphs)
+    if (rel == g || (rel.size() > g.size() && rel.compare(0, g.size(), g) == 0 && rel[g.size()] == '.'))
+      return &g;
+  return nullptr;
+}
+
+// FilesInUse with the bundle-relative path each file stands for (an optimized graph's files stand
+// for the bundle graph they replace).
+std::vector<std::pair<std::string, FileToVerify>> FilesInUseWithOwner(
+    const BundleConfig &exported, const BundleConfig &in_use,
+    const std::map<std::string, std::vector<FileToVerify>> &replaced) {
   const std::set<std::string> used = VariantSlotFiles(in_use);
   std::set<std::string> not_read;  // base files a chosen variant replaced, files of variants not chosen
   for (const std::string &rel : VariantSlotFiles(exported))
@@ -69,15 +84,50 @@ std::vector<FileToVerify> FilesInUse(const BundleConfig &exported, const BundleC
     for (const VariantConfig &v : variants)
       for (const auto &[field, rel] : v.files)
         if (!used.count(rel)) not_read.insert(rel);
-  std::vector<FileToVerify> out;
+  std::set<std::string> replaced_graphs;
+  for (const auto &[rel, files] : replaced) replaced_graphs.insert(rel);
+  std::vector<std::pair<std::string, FileToVerify>> out;
   for (const auto &[rel, entry] : in_use.files) {
-    if (not_read.count(rel)) continue;
+    if (OwningGraph(rel, not_read) != nullptr) continue;  // with its external data
+    const std::string *graph = OwningGraph(rel, replaced_graphs);
+    if (graph != nullptr && *graph != rel) continue;  // external data of a graph loaded optimized
     auto it = replaced.find(rel);
     if (it != replaced.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
+      for (const FileToVerify &f : it->second) out.emplace_back(rel, f);
       continue;
     }
-    out.push_back({in_use.Path(rel), entry.sha256, "config.json"});
+    out.emplace_back(rel, FileToVerify{in_use.Path(rel), entry.sha256, "config.json", ""});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<FileToVerify> FilesInUse(const BundleConfig &exported, const BundleConfig &in_use,
+                                     const std::map<std::string, std::vector<FileToVerify>> &replaced) {
+  std::vector<FileToVerify> out;
+  for (auto &[rel, f] : FilesInUseWithOwner(exported, in_use, replaced)) out.push_back(std::move(f));
+  return out;
+}
+
+std::set<std::string> DeferredGraphs(const BundleConfig &in_use) {
+  std::set<std::string> out;
+  for (const std::string &rel :
+       {in_use.speech_tokenizer.file, in_use.campplus.file, in_use.flow.estimator_chunk.file})
+    if (!rel.empty()) out.insert(rel);
+  return out;
+}
+
+FilesByPart FilesInUseByPart(const BundleConfig &exported, const BundleConfig &in_use,
+                             const std::map<std::string, std::vector<FileToVerify>> &replaced,
+                             const std::set<std::string> &deferred_graphs) {
+  FilesByPart out;
+  for (auto &[rel, f] : FilesInUseWithOwner(exported, in_use, replaced)) {
+    if (const std::string *graph = OwningGraph(rel, deferred_graphs)) {
+      out.deferred[*graph].push_back(std::move(f));
+    } else {
+      out.at_load.push_back(std::move(f));
+    }
   }
   return out;
 }
@@ -85,7 +135,7 @@ std::vector<FileToVerify> FilesInUse(const BundleConfig &exported, const BundleC
 BundleVerifier::BundleVerifier(const BundleConfig &bundle) {
   std::vector<FileToVerify> files;
   for (const auto &[rel, entry] : bundle.files)
-    files.push_back({bundle.Path(rel), entry.sha256, "config.json"});
+    files.push_back({bundle.Path(rel), entry.sha256, "config.json", ""});
   Start(std::move(files), 1);
 }
 
@@ -133,26 +183,36 @@ std::string BundleVerifier::Check(const FileToVerify &f) {
     return path.string() + (f.listed_in == "config.json" ? ": missing from the bundle" : ": missing") +
            " (listed in " + f.listed_in + ")";
   }
-  if (AlreadyVerified(path.string(), before, f.sha256)) return "";
+  const bool use_crc = !f.crc32c.empty();
+  const char *kind = use_crc ? "crc32c" : "sha256";
+  const std::string &want = use_crc ? f.crc32c : f.sha256;
+  const std::string remembered = std::string(kind) + ":" + want;
+  if (AlreadyVerified(path.string(), before, remembered)) return "";
   std::ifstream in(path, std::ios::binary);
   if (!in) return path.string() + ": cannot open for its checksum";
   std::vector<char> buf(1 << 20);
   Sha256 sha;
+  Crc32c crc;
   while (in && !stop_.load(std::memory_order_relaxed)) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    sha.Update(buf.data(), static_cast<size_t>(in.gcount()));
-    bytes_hashed_ += static_cast<uint64_t>(in.gcount());
+    const auto n = static_cast<size_t>(in.gcount());
+    if (use_crc) {
+      crc.Update(buf.data(), n);
+    } else {
+      sha.Update(buf.data(), n);
+    }
+    bytes_hashed_ += n;
   }
   if (stop_.load()) return "";
-  const std::string got = sha.HexDigest();
-  if (got != f.sha256) {
-    return path.string() + ": sha256 " + got + " does not match " + f.listed_in + " (" + f.sha256 +
+  const std::string got = use_crc ? crc.HexValue() : sha.HexDigest();
+  if (got != want) {
+    return path.string() + ": " + kind + " " + got + " does not match " + f.listed_in + " (" + want +
            "): the file is damaged or was replaced";
   }
   FileStamp after;
   if (!Stamp(path, &after) || !(after == before))
     return path.string() + ": changed while its checksum was computed";
-  Remember(path.string(), before, got);
+  Remember(path.string(), before, remembered);
   return "";
 }
 

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +34,9 @@ struct FileToVerify {
   std::filesystem::path path;
   std::string sha256;
   std::string listed_in;  // "config.json", or the optimized directory's manifest.json
+  // When set (graphs of `cosyvoice optimize`, manifest version 3): the CRC-32C checked instead of the
+  // sha256, at memory speed (common/crc32c.h says why that is enough for those files).
+  std::string crc32c;
 };
 
 // The bundle files a load of `in_use` reads: every file config.json lists, except those named only by
@@ -40,6 +44,23 @@ struct FileToVerify {
 // ApplyVariant). `replaced`: bundle-relative graph path -> the files loaded instead (optimized graphs).
 std::vector<FileToVerify> FilesInUse(const BundleConfig &exported, const BundleConfig &in_use,
                                      const std::map<std::string, std::vector<FileToVerify>> &replaced = {});
+
+// The graphs of `in_use` that are loaded on first use rather than by every load (bundle-relative):
+// the speech tokenizer and the speaker encoder (voice preparation) and the streaming chunk graph.
+std::set<std::string> DeferredGraphs(const BundleConfig &in_use);
+
+// FilesInUse split by when they are read: `at_load` by every load; `deferred[graph]` (graph one of
+// `deferred_graphs`: its own file, its external data "graph.*" and its optimized replacement) when
+// that graph is first loaded. A load that never prepares a voice or streams (a saved voice, offline
+// synthesis) then never hashes them: ~1 GB for the released speech tokenizer, 1.3-2.6 GB for the
+// chunk graph (docs/bundle.md §4.1).
+struct FilesByPart {
+  std::vector<FileToVerify> at_load;
+  std::map<std::string, std::vector<FileToVerify>> deferred;
+};
+FilesByPart FilesInUseByPart(const BundleConfig &exported, const BundleConfig &in_use,
+                             const std::map<std::string, std::vector<FileToVerify>> &replaced,
+                             const std::set<std::string> &deferred_graphs);
 
 class BundleVerifier {
  public:

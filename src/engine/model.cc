@@ -3,9 +3,11 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <future>
 
 #include "audio/audio_io.h"
 #include "audio/features.h"
+#include "common/load_heap_policy.h"
 #include "common/log.h"
 #include "common/timer.h"
 #include "engine/bundle_verifier.h"
@@ -107,36 +109,50 @@ Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Lo
     if (auto path = optimized.Find(rel)) {
       config.runtime.graph_overrides[bundle.Path(rel).string()] = path->string();
       for (const auto &[file, entry] : optimized.FilesFor(rel))
-        replaced[rel].push_back(
-            {file, entry.sha256, (optimized.dir() / OptimizedGraphsManifest::kFileName).string()});
+        replaced[rel].push_back({file, entry.sha256,
+                                 (optimized.dir() / OptimizedGraphsManifest::kFileName).string(),
+                                 entry.crc32c});
     }
   }
   // Checksums are computed on other threads while the graphs load (docs/bundle.md §4.1); the model
   // is handed out only once they match. When loading fails first, a damaged file explains it better
   // than ONNX Runtime's parse error, so the checksums are waited for then too.
+  // The graphs loaded on first use are verified then (VerifyBeforeFirstUse).
+  FilesByPart files = FilesInUseByPart(exported, bundle, replaced, DeferredGraphs(bundle));
+  deferred_checks_ = std::move(files.deferred);
   std::unique_ptr<BundleVerifier> verifier;
   if (config.verify_checksums)
-    verifier = std::make_unique<BundleVerifier>(FilesInUse(exported, bundle, replaced), kVerifierThreads);
+    verifier = std::make_unique<BundleVerifier>(std::move(files.at_load), kVerifierThreads);
   try {
+    const LoadHeapPolicy heap;  // ONNX Runtime's per-weight buffers reuse pages (common/load_heap_policy.h)
     LoadParts();
   } catch (const Error &) {
     if (verifier) verifier->Wait();
     throw;
   }
   if (verifier) verifier->Wait();
-  if (config.verify_checksums) VerifyFallbacks();
+  VerifyFallbacks({llm.get(), flow_encoder.get(), flow_estimator.get(), hift_f0.get(), hift_generator.get()});
+}
+
+// The checksums of a graph loaded on first use (and of its optimized form), before its session.
+void Model::Impl::VerifyBeforeFirstUse(const std::string &rel) const {
+  if (!config.verify_checksums) return;
+  auto it = deferred_checks_.find(rel);
+  if (it == deferred_checks_.end()) return;
+  BundleVerifier verifier(it->second, kVerifierThreads);  // files verified earlier are not hashed again
+  verifier.Wait();
 }
 
 // A graph whose optimized form ONNX Runtime refused was loaded from the bundle after all (one warning
 // line): its checksum was not among those computed, so it is verified now.
-void Model::Impl::VerifyFallbacks() {
+void Model::Impl::VerifyFallbacks(std::initializer_list<const OnnxGraph *> graphs) const {
+  if (!config.verify_checksums) return;
   std::vector<FileToVerify> files;
-  for (const OnnxGraph *g : std::initializer_list<const OnnxGraph *>{
-           llm.get(), flow_encoder.get(), flow_estimator.get(), hift_f0.get(), hift_generator.get()}) {
+  for (const OnnxGraph *g : graphs) {
     if (g->optimized() || !config.runtime.graph_overrides.count(g->path().string())) continue;
     const std::string rel = std::filesystem::relative(g->path(), bundle.dir).generic_string();
     auto it = bundle.files.find(rel);
-    if (it != bundle.files.end()) files.push_back({g->path(), it->second.sha256, "config.json"});
+    if (it != bundle.files.end()) files.push_back({g->path(), it->second.sha256, "config.json", ""});
   }
   if (files.empty()) return;
   BundleVerifier fallback(std::move(files), kVerifierThreads);
@@ -148,17 +164,24 @@ void Model::Impl::LoadParts() {
   const RuntimeConfig &rt = config.runtime;
   const LlmConfig &l = bundle.llm;
 
-  text = std::make_unique<TextProcessor>(bundle);
-  conventions.system_prompt = bundle.tokenizer.system_prompt;
-  conventions.marker = text->TokenContent(bundle.tokenizer.endofprompt_id);
-
+  // Session creation is single-threaded, and at full size the LLM's takes as long as all the others
+  // together: it gets a thread of its own, and so do the tokenizer's tables (0.4-0.8 s: 151k merges),
+  // which are waited for before the flow's sessions so that a bad tokenizer file is still reported
+  // before the DiT's (docs/quantization.md §7: full-size fp32 optimized load 4.2 -> 2.9 s on 2 cores).
+  std::future<std::unique_ptr<LlmGraph>> llm_loading = std::async(std::launch::async, [&] {
+    return std::make_unique<LlmGraph>(
+        bundle.Path(l.file),
+        LlmGraphShape{l.hidden_size, l.num_layers, l.num_kv_heads, l.head_dim, l.speech_vocab_size}, rt);
+  });
+  std::future<std::unique_ptr<TextProcessor>> text_loading =
+      std::async(std::launch::async, [this] { return std::make_unique<TextProcessor>(bundle); });
   text_embedding =
       std::make_unique<EmbeddingTable>(bundle.Path(l.text_embedding), l.text_vocab_size, l.hidden_size);
   speech_embedding =
       std::make_unique<EmbeddingTable>(bundle.Path(l.speech_embedding), l.speech_vocab_size, l.hidden_size);
-  llm = std::make_unique<LlmGraph>(
-      bundle.Path(l.file),
-      LlmGraphShape{l.hidden_size, l.num_layers, l.num_kv_heads, l.head_dim, l.speech_vocab_size}, rt);
+  text = text_loading.get();
+  conventions.system_prompt = bundle.tokenizer.system_prompt;
+  conventions.marker = text->TokenContent(bundle.tokenizer.endofprompt_id);
   const FlowConfig &f = bundle.flow;
   flow_encoder = std::make_unique<FlowEncoderGraph>(bundle.Path(f.encoder), f.mel_bins, f.spk_embed_dim, rt);
   flow_estimator = std::make_unique<FlowEstimatorGraph>(bundle.Path(f.estimator), f.mel_bins, rt);
@@ -176,6 +199,7 @@ void Model::Impl::LoadParts() {
   hift_generator = std::make_unique<HiftGeneratorGraph>(
       bundle.Path(h.generator), f.mel_bins, h.nb_harmonics + 1, h.istft_n_fft / 2 + 1, vocoder_rt);
   vocoder = std::make_unique<Vocoder>(*hift_f0, *hift_generator, h);
+  llm = llm_loading.get();
 
   // Voices carry the identity of the frontend graphs that made them.
   auto sha = [&](const std::string &rel) {
@@ -201,8 +225,11 @@ const SpeechTokenizerGraph &Model::Impl::speech_tokenizer() const {
   std::lock_guard<std::mutex> lock(frontend_mutex_);
   if (!speech_tokenizer_) {
     COSY_LOG(kDebug) << "loading the speech tokenizer";
-    speech_tokenizer_ = std::make_unique<SpeechTokenizerGraph>(
-        bundle.Path(bundle.speech_tokenizer.file), bundle.speech_tokenizer.n_mels, config.runtime);
+    VerifyBeforeFirstUse(bundle.speech_tokenizer.file);
+    auto graph = std::make_unique<SpeechTokenizerGraph>(bundle.Path(bundle.speech_tokenizer.file),
+                                                        bundle.speech_tokenizer.n_mels, config.runtime);
+    VerifyFallbacks({graph.get()});
+    speech_tokenizer_ = std::move(graph);
   }
   return *speech_tokenizer_;
 }
@@ -210,9 +237,12 @@ const SpeechTokenizerGraph &Model::Impl::speech_tokenizer() const {
 const CampplusGraph &Model::Impl::campplus() const {
   std::lock_guard<std::mutex> lock(frontend_mutex_);
   if (!campplus_) {
-    campplus_ =
+    VerifyBeforeFirstUse(bundle.campplus.file);
+    auto graph =
         std::make_unique<CampplusGraph>(bundle.Path(bundle.campplus.file), bundle.campplus.num_mel_bins,
                                         bundle.campplus.embedding_dim, config.runtime);
+    VerifyFallbacks({graph.get()});
+    campplus_ = std::move(graph);
   }
   return *campplus_;
 }
@@ -223,9 +253,12 @@ const FlowChunkGraph *Model::Impl::flow_chunk() const {
   std::lock_guard<std::mutex> lock(flow_chunk_mutex_);
   if (!flow_chunk_) {
     COSY_LOG(kDebug) << "loading the chunked flow estimator";
-    flow_chunk_ = std::make_unique<FlowChunkGraph>(
+    VerifyBeforeFirstUse(c.file);
+    auto graph = std::make_unique<FlowChunkGraph>(
         bundle.Path(c.file), FlowChunkShape{bundle.flow.mel_bins, c.dim, c.depth, c.conv_state},
         config.runtime);
+    VerifyFallbacks({graph.get()});
+    flow_chunk_ = std::move(graph);
   }
   return flow_chunk_.get();
 }

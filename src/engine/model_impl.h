@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <initializer_list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,6 +13,7 @@
 #include "common/npy.h"
 #include "cosyvoice/cosyvoice.h"
 #include "engine/bundle_config.h"
+#include "engine/bundle_verifier.h"
 #include "engine/embedding_table.h"
 #include "engine/flow_matching.h"
 #include "engine/prompt_text.h"
@@ -87,7 +90,10 @@ class Model::Impl {
 
   // The constructor's work after the config: tables, graphs, facts for ModelInfo.
   void LoadParts();
-  void VerifyFallbacks();
+  // Checksums (docs/bundle.md §4.1) of the graphs given that came from the bundle although an
+  // optimized form was listed (ONNX Runtime refused it); of a deferred graph before its first load.
+  void VerifyFallbacks(std::initializer_list<const OnnxGraph *> graphs) const;
+  void VerifyBeforeFirstUse(const std::string &rel) const;
 
   ModelConfig config;
   BundleConfig bundle;
@@ -114,6 +120,8 @@ class Model::Impl {
   mutable std::unique_ptr<CampplusGraph> campplus_;
   mutable std::mutex flow_chunk_mutex_;
   mutable std::unique_ptr<FlowChunkGraph> flow_chunk_;
+  // Files of the graphs above, hashed before each one's first load (FilesInUseByPart).
+  std::map<std::string, std::vector<FileToVerify>> deferred_checks_;
 };
 
 }  // namespace cosyvoice

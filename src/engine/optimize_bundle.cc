@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/crc32c.h"
 #include "common/log.h"
 #include "common/sha256.h"
 #include "common/timer.h"
@@ -28,6 +29,7 @@ OptimizedFile Describe(const std::filesystem::path &dir, const std::string &rel)
   f.path = rel;
   f.bytes = std::filesystem::file_size(dir / rel);
   f.sha256 = Sha256File(dir / rel);
+  f.crc32c = Crc32cFile(dir / rel);
   return f;
 }
 

@@ -30,11 +30,16 @@ std::string LevelName(GraphOptimization level) {
   return "all";
 }
 
-OptimizedFile ReadFile(JsonObjectReader r) {
+OptimizedFile ReadFile(JsonObjectReader r, int version) {
   OptimizedFile f;
   f.path = r.String("path");
   f.bytes = static_cast<uint64_t>(r.Int("bytes", 0, INT64_MAX));
   f.sha256 = r.String("sha256");
+  if (version >= 3) {
+    f.crc32c = r.String("crc32c");
+    if (f.crc32c.size() != 8 || f.crc32c.find_first_not_of("0123456789abcdef") != std::string::npos)
+      r.Fail("crc32c", "expected 8 lower-case hex digits");
+  }
   if (f.path.empty() || f.path.find("..") != std::string::npos || f.path.front() == '/')
     r.Fail("path", "expected a path inside the optimized directory, got '" + f.path + "'");
   if (f.sha256.size() != 64) r.Fail("sha256", "expected 64 hex digits");
@@ -42,8 +47,10 @@ OptimizedFile ReadFile(JsonObjectReader r) {
   return f;
 }
 
-nlohmann::json FileJson(const OptimizedFile &f) {
-  return {{"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}};
+nlohmann::json FileJson(const OptimizedFile &f, int version) {
+  nlohmann::json j = {{"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}};
+  if (version >= 3) j["crc32c"] = f.crc32c;
+  return j;
 }
 
 // Size check only (cheap); contents are checked by sha256 where the bundle's files are.
@@ -168,13 +175,13 @@ OptimizedGraphsManifest OptimizedGraphsManifest::Load(const std::filesystem::pat
     og.source = source;
     og.source_bytes = static_cast<uint64_t>(g.Int("source_bytes", 0, INT64_MAX));
     og.source_sha256 = g.String("source_sha256");
-    og.graph = ReadFile(g.Object("graph"));
+    og.graph = ReadFile(g.Object("graph"), m.version);
     const nlohmann::json &data = g.Raw("data");
     if (!data.is_array()) g.Fail("data", "expected an array of files");
     for (size_t i = 0; i < data.size(); ++i) {
       if (!data[i].is_object()) g.Fail("data", "expected objects");
-      og.data.push_back(
-          ReadFile(JsonObjectReader(data[i], file, g.FieldName("data") + "[" + std::to_string(i) + "]")));
+      og.data.push_back(ReadFile(
+          JsonObjectReader(data[i], file, g.FieldName("data") + "[" + std::to_string(i) + "]"), m.version));
     }
     g.Finish();
     m.graphs[source] = std::move(og);
@@ -187,10 +194,10 @@ void OptimizedGraphsManifest::Save(const std::filesystem::path &dir) const {
   nlohmann::json graphs_json = nlohmann::json::object();
   for (const auto &[source, g] : graphs) {
     nlohmann::json data = nlohmann::json::array();
-    for (const auto &f : g.data) data.push_back(FileJson(f));
+    for (const auto &f : g.data) data.push_back(FileJson(f, version));
     graphs_json[source] = {{"source_bytes", g.source_bytes},
                            {"source_sha256", g.source_sha256},
-                           {"graph", FileJson(g.graph)},
+                           {"graph", FileJson(g.graph, version)},
                            {"data", data}};
   }
   const nlohmann::json json = {{"format", kFormat},
@@ -215,7 +222,7 @@ OptimizedGraphs OptimizedGraphs::Open(
   out.dir_ = dir;
   const OptimizedGraphsManifest m = OptimizedGraphsManifest::Load(dir);
   std::string mismatch = m.target.Mismatch(here);
-  if (mismatch.empty() && m.version < OptimizedGraphsManifest::kVersion)
+  if (mismatch.empty() && m.version < OptimizedGraphsManifest::kOldestUsable)
     mismatch = "made by an earlier cosyvoice-ort (manifest version " + std::to_string(m.version) +
                "), whose int8/int4 LLM graphs give NaN";
   if (!mismatch.empty()) {

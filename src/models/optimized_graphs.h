@@ -39,11 +39,13 @@ struct OptimizationTarget {
 // sorted space-separated list prefixed by the architecture: "x86_64 avx avx2 f16c fma ...".
 std::string CpuFeatures();
 
-// One file written by `optimize`, checked by size at load and by sha256 with --verify.
+// One file written by `optimize`: its size is checked when the directory is opened, its CRC-32C
+// (sha256 for a version-2 manifest) while the graphs load.
 struct OptimizedFile {
   std::string path;  // relative to the optimized directory
   uint64_t bytes = 0;
   std::string sha256;
+  std::string crc32c;  // 8 hex digits; empty in a version-2 manifest
 };
 
 struct OptimizedGraph {
@@ -61,8 +63,10 @@ struct OptimizedGraph {
 struct OptimizedGraphsManifest {
   static constexpr const char *kFileName = "manifest.json";
   // 2 since 2026-12-05. Directories of version 1 may hold MatMulNBits graphs with saved pre-packed
-  // weights, which ONNX Runtime 1.30 reads back wrongly (NaN logits): they are not used.
-  static constexpr int kVersion = 2;
+  // weights, which ONNX Runtime 1.30 reads back wrongly (NaN logits): they are not used. 3 adds each
+  // file's CRC-32C, which loads check instead of the sha256 (version 2 is still read and used).
+  static constexpr int kVersion = 3;
+  static constexpr int kOldestUsable = 2;
   int version = kVersion;
   OptimizationTarget target;
   std::string created;                           // UTC ISO-8601, informational

@@ -455,7 +455,7 @@ TEST_F(EngineGolden, OptimizedGraphsAreBitIdenticalAndOnlyUsedOnTheirTarget) {
   }
   std::filesystem::last_write_time(damaged, mtime + std::chrono::seconds(1));
   c.verify_checksums = true;
-  EXPECT_COSY_ERROR(Model::Load(c), ErrorCode::kBundle, damaged.string() + ": sha256 ");
+  EXPECT_COSY_ERROR(Model::Load(c), ErrorCode::kBundle, damaged.string() + ": crc32c ");
   EXPECT_COSY_ERROR(Model::Load(c), ErrorCode::kBundle,
                     "does not match " + (o.out_dir / "manifest.json").string());
 }

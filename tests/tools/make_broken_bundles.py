@@ -13,6 +13,8 @@ usage: make_broken_bundles.py BUNDLE OUT_DIR
                    whose output is NaN (the stage check names the vocoder; it was an all-zero WAV)
   nan_flow_chunk/  flow/flow_estimator_chunk.onnx with NaN matrix weights (the same): streaming's
                    incremental flow stops at the stage check ("flow (mel)")
+  damaged_chunk_graph/ flow/flow_estimator_chunk.onnx with one byte changed (config.json's sha256 the
+                   old one): verified when streaming first loads it, not by every load
   no_streaming_graph/  a bundle exported without flow/flow_estimator_chunk.onnx (--no-streaming-graph)
 """
 import hashlib
@@ -109,6 +111,16 @@ def main(bundle, out_dir):
     nan_graph(bundle, os.path.join(out_dir, "nan_generator"), "hift/hift_generator.onnx", rank=3)
     if os.path.exists(os.path.join(bundle, "flow", "flow_estimator_chunk.onnx")):
         nan_graph(bundle, os.path.join(out_dir, "nan_flow_chunk"), "flow/flow_estimator_chunk.onnx", rank=2)
+
+    d = os.path.join(out_dir, "damaged_chunk_graph")
+    clone(bundle, d)
+    chunk_path = os.path.join(d, "flow", "flow_estimator_chunk.onnx")
+    with open(os.path.realpath(chunk_path), "rb") as f:
+        data = bytearray(f.read())
+    os.remove(chunk_path)  # a symlink into the tiny bundle
+    data[len(data) // 2] ^= 0xFF
+    with open(chunk_path, "wb") as f:
+        f.write(data)
 
     m = os.path.join(out_dir, "missing_graph")
     clone(bundle, m)

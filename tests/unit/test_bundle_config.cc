@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/crc32c.h"
 #include "common/sha256.h"
 #include "engine/bundle_config.h"
 #include "engine/bundle_verifier.h"
@@ -360,7 +361,7 @@ TEST_F(BundleConfigTest, FilesInUseAreThoseTheLoadReads) {
   exported.variants["flow"] = {int8};
   BundleConfig in_use = exported;
   ApplyVariant(in_use, int4);  // the LLM variant chosen, the flow's not
-  const FileToVerify optimized{"/opt/flow/flow_encoder.onnx", std::string(64, 'c'), "/opt/manifest.json"};
+  const FileToVerify optimized{"/opt/flow/flow_encoder.onnx", std::string(64, 'c'), "/opt/manifest.json", ""};
   const std::vector<FileToVerify> files =
       FilesInUse(exported, in_use, {{"flow/flow_encoder.onnx", {optimized}}});
   std::map<std::string, std::string> listed;  // path -> listed_in
@@ -408,13 +409,48 @@ TEST_F(BundleConfigTest, FilesInUseFollowAFlowVariantsChunkGraph) {
   EXPECT_EQ(listed.count(in_use.Path("flow/flow_estimator.onnx").string()), 0u);        // replaced
 }
 
+// The graphs loaded on first use (voice preparation, streaming) are verified then, with their external
+// data and optimized replacements; everything else at load. External data of a variant not chosen is
+// not read at all (it was hashed: 267 MB for the full-size int4 LLM).
+TEST_F(BundleConfigTest, DeferredGraphsAreVerifiedOnFirstUse) {
+  Write(ValidConfig());
+  BundleConfig b = BundleConfig::Load(dir_.path());
+  b.flow.estimator_chunk.file = "flow/flow_estimator_chunk.onnx";
+  b.files["flow/flow_estimator_chunk.onnx"] = {1, "c"};
+  b.files["flow/flow_estimator_chunk.onnx.data"] = {1, "d"};
+  b.files["llm/llm_int4.onnx"] = {1, "e"};
+  b.files["llm/llm_int4.onnx.data"] = {1, "f"};
+  b.variants["llm"] = {{"llm", "int4", "int4", {"cpu"}, {{"file", "llm/llm_int4.onnx"}}, {}, "untested", ""}};
+  const std::set<std::string> deferred = DeferredGraphs(b);
+  EXPECT_EQ(deferred, (std::set<std::string>{b.speech_tokenizer.file, b.campplus.file,
+                                             "flow/flow_estimator_chunk.onnx"}));
+  const FileToVerify optimized{"/opt/frontend/campplus.onnx", std::string(64, 'c'), "/opt/manifest.json", ""};
+  const FilesByPart parts = FilesInUseByPart(b, b, {{b.campplus.file, {optimized}}}, deferred);
+  auto paths = [](const std::vector<FileToVerify> &files) {
+    std::set<std::string> out;
+    for (const FileToVerify &f : files) out.insert(f.path.string());
+    return out;
+  };
+  EXPECT_EQ(paths(parts.deferred.at("flow/flow_estimator_chunk.onnx")),
+            (std::set<std::string>{b.Path("flow/flow_estimator_chunk.onnx").string(),
+                                   b.Path("flow/flow_estimator_chunk.onnx.data").string()}));
+  EXPECT_EQ(paths(parts.deferred.at(b.campplus.file)), std::set<std::string>{"/opt/frontend/campplus.onnx"});
+  EXPECT_EQ(paths(parts.deferred.at(b.speech_tokenizer.file)),
+            std::set<std::string>{b.Path(b.speech_tokenizer.file).string()});
+  const std::set<std::string> at_load = paths(parts.at_load);
+  EXPECT_EQ(at_load.count(b.Path(b.llm.file).string()), 1u);
+  EXPECT_EQ(at_load.count(b.Path("llm/llm_int4.onnx.data").string()), 0u);  // variant not chosen
+  EXPECT_EQ(at_load.count(b.Path(b.speech_tokenizer.file).string()), 0u);
+  EXPECT_EQ(parts.at_load.size() + 4, FilesInUse(b, b, {{b.campplus.file, {optimized}}}).size());
+}
+
 // Hashed on several threads, the error reported is the first damaged file in list order (the same on
 // every run), naming the file that lists the expected digest.
 TEST_F(BundleConfigTest, ParallelVerifierReportsTheFirstDamagedFileInListOrder) {
   Write(ValidConfig());
   const BundleConfig c = BundleConfig::Load(dir_.path());
   std::vector<FileToVerify> files;
-  for (const auto &[rel, entry] : c.files) files.push_back({c.Path(rel), entry.sha256, "config.json"});
+  for (const auto &[rel, entry] : c.files) files.push_back({c.Path(rel), entry.sha256, "config.json", ""});
   files[3].sha256 = std::string(64, '0');
   files[3].listed_in = "opt/manifest.json";
   files[9].sha256 = std::string(64, '0');
@@ -457,6 +493,54 @@ TEST(Sha256, HardwareAndPortableDigestsAgree) {
     }
     EXPECT_EQ(hw.HexDigest(), sw.HexDigest()) << n << " bytes";
   }
+}
+
+// RFC 3720 §B.4's CRC-32C examples (iSCSI), "123456789" (the usual check value), on both paths, and
+// the two paths agreeing on uneven pieces at every alignment.
+TEST(Crc32c, KnownAnswersAndBothPathsAgree) {
+  for (bool hardware : {true, false}) {
+    auto crc = [hardware](const std::string &s) {
+      Crc32c c(hardware);
+      c.Update(s.data(), s.size());
+      return c.HexValue();
+    };
+    std::string up, down;
+    for (int i = 0; i < 32; ++i) {
+      up.push_back(static_cast<char>(i));
+      down.push_back(static_cast<char>(31 - i));
+    }
+    EXPECT_EQ(crc(""), "00000000");
+    EXPECT_EQ(crc("123456789"), "e3069283");
+    EXPECT_EQ(crc(std::string(32, '\0')), "8a9136aa");
+    EXPECT_EQ(crc(std::string(32, '\xff')), "62a8ab43");
+    EXPECT_EQ(crc(up), "46dd794e");
+    EXPECT_EQ(crc(down), "113fdb5c");
+  }
+  std::string data;
+  uint32_t x = 777;
+  for (int i = 0; i < 50000; ++i) data.push_back(static_cast<char>((x = x * 1103515245u + 12345u) >> 24));
+  for (size_t offset : {size_t{0}, size_t{1}, size_t{3}, size_t{7}}) {
+    Crc32c hw, sw(/*allow_hardware=*/false);
+    for (size_t at = offset, piece = 1; at < data.size(); at += piece, piece = piece * 2 + 1) {
+      hw.Update(data.data() + at, std::min(piece, data.size() - at));
+      sw.Update(data.data() + at, std::min(piece, data.size() - at));
+    }
+    EXPECT_EQ(hw.value(), sw.value()) << "offset " << offset;
+  }
+}
+
+// A file listed with a CRC-32C (optimized graphs, manifest version 3) is checked by it, not by sha256.
+TEST_F(BundleConfigTest, VerifierChecksTheCrc32cWhenOneIsListed) {
+  Write(ValidConfig());
+  const BundleConfig c = BundleConfig::Load(dir_.path());
+  const auto &[rel, entry] = *c.files.begin();
+  FileToVerify f{c.Path(rel), std::string(64, '0'), "opt/manifest.json", Crc32cFile(c.Path(rel))};
+  BundleVerifier ok({f}, 1);  // a wrong sha256 is not looked at
+  EXPECT_NO_THROW(ok.Wait());
+  f.path = c.Path(std::next(c.files.begin())->first);  // another file under the first one's CRC
+  BundleVerifier damaged({f}, 1);
+  EXPECT_COSY_ERROR(damaged.Wait(), ErrorCode::kBundle,
+                    f.path.string() + ": crc32c " + Crc32cFile(f.path) + " does not match opt/manifest.json");
 }
 
 TEST(Sha256, KnownAnswers) {

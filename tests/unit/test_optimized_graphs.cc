@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "common/crc32c.h"
 #include "common/sha256.h"
 #include "cosyvoice/version.h"
 #include "models/onnx_graph.h"
@@ -25,7 +26,7 @@ void WriteBytes(const std::filesystem::path &p, const std::string &bytes) {
 }
 
 OptimizedFile Described(const std::filesystem::path &dir, const std::string &rel) {
-  return {rel, std::filesystem::file_size(dir / rel), Sha256File(dir / rel)};
+  return {rel, std::filesystem::file_size(dir / rel), Sha256File(dir / rel), Crc32cFile(dir / rel)};
 }
 
 // A manifest for this process with one graph "g/a.onnx" (+ data) made from a source of 7 bytes.
@@ -88,6 +89,7 @@ TEST(OptimizedGraphs, ManifestRoundTripsAndMatchingGraphsAreChosen) {
   EXPECT_EQ(back.target.cpu, f.manifest.target.cpu);
   ASSERT_EQ(back.graphs.size(), 1u);
   EXPECT_EQ(back.graphs.at("g/a.onnx").data.at(0).bytes, 7u);
+  EXPECT_EQ(back.graphs.at("g/a.onnx").data.at(0).crc32c, Crc32cFile(f.tmp / "g/a.onnx.data"));
   const OptimizedGraphs og = f.Open();
   EXPECT_EQ(og.Find("g/a.onnx").value_or(""), f.tmp / "g/a.onnx");
   EXPECT_FALSE(og.Find("g/b.onnx").has_value());
@@ -117,6 +119,28 @@ TEST(OptimizedGraphs, EarlierManifestVersionMeansPlainGraphs) {
   f.manifest.version = OptimizedGraphsManifest::kVersion + 1;
   f.manifest.Save(f.tmp.path());
   EXPECT_COSY_ERROR(OptimizedGraphsManifest::Load(f.tmp.path()), ErrorCode::kBundle, "version");
+}
+
+// Version 2 (sha256 only) is still used, its files verified by sha256 (no CRC-32C to check);
+// version 3 must list every file's CRC-32C.
+TEST(OptimizedGraphs, VersionTwoIsUsedAndVersionThreeNeedsCrcs) {
+  Fixture f;
+  f.manifest.version = 2;
+  for (auto &[source, g] : f.manifest.graphs) {
+    g.graph.crc32c.clear();
+    for (OptimizedFile &d : g.data) d.crc32c.clear();
+  }
+  f.manifest.Save(f.tmp.path());
+  const OptimizedGraphs og = f.Open();
+  ASSERT_TRUE(og.Find("g/a.onnx").has_value());
+  for (const auto &[path, file] : og.FilesFor("g/a.onnx")) EXPECT_EQ(file.crc32c, "") << path;
+  f.manifest.version = 3;  // the same files without CRCs
+  f.manifest.Save(f.tmp.path());
+  EXPECT_COSY_ERROR(f.Open(), ErrorCode::kBundle, "crc32c");
+  f.manifest.graphs.at("g/a.onnx").graph.crc32c = "E3069283";
+  f.manifest.graphs.at("g/a.onnx").data.at(0).crc32c = "e3069283";
+  f.manifest.Save(f.tmp.path());
+  EXPECT_COSY_ERROR(f.Open(), ErrorCode::kBundle, "expected 8 lower-case hex digits");
 }
 
 TEST(OptimizedGraphs, StaleSourceOrDamagedFileMeansThePlainGraph) {
