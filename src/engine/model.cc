@@ -164,21 +164,21 @@ void Model::Impl::LoadParts() {
   const RuntimeConfig &rt = config.runtime;
   const LlmConfig &l = bundle.llm;
 
-  // Session creation is single-threaded, and at full size the LLM's takes as long as all the others
-  // together: it gets a thread of its own, and so do the tokenizer's tables (0.4-0.8 s: 151k merges),
-  // which are waited for before the flow's sessions so that a bad tokenizer file is still reported
-  // before the DiT's (docs/quantization.md §7: full-size fp32 optimized load 4.2 -> 2.9 s on 2 cores).
-  std::future<std::unique_ptr<LlmGraph>> llm_loading = std::async(std::launch::async, [&] {
-    return std::make_unique<LlmGraph>(
-        bundle.Path(l.file),
-        LlmGraphShape{l.hidden_size, l.num_layers, l.num_kv_heads, l.head_dim, l.speech_vocab_size}, rt);
-  });
+  // The tokenizer's tables (0.4-0.8 s at full size: 151k merges) are built on another thread while
+  // this one maps the embeddings and creates the LLM's session, and waited for before the flow's
+  // sessions. (The LLM's session on a thread of its
+  // own beside the flow's was not faster on 2 cores - 3.7-5.1 s against 4.0-4.8 s, with up to 40 %
+  // more CPU - and a plain graph's session holds a copy of its weights while it is created: two at
+  // once raised the full-size float32 load's peak RSS from 3.5 to 4.5 GB.)
   std::future<std::unique_ptr<TextProcessor>> text_loading =
       std::async(std::launch::async, [this] { return std::make_unique<TextProcessor>(bundle); });
   text_embedding =
       std::make_unique<EmbeddingTable>(bundle.Path(l.text_embedding), l.text_vocab_size, l.hidden_size);
   speech_embedding =
       std::make_unique<EmbeddingTable>(bundle.Path(l.speech_embedding), l.speech_vocab_size, l.hidden_size);
+  llm = std::make_unique<LlmGraph>(
+      bundle.Path(l.file),
+      LlmGraphShape{l.hidden_size, l.num_layers, l.num_kv_heads, l.head_dim, l.speech_vocab_size}, rt);
   text = text_loading.get();
   conventions.system_prompt = bundle.tokenizer.system_prompt;
   conventions.marker = text->TokenContent(bundle.tokenizer.endofprompt_id);
@@ -199,7 +199,6 @@ void Model::Impl::LoadParts() {
   hift_generator = std::make_unique<HiftGeneratorGraph>(
       bundle.Path(h.generator), f.mel_bins, h.nb_harmonics + 1, h.istft_n_fft / 2 + 1, vocoder_rt);
   vocoder = std::make_unique<Vocoder>(*hift_f0, *hift_generator, h);
-  llm = llm_loading.get();
 
   // Voices carry the identity of the frontend graphs that made them.
   auto sha = [&](const std::string &rel) {
