@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <ctime>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <vector>
 
 #include "common/crc32c.h"
 #include "common/log.h"
@@ -24,12 +26,24 @@ bool IsGraph(const std::string &rel) {
   return rel.size() > 5 && rel.compare(rel.size() - 5, 5, ".onnx") == 0;
 }
 
+// Both digests from one read of the file (the float32 optimized files are 8 GB).
 OptimizedFile Describe(const std::filesystem::path &dir, const std::string &rel) {
   OptimizedFile f;
   f.path = rel;
-  f.bytes = std::filesystem::file_size(dir / rel);
-  f.sha256 = Sha256File(dir / rel);
-  f.crc32c = Crc32cFile(dir / rel);
+  std::ifstream in(dir / rel, std::ios::binary);
+  if (!in) throw Error(ErrorCode::kIo, (dir / rel).string() + ": cannot open");
+  Sha256 sha;
+  Crc32c crc;
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto n = static_cast<size_t>(in.gcount());
+    sha.Update(buf.data(), n);
+    crc.Update(buf.data(), n);
+    f.bytes += n;
+  }
+  f.sha256 = sha.HexDigest();
+  f.crc32c = crc.HexValue();
   return f;
 }
 
