@@ -4,10 +4,8 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <vector>
 
-#include "cosyvoice/error.h"
+#include "common/file_chunks.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <nmmintrin.h>
@@ -94,14 +92,8 @@ void Crc32c::Update(const void *data, size_t size) {
 }
 
 std::string Crc32cFile(const std::filesystem::path &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kIo, path.string() + ": cannot open");
   Crc32c crc;
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    crc.Update(buf.data(), static_cast<size_t>(in.gcount()));
-  }
+  ReadFileInChunks(path, [&](const char *data, size_t size) { crc.Update(data, size); });
   return crc.HexValue();
 }
 

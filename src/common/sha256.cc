@@ -3,10 +3,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <vector>
 
-#include "cosyvoice/error.h"
+#include "common/file_chunks.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
@@ -179,14 +177,8 @@ std::string Sha256::HexDigest() {
 }
 
 std::string Sha256File(const std::filesystem::path &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kIo, path.string() + ": cannot open");
   Sha256 sha;
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    sha.Update(buf.data(), static_cast<size_t>(in.gcount()));
-  }
+  ReadFileInChunks(path, [&](const char *data, size_t size) { sha.Update(data, size); });
   return sha.HexDigest();
 }
 

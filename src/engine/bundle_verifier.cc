@@ -4,13 +4,13 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
 #include <vector>
 
 #include "common/crc32c.h"
+#include "common/file_chunks.h"
 #include "common/log.h"
 #include "common/sha256.h"
 #include "common/timer.h"
@@ -188,20 +188,22 @@ std::string BundleVerifier::Check(const FileToVerify &f) {
   const std::string &want = use_crc ? f.crc32c : f.sha256;
   const std::string remembered = std::string(kind) + ":" + want;
   if (AlreadyVerified(path.string(), before, remembered)) return "";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return path.string() + ": cannot open for its checksum";
-  std::vector<char> buf(1 << 20);
   Sha256 sha;
   Crc32c crc;
-  while (in && !stop_.load(std::memory_order_relaxed)) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const auto n = static_cast<size_t>(in.gcount());
-    if (use_crc) {
-      crc.Update(buf.data(), n);
-    } else {
-      sha.Update(buf.data(), n);
-    }
-    bytes_hashed_ += n;
+  try {
+    ReadFileInChunks(
+        path,
+        [&](const char *data, size_t size) {
+          if (use_crc) {
+            crc.Update(data, size);
+          } else {
+            sha.Update(data, size);
+          }
+          bytes_hashed_ += size;
+        },
+        &stop_);
+  } catch (const Error &e) {
+    return std::string(e.what()) + " (for its checksum)";
   }
   if (stop_.load()) return "";
   const std::string got = use_crc ? crc.HexValue() : sha.HexDigest();

@@ -131,7 +131,7 @@ Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Lo
     throw;
   }
   if (verifier) verifier->Wait();
-  VerifyFallbacks({llm.get(), flow_encoder.get(), flow_estimator.get(), hift_f0.get(), hift_generator.get()});
+  VerifyFallbacks(EagerGraphs());
 }
 
 // The checksums of a graph loaded on first use (and of its optimized form), before its session.
@@ -145,7 +145,7 @@ void Model::Impl::VerifyBeforeFirstUse(const std::string &rel) const {
 
 // A graph whose optimized form ONNX Runtime refused was loaded from the bundle after all (one warning
 // line): its checksum was not among those computed, so it is verified now.
-void Model::Impl::VerifyFallbacks(std::initializer_list<const OnnxGraph *> graphs) const {
+void Model::Impl::VerifyFallbacks(const std::vector<const OnnxGraph *> &graphs) const {
   if (!config.verify_checksums) return;
   std::vector<FileToVerify> files;
   for (const OnnxGraph *g : graphs) {
@@ -214,9 +214,7 @@ void Model::Impl::LoadParts() {
   info.bundle_dir = config.model_dir;
   info.providers = llm->providers();
   info.intra_op_threads = OrtEnvironmentIntraOpThreads();
-  for (const OnnxGraph *g : std::initializer_list<const OnnxGraph *>{
-           llm.get(), flow_encoder.get(), flow_estimator.get(), hift_f0.get(), hift_generator.get()})
-    info.optimized_graphs += g->optimized() ? 1 : 0;
+  for (const OnnxGraph *g : EagerGraphs()) info.optimized_graphs += g->optimized() ? 1 : 0;
   COSY_LOG(kDebug) << "bundle " << bundle.dir.string() << " loaded in " << SecondsSince(t0) << " s";
 }
 

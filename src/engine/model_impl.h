@@ -92,7 +92,11 @@ class Model::Impl {
   void LoadParts();
   // Checksums (docs/bundle.md §4.1) of the graphs given that came from the bundle although an
   // optimized form was listed (ONNX Runtime refused it); of a deferred graph before its first load.
-  void VerifyFallbacks(std::initializer_list<const OnnxGraph *> graphs) const;
+  void VerifyFallbacks(const std::vector<const OnnxGraph *> &graphs) const;
+  // The graphs every load creates (the others are loaded on first use).
+  std::vector<const OnnxGraph *> EagerGraphs() const {
+    return {llm.get(), flow_encoder.get(), flow_estimator.get(), hift_f0.get(), hift_generator.get()};
+  }
   void VerifyBeforeFirstUse(const std::string &rel) const;
 
   ModelConfig config;

@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <ctime>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
 
 #include "common/crc32c.h"
+#include "common/file_chunks.h"
 #include "common/log.h"
 #include "common/sha256.h"
 #include "common/timer.h"
@@ -30,18 +30,12 @@ bool IsGraph(const std::string &rel) {
 OptimizedFile Describe(const std::filesystem::path &dir, const std::string &rel) {
   OptimizedFile f;
   f.path = rel;
-  std::ifstream in(dir / rel, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kIo, (dir / rel).string() + ": cannot open");
   Sha256 sha;
   Crc32c crc;
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const auto n = static_cast<size_t>(in.gcount());
-    sha.Update(buf.data(), n);
-    crc.Update(buf.data(), n);
-    f.bytes += n;
-  }
+  f.bytes = ReadFileInChunks(dir / rel, [&](const char *data, size_t size) {
+    sha.Update(data, size);
+    crc.Update(data, size);
+  });
   f.sha256 = sha.HexDigest();
   f.crc32c = crc.HexValue();
   return f;

@@ -1,6 +1,7 @@
 // tests/unit/test_bundle_config.cc - strict reading of config.json (docs/bundle.md §2, §4).
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <limits>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "common/crc32c.h"
+#include "common/file_chunks.h"
 #include "common/sha256.h"
 #include "engine/bundle_config.h"
 #include "engine/bundle_verifier.h"
@@ -527,6 +529,45 @@ TEST(Crc32c, KnownAnswersAndBothPathsAgree) {
     }
     EXPECT_EQ(hw.value(), sw.value()) << "offset " << offset;
   }
+}
+
+// The one read loop under every file checksum: pieces in order, the whole file once, the stop flag
+// honoured between pieces, a missing file named.
+TEST(FileChunks, PiecesInOrderCoverTheFileAndStopIsHonoured) {
+  TempDir dir;
+  const std::filesystem::path path = dir.path() / "data.bin";
+  std::string data;
+  uint32_t x = 12345;
+  for (int i = 0; i < (5 << 19) + 17; ++i)
+    data.push_back(static_cast<char>((x = x * 1103515245u + 12345u) >> 24));
+  std::ofstream(path, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
+  std::string back;
+  int pieces = 0;
+  const uint64_t n = ReadFileInChunks(path, [&](const char *p, size_t size) {
+    back.append(p, size);
+    ++pieces;
+  });
+  EXPECT_EQ(n, data.size());
+  EXPECT_EQ(back, data);
+  EXPECT_EQ(pieces, 3);  // 2.5 MB in 1 MB pieces
+  EXPECT_EQ(Crc32cFile(path), [&] {
+    Crc32c c;
+    c.Update(data.data(), data.size());
+    return c.HexValue();
+  }());
+  std::atomic<bool> stop{false};
+  pieces = 0;
+  const uint64_t partial = ReadFileInChunks(
+      path,
+      [&](const char *, size_t) {
+        ++pieces;
+        stop = true;
+      },
+      &stop);
+  EXPECT_EQ(pieces, 1);
+  EXPECT_EQ(partial, uint64_t{1} << 20);
+  EXPECT_COSY_ERROR(ReadFileInChunks(dir.path() / "none.bin", [](const char *, size_t) {}), ErrorCode::kIo,
+                    "none.bin: cannot open");
 }
 
 // A file listed with a CRC-32C (optimized graphs, manifest version 3) is checked by it, not by sha256.
