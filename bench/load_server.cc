@@ -106,7 +106,9 @@ int main(int argc, char **argv) {
         const double total = std::chrono::duration<double>(Clock::now() - t0).count();
         std::lock_guard<std::mutex> lock(mutex);
         if (!res) {
-          errors.push_back("transport: " + httplib::to_string(res.error()));
+          errors.push_back("transport: " + httplib::to_string(res.error()) + " (request " +
+                           std::to_string(r + 1) + " on its connection, after " + std::to_string(total) +
+                           " s)");
         } else if (res->status != 200) {
           errors.push_back("HTTP " + std::to_string(res->status));
         } else {

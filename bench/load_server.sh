@@ -26,4 +26,10 @@ done
 [[ -n "$port" ]] || { echo "server did not start"; cat "$log"; exit 1; }
 curl -sS -o /dev/null -F name=front -F "transcript=Front center." -F "audio=@$PROMPT" "http://127.0.0.1:$port/v1/audio/voices"
 grep -E 'listening' "$log"
-"$LOAD" --port "$port" --clients "$clients" --requests "$requests" --voice front --pid $pid "$@"
+rc=0
+"$LOAD" --port "$port" --clients "$clients" --requests "$requests" --voice front --pid $pid "$@" || rc=$?
+if [[ $rc -ne 0 ]]; then  # what the server said about the failed requests
+  echo "server log (last 40 lines):"
+  tail -n 40 "$log"
+fi
+exit $rc

@@ -100,6 +100,12 @@ int HttpServer::Bind() {
   if (port_ <= 0)
     throw Error(ErrorCode::kIo, "cannot listen on " + c.host + ":" + std::to_string(c.port) +
                                     " (is the port in use, or the address not this machine's?)");
+  // Debian's cpp-httplib 0.11 is a compiled library that listens with a backlog of 5
+  // (CPPHTTPLIB_LISTEN_BACKLOG, fixed at its build); a burst of clients connecting while the accept
+  // thread waits for a core (both busy synthesizing) overflows that queue. listen(2) again on the
+  // listening socket only raises the backlog (to the system's cap, net.core.somaxconn).
+  if (listen_fd_ >= 0 && ::listen(listen_fd_, SOMAXCONN) != 0)
+    COSY_LOG(kWarning) << "could not raise the listen backlog; connection bursts may be refused";
   return port_;
 }
 
