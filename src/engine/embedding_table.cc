@@ -4,34 +4,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/half.h"
 #include "cosyvoice/error.h"
 
 namespace cosyvoice {
-
-float HalfToFloat(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1Fu;
-  uint32_t man = h & 0x3FFu;
-  uint32_t bits;
-  if (exp == 0x1F) {
-    bits = sign | 0x7F800000u | (man << 13);  // inf / NaN
-  } else if (exp != 0) {
-    bits = sign | ((exp + 112) << 23) | (man << 13);  // normal: rebias 15 -> 127
-  } else if (man == 0) {
-    bits = sign;  // +-0
-  } else {
-    // subnormal: normalize the mantissa
-    exp = 113;
-    while ((man & 0x400u) == 0) {
-      man <<= 1;
-      --exp;
-    }
-    bits = sign | (exp << 23) | ((man & 0x3FFu) << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
 
 EmbeddingTable::EmbeddingTable(const std::filesystem::path &path, int64_t rows, int64_t dim)
     : path_(path), rows_(rows), dim_(dim) {
@@ -61,7 +37,7 @@ void EmbeddingTable::CopyRow(int64_t id, float *out) const {
     std::memcpy(out, table_.data<float>() + id * dim_, static_cast<size_t>(dim_) * sizeof(float));
   } else {
     const uint16_t *row = static_cast<const uint16_t *>(table_.raw()) + id * dim_;  // float16 bits
-    for (int64_t i = 0; i < dim_; ++i) out[i] = HalfToFloat(row[i]);
+    HalfToFloatN(row, out, static_cast<size_t>(dim_));
   }
   // Tables are memory-mapped and can be 545 MB: each row is checked when it is used (~100 ns for
   // 896 values) instead of scanning the table at load, so a damaged row is refused before it

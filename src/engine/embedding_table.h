@@ -32,7 +32,4 @@ class EmbeddingTable {
   int64_t rows_, dim_;
 };
 
-// IEEE 754 binary16 -> binary32 (exact, subnormals and inf/NaN included).
-float HalfToFloat(uint16_t h);
-
 }  // namespace cosyvoice

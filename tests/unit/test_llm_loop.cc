@@ -3,11 +3,14 @@
 #include <gmock/gmock.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <numeric>
 #include <string>
+#include <vector>
 
+#include "common/half.h"
 #include "common/npy.h"
 #include "engine/embedding_table.h"
 #include "engine/token_generator.h"
@@ -204,6 +207,61 @@ TEST(EmbeddingTable, HalfToFloatKnownValues) {
   EXPECT_TRUE(std::isinf(HalfToFloat(0x7C00)) && HalfToFloat(0x7C00) > 0);
   EXPECT_TRUE(std::isnan(HalfToFloat(0x7E00)));
   EXPECT_TRUE(std::signbit(HalfToFloat(0x8000)) && HalfToFloat(0x8000) == 0.0f);
+}
+
+// float32 -> float16 rounds to nearest, ties to even (numpy's and torch's .half()), in both the
+// scalar form and the F16C array form, which must give the same bits (the streaming cache's float16
+// keys/values are compared with the reference's torch .half()).
+TEST(Half, FloatToHalfRoundsToNearestEvenAndBothFormsAgree) {
+  EXPECT_EQ(FloatToHalf(1.0f), 0x3C00);
+  EXPECT_EQ(FloatToHalf(-2.0f), 0xC000);
+  EXPECT_EQ(FloatToHalf(65504.0f), 0x7BFF);
+  EXPECT_EQ(FloatToHalf(65519.0f), 0x7BFF);                          // below the tie: largest normal
+  EXPECT_EQ(FloatToHalf(65520.0f), 0x7C00);                          // the tie goes to even: infinity
+  EXPECT_EQ(FloatToHalf(1.0f + std::ldexp(1.0f, -11)), 0x3C00);      // tie between 1 and 1+2^-10: even
+  EXPECT_EQ(FloatToHalf(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3C02);  // tie, odd below: up
+  EXPECT_EQ(FloatToHalf(std::ldexp(1.0f, -24)), 0x0001);             // smallest subnormal
+  EXPECT_EQ(FloatToHalf(std::ldexp(1.0f, -25)), 0x0000);             // half of it ties to zero
+  EXPECT_EQ(FloatToHalf(std::ldexp(1.5f, -25)), 0x0001);
+  EXPECT_EQ(FloatToHalf(std::ldexp(3.0f, -25)), 0x0002);     // 1.5 units: tie to even 2
+  EXPECT_EQ(FloatToHalf(std::ldexp(1023.5f, -24)), 0x0400);  // carries into the smallest normal
+  EXPECT_EQ(FloatToHalf(-0.0f), 0x8000);
+  EXPECT_EQ(FloatToHalf(std::numeric_limits<float>::infinity()), 0x7C00);
+  EXPECT_EQ(FloatToHalf(1e-30f), 0x0000);
+  const uint16_t nan = FloatToHalf(std::numeric_limits<float>::quiet_NaN());
+  EXPECT_EQ(nan & 0x7C00, 0x7C00);
+  EXPECT_NE(nan & 0x03FF, 0);
+  // every half survives half -> float -> half (NaNs as NaNs)
+  std::vector<uint16_t> all(65536), back(65536);
+  std::vector<float> as_float(65536);
+  for (uint32_t h = 0; h < 65536; ++h) all[h] = static_cast<uint16_t>(h);
+  HalfToFloatN(all.data(), as_float.data(), all.size());
+  FloatToHalfN(as_float.data(), back.data(), all.size());
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const bool is_nan = (h & 0x7C00) == 0x7C00 && (h & 0x03FF) != 0;
+    if (is_nan) {
+      ASSERT_TRUE(std::isnan(as_float[h]) && std::isnan(HalfToFloat(all[h]))) << h;
+      continue;
+    }
+    ASSERT_EQ(HalfToFloat(all[h]), as_float[h]) << h;
+    ASSERT_EQ(back[h], h) << h;
+    ASSERT_EQ(FloatToHalf(as_float[h]), h) << h;
+  }
+  // random floats over the whole half range and beyond: scalar and array forms give the same bits
+  std::vector<float> values;
+  uint32_t x = 2463534242u;
+  for (int i = 0; i < 200000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    uint32_t bits = (x & 0x80000000u) | (0x30000000u + x % 0x18000000u);  // about 2^-31 .. 2^17
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    values.push_back(f);
+  }
+  std::vector<uint16_t> array(values.size());
+  FloatToHalfN(values.data(), array.data(), values.size());
+  for (size_t i = 0; i < values.size(); ++i) ASSERT_EQ(array[i], FloatToHalf(values[i])) << values[i];
 }
 
 TEST(EmbeddingTable, Float16TableReadsAsFloat32) {
