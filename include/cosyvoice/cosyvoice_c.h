@@ -194,6 +194,9 @@ typedef struct cosyvoice_model_params {
                                       (docs/gpu.md), "provider.key=value" entries separated by ';',
                                       e.g. "webgpu.preferredLayout=NHWC"; NULL or "": none. Unknown
                                       providers, keys or values are COSYVOICE_ERROR_INVALID_ARGUMENT */
+  const char *stream_cache;        /* how streaming (exact, fast) keeps the flow's keys/values: "fp32"
+                                      or "fp16" (half the memory, docs/streaming.md §5); NULL or "":
+                                      "fp32" */
 } cosyvoice_model_params;
 
 /* Defaults: ONNX Runtime's thread count, cpu, all graph optimizations, checksums verified, fp32, no
@@ -297,6 +300,14 @@ typedef struct cosyvoice_request {
 /* A zero-shot request with no text and no voice yet. */
 COSYVOICE_C_API cosyvoice_request cosyvoice_request_default(void);
 
+/* How a streamed segment is computed (cosyvoice::StreamMode, docs/streaming.md §3). */
+typedef enum cosyvoice_stream_mode {
+  COSYVOICE_STREAM_EXACT = 0,    /* upstream's streamed audio, earlier chunks not recomputed (default) */
+  COSYVOICE_STREAM_FAST = 1,     /* incremental everywhere: less work, first audio sooner; the final
+                                    chunk keeps chunk attention (docs/streaming.md §4) */
+  COSYVOICE_STREAM_RECOMPUTE = 2 /* upstream's loop (each chunk recomputes everything so far) */
+} cosyvoice_stream_mode;
+
 /* Per-request options (cosyvoice::SynthesisOptions). Get defaults from
  * cosyvoice_synthesis_default_params(): no optional field set, seed 0, speed 1, text frontend and
  * normalization on, no streaming. */
@@ -327,7 +338,9 @@ typedef struct cosyvoice_synthesis_params {
   bool has_max_tokens;
   int32_t max_tokens; /* hard cap on speech tokens per segment, >= 1 (none) */
   bool has_min_tokens;
-  int32_t min_tokens; /* hard floor, >= 0; min_tokens == max_tokens fixes the length (none) */
+  int32_t min_tokens;  /* hard floor, >= 0; min_tokens == max_tokens fixes the length (none) */
+  int32_t stream_mode; /* a cosyvoice_stream_mode, with stream (default COSYVOICE_STREAM_EXACT) */
+  int32_t reserved;    /* 0 (keeps the struct free of tail padding; a later version may use it) */
 } cosyvoice_synthesis_params;
 
 COSYVOICE_C_API cosyvoice_synthesis_params cosyvoice_synthesis_default_params(void);

@@ -24,7 +24,7 @@ class ModelParams(ctypes.Structure):
     _fields_ = [("struct_size", c_uint32), ("intra_op_threads", c_int32), ("inter_op_threads", c_int32),
                 ("providers", c_char_p), ("device_id", c_int32), ("graph_optimization", c_int32),
                 ("verify_checksums", c_bool), ("profile_prefix", c_char_p), ("optimized_model_dir", c_char_p),
-                ("precision", c_char_p), ("provider_options", c_char_p)]
+                ("precision", c_char_p), ("provider_options", c_char_p), ("stream_cache", c_char_p)]
 
 
 class ModelInfo(ctypes.Structure):
@@ -47,7 +47,8 @@ OPTIONAL_FIELDS = [("n_timesteps", c_int32), ("cfg_rate", c_float), ("top_p", c_
 class SynthesisParams(ctypes.Structure):
     _fields_ = [("struct_size", c_uint32), ("speed", c_float), ("seed", c_uint64), ("text_frontend", c_bool),
                 ("text_normalization", c_bool), ("stream", c_bool)] + \
-               [f for name, ctype in OPTIONAL_FIELDS for f in (("has_" + name, c_bool), (name, ctype))]
+               [f for name, ctype in OPTIONAL_FIELDS for f in (("has_" + name, c_bool), (name, ctype))] + \
+               [("stream_mode", c_int32), ("reserved", c_int32)]
 
 
 class AudioChunk(ctypes.Structure):

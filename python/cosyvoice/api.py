@@ -226,14 +226,15 @@ class Model(_Handle):
     threads sizes ONNX Runtime's intra-op pool, which every model of the process shares (the first
     model loaded sizes it); 0 lets ONNX Runtime choose. providers: e.g. ["cuda", "cpu"].
     provider_options: {"webgpu": {"preferredLayout": "NHWC"}} with ONNX Runtime's keys (docs/gpu.md).
-    precision: which bundle variants run (docs/bundle.md §7), e.g. "int8", "auto" or "llm=int4"."""
+    precision: which bundle variants run (docs/bundle.md §7), e.g. "int8", "auto" or "llm=int4".
+    stream_cache: "fp32" or "fp16", how streaming keeps the flow's keys/values (docs/streaming.md §5.1)."""
 
     _free = staticmethod(lambda p: _lib.cosyvoice_model_free(p))
 
     def __init__(self, bundle_dir: PathLike, *, threads: int = 0, inter_op_threads: int = 1,
                  providers: Optional[Union[str, List[str]]] = None, device_id: int = 0,
                  graph_optimization: str = "all", verify_checksums: bool = True, precision: str = "fp32",
-                 provider_options: Optional[Dict[str, Dict[str, str]]] = None):
+                 provider_options: Optional[Dict[str, Dict[str, str]]] = None, stream_cache: str = "fp32"):
         if graph_optimization not in _GRAPH_OPT:
             raise ValueError(f"graph_optimization {graph_optimization!r}: expected one of {', '.join(_GRAPH_OPT)}")
         params = _lib.cosyvoice_model_default_params()
@@ -245,6 +246,7 @@ class Model(_Handle):
         params.graph_optimization = _GRAPH_OPT[graph_optimization]
         params.verify_checksums = verify_checksums
         params.precision = _bytes(precision)
+        params.stream_cache = _bytes(stream_cache)
         if provider_options:
             entries = [f"{provider}.{key}={value}" for provider, options in provider_options.items()
                        for key, value in options.items()]
@@ -324,7 +326,8 @@ class Session(_Handle):
     """Runs one request at a time on a shared Model (use one per thread); cancel() works from any
     thread. Options (keyword arguments of synthesize and stream):
 
-      seed=0, speed=1.0, stream=False, text_frontend=True, text_normalization=True, and the
+      seed=0, speed=1.0, stream=False, stream_mode="exact" ("fast", "recompute"; docs/streaming.md),
+      text_frontend=True, text_normalization=True, and the
       optional n_timesteps, cfg_rate, top_p, top_k, win_size, tau_r, min_token_text_ratio,
       max_token_text_ratio, max_tokens, min_tokens: None (the default) takes the bundle's value;
       anything else is used as given, zero included.
@@ -453,6 +456,10 @@ class _Request:
             self.c.source_audio = ctypes.pointer(self.source_audio)
 
 
+# cosyvoice_stream_mode (docs/streaming.md §3)
+_STREAM_MODES = {"exact": 0, "fast": 1, "recompute": 2}
+
+
 def _params(options) -> _native.SynthesisParams:
     p = _lib.cosyvoice_synthesis_default_params()
     for name, value in options.items():
@@ -462,6 +469,10 @@ def _params(options) -> _native.SynthesisParams:
                 setattr(p, name, value)
         elif name in ("seed", "speed", "stream", "text_frontend", "text_normalization"):
             setattr(p, name, value)
+        elif name == "stream_mode":
+            if value not in _STREAM_MODES:
+                raise ValueError(f"stream_mode {value!r}: expected one of {', '.join(_STREAM_MODES)}")
+            p.stream_mode = _STREAM_MODES[value]
         else:
             raise TypeError(f"unknown synthesis option {name!r}")
     return p

@@ -102,6 +102,11 @@ CASES: List[Dict[str, Any]] = [
      "covers": "streaming mode 'fast' (docs/streaming.md): K = 35 (pad 15, prompt cache of 50 frames), 110 tokens "
                "-> chunks [:18] (the pad alone: the first attention-chunk boundary), [:43], [:68], [:93], final "
                "[:110] with chunk attention everywhere, one attention chunk per emission"},
+    {"name": "zero_shot_stream_fast_fp16", "mode": "zero_shot", "prompt": "front_center", "text": EN_SHORT,
+     "seed": 2, "options": {"stream": True, "min_tokens": 110, "max_tokens": 110, "stream_mode": "fast",
+                            "stream_schedule": "chunk", "stream_cache": "fp16"},
+     "covers": "zero_shot_stream_fast with float16 keys/values in the streaming cache (ModelConfig::stream_cache): "
+               "the past rounded to float16 after each run, as torch .half()"},
     {"name": "vc_stream", "mode": "vc", "prompt": "front_center", "source_prompt": "long_22k", "seed": 0,
      "options": {"stream": True},
      "covers": "voice conversion streamed in chunks like the text modes (upstream's loop takes the source tokens "
@@ -220,7 +225,7 @@ def write_case(ref: R.ReferencePipeline, case: Dict[str, Any], voices: Dict[str,
     d = out / "cases" / case["name"]
     d.mkdir(parents=True, exist_ok=True)
     opts = {"speed": 1.0, "stream": False, "n_timesteps": 10, "cfg_rate": 0.7, "min_tokens": None,
-            "max_tokens": None, "stream_mode": "recompute", "stream_schedule": "upstream"}
+            "max_tokens": None, "stream_mode": "recompute", "stream_schedule": "upstream", "stream_cache": "fp32"}
     opts.update(case.get("options", {}))
     voice = voices[case["prompt"]]
     if "transcript" in case:
@@ -238,7 +243,8 @@ def write_case(ref: R.ReferencePipeline, case: Dict[str, Any], voices: Dict[str,
                          seed=case["seed"], speed=opts["speed"], n_timesteps=opts["n_timesteps"],
                          cfg_rate=opts["cfg_rate"], stream=opts["stream"], trace=trace,
                          min_tokens=opts["min_tokens"], max_tokens=opts["max_tokens"], keep_harmonics=bool(case.get("harmonics")),
-                         stream_mode=opts["stream_mode"], stream_schedule=opts["stream_schedule"])
+                         stream_mode=opts["stream_mode"], stream_schedule=opts["stream_schedule"],
+                         stream_cache=opts["stream_cache"])
     wav = res[0] if opts["stream"] else res
     segs = []
     for s, tr in enumerate(trace["segments"]):

@@ -594,7 +594,7 @@ class ReferencePipeline:
                    trace: Optional[Dict[str, Any]] = None, min_tokens: Optional[int] = None,
                    max_tokens: Optional[int] = None, keep_harmonics: bool = False,
                    timings: Optional[Dict[str, float]] = None, stream_mode: str = "recompute",
-                   stream_schedule: str = "upstream"):
+                   stream_schedule: str = "upstream", stream_cache: str = "fp32"):
         """Synthesize ``text`` (or convert ``source_wav`` in ``vc`` mode) in ``voice``.
 
         Returns the waveform (float32 numpy [N], 24 kHz, in [-0.99, 0.99]); with ``stream=True``
@@ -669,7 +669,7 @@ class ReferencePipeline:
                 else:
                     wav_seg = self._stream_segment_incremental(si, flow_toks, voice, n_timesteps, cfg_rate, chunks,
                                                                chunks_trace, tm, trace is not None, stream_mode,
-                                                               stream_schedule)
+                                                               stream_schedule, stream_cache)
                 seg_tr["wav"] = wav_seg
             else:
                 t0 = time.perf_counter()
@@ -737,10 +737,13 @@ class ReferencePipeline:
 
     def _stream_segment_incremental(self, si: int, tokens: List[int], voice: Voice, n_timesteps: int, cfg_rate: float,
                                     chunks: List[np.ndarray], chunks_trace: List[Dict[str, Any]], tm: Dict[str, float],
-                                    keep: bool, mode: str, schedule: str) -> np.ndarray:
+                                    keep: bool, mode: str, schedule: str, cache: str = "fp32") -> np.ndarray:
         """The same segment through the incremental schedule (streaming.py, docs/streaming.md):
         ``exact`` gives the chunks of :meth:`_stream_segment` within float32 parity, ``fast`` runs
-        the final chunk chunk-causally too."""
+        the final chunk chunk-causally too.  ``cache``: "fp32", or "fp16" keys/values (the engine's
+        ModelConfig::stream_cache)."""
+        if cache not in ("fp32", "fp16"):
+            raise ReferenceError(f"unknown stream cache precision {cache!r}; expected fp32 or fp16")
         from . import streaming
         t0 = time.perf_counter()
         emitted = sum(c.shape[0] for c in chunks)
@@ -749,7 +752,8 @@ class ReferencePipeline:
         out = streaming.stream_segment(self.flow, self.hift, self.flow_noise, self.hift_noise.get, tokens,
                                        voice.speech_tokens, voice.prompt_mel, voice.embedding, mode=mode,
                                        schedule=schedule, n_timesteps=n_timesteps, cfg_rate=cfg_rate,
-                                       on_chunk=records.append)
+                                       on_chunk=records.append,
+                                       kv_dtype=torch.float16 if cache == "fp16" else torch.float32)
         tm["flow"] = tm.get("flow", 0.0) + time.perf_counter() - t0     # flow and HiFT interleaved
         acc = 0
         for rec, new in zip(records, out):

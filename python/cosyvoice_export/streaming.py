@@ -486,8 +486,8 @@ def stream_segment(flow: CausalMaskedDiffWithDiT, hift: CausalHiFTGenerator, noi
                    hift_noise: Callable[[int], torch.Tensor], tokens: Sequence[int], prompt_tokens: np.ndarray,
                    prompt_feat: np.ndarray, embedding: np.ndarray, mode: str = "exact", schedule: str = "upstream",
                    n_timesteps: int = 10, cfg_rate: float = 0.7, prompt_flow: Optional[IncrementalFlow] = None,
-                   work: Optional[StreamWork] = None, on_chunk: Optional[Callable[[Dict], None]] = None
-                   ) -> List[np.ndarray]:
+                   work: Optional[StreamWork] = None, on_chunk: Optional[Callable[[Dict], None]] = None,
+                   kv_dtype: torch.dtype = torch.float32) -> List[np.ndarray]:
     """One segment streamed incrementally (``exact`` or ``fast``; ``recompute`` lives in
     ``reference._stream_segment``).  Returns the emitted chunks (float32 arrays); their
     concatenation is the segment's waveform.  ``prompt_flow``: the voice's prompt cache
@@ -503,7 +503,7 @@ def stream_segment(flow: CausalMaskedDiffWithDiT, hift: CausalHiFTGenerator, noi
     k = ptok.shape[1]
     mel_len1 = pfeat.shape[1]
     if prompt_flow is None:
-        prompt_flow = build_prompt_flow(flow, noise, ptok, pfeat, emb, n_timesteps, cfg_rate)
+        prompt_flow = build_prompt_flow(flow, noise, ptok, pfeat, emb, n_timesteps, cfg_rate, kv_dtype=kv_dtype)
     inc = prompt_flow.fork()
     voc = IncrementalVocoder(hift, hift_noise)
     work = work if work is not None else StreamWork()

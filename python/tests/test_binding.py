@@ -79,6 +79,25 @@ def test_precision_and_provider_options():
         cosyvoice.Model(BUNDLE, provider_options={"webgpu": {"preferredLayout": "NCHW4"}})
 
 
+def test_stream_cache_reaches_the_model():
+    # float16 keys/values (docs/streaming.md §5.1): a fast stream differs from float32's only by their
+    # rounding (the golden test bounds it against the reference), and an unknown precision is refused
+    with pytest.raises(cosyvoice.InvalidArgumentError, match="stream_cache must be fp32 or fp16"):
+        cosyvoice.Model(BUNDLE, stream_cache="fp8")
+    out = {}
+    for cache in ("fp32", "fp16"):
+        m = cosyvoice.Model(BUNDLE, threads=1, stream_cache=cache)
+        v = m.create_voice(PROMPT, "Front center.")
+        with m.session() as s:
+            out[cache] = s.synthesize("Hello world.", v, stream=True, stream_mode="fast", **fixed(60))
+    assert out["fp32"].size == out["fp16"].size == 60 * SAMPLES_PER_TOKEN
+    diff = float(np.abs(out["fp32"] - out["fp16"]).max())
+    assert 0.0 < diff < 1e-3, diff
+    with m.session() as s:
+        with pytest.raises(ValueError, match="stream_mode 'slow'"):
+            s.synthesize("Hello world.", v, stream=True, stream_mode="slow")
+
+
 @pytest.mark.parametrize("mode", ["zero_shot", "cross_lingual", "instruct2", "vc"])
 def test_every_mode_offline(model, voice, session, mode):
     kwargs = {"instruct": "请用四川话说这句话。"} if mode == "instruct2" else {}

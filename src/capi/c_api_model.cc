@@ -15,7 +15,7 @@ using cosyvoice::capi::Guard;
 using cosyvoice::capi::RequireArg;
 
 static_assert(cosyvoice::capi::NoTailPadding<cosyvoice_model_params>(
-    offsetof(cosyvoice_model_params, provider_options) + sizeof(const char *)));
+    offsetof(cosyvoice_model_params, stream_cache) + sizeof(const char *)));
 static_assert(cosyvoice::capi::NoTailPadding<cosyvoice_model_info>(offsetof(cosyvoice_model_info, variants) +
                                                                    sizeof(const char *)));
 
@@ -69,6 +69,7 @@ cosyvoice::ModelConfig ToModelConfig(const char *bundle_dir, const cosyvoice_mod
   config.verify_checksums = p.verify_checksums;
   if (p.precision != nullptr && p.precision[0] != '\0') config.precision = p.precision;
   if (p.provider_options != nullptr) AddProviderOptions(config.runtime, p.provider_options);
+  if (p.stream_cache != nullptr && p.stream_cache[0] != '\0') config.stream_cache = p.stream_cache;
   config.Validate();
   return config;
 }
@@ -100,6 +101,7 @@ cosyvoice_model_params cosyvoice_model_default_params(void) {
   p.providers = nullptr;                                           // "cpu"
   p.precision = nullptr;                                           // "fp32"
   p.provider_options = nullptr;                                    // none
+  p.stream_cache = nullptr;                                        // "fp32"
   p.verify_checksums = cosyvoice::ModelConfig{}.verify_checksums;  // on, as in C++ (docs/bundle.md §4.1)
   try {
     const cosyvoice::RuntimeConfig runtime;  // the defaults, from their one definition

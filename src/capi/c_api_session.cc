@@ -15,7 +15,7 @@ using cosyvoice::capi::RequireArg;
 static_assert(cosyvoice::capi::NoTailPadding<cosyvoice_request>(offsetof(cosyvoice_request, source_audio) +
                                                                 sizeof(const cosyvoice_audio *)));
 static_assert(cosyvoice::capi::NoTailPadding<cosyvoice_synthesis_params>(
-    offsetof(cosyvoice_synthesis_params, min_tokens) + sizeof(int32_t)));
+    offsetof(cosyvoice_synthesis_params, reserved) + sizeof(int32_t)));
 
 namespace {
 
@@ -85,6 +85,19 @@ cosyvoice::SynthesisOptions ToOptions(const cosyvoice_synthesis_params *in, cons
   o.text_frontend = p.text_frontend;
   o.text_normalization = p.text_normalization;
   o.stream = p.stream;
+  switch (p.stream_mode) {
+    case COSYVOICE_STREAM_EXACT: o.stream_mode = cosyvoice::StreamMode::kExact; break;
+    case COSYVOICE_STREAM_FAST: o.stream_mode = cosyvoice::StreamMode::kFast; break;
+    case COSYVOICE_STREAM_RECOMPUTE: o.stream_mode = cosyvoice::StreamMode::kRecompute; break;
+    default:
+      throw cosyvoice::Error(cosyvoice::ErrorCode::kInvalidArgument,
+                             std::string(function) + ": params->stream_mode is " +
+                                 std::to_string(p.stream_mode) +
+                                 "; expected COSYVOICE_STREAM_EXACT (0), _FAST (1) or _RECOMPUTE (2)");
+  }
+  if (p.reserved != 0)
+    throw cosyvoice::Error(cosyvoice::ErrorCode::kInvalidArgument,
+                           std::string(function) + ": params->reserved must be 0");
   o.Validate();
   return o;
 }
@@ -158,6 +171,9 @@ cosyvoice_synthesis_params cosyvoice_synthesis_default_params(void) {
   p.text_frontend = o.text_frontend;
   p.text_normalization = o.text_normalization;
   p.stream = o.stream;
+  p.stream_mode = o.stream_mode == cosyvoice::StreamMode::kFast        ? COSYVOICE_STREAM_FAST
+                  : o.stream_mode == cosyvoice::StreamMode::kRecompute ? COSYVOICE_STREAM_RECOMPUTE
+                                                                       : COSYVOICE_STREAM_EXACT;
   return p;
 }
 

@@ -139,7 +139,7 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
       const int n = static_cast<int>(IntFlag("--tokens", a.tokens, {1, 1000000}));
       settings.min_tokens = settings.max_tokens = n;
     }
-    const RuntimeConfig runtime = a.runtime.ToConfig();
+    const ModelConfig model_config = a.runtime.ToModelConfig(a.model);
     const BundleConfig bundle = BundleConfig::Load(a.model);
     CheckStreamModeFits(settings, bundle, a.model);
     TextPolicy policy;
@@ -150,7 +150,7 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     const PreparedRequest prepared = PrepareRequest(
         a.request, a.synthesis, bundle, policy, [&progress](const std::string &m) { progress.Warning(m); });
     const auto t_load = std::chrono::steady_clock::now();
-    auto synthesizer = Synthesizer::Load(a.model, runtime, a.runtime.precision, a.runtime.optimized);
+    auto synthesizer = Synthesizer::Load(model_config);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
     const auto t_voice = std::chrono::steady_clock::now();
     const Voice voice =
@@ -159,7 +159,7 @@ Command MakeBenchCommand(CLI::App &parent, const GlobalOptions &global) {
     const double voice_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_voice).count();
     const SynthesisRequest req = MakeSynthesisRequest(prepared, voice);
     const SynthesisOptions options = ToEngineOptions(settings);
-    const int threads = runtime.intra_op_threads;
+    const int threads = model_config.runtime.intra_op_threads;
 
     const double rss_load = CurrentRssMb();
     const double session_ms = SessionCreateMs(synthesizer->model());

@@ -131,6 +131,7 @@ struct Args {
   RequestFlags request;
   SynthesisFlags synthesis;
   RuntimeOptions runtime;
+  std::string stream_cache = "fp32";  // ModelConfig::stream_cache
 };
 
 // The figures of one variant, medians over its runs; ratios against offline and distance to exact.
@@ -202,7 +203,9 @@ int RunBenchStream(Args &a, const GlobalOptions &g) {
   const int tokens = static_cast<int>(IntFlag("--tokens", a.tokens, {1, 1000000}));
   std::vector<Variant> variants = ParseVariants(a.modes);
   SynthesisSettings settings = ParseSynthesisFlags(a.synthesis);
-  const RuntimeConfig runtime = a.runtime.ToConfig();
+  ModelConfig model_config = a.runtime.ToModelConfig(a.model);
+  model_config.stream_cache = a.stream_cache;
+  model_config.Validate();
   const BundleConfig bundle = BundleConfig::Load(a.model);
   for (const Variant &v : variants) {
     if (!v.stream || v.mode == StreamMode::kRecompute) continue;
@@ -222,7 +225,7 @@ int RunBenchStream(Args &a, const GlobalOptions &g) {
                                                   [&progress](const std::string &m) { progress.Warning(m); });
   if (prepared.mode != Mode::kVoiceConversion) settings.min_tokens = settings.max_tokens = tokens;
 
-  auto synthesizer = Synthesizer::Load(a.model, runtime, a.runtime.precision);
+  auto synthesizer = Synthesizer::Load(model_config);
   const Voice voice =
       prepared.voice ? *prepared.voice
                      : synthesizer->CreateVoice(prepared.prompt, prepared.transcript, prepared.prompt_name);
@@ -249,7 +252,8 @@ int RunBenchStream(Args &a, const GlobalOptions &g) {
   }
   nlohmann::json out = {{"model", synthesizer->model_name()},
                         {"mode", ModeName(req.mode)},
-                        {"threads", runtime.intra_op_threads},
+                        {"threads", model_config.runtime.intra_op_threads},
+                        {"stream_cache", model_config.stream_cache},
                         {"tokens", tokens},
                         {"runs", runs},
                         {"prompt_tokens", voice.speech_tokens.size()}};
@@ -284,6 +288,13 @@ Command MakeBenchStreamCommand(CLI::App &parent, const GlobalOptions &global) {
   args->request.AddTo(cmd.app, false);
   args->synthesis.AddTo(cmd.app);
   args->runtime.AddTo(cmd.app);
+  cmd.app
+      ->add_option(
+          "--stream-cache", args->stream_cache,
+          "How streaming (exact, fast) keeps the flow's keys/values: fp32, or fp16 (half the memory, "
+          "~7 % more time; docs/streaming.md §5)")
+      ->default_val("fp32")
+      ->type_name("fp32|fp16");
   const GlobalOptions *g = &global;
   cmd.run = [args, g] { return RunBenchStream(*args, *g); };
   return cmd;

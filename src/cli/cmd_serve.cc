@@ -42,6 +42,13 @@ Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
                    "for all graph families or per family, e.g. llm=int4,flow=int8")
       ->default_val("fp32");
   cmd.app
+      ->add_option(
+          "--stream-cache", c.stream_cache,
+          "How streaming (exact, fast) keeps the flow's keys/values: fp32, or fp16 (half the memory, "
+          "~7 % more time; docs/streaming.md §5)")
+      ->default_val("fp32")
+      ->type_name("fp32|fp16");
+  cmd.app
       ->add_option("--provider", c.providers,
                    "Execution providers in order of preference, e.g. webgpu,cpu (docs/gpu.md)")
       ->default_val("cpu");
@@ -90,6 +97,7 @@ Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
     model_config.runtime.intra_op_threads = config.ResolvedThreads();
     model_config.runtime.providers = ParseProviderList(config.providers);
     model_config.precision = config.precision;
+    model_config.stream_cache = config.stream_cache;
     auto backend = server::LoadEngineBackend(model_config);
     auto store = config.data_dir.empty() ? server::NewMemoryVoiceStore(config.max_voices)
                                          : server::OpenSqliteVoiceStore(config.data_dir, config.max_voices);

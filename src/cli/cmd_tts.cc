@@ -28,6 +28,7 @@ struct TtsArgs {
   RequestFlags request;
   SynthesisFlags synthesis;
   RuntimeOptions runtime;
+  std::string stream_cache = "fp32";  // ModelConfig::stream_cache
 };
 
 std::string Fixed(double x, int digits) {
@@ -47,7 +48,11 @@ int RunTts(TtsArgs &a, const GlobalOptions &g) {
 
   // 1. Check everything before the model loads.
   const SynthesisSettings settings = ParseSynthesisFlags(a.synthesis);
-  const RuntimeConfig runtime = a.runtime.ToConfig();
+  if (a.stream_cache != "fp32" && !settings.stream)
+    throw Error(ErrorCode::kInvalidArgument, "--stream-cache applies with --stream only");
+  ModelConfig model_config = a.runtime.ToModelConfig(a.model);
+  model_config.stream_cache = a.stream_cache;
+  model_config.Validate();
   const BundleConfig bundle = BundleConfig::Load(a.model);
   CheckStreamModeFits(settings, bundle, a.model);
   PreparedRequest prepared = PrepareRequest(a.request, a.synthesis, bundle, TextPolicy{}, warn);
@@ -55,8 +60,7 @@ int RunTts(TtsArgs &a, const GlobalOptions &g) {
   std::unique_ptr<AudioOutput> output = AudioOutput::Open(a.output, bundle.sample_rate, prepared.inputs);
 
   // 2. The model and the voice.
-  std::unique_ptr<Synthesizer> synthesizer =
-      LoadModel(progress, a.model, runtime, a.runtime.precision, a.runtime.optimized);
+  std::unique_ptr<Synthesizer> synthesizer = LoadModel(progress, model_config);
   const Voice voice = prepared.voice ? *prepared.voice
                                      : PrepareVoice(progress, *synthesizer, prepared.prompt,
                                                     prepared.transcript, prepared.prompt_name);
@@ -136,6 +140,13 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global) {
   args->request.AddTextStdin(cmd.app);
   args->synthesis.AddTo(cmd.app);
   args->runtime.AddTo(cmd.app);
+  cmd.app
+      ->add_option(
+          "--stream-cache", args->stream_cache,
+          "How streaming (exact, fast) keeps the flow's keys/values: fp32, or fp16 (half the memory, "
+          "~7 % more time; docs/streaming.md §5)")
+      ->default_val("fp32")
+      ->type_name("fp32|fp16");
   cmd.app->footer(
       "Examples:\n"
       "  cosyvoice tts -m bundle --prompt-wav me.wav --prompt-text \"what me.wav says\" \"Hello!\" -o "

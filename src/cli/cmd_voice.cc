@@ -32,7 +32,7 @@ struct VoiceArgs {
 int RunCreate(const VoiceArgs &a, const GlobalOptions &g) {
   ProgressReporter progress(PickProgressStyle(g.quiet, g.json));
   progress.CaptureLog();
-  const RuntimeConfig runtime = a.runtime.ToConfig();
+  const ModelConfig model_config = a.runtime.ToModelConfig(a.model);
   const BundleConfig bundle = BundleConfig::Load(a.model);
   if (a.output == "-")
     throw Error(ErrorCode::kInvalidArgument, "-o -: a voice file is not sent to stdout; give -o NAME.voice");
@@ -47,8 +47,7 @@ int RunCreate(const VoiceArgs &a, const GlobalOptions &g) {
   inputs.CheckNotInput(a.output, "-o");
   std::unique_ptr<AtomicFile> out = OpenOutputFile(a.output, "-o");
 
-  std::unique_ptr<Synthesizer> synthesizer =
-      LoadModel(progress, a.model, runtime, a.runtime.precision, a.runtime.optimized);
+  std::unique_ptr<Synthesizer> synthesizer = LoadModel(progress, model_config);
   const std::string name = std::filesystem::path(a.prompt_wav).filename().string();
   const Voice v = PrepareVoice(progress, *synthesizer, prompt, a.prompt_text, name);
   const std::string bytes = EncodeVoiceFile(v);

@@ -46,6 +46,15 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
   return config;
 }
 
+ModelConfig RuntimeOptions::ToModelConfig(const std::string &bundle_dir) const {
+  ModelConfig config;
+  config.model_dir = bundle_dir;
+  config.runtime = ToConfig();
+  config.precision = precision;
+  config.optimized_dir = optimized;
+  return config;
+}
+
 std::vector<CommandFactory> AllCommands() {
   // One per line, in `cosyvoice --help` order.
   return {

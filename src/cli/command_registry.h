@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cosyvoice/cosyvoice.h"
 #include "cosyvoice/runtime_config.h"
 
 namespace cosyvoice::cli {
@@ -33,6 +34,8 @@ struct RuntimeOptions {
   void AddTo(CLI::App *app);
   // Throws Error(kInvalidArgument) naming the flag (strict numbers, known providers).
   RuntimeConfig ToConfig() const;
+  // The model configuration for `bundle_dir`: ToConfig(), precision and optimized graphs.
+  ModelConfig ToModelConfig(const std::string &bundle_dir) const;
 };
 
 // A subcommand registers its flags on `app` and sets `run` to the code that executes it.

@@ -5,11 +5,9 @@
 
 namespace cosyvoice::cli {
 
-std::unique_ptr<Synthesizer> LoadModel(ProgressReporter &progress, const std::string &bundle_dir,
-                                       const RuntimeConfig &runtime, const std::string &precision,
-                                       const std::string &optimized_dir) {
-  progress.BeginStep("load", "loading the model from " + bundle_dir);
-  auto synthesizer = Synthesizer::Load(bundle_dir, runtime, precision, optimized_dir);
+std::unique_ptr<Synthesizer> LoadModel(ProgressReporter &progress, const ModelConfig &config) {
+  progress.BeginStep("load", "loading the model from " + config.model_dir);
+  auto synthesizer = Synthesizer::Load(config);
   progress.EndStep("loaded model " + synthesizer->model_name(), {{"model", synthesizer->model_name()}});
   return synthesizer;
 }

@@ -11,10 +11,7 @@
 namespace cosyvoice::cli {
 
 // Loads the bundle's graphs ("loading the model from DIR" ... "loaded model NAME in 1.2 s").
-// `precision`: ModelConfig::precision; `optimized_dir`: ModelConfig::optimized_dir.
-std::unique_ptr<Synthesizer> LoadModel(ProgressReporter &progress, const std::string &bundle_dir,
-                                       const RuntimeConfig &runtime, const std::string &precision = "fp32",
-                                       const std::string &optimized_dir = "");
+std::unique_ptr<Synthesizer> LoadModel(ProgressReporter &progress, const ModelConfig &config);
 
 // Runs the frontend on a checked prompt recording ("preparing the voice from NAME (4.1 s)" ...).
 Voice PrepareVoice(ProgressReporter &progress, const Synthesizer &synthesizer, const Audio &prompt,

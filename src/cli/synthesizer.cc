@@ -3,14 +3,7 @@
 
 namespace cosyvoice::cli {
 
-std::unique_ptr<Synthesizer> Synthesizer::Load(const std::string &bundle_dir, const RuntimeConfig &runtime,
-                                               const std::string &precision,
-                                               const std::string &optimized_dir) {
-  ModelConfig config;
-  config.model_dir = bundle_dir;
-  config.runtime = runtime;
-  config.precision = precision;
-  config.optimized_dir = optimized_dir;
+std::unique_ptr<Synthesizer> Synthesizer::Load(const ModelConfig &config) {
   std::unique_ptr<Synthesizer> s(new Synthesizer());
   s->model_ = Model::Load(config);
   s->session_ = std::make_unique<Session>(s->model_);

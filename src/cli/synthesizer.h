@@ -13,11 +13,7 @@ namespace cosyvoice::cli {
 
 class Synthesizer {
  public:
-  // `precision`: ModelConfig::precision (which bundle variants to run, docs/bundle.md §7);
-  // `optimized_dir`: ModelConfig::optimized_dir (graphs from `cosyvoice optimize`, §8).
-  static std::unique_ptr<Synthesizer> Load(const std::string &bundle_dir, const RuntimeConfig &runtime,
-                                           const std::string &precision = "fp32",
-                                           const std::string &optimized_dir = "");
+  static std::unique_ptr<Synthesizer> Load(const ModelConfig &config);
   ~Synthesizer();
 
   // A voice from a checked prompt recording; `name` is its file name (stored in voice files).

@@ -8,8 +8,9 @@
 
 namespace cosyvoice {
 
-IncrementalFlow::IncrementalFlow(const FlowChunkGraph &graph, const NpyArray &noise, const FlowConfig &config)
-    : graph_(graph), noise_(noise), config_(config), run_(graph) {}
+IncrementalFlow::IncrementalFlow(const FlowChunkGraph &graph, const NpyArray &noise, const FlowConfig &config,
+                                 StreamCachePrecision precision)
+    : graph_(graph), noise_(noise), config_(config), precision_(precision), run_(graph) {}
 
 void IncrementalFlow::Start(const std::vector<float> &spks, const FlowOptions &options) {
   options_ = options;
@@ -17,7 +18,7 @@ void IncrementalFlow::Start(const std::vector<float> &spks, const FlowOptions &o
   spks2_.assign(2 * m, 0.f);
   std::copy(spks.begin(), spks.begin() + static_cast<std::ptrdiff_t>(m), spks2_.begin());
   if (steps_.size() != static_cast<size_t>(options.n_timesteps)) {
-    steps_.assign(static_cast<size_t>(options.n_timesteps), FlowStepCache(graph_.shape(), 2));
+    steps_.assign(static_cast<size_t>(options.n_timesteps), FlowStepCache(graph_.shape(), 2, precision_));
   }
   for (auto &s : steps_) s.Reset(0);
   frames_ = 0;
@@ -28,7 +29,7 @@ void IncrementalFlow::StartFrom(const IncrementalFlow &prompt) {
   options_ = prompt.options_;
   spks2_ = prompt.spks2_;
   if (steps_.size() != prompt.steps_.size())
-    steps_.assign(prompt.steps_.size(), FlowStepCache(graph_.shape(), 2));
+    steps_.assign(prompt.steps_.size(), FlowStepCache(graph_.shape(), 2, precision_));
   for (size_t k = 0; k < steps_.size(); ++k) steps_[k].CopyFrom(prompt.steps_[k], prompt.frames_);
   frames_ = prompt.frames_;
   closed_ = prompt.closed_;
@@ -37,7 +38,7 @@ void IncrementalFlow::StartFrom(const IncrementalFlow &prompt) {
 size_t IncrementalFlow::cache_bytes() const {
   size_t n = 0;
   for (const auto &s : steps_) n += s.bytes();
-  return n;
+  return n + run_.bytes();
 }
 
 std::vector<float> IncrementalFlow::Advance(const float *mu, const float *cond, int64_t s, bool final_call,

@@ -21,7 +21,8 @@ namespace cosyvoice {
 // Python reference streaming.IncrementalFlow.
 class IncrementalFlow {
  public:
-  IncrementalFlow(const FlowChunkGraph &graph, const NpyArray &noise, const FlowConfig &config);
+  IncrementalFlow(const FlowChunkGraph &graph, const NpyArray &noise, const FlowConfig &config,
+                  StreamCachePrecision precision = StreamCachePrecision::kFloat32);
 
   // Starts empty: `spks` is the encoder's speaker projection [mel_bins].
   void Start(const std::vector<float> &spks, const FlowOptions &options);
@@ -44,6 +45,7 @@ class IncrementalFlow {
   const FlowChunkGraph &graph_;
   const NpyArray &noise_;
   const FlowConfig &config_;
+  StreamCachePrecision precision_;
   FlowOptions options_;
   std::vector<float> spks2_;          // [2, mel_bins]: slot 1 zero
   std::vector<FlowStepCache> steps_;  // one per ODE step

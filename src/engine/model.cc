@@ -84,10 +84,16 @@ void ModelConfig::Validate() const {
   if (model_dir.empty()) throw Error(ErrorCode::kInvalidArgument, "model config: model_dir is empty");
   runtime.Validate();
   PrecisionRequest::Parse(precision);
+  if (stream_cache != "fp32" && stream_cache != "fp16") {
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "model config: stream_cache must be fp32 or fp16 (docs/streaming.md §5), got '" + stream_cache + "'");
+  }
 }
 
 Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Load(cfg.model_dir)) {
   config.Validate();
+  stream_cache = ParseStreamCachePrecision(config.stream_cache);
   const BundleConfig exported = bundle;  // before the chosen variants replace files
   for (const VariantChoice &c :
        ChooseVariants(bundle.variants, config.precision, PreferredProvider(config.runtime))) {

@@ -101,6 +101,7 @@ class Model::Impl {
 
   ModelConfig config;
   BundleConfig bundle;
+  StreamCachePrecision stream_cache = StreamCachePrecision::kFloat32;  // ModelConfig::stream_cache
   OptimizedGraphs optimized;  // graphs loaded from `cosyvoice optimize`'s directory (docs/bundle.md §8)
   ModelInfo info;
   PromptConventions conventions;

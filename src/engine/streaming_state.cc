@@ -36,8 +36,8 @@ uint64_t PromptCacheKey(const Voice &v, const FlowOptions &o) {
 
 StreamingState::StreamingState(const Model::Impl &m)
     : model(m),
-      flow(ChunkGraph(m), m.flow_noise, m.bundle.flow),
-      prompt(ChunkGraph(m), m.flow_noise, m.bundle.flow),
+      flow(ChunkGraph(m), m.flow_noise, m.bundle.flow, m.stream_cache),
+      prompt(ChunkGraph(m), m.flow_noise, m.bundle.flow, m.stream_cache),
       vocoder(*m.hift_f0, *m.hift_generator, *m.vocoder, m.bundle.hift, m.bundle.flow.mel_bins) {}
 
 double StreamingState::StartSegment(const Voice &voice, const FlowOptions &options,

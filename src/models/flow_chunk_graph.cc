@@ -3,14 +3,27 @@
 
 #include <algorithm>
 
+#include "common/half.h"
 #include "cosyvoice/error.h"
 #include "models/tensor.h"
 
 namespace cosyvoice {
 
-FlowStepCache::FlowStepCache(const FlowChunkShape &shape, int batch)
-    : shape_(shape), batch_(batch), row_(static_cast<int64_t>(batch) * shape.dim) {
-  kv_.resize(static_cast<size_t>(2 * shape.depth));
+const char *StreamCachePrecisionName(StreamCachePrecision p) {
+  return p == StreamCachePrecision::kFloat16 ? "fp16" : "fp32";
+}
+
+StreamCachePrecision ParseStreamCachePrecision(const std::string &name) {
+  if (name == "fp32") return StreamCachePrecision::kFloat32;
+  if (name == "fp16") return StreamCachePrecision::kFloat16;
+  throw Error(ErrorCode::kInvalidArgument,
+              "stream cache precision: expected fp32 or fp16, got '" + name + "'");
+}
+
+FlowStepCache::FlowStepCache(const FlowChunkShape &shape, int batch, StreamCachePrecision precision)
+    : shape_(shape), batch_(batch), precision_(precision), row_(static_cast<int64_t>(batch) * shape.dim) {
+  (precision == StreamCachePrecision::kFloat16 ? kv_half_.resize(static_cast<size_t>(2 * shape.depth))
+                                               : kv_.resize(static_cast<size_t>(2 * shape.depth)));
   conv_.assign(4, std::vector<float>(static_cast<size_t>(row_ * shape.conv_state), 0.f));
 }
 
@@ -19,9 +32,14 @@ void FlowStepCache::Reset(int64_t capacity) {
   cur_ = 0;
   for (auto &c : conv_) std::fill(c.begin(), c.end(), 0.f);
   if (capacity > capacity_) {
+    const auto n = static_cast<size_t>(capacity * row_);
     for (auto &b : kv_) {
       b.clear();  // nothing to keep
-      b.resize(static_cast<size_t>(capacity * row_));
+      b.resize(n);
+    }
+    for (auto &b : kv_half_) {
+      b.clear();
+      b.resize(n);
     }
     capacity_ = capacity;
   }
@@ -31,11 +49,12 @@ void FlowStepCache::Reserve(int64_t capacity) {
   if (capacity <= capacity_) return;
   const int64_t grown = std::max(capacity, capacity_ + capacity_ / 2);
   for (auto &b : kv_) b.resize(static_cast<size_t>(grown * row_));  // keeps the rows so far
+  for (auto &b : kv_half_) b.resize(static_cast<size_t>(grown * row_));
   capacity_ = grown;
 }
 
 void FlowStepCache::CopyFrom(const FlowStepCache &other, int64_t capacity) {
-  if (other.row_ != row_ || other.kv_.size() != kv_.size()) {
+  if (other.row_ != row_ || other.kv_.size() != kv_.size() || other.precision_ != precision_) {
     throw Error(ErrorCode::kInvalidArgument, "flow cache: copying a cache of another shape");
   }
   Reset(std::max(capacity, other.frames_));
@@ -43,6 +62,7 @@ void FlowStepCache::CopyFrom(const FlowStepCache &other, int64_t capacity) {
   // copy_n, not memcpy: a voice's prompt cache may hold no frames yet, and memcpy of an empty
   // vector's null data() is undefined behaviour even for 0 bytes (UBSan: nonnull argument)
   for (size_t i = 0; i < kv_.size(); ++i) std::copy_n(other.kv_[i].data(), n, kv_[i].data());
+  for (size_t i = 0; i < kv_half_.size(); ++i) std::copy_n(other.kv_half_[i].data(), n, kv_half_[i].data());
   for (int w = 0; w < 2; ++w) {
     const auto &src = other.conv_[static_cast<size_t>(other.cur_ * 2 + w)];
     std::copy(src.begin(), src.end(), conv_[static_cast<size_t>(w)].begin());
@@ -59,6 +79,7 @@ void FlowStepCache::Commit(int64_t rows) {
 size_t FlowStepCache::bytes() const {
   size_t n = 0;
   for (const auto &b : kv_) n += b.capacity() * sizeof(float);
+  for (const auto &b : kv_half_) n += b.capacity() * sizeof(uint16_t);
   for (const auto &c : conv_) n += c.size() * sizeof(float);
   return n;
 }
@@ -103,6 +124,12 @@ FlowChunkGraph::RunState::RunState(const FlowChunkGraph &graph)
     : binding_(std::make_unique<Ort::IoBinding>(graph.session())) {}
 FlowChunkGraph::RunState::~RunState() = default;
 
+size_t FlowChunkGraph::RunState::bytes() const {
+  size_t n = 0;
+  for (const auto &s : staging_) n += s.capacity() * sizeof(float);
+  return n;
+}
+
 void FlowChunkGraph::Run(RunState &state, int64_t frames, const float *x, const float *mu, const float *t,
                          const float *spks, const float *cond, int64_t attention_chunk, FlowStepCache &cache,
                          float *velocity) const {
@@ -127,15 +154,31 @@ void FlowChunkGraph::Run(RunState &state, int64_t frames, const float *x, const 
   io.BindOutput("velocity", TensorView(velocity, {b, m, frames}));
   io.BindOutput("new_conv_state_1", TensorView(cache.next_conv(0), {b, d, cs}));
   io.BindOutput("new_conv_state_2", TensorView(cache.next_conv(1), {b, d, cs}));
-  for (int i = 0; i < shape_.depth; ++i) {
-    for (int kv = 0; kv < 2; ++kv) {
-      float *buf = kv == 0 ? cache.key(i) : cache.value(i);
-      const size_t k = static_cast<size_t>(2 * i + kv);
-      io.BindInput(past_names_[k].c_str(), TensorView(buf, {past, b, d}));
-      io.BindOutput(new_names_[k].c_str(), TensorView(buf + past * b * d, {frames, b, d}));
+  const bool half = cache.precision() == StreamCachePrecision::kFloat16;
+  const auto past_values = static_cast<size_t>(past * b * d),
+             new_values = static_cast<size_t>(frames * b * d);
+  if (half) state.staging_.resize(past_names_.size());
+  for (size_t k = 0; k < past_names_.size(); ++k) {
+    float *buf = nullptr;
+    if (half) {  // the past widened into float32 (one step's worth of staging, reused by every step)
+      std::vector<float> &staging = state.staging_[k];
+      if (staging.size() < past_values + new_values) {  // grown as the cache grows, not doubled
+        staging.reserve(std::max(past_values + new_values, staging.size() + staging.size() / 2));
+        staging.resize(past_values + new_values);
+      }
+      HalfToFloatN(cache.kv_half(k), staging.data(), past_values);
+      buf = staging.data();
+    } else {
+      buf = cache.kv(k);
     }
+    io.BindInput(past_names_[k].c_str(), TensorView(buf, {past, b, d}));
+    io.BindOutput(new_names_[k].c_str(), TensorView(buf + past_values, {frames, b, d}));
   }
   OnnxGraph::Run(io);
+  if (half) {
+    for (size_t k = 0; k < past_names_.size(); ++k)
+      FloatToHalfN(state.staging_[k].data() + past_values, cache.kv_half(k) + past_values, new_values);
+  }
   cache.Commit(frames);
 }
 

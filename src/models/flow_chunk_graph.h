@@ -18,13 +18,23 @@ struct FlowChunkShape {
   int conv_state = 0;  // frames of the conv position embedding's left context (kernel - 1)
 };
 
+// How the streaming cache keeps keys/values (ModelConfig::stream_cache, docs/streaming.md §5):
+// float32 (the graph reads and writes the cache in place), or float16 - half the memory; each run
+// widens the past into a float32 staging buffer of the caller's RunState and rounds the new frames
+// back (the reference's streaming.IncrementalFlow(kv_dtype=torch.float16)).
+enum class StreamCachePrecision { kFloat32, kFloat16 };
+const char *StreamCachePrecisionName(StreamCachePrecision p);
+StreamCachePrecision ParseStreamCachePrecision(
+    const std::string &name);  // "fp32" | "fp16"; else kInvalidArgument
+
 // The cache of one ODE step: per layer keys and values, time-major [capacity, batch, dim] so the
 // first `frames` rows are the graph's past (a dense view) and the next rows receive the new
 // frames' keys/values in place; and the conv position embedding's two states [batch, dim,
 // conv_state], double-buffered (the graph reads one pair and writes the other). Per request.
 class FlowStepCache {
  public:
-  FlowStepCache(const FlowChunkShape &shape, int batch);
+  FlowStepCache(const FlowChunkShape &shape, int batch,
+                StreamCachePrecision precision = StreamCachePrecision::kFloat32);
   // Empties it (zero conv states: the convs' left padding) and makes room for `capacity` frames.
   void Reset(int64_t capacity);
   // Makes room for `capacity` frames, keeping the contents (grows geometrically).
@@ -34,8 +44,11 @@ class FlowStepCache {
   int64_t frames() const { return frames_; }
   int64_t capacity() const { return capacity_; }
   int batch() const { return batch_; }
-  float *key(int layer) { return kv_[static_cast<size_t>(2 * layer)].data(); }
-  float *value(int layer) { return kv_[static_cast<size_t>(2 * layer + 1)].data(); }
+  StreamCachePrecision precision() const { return precision_; }
+  // Buffer k = 2 * layer + (0 key, 1 value): float32 caches
+  float *kv(size_t k) { return kv_[k].data(); }
+  // ... and float16 ones (binary16 bits)
+  uint16_t *kv_half(size_t k) { return kv_half_[k].data(); }
   float *conv(int which) { return conv_[static_cast<size_t>(cur_ * 2 + which)].data(); }  // read
   float *next_conv(int which) {
     return conv_[static_cast<size_t>((1 - cur_) * 2 + which)].data();
@@ -47,11 +60,13 @@ class FlowStepCache {
  private:
   FlowChunkShape shape_;
   int batch_;
-  int64_t row_;  // batch * dim floats per frame
+  StreamCachePrecision precision_;
+  int64_t row_;  // batch * dim values per frame
   int64_t capacity_ = 0, frames_ = 0;
   int cur_ = 0;
-  std::vector<std::vector<float>> kv_;    // 2 * depth buffers [capacity, batch, dim]
-  std::vector<std::vector<float>> conv_;  // [2 halves][2 convs] of [batch, dim, conv_state]
+  std::vector<std::vector<float>> kv_;          // float32: 2 * depth buffers [capacity, batch, dim]
+  std::vector<std::vector<uint16_t>> kv_half_;  // float16: the same
+  std::vector<std::vector<float>> conv_;        // [2 halves][2 convs] of [batch, dim, conv_state]
 };
 
 // Immutable and shareable; each caller brings its RunState (IO binding) and caches.
@@ -67,14 +82,18 @@ class FlowChunkGraph : public OnnxGraph {
     RunState(const RunState &) = delete;
     RunState &operator=(const RunState &) = delete;
 
+    size_t bytes() const;  // the float16 staging held
+
    private:
     friend class FlowChunkGraph;
     std::unique_ptr<Ort::IoBinding> binding_;
+    std::vector<std::vector<float>> staging_;  // float16 caches: one step's keys/values in float32
   };
 
   // `frames` new frames after the cache's past: x, mu, cond [batch, mel_bins, frames], t [batch],
   // spks [batch, mel_bins]; the chunk mask `attention_chunk` (>= past + frames: full attention).
-  // Writes the velocity [batch, mel_bins, frames] and appends the frames to `cache`.
+  // Writes the velocity [batch, mel_bins, frames] and appends the frames to `cache` (rounded to
+  // float16 for a float16 cache; the run itself attends to them in float32, as the reference).
   void Run(RunState &state, int64_t frames, const float *x, const float *mu, const float *t,
            const float *spks, const float *cond, int64_t attention_chunk, FlowStepCache &cache,
            float *velocity) const;

@@ -58,6 +58,8 @@ void ServerConfig::Validate() const {
   if (queue < -1 || queue > 100000) Invalid("--queue " + std::to_string(queue) + ": expected 0..100000");
   if (threads < 0 || threads > 1024) Invalid("--threads " + std::to_string(threads) + ": expected 0..1024");
   if (timeout_seconds <= 0) Invalid("--timeout must be positive (seconds)");
+  if (stream_cache != "fp32" && stream_cache != "fp16")
+    Invalid("--stream-cache must be fp32 or fp16 (docs/streaming.md §5), got '" + stream_cache + "'");
   if (stream_mode != "exact" && stream_mode != "fast" && stream_mode != "recompute")
     Invalid("--stream-mode must be exact, fast or recompute (docs/streaming.md), got '" + stream_mode + "'");
   if (max_text_sessions < 1 || max_text_sessions > 10000)

@@ -15,6 +15,7 @@ struct ServerConfig {
   int workers = 0;                    // 0: from the core count (DefaultWorkers)
   int threads = 0;                    // ONNX Runtime intra-op threads per worker; 0: cores / workers
   int queue = -1;                     // jobs that may wait for a worker; -1: 4 x workers
+  std::string stream_cache = "fp32";  // ModelConfig::stream_cache
   std::string precision = "fp32";     // ModelConfig::precision: the bundle variants to run
   std::string providers = "cpu";      // execution providers in order of preference, comma-separated
   std::string stream_mode = "exact";  // streamed requests that name none: exact | fast | recompute

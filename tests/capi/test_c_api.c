@@ -179,13 +179,14 @@ static void CaseBasics(void) {
   CHECK(cosyvoice_mode_name(4) == NULL);
   /* defaults: sizes set, no optional field set, the documented values */
   cosyvoice_synthesis_params p = cosyvoice_synthesis_default_params();
-  CHECK(p.struct_size == sizeof(p) && p.speed == 1.0f && p.seed == 0 && p.text_frontend && !p.stream);
+  CHECK(p.struct_size == sizeof(p) && p.speed == 1.0f && p.seed == 0 && p.text_frontend && !p.stream &&
+        p.stream_mode == COSYVOICE_STREAM_EXACT);
   CHECK(!p.has_n_timesteps && !p.has_cfg_rate && !p.has_top_p && !p.has_top_k && !p.has_win_size &&
         !p.has_tau_r && !p.has_min_token_text_ratio && !p.has_max_token_text_ratio && !p.has_max_tokens &&
         !p.has_min_tokens);
   cosyvoice_model_params m = cosyvoice_model_default_params();
   CHECK(m.struct_size == sizeof(m) && m.graph_optimization == COSYVOICE_GRAPH_OPT_ALL &&
-        m.providers == NULL && m.precision == NULL && m.provider_options == NULL);
+        m.providers == NULL && m.precision == NULL && m.provider_options == NULL && m.stream_cache == NULL);
   cosyvoice_request r = cosyvoice_request_default();
   CHECK(r.struct_size == sizeof(r) && r.mode == COSYVOICE_MODE_ZERO_SHOT && r.voice == NULL);
 
@@ -250,6 +251,17 @@ static void CaseZeroShot(void) {
   cosyvoice_audio *d = Offline(session, &request, &p, 30);
   CHECK(!SameAudio(a, d)); /* another seed samples other tokens */
   const int chunks = Streamed(session, &request, 60);
+  /* the fast stream mode reaches the engine: the same length, another final chunk (docs/streaming.md §4) */
+  cosyvoice_synthesis_params q = FixedTokens(60, 7);
+  q.stream = true;
+  cosyvoice_audio *exact = NULL, *fast = NULL;
+  CHECK_OK(cosyvoice_session_synthesize(session, &request, &q, NULL, NULL, &exact, NULL));
+  q.stream_mode = COSYVOICE_STREAM_FAST;
+  CHECK_OK(cosyvoice_session_synthesize(session, &request, &q, NULL, NULL, &fast, NULL));
+  CHECK(exact->num_samples == 60 * kSamplesPerToken && fast->num_samples == exact->num_samples);
+  CHECK(!SameAudio(exact, fast));
+  cosyvoice_audio_free(exact);
+  cosyvoice_audio_free(fast);
   /* a text long enough to be split (docs/cli.md, normalize): two segments of 20 tokens each */
   char long_text[512] = "";
   for (int i = 0; i < 69; ++i) strcat(long_text, "甲");
@@ -555,6 +567,10 @@ static void CaseErrors(void) {
   CHECK_FAILS(cosyvoice_model_load(g_bundle, &mp, &model), COSYVOICE_ERROR_INVALID_ARGUMENT,
               "the bundle has no int8");
   mp = cosyvoice_model_default_params();
+  mp.stream_cache = "fp8";
+  CHECK_FAILS(cosyvoice_model_load(g_bundle, &mp, &model), COSYVOICE_ERROR_INVALID_ARGUMENT,
+              "stream_cache must be fp32 or fp16");
+  mp = cosyvoice_model_default_params();
   mp.provider_options = "webgpu.preferredLayout";
   CHECK_FAILS(cosyvoice_model_load(g_bundle, &mp, &model), COSYVOICE_ERROR_INVALID_ARGUMENT,
               "cosyvoice_model_params.provider_options: provider option 'webgpu.preferredLayout': expected "
@@ -625,6 +641,10 @@ static void CaseErrors(void) {
   p.top_p = 0.0f;
   CHECK_FAILS(cosyvoice_session_synthesize(session, &request, &p, NULL, NULL, &audio, NULL),
               COSYVOICE_ERROR_INVALID_ARGUMENT, "top_p");
+  p = cosyvoice_synthesis_default_params();
+  p.stream_mode = 7;
+  CHECK_FAILS(cosyvoice_session_synthesize(session, &request, &p, NULL, NULL, &audio, NULL),
+              COSYVOICE_ERROR_INVALID_ARGUMENT, "params->stream_mode is 7");
   p = cosyvoice_synthesis_default_params();
   p.stream = true;
   p.speed = 1.5f;

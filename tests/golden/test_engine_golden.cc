@@ -21,6 +21,7 @@
 
 #include "audio/audio_io.h"
 #include "audio/features.h"
+#include "common/half.h"
 #include "common/sha256.h"
 #include "engine/bistream_decoder.h"
 #include "engine/incremental_vocoder.h"
@@ -583,6 +584,7 @@ TEST_F(EngineGolden, EndToEndEveryMode) {
   for (const json &c : (*manifest_)["cases"]) {
     if (c.value("bistream", false)) continue;  // text-in streaming: TextStreamEqualsTheReference
     const json cj = ReadJson(CaseDir(c) / "case.json");
+    if (cj["options"].value("stream_cache", "fp32") != "fp32") continue;  // StreamCacheInFloat16*
     const bool stream = cj["options"]["stream"].get<bool>();
     const std::string mode = cj["options"].value("stream_mode", "recompute");
     std::vector<StreamMode> modes = {StreamMode::kExact};
@@ -747,6 +749,104 @@ TEST_F(EngineGolden, TextStreamEqualsTheReference) {
     }
   }
   EXPECT_GE(cases, 2) << "the goldens should have text-in streaming cases";
+}
+
+// ModelConfig::stream_cache = "fp16", the mechanism bit for bit: two attention chunks through the
+// chunk graph with a float16 cache and with a float32 cache. The first chunk (no past) must give the
+// same velocity and store exactly FloatToHalf of the float32 keys/values; after the float32 cache's
+// past is rounded the same way, the second chunk must give the same velocity again - the graph saw
+// the same inputs, so the float16 cache changes the past's precision and nothing else.
+TEST_F(EngineGolden, StreamCacheInFloat16RoundsThePastAndNothingElse) {
+  const FlowChunkGraph *graph = engine_->flow_chunk();
+  ASSERT_NE(graph, nullptr);
+  const FlowChunkShape &shape = graph->shape();
+  const int64_t m = shape.mel_bins, frames = engine_->bundle.flow.static_chunk_size, b = 2;
+  const size_t plane = static_cast<size_t>(b * m * frames);
+  std::vector<float> x(plane), mu(plane), cond(plane), spks(static_cast<size_t>(b * m));
+  uint32_t state = 99;
+  auto next = [&state] {
+    state = state * 1664525u + 1013904223u;
+    return static_cast<float>(state >> 8) / 16777216.0f * 2.0f - 1.0f;
+  };
+  for (auto *v : {&x, &mu, &cond, &spks})
+    for (float &f : *v) f = next();
+  const float t[2] = {0.3f, 0.3f};
+  FlowStepCache c16(shape, 2, StreamCachePrecision::kFloat16), c32(shape, 2);
+  FlowChunkGraph::RunState s16(*graph), s32(*graph);
+  c16.Reset(0);
+  c32.Reset(0);
+  std::vector<float> v16(plane), v32(plane);
+  const size_t buffers = static_cast<size_t>(2 * shape.depth), row = static_cast<size_t>(b * shape.dim);
+  auto check_stored = [&](int64_t from, const std::string &what) {
+    size_t wrong = 0;
+    for (size_t k = 0; k < buffers; ++k)
+      for (size_t i = static_cast<size_t>(from) * row; i < static_cast<size_t>(c32.frames()) * row; ++i)
+        wrong += c16.kv_half(k)[i] != FloatToHalf(c32.kv(k)[i]) ? 1 : 0;
+    EXPECT_EQ(wrong, 0u) << what << ": stored keys/values that are not FloatToHalf of float32's";
+  };
+  for (int chunk = 0; chunk < 2; ++chunk) {
+    const int64_t past = c32.frames();
+    graph->Run(s16, frames, x.data(), mu.data(), t, spks.data(), cond.data(), frames, c16, v16.data());
+    graph->Run(s32, frames, x.data(), mu.data(), t, spks.data(), cond.data(), frames, c32, v32.data());
+    EXPECT_EQ(v16, v32) << "chunk " << chunk << ": velocity";
+    check_stored(past, "chunk " + std::to_string(chunk));
+    // the float32 cache's past as the float16 one holds it, for the next chunk
+    for (size_t k = 0; k < buffers; ++k)
+      for (size_t i = 0; i < static_cast<size_t>(c32.frames()) * row; ++i)
+        c32.kv(k)[i] = HalfToFloat(FloatToHalf(c32.kv(k)[i]));
+    for (float &f : x) f = next();  // the next chunk's own inputs
+  }
+  EXPECT_EQ(c16.frames(), 2 * frames);
+  EXPECT_LT(c16.bytes(), c32.bytes());
+}
+
+// ... and end to end: the case zero_shot_stream_fast_fp16 (the reference with torch .half()
+// keys/values) through a Model with stream_cache = "fp16". Bound: the engine and the reference
+// round bit-identically (Half.FloatToHalfRoundsToNearestEvenAndBothFormsAgree), so they differ by
+// the float32 bound, plus where their float32 keys/values fall on either side of a float16 rounding
+// point: each such element moves by at most one float16 unit, twice the rounding error the
+// reference itself makes on every element, whose whole effect is |fp16 - fp32| of the reference
+// (this case against zero_shot_stream_fast, the same request with a float32 cache). The engine's
+// own float16-vs-float32 distance must be that small too.
+TEST_F(EngineGolden, StreamCacheInFloat16EqualsTheReference) {
+  const json *c16 = nullptr, *c32 = nullptr;
+  for (const json &c : (*manifest_)["cases"]) {
+    if (c["name"] == "zero_shot_stream_fast_fp16") c16 = &c;
+    if (c["name"] == "zero_shot_stream_fast") c32 = &c;
+  }
+  ASSERT_TRUE(c16 != nullptr && c32 != nullptr) << "regenerate the goldens (`make tiny-model`)";
+  const json cj = ReadJson(CaseDir(*c16) / "case.json");
+  ASSERT_EQ(cj["options"]["stream_cache"], "fp16");
+  const auto ref16 = Load<float>(CaseDir(*c16) / "wav.npy");
+  const auto ref32 = Load<float>(CaseDir(*c32) / "wav.npy");
+  ASSERT_EQ(ref16.size(), ref32.size());
+  const double reference_effect = Compare(ref16, ref32).max_abs;
+  ModelConfig config = engine_->config;
+  config.stream_cache = "fp16";
+  const std::shared_ptr<const Model> model16 = Model::Load(config);
+  const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
+  Audio source;
+  const SynthesisRequest r = RequestOf(*c16, cj, voice, source);
+  SynthesisOptions options = OptionsOf(cj);
+  options.stream_mode = StreamMode::kFast;
+  SynthesisStats st16, st32;
+  Session session16(model16), session32(*model_);
+  const Audio out16 = session16.Synthesize(r, options, nullptr, &st16);
+  const Audio out32 = session32.Synthesize(r, options, nullptr, &st32);
+  const double bound = Bound("waveform_from_flow", cj["magnitude_peak"].get<double>()) + 2 * reference_effect;
+  const Diff d = Compare(out16.samples, ref16);
+  Report("stream cache fp16 vs reference fp16", "reference fp16 effect " + std::to_string(reference_effect),
+         d);
+  EXPECT_LE(d.max_abs, bound);
+  const Diff own = Compare(out16.samples, out32.samples);
+  Report("stream cache fp16 vs fp32 (engine)", "", own);
+  EXPECT_LE(own.max_abs,
+            Bound("waveform_from_flow", cj["magnitude_peak"].get<double>()) + 2 * reference_effect);
+  EXPECT_GT(own.max_abs, 0.0) << "the float16 cache changed nothing: is it used?";
+  // half the keys/values, plus one ODE step's float32 staging (n_timesteps 10: a tenth), each grown
+  // by half as frames arrive (so their capacities may differ by that much): under 0.65 of float32
+  EXPECT_LE(static_cast<double>(st16.stream_cache_bytes),
+            0.65 * static_cast<double>(st32.stream_cache_bytes));
 }
 
 }  // namespace
