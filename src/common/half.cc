@@ -4,6 +4,7 @@
 #include <cstring>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
 #define COSY_HALF_X86 1
 #endif
@@ -63,6 +64,19 @@ uint16_t FloatToHalf(float f) {
 #if defined(COSY_HALF_X86)
 namespace {
 
+// CPUID.1:ECX.F16C and .AVX, and the OS saving the YMM registers (OSXSAVE, XCR0 bits 1-2). Not
+// __builtin_cpu_supports("f16c"): clang (the fuzz build) does not know that feature name.
+bool CpuHasF16c() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const bool osxsave = (c & (1u << 27)) != 0, avx = (c & (1u << 28)) != 0, f16c = (c & (1u << 29)) != 0;
+  if (!(osxsave && avx && f16c)) return false;
+  unsigned lo = 0, hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  (void)hi;
+  return (lo & 6u) == 6u;
+}
+
 __attribute__((target("avx,f16c"))) void HalfToFloatF16c(const uint16_t *in, float *out, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -86,7 +100,7 @@ __attribute__((target("avx,f16c"))) void FloatToHalfF16c(const float *in, uint16
 
 bool HalfConversionHardware() {
 #if defined(COSY_HALF_X86)
-  static const bool available = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+  static const bool available = CpuHasF16c();
   return available;
 #else
   return false;
