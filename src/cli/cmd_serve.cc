@@ -41,13 +41,7 @@ Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
                    "Bundle variants to run (docs/bundle.md §7): fp32|fp16|int8|int4|auto or a variant name, "
                    "for all graph families or per family, e.g. llm=int4,flow=int8")
       ->default_val("fp32");
-  cmd.app
-      ->add_option(
-          "--stream-cache", c.stream_cache,
-          "How streaming (exact, fast) keeps the flow's keys/values: fp32, or fp16 (half the memory, "
-          "~7 % more time; docs/streaming.md §5)")
-      ->default_val("fp32")
-      ->type_name("fp32|fp16");
+  AddStreamCacheOption(cmd.app, &c.stream_cache);
   cmd.app
       ->add_option("--provider", c.providers,
                    "Execution providers in order of preference, e.g. webgpu,cpu (docs/gpu.md)")

@@ -140,13 +140,7 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global) {
   args->request.AddTextStdin(cmd.app);
   args->synthesis.AddTo(cmd.app);
   args->runtime.AddTo(cmd.app);
-  cmd.app
-      ->add_option(
-          "--stream-cache", args->stream_cache,
-          "How streaming (exact, fast) keeps the flow's keys/values: fp32, or fp16 (half the memory, "
-          "~7 % more time; docs/streaming.md §5)")
-      ->default_val("fp32")
-      ->type_name("fp32|fp16");
+  AddStreamCacheOption(cmd.app, &args->stream_cache);
   cmd.app->footer(
       "Examples:\n"
       "  cosyvoice tts -m bundle --prompt-wav me.wav --prompt-text \"what me.wav says\" \"Hello!\" -o "

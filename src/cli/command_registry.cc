@@ -46,6 +46,14 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
   return config;
 }
 
+void AddStreamCacheOption(CLI::App *app, std::string *stream_cache) {
+  app->add_option("--stream-cache", *stream_cache,
+                  "How streaming (exact, fast) keeps the flow's keys/values: fp32, or fp16 (0.6x the memory; "
+                  "docs/streaming.md §5.1)")
+      ->default_val("fp32")
+      ->type_name("fp32|fp16");
+}
+
 ModelConfig RuntimeOptions::ToModelConfig(const std::string &bundle_dir) const {
   ModelConfig config;
   config.model_dir = bundle_dir;

@@ -38,6 +38,9 @@ struct RuntimeOptions {
   ModelConfig ToModelConfig(const std::string &bundle_dir) const;
 };
 
+// --stream-cache (ModelConfig::stream_cache) on the commands that stream: tts, bench-stream, serve.
+void AddStreamCacheOption(CLI::App *app, std::string *stream_cache);
+
 // A subcommand registers its flags on `app` and sets `run` to the code that executes it.
 // `run` returns the process exit code and may throw cosyvoice::Error (mapped by main).
 struct Command {

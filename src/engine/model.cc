@@ -93,7 +93,8 @@ void ModelConfig::Validate() const {
 
 Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Load(cfg.model_dir)) {
   config.Validate();
-  stream_cache = ParseStreamCachePrecision(config.stream_cache);
+  stream_cache =
+      config.stream_cache == "fp16" ? StreamCachePrecision::kFloat16 : StreamCachePrecision::kFloat32;
   const BundleConfig exported = bundle;  // before the chosen variants replace files
   for (const VariantChoice &c :
        ChooseVariants(bundle.variants, config.precision, PreferredProvider(config.runtime))) {

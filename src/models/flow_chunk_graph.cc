@@ -9,21 +9,13 @@
 
 namespace cosyvoice {
 
-const char *StreamCachePrecisionName(StreamCachePrecision p) {
-  return p == StreamCachePrecision::kFloat16 ? "fp16" : "fp32";
-}
-
-StreamCachePrecision ParseStreamCachePrecision(const std::string &name) {
-  if (name == "fp32") return StreamCachePrecision::kFloat32;
-  if (name == "fp16") return StreamCachePrecision::kFloat16;
-  throw Error(ErrorCode::kInvalidArgument,
-              "stream cache precision: expected fp32 or fp16, got '" + name + "'");
-}
-
 FlowStepCache::FlowStepCache(const FlowChunkShape &shape, int batch, StreamCachePrecision precision)
     : shape_(shape), batch_(batch), precision_(precision), row_(static_cast<int64_t>(batch) * shape.dim) {
-  (precision == StreamCachePrecision::kFloat16 ? kv_half_.resize(static_cast<size_t>(2 * shape.depth))
-                                               : kv_.resize(static_cast<size_t>(2 * shape.depth)));
+  if (precision == StreamCachePrecision::kFloat16) {
+    kv_half_.resize(static_cast<size_t>(2 * shape.depth));
+  } else {
+    kv_.resize(static_cast<size_t>(2 * shape.depth));
+  }
   conv_.assign(4, std::vector<float>(static_cast<size_t>(row_ * shape.conv_state), 0.f));
 }
 

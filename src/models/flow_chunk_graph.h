@@ -23,9 +23,6 @@ struct FlowChunkShape {
 // widens the past into a float32 staging buffer of the caller's RunState and rounds the new frames
 // back (the reference's streaming.IncrementalFlow(kv_dtype=torch.float16)).
 enum class StreamCachePrecision { kFloat32, kFloat16 };
-const char *StreamCachePrecisionName(StreamCachePrecision p);
-StreamCachePrecision ParseStreamCachePrecision(
-    const std::string &name);  // "fp32" | "fp16"; else kInvalidArgument
 
 // The cache of one ODE step: per layer keys and values, time-major [capacity, batch, dim] so the
 // first `frames` rows are the graph's past (a dense view) and the next rows receive the new
