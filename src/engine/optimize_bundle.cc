@@ -88,6 +88,24 @@ bool UsesMatMulNBits(const BundleConfig &bundle, const std::string &rel) {
   return false;
 }
 
+// Whether `rel` is a streaming chunk graph of the flow (the bundle's or a variant's,
+// docs/bundle.md §3.8). Its pre-packed weights are not saved: mapped from the data file they made
+// every chunk slower than weights ONNX Runtime packs itself at session creation (full size, int8 DiT,
+// `bench-stream --modes offline,fast`, 125 tokens, 2 threads, 2026-12-05: flow 7.27 / 8.64 s with
+// them, 6.12 / 7.38 s without, offline unchanged; why is not known), while the graph is loaded only
+// for the first streamed request (1.0 s with them, 2.5 s without). Streaming pays per chunk; the
+// load is paid once per process.
+bool IsFlowChunkGraph(const BundleConfig &bundle, const std::string &rel) {
+  if (rel == bundle.flow.estimator_chunk.file) return true;
+  for (const auto &[family, variants] : bundle.variants) {
+    for (const VariantConfig &v : variants) {
+      const auto it = v.files.find("estimator_chunk.file");
+      if (it != v.files.end() && it->second == rel) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 OptimizedGraphsManifest OptimizeBundle(const OptimizeBundleOptions &options) {
@@ -116,7 +134,7 @@ OptimizedGraphsManifest OptimizeBundle(const OptimizeBundleOptions &options) {
     auto prefixed = [&](const std::string &name) { return sub.empty() ? name : sub + "/" + name; };
     OptimizedGraphWriteOptions write;
     write.external_min_bytes = options.external_min_bytes;
-    write.save_prepacked = !UsesMatMulNBits(bundle, rel);
+    write.save_prepacked = !UsesMatMulNBits(bundle, rel) && !IsFlowChunkGraph(bundle, rel);
     const std::vector<std::string> written =
         WriteOptimizedGraph(bundle.Path(rel), target, options.runtime, write);
     OptimizedGraph g;

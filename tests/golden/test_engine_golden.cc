@@ -461,6 +461,56 @@ TEST_F(EngineGolden, OptimizedGraphsAreBitIdenticalAndOnlyUsedOnTheirTarget) {
                     "does not match " + (o.out_dir / "manifest.json").string());
 }
 
+// `cosyvoice optimize` saves no pre-packed weights for the streaming chunk graph (mapped from the
+// data file they made every full-size chunk slower, engine/optimize_bundle.cc); the offline estimator
+// keeps them. A graph's data file holds its weights and, with pre-packs, a second packed copy of them:
+// more bytes than the whole source graph. external_min_bytes is lowered so that the tiny model's
+// weights leave the graph as the full-size ones do. The chunk graph read from that directory streams
+// bit-identically to the plain one.
+TEST_F(EngineGolden, OptimizeSavesNoPrePackedWeightsForTheChunkGraph) {
+  const std::string chunk = engine_->bundle.flow.estimator_chunk.file;
+  const std::string estimator = engine_->bundle.flow.estimator;
+  ASSERT_FALSE(chunk.empty());
+  testing::TempDir tmp;
+  OptimizeBundleOptions o;
+  o.bundle_dir = BundleDir();
+  o.out_dir = tmp / "optimized";
+  o.runtime = engine_->config.runtime;
+  o.runtime.graph_overrides.clear();
+  o.external_min_bytes = 1024;
+  const OptimizedGraphsManifest manifest = OptimizeBundle(o);
+  auto data_bytes = [&](const std::string &rel) {
+    int64_t n = 0;
+    for (const OptimizedFile &f : manifest.graphs.at(rel).data) n += f.bytes;
+    return n;
+  };
+  EXPECT_GT(data_bytes(estimator), manifest.graphs.at(estimator).source_bytes)
+      << "the estimator's pre-packed weights are missing: the size test cannot tell them apart";
+  EXPECT_GT(data_bytes(chunk), 0) << "the chunk graph's weights stayed in the graph";
+  EXPECT_LT(data_bytes(chunk), manifest.graphs.at(chunk).source_bytes) << "pre-packed weights saved";
+
+  ModelConfig c = engine_->config;
+  c.runtime.graph_overrides.clear();
+  c.optimized_dir = o.out_dir.string();
+  const auto optimized = Model::Load(c);
+  int streamed = 0;
+  for (const json &cs : (*manifest_)["cases"]) {
+    if (!cs.value("stream", false) || cs["mode"] == "vc") continue;
+    const json cj = ReadJson(CaseDir(cs) / "case.json");
+    const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
+    Audio source;
+    const SynthesisRequest r = RequestOf(cs, cj, voice, source);
+    auto run = [&](const std::shared_ptr<const Model> &m) {
+      Session session(m);
+      return session.Synthesize(r, OptionsOf(cj)).samples;
+    };
+    EXPECT_EQ(run(optimized), run(*model_)) << cs["name"].get<std::string>();
+    ++streamed;
+  }
+  EXPECT_GT(streamed, 0);
+  EXPECT_TRUE(optimized->impl().flow_chunk()->optimized());
+}
+
 TEST_F(EngineGolden, FlowEncoderAndSolver) {
   for (const json &c : (*manifest_)["cases"]) {
     if (c.value("bistream", false)) continue;  // no per-segment stages: TextStreamEqualsTheReference
