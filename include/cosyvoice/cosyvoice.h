@@ -67,8 +67,15 @@ struct ModelConfig {
   // How streaming without recomputation (`exact`, `fast`) keeps the flow's keys/values per ODE
   // step (docs/streaming.md §5): "fp32" (default) or "fp16" - half the cache (full size: 1.8 instead
   // of 3.6 MB per mel frame of a segment, i.e. 90 instead of 180 MB per second of audio, plus one
-  // ODE step's float32 staging) for about 7 % more streaming time and audio within 66 dB SNR of fp32.
+  // ODE step's float32 staging) at no measured time cost, audio within 74 dB SNR of fp32's.
   std::string stream_cache = "fp32";
+  // The most memory one Session's streaming cache (`exact`, `fast`: the segment's keys/values and
+  // the voice's prompt cache) may hold, in bytes; 0: no limit. The cache grows with the segment
+  // (above); a segment that would pass the limit finishes with its flow recomputed per chunk, as
+  // `recompute` does (the same audio as `exact` within float32 parity, more work per chunk), with
+  // one warning. The default 4 GiB holds about 19 s of one segment at full size in fp32 (35 s in
+  // fp16) after a 3 s prompt. CLI --max-stream-cache-mb; docs/streaming.md §5.2.
+  int64_t max_stream_cache_bytes = int64_t{4} << 30;
   void Validate() const;  // throws Error(kInvalidArgument) naming the field
 };
 
@@ -198,6 +205,9 @@ struct SynthesisStats {
   int64_t flow_frame_steps = 0;
   int64_t vocoder_frames = 0;
   uint64_t stream_cache_bytes = 0;
+  // Segments whose streaming cache reached ModelConfig::max_stream_cache_bytes and finished with the
+  // flow recomputed per chunk.
+  int stream_cache_fallbacks = 0;
   double rtf() const { return audio_seconds > 0 ? total_seconds / audio_seconds : 0.0; }
   double tokens_per_second() const {
     return seconds.llm_decode > 0 ? static_cast<double>(speech_tokens) / seconds.llm_decode : 0.0;

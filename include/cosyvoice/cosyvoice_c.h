@@ -197,6 +197,9 @@ typedef struct cosyvoice_model_params {
   const char *stream_cache;        /* how streaming (exact, fast) keeps the flow's keys/values: "fp32"
                                       or "fp16" (half the memory, docs/streaming.md §5); NULL or "":
                                       "fp32" */
+  int64_t max_stream_cache_mb;     /* most memory one session's streaming cache may hold, MiB (default
+                                      4096; 0: no limit); a longer segment finishes with the flow
+                                      recomputed per chunk (docs/streaming.md §5.2) */
 } cosyvoice_model_params;
 
 /* Defaults: ONNX Runtime's thread count, cpu, all graph optimizations, checksums verified, fp32, no

@@ -24,7 +24,8 @@ class ModelParams(ctypes.Structure):
     _fields_ = [("struct_size", c_uint32), ("intra_op_threads", c_int32), ("inter_op_threads", c_int32),
                 ("providers", c_char_p), ("device_id", c_int32), ("graph_optimization", c_int32),
                 ("verify_checksums", c_bool), ("profile_prefix", c_char_p), ("optimized_model_dir", c_char_p),
-                ("precision", c_char_p), ("provider_options", c_char_p), ("stream_cache", c_char_p)]
+                ("precision", c_char_p), ("provider_options", c_char_p), ("stream_cache", c_char_p),
+                ("max_stream_cache_mb", c_int64)]
 
 
 class ModelInfo(ctypes.Structure):

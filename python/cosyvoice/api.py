@@ -227,14 +227,17 @@ class Model(_Handle):
     model loaded sizes it); 0 lets ONNX Runtime choose. providers: e.g. ["cuda", "cpu"].
     provider_options: {"webgpu": {"preferredLayout": "NHWC"}} with ONNX Runtime's keys (docs/gpu.md).
     precision: which bundle variants run (docs/bundle.md §7), e.g. "int8", "auto" or "llm=int4".
-    stream_cache: "fp32" or "fp16", how streaming keeps the flow's keys/values (docs/streaming.md §5.1)."""
+    stream_cache: "fp32" or "fp16", how streaming keeps the flow's keys/values (docs/streaming.md §5.1).
+    max_stream_cache_mb: the most memory one session's streaming cache may hold (0: no limit); a longer
+    segment finishes with the flow recomputed per chunk (docs/streaming.md §5.2)."""
 
     _free = staticmethod(lambda p: _lib.cosyvoice_model_free(p))
 
     def __init__(self, bundle_dir: PathLike, *, threads: int = 0, inter_op_threads: int = 1,
                  providers: Optional[Union[str, List[str]]] = None, device_id: int = 0,
                  graph_optimization: str = "all", verify_checksums: bool = True, precision: str = "fp32",
-                 provider_options: Optional[Dict[str, Dict[str, str]]] = None, stream_cache: str = "fp32"):
+                 provider_options: Optional[Dict[str, Dict[str, str]]] = None, stream_cache: str = "fp32",
+                 max_stream_cache_mb: int = 4096):
         if graph_optimization not in _GRAPH_OPT:
             raise ValueError(f"graph_optimization {graph_optimization!r}: expected one of {', '.join(_GRAPH_OPT)}")
         params = _lib.cosyvoice_model_default_params()
@@ -247,6 +250,7 @@ class Model(_Handle):
         params.verify_checksums = verify_checksums
         params.precision = _bytes(precision)
         params.stream_cache = _bytes(stream_cache)
+        params.max_stream_cache_mb = max_stream_cache_mb
         if provider_options:
             entries = [f"{provider}.{key}={value}" for provider, options in provider_options.items()
                        for key, value in options.items()]

@@ -98,6 +98,30 @@ def test_stream_cache_reaches_the_model():
             s.synthesize("Hello world.", v, stream=True, stream_mode="slow")
 
 
+def test_max_stream_cache_reaches_the_model():
+    # past the limit a segment finishes with its flow recomputed (docs/streaming.md §5.2): the tiny
+    # model's fast stream of 60 tokens holds about 5 MB, so 1 MiB switches it, and the audio stays
+    # that of the cache (the golden test bounds it against the reference); a negative size is refused
+    with pytest.raises(cosyvoice.InvalidArgumentError, match="max_stream_cache_mb must be 0"):
+        cosyvoice.Model(BUNDLE, max_stream_cache_mb=-1)
+    out, warnings = {}, {}
+    for limit in (0, 1):
+        m = cosyvoice.Model(BUNDLE, threads=1, max_stream_cache_mb=limit)
+        v = m.create_voice(PROMPT, "Front center.")
+        lines = []
+        cosyvoice.set_log_handler(lambda level, message: lines.append((level, message)))
+        try:
+            with m.session() as s:
+                out[limit] = s.synthesize("Hello world.", v, stream=True, stream_mode="fast", **fixed(60))
+        finally:
+            cosyvoice.set_log_handler(None)
+        warnings[limit] = [msg for level, msg in lines if level == "warning" and "max_stream_cache" in msg]
+    assert warnings[0] == [] and len(warnings[1]) == 1, warnings
+    assert "limit of 1 MiB" in warnings[1][0]
+    assert out[0].size == out[1].size == 60 * SAMPLES_PER_TOKEN
+    assert float(np.abs(out[0] - out[1]).max()) < 1e-3
+
+
 @pytest.mark.parametrize("mode", ["zero_shot", "cross_lingual", "instruct2", "vc"])
 def test_every_mode_offline(model, voice, session, mode):
     kwargs = {"instruct": "请用四川话说这句话。"} if mode == "instruct2" else {}

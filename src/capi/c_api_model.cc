@@ -15,7 +15,7 @@ using cosyvoice::capi::Guard;
 using cosyvoice::capi::RequireArg;
 
 static_assert(cosyvoice::capi::NoTailPadding<cosyvoice_model_params>(
-    offsetof(cosyvoice_model_params, stream_cache) + sizeof(const char *)));
+    offsetof(cosyvoice_model_params, max_stream_cache_mb) + sizeof(int64_t)));
 static_assert(cosyvoice::capi::NoTailPadding<cosyvoice_model_info>(offsetof(cosyvoice_model_info, variants) +
                                                                    sizeof(const char *)));
 
@@ -70,6 +70,12 @@ cosyvoice::ModelConfig ToModelConfig(const char *bundle_dir, const cosyvoice_mod
   if (p.precision != nullptr && p.precision[0] != '\0') config.precision = p.precision;
   if (p.provider_options != nullptr) AddProviderOptions(config.runtime, p.provider_options);
   if (p.stream_cache != nullptr && p.stream_cache[0] != '\0') config.stream_cache = p.stream_cache;
+  if (p.max_stream_cache_mb < 0 || p.max_stream_cache_mb > (int64_t{1} << 30)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "cosyvoice_model_params.max_stream_cache_mb must be 0 (no limit) .. 2^30 MiB, got " +
+                    std::to_string(p.max_stream_cache_mb));
+  }
+  config.max_stream_cache_bytes = p.max_stream_cache_mb << 20;
   config.Validate();
   return config;
 }
@@ -98,10 +104,11 @@ extern "C" {
 cosyvoice_model_params cosyvoice_model_default_params(void) {
   cosyvoice_model_params p{};
   p.struct_size = sizeof(p);
-  p.providers = nullptr;                                           // "cpu"
-  p.precision = nullptr;                                           // "fp32"
-  p.provider_options = nullptr;                                    // none
-  p.stream_cache = nullptr;                                        // "fp32"
+  p.providers = nullptr;         // "cpu"
+  p.precision = nullptr;         // "fp32"
+  p.provider_options = nullptr;  // none
+  p.stream_cache = nullptr;      // "fp32"
+  p.max_stream_cache_mb = cosyvoice::ModelConfig{}.max_stream_cache_bytes >> 20;
   p.verify_checksums = cosyvoice::ModelConfig{}.verify_checksums;  // on, as in C++ (docs/bundle.md §4.1)
   try {
     const cosyvoice::RuntimeConfig runtime;  // the defaults, from their one definition

@@ -131,7 +131,7 @@ struct Args {
   RequestFlags request;
   SynthesisFlags synthesis;
   RuntimeOptions runtime;
-  std::string stream_cache = "fp32";  // ModelConfig::stream_cache
+  StreamCacheOptions stream_cache;
 };
 
 // The figures of one variant, medians over its runs; ratios against offline and distance to exact.
@@ -159,6 +159,8 @@ nlohmann::json Summarize(const Variant &v, const Variant *offline, const Variant
   j["vocoder_frames"] = med(v, [](const Timeline &t) { return static_cast<double>(t.stats.vocoder_frames); });
   j["stream_cache_mb"] =
       med(v, [](const Timeline &t) { return static_cast<double>(t.stats.stream_cache_bytes) / 1048576.0; });
+  j["stream_cache_fallbacks"] =
+      med(v, [](const Timeline &t) { return static_cast<double>(t.stats.stream_cache_fallbacks); });
   if (offline != nullptr) {
     const double off_work = med(*offline, work), off_total = med(*offline, total);
     if (off_work > 0) j["flow_work_vs_offline"] = j["flow_frame_steps"].get<double>() / off_work;
@@ -204,7 +206,7 @@ int RunBenchStream(Args &a, const GlobalOptions &g) {
   std::vector<Variant> variants = ParseVariants(a.modes);
   SynthesisSettings settings = ParseSynthesisFlags(a.synthesis);
   ModelConfig model_config = a.runtime.ToModelConfig(a.model);
-  model_config.stream_cache = a.stream_cache;
+  a.stream_cache.ApplyTo(model_config);
   model_config.Validate();
   const BundleConfig bundle = BundleConfig::Load(a.model);
   for (const Variant &v : variants) {
@@ -254,6 +256,7 @@ int RunBenchStream(Args &a, const GlobalOptions &g) {
                         {"mode", ModeName(req.mode)},
                         {"threads", model_config.runtime.intra_op_threads},
                         {"stream_cache", model_config.stream_cache},
+                        {"max_stream_cache_mb", model_config.max_stream_cache_bytes >> 20},
                         {"tokens", tokens},
                         {"runs", runs},
                         {"prompt_tokens", voice.speech_tokens.size()}};
@@ -288,7 +291,7 @@ Command MakeBenchStreamCommand(CLI::App &parent, const GlobalOptions &global) {
   args->request.AddTo(cmd.app, false);
   args->synthesis.AddTo(cmd.app);
   args->runtime.AddTo(cmd.app);
-  AddStreamCacheOption(cmd.app, &args->stream_cache);
+  args->stream_cache.AddTo(cmd.app);
   const GlobalOptions *g = &global;
   cmd.run = [args, g] { return RunBenchStream(*args, *g); };
   return cmd;

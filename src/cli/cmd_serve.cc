@@ -16,6 +16,7 @@ Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
     std::vector<std::string> keys;
     std::string key_file;
     double max_body_mb = 32;
+    StreamCacheOptions stream_cache;
   };
   auto args = std::make_shared<Args>();
   server::ServerConfig &c = args->config;
@@ -41,7 +42,7 @@ Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
                    "Bundle variants to run (docs/bundle.md §7): fp32|fp16|int8|int4|auto or a variant name, "
                    "for all graph families or per family, e.g. llm=int4,flow=int8")
       ->default_val("fp32");
-  AddStreamCacheOption(cmd.app, &c.stream_cache);
+  args->stream_cache.AddTo(cmd.app);
   cmd.app
       ->add_option("--provider", c.providers,
                    "Execution providers in order of preference, e.g. webgpu,cpu (docs/gpu.md)")
@@ -82,6 +83,8 @@ Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
     config.max_body_bytes = static_cast<size_t>(args->max_body_mb * 1024 * 1024);
     config.api_keys = server::CollectApiKeys(args->keys, args->key_file, std::getenv("COSYVOICE_API_KEY"));
     config.quiet_requests = g->quiet;
+    config.stream_cache = args->stream_cache.precision;
+    config.max_stream_cache_mb = args->stream_cache.max_mb;
     config.Validate();
 
     COSY_LOG(kInfo) << "loading " << config.model_dir << " for " << config.ResolvedWorkers() << " workers"
@@ -92,6 +95,7 @@ Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
     model_config.runtime.providers = ParseProviderList(config.providers);
     model_config.precision = config.precision;
     model_config.stream_cache = config.stream_cache;
+    model_config.max_stream_cache_bytes = config.max_stream_cache_mb << 20;
     auto backend = server::LoadEngineBackend(model_config);
     auto store = config.data_dir.empty() ? server::NewMemoryVoiceStore(config.max_voices)
                                          : server::OpenSqliteVoiceStore(config.data_dir, config.max_voices);

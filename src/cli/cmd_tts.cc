@@ -28,7 +28,7 @@ struct TtsArgs {
   RequestFlags request;
   SynthesisFlags synthesis;
   RuntimeOptions runtime;
-  std::string stream_cache = "fp32";  // ModelConfig::stream_cache
+  StreamCacheOptions stream_cache;
 };
 
 std::string Fixed(double x, int digits) {
@@ -48,10 +48,11 @@ int RunTts(TtsArgs &a, const GlobalOptions &g) {
 
   // 1. Check everything before the model loads.
   const SynthesisSettings settings = ParseSynthesisFlags(a.synthesis);
-  if (a.stream_cache != "fp32" && !settings.stream)
-    throw Error(ErrorCode::kInvalidArgument, "--stream-cache applies with --stream only");
+  if (!a.stream_cache.IsDefault() && !settings.stream)
+    throw Error(ErrorCode::kInvalidArgument,
+                "--stream-cache and --max-stream-cache-mb apply with --stream only");
   ModelConfig model_config = a.runtime.ToModelConfig(a.model);
-  model_config.stream_cache = a.stream_cache;
+  a.stream_cache.ApplyTo(model_config);
   model_config.Validate();
   const BundleConfig bundle = BundleConfig::Load(a.model);
   CheckStreamModeFits(settings, bundle, a.model);
@@ -140,7 +141,7 @@ Command MakeTtsCommand(CLI::App &parent, const GlobalOptions &global) {
   args->request.AddTextStdin(cmd.app);
   args->synthesis.AddTo(cmd.app);
   args->runtime.AddTo(cmd.app);
-  AddStreamCacheOption(cmd.app, &args->stream_cache);
+  args->stream_cache.AddTo(cmd.app);
   cmd.app->footer(
       "Examples:\n"
       "  cosyvoice tts -m bundle --prompt-wav me.wav --prompt-text \"what me.wav says\" \"Hello!\" -o "

@@ -46,12 +46,23 @@ RuntimeConfig RuntimeOptions::ToConfig() const {
   return config;
 }
 
-void AddStreamCacheOption(CLI::App *app, std::string *stream_cache) {
-  app->add_option("--stream-cache", *stream_cache,
+void StreamCacheOptions::AddTo(CLI::App *app) {
+  app->add_option("--stream-cache", precision,
                   "How streaming (exact, fast) keeps the flow's keys/values: fp32, or fp16 (0.6x the memory; "
                   "docs/streaming.md §5.1)")
       ->default_val("fp32")
       ->type_name("fp32|fp16");
+  app->add_option("--max-stream-cache-mb", max_mb,
+                  "Most memory one stream's cache may hold (0: no limit); a longer segment finishes with the "
+                  "flow recomputed per chunk (docs/streaming.md §5.2)")
+      ->default_val(4096)
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30))
+      ->type_name("MiB");
+}
+
+void StreamCacheOptions::ApplyTo(ModelConfig &config) const {
+  config.stream_cache = precision;
+  config.max_stream_cache_bytes = max_mb << 20;
 }
 
 ModelConfig RuntimeOptions::ToModelConfig(const std::string &bundle_dir) const {

@@ -38,8 +38,15 @@ struct RuntimeOptions {
   ModelConfig ToModelConfig(const std::string &bundle_dir) const;
 };
 
-// --stream-cache (ModelConfig::stream_cache) on the commands that stream: tts, bench-stream, serve.
-void AddStreamCacheOption(CLI::App *app, std::string *stream_cache);
+// --stream-cache and --max-stream-cache-mb (ModelConfig::stream_cache, max_stream_cache_bytes) on the
+// commands that stream: tts, bench-stream, serve.
+struct StreamCacheOptions {
+  std::string precision = "fp32";
+  int64_t max_mb = 4096;
+  void AddTo(CLI::App *app);
+  bool IsDefault() const { return precision == "fp32" && max_mb == 4096; }
+  void ApplyTo(ModelConfig &config) const;
+};
 
 // A subcommand registers its flags on `app` and sets `run` to the code that executes it.
 // `run` returns the process exit code and may throw cosyvoice::Error (mapped by main).

@@ -23,6 +23,7 @@ void IncrementalFlow::Start(const std::vector<float> &spks, const FlowOptions &o
   for (auto &s : steps_) s.Reset(0);
   frames_ = 0;
   closed_ = false;
+  capacity_limit_ = INT64_MAX;
 }
 
 void IncrementalFlow::StartFrom(const IncrementalFlow &prompt) {
@@ -33,12 +34,33 @@ void IncrementalFlow::StartFrom(const IncrementalFlow &prompt) {
   for (size_t k = 0; k < steps_.size(); ++k) steps_[k].CopyFrom(prompt.steps_[k], prompt.frames_);
   frames_ = prompt.frames_;
   closed_ = prompt.closed_;
+  capacity_limit_ = INT64_MAX;
 }
 
 size_t IncrementalFlow::cache_bytes() const {
   size_t n = 0;
   for (const auto &s : steps_) n += s.bytes();
   return n + run_.bytes();
+}
+
+int64_t IncrementalFlow::FramesWithin(size_t bytes) const {
+  if (steps_.empty()) return 0;
+  // per frame: every step's keys/values, and for a float16 cache one step's float32 staging
+  size_t per_frame = 0, fixed = 0;
+  for (const auto &s : steps_) {
+    per_frame += s.kv_bytes_per_frame();
+    fixed += s.conv_bytes();
+  }
+  if (precision_ == StreamCachePrecision::kFloat16) per_frame += 2 * steps_.front().kv_bytes_per_frame();
+  return bytes > fixed ? static_cast<int64_t>((bytes - fixed) / per_frame) : 0;
+}
+
+void IncrementalFlow::Release() {
+  steps_.clear();
+  steps_.shrink_to_fit();
+  run_.Release();
+  frames_ = 0;
+  closed_ = true;  // nothing can be advanced until the next Start
 }
 
 std::vector<float> IncrementalFlow::Advance(const float *mu, const float *cond, int64_t s, bool final_call,
@@ -55,6 +77,7 @@ std::vector<float> IncrementalFlow::Advance(const float *mu, const float *cond, 
     throw Error(ErrorCode::kInvalidArgument,
                 "flow: a non-final advance must end on an attention chunk boundary");
   }
+  for (auto &step : steps_) step.Reserve(p + s, capacity_limit_);  // before the graph's own Reserve
   // batch-2 inputs: slot 0 conditional, slot 1 with mu, spks and cond zero (spec §6.3)
   const size_t plane = static_cast<size_t>(m * s);
   std::vector<float> mu2(2 * plane, 0.f), cond2(2 * plane, 0.f), x(plane), x2(2 * plane), v(2 * plane);

@@ -38,6 +38,12 @@ class IncrementalFlow {
   int64_t frames() const { return frames_; }
   bool closed() const { return closed_; }
   size_t cache_bytes() const;
+  // The most frames whose cache fits in `bytes` (after Start: the ODE steps are known); and from
+  // then on the cache grows geometrically up to that many frames only (ModelConfig::max_stream_cache_bytes).
+  int64_t FramesWithin(size_t bytes) const;
+  void LimitCapacity(int64_t frames) { capacity_limit_ = frames; }
+  // Frees the cache (the segment goes on without it); Start/StartFrom allocate it again.
+  void Release();
   const FlowOptions &options() const { return options_; }
   int64_t chunk() const { return config_.static_chunk_size; }
 
@@ -52,6 +58,7 @@ class IncrementalFlow {
   FlowChunkGraph::RunState run_;
   int64_t frames_ = 0;
   bool closed_ = false;
+  int64_t capacity_limit_ = INT64_MAX;
 };
 
 // Whole attention chunks of mel frames that depend on the voice only: mu at token t sees tokens up

@@ -89,6 +89,11 @@ void ModelConfig::Validate() const {
         ErrorCode::kInvalidArgument,
         "model config: stream_cache must be fp32 or fp16 (docs/streaming.md §5), got '" + stream_cache + "'");
   }
+  if (max_stream_cache_bytes < 0) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "model config: max_stream_cache_bytes must be 0 (no limit) or a size, got " +
+                    std::to_string(max_stream_cache_bytes));
+  }
 }
 
 Model::Impl::Impl(const ModelConfig &cfg) : config(cfg), bundle(BundleConfig::Load(cfg.model_dir)) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/log.h"
 #include "common/timer.h"
 #include "cosyvoice/error.h"
 #include "engine/finite_check.h"
@@ -52,7 +53,7 @@ SegmentRenderer::SegmentRenderer(const Model::Impl &model, const Voice &voice, c
   if (inc_ != nullptr) {
     const auto t0 = SteadyClock::now();
     inc_->StartSegment(voice, options.flow, cancel);
-    x_base_ = inc_->flow.frames();
+    x_base_ = flow_frames_ = inc_->flow.frames();
     stats_.seconds.flow += SecondsSince(t0);
   }
 }
@@ -88,21 +89,39 @@ void SegmentRenderer::RunReadyChunks() {
 // ---- the flow, incrementally -------------------------------------------------------------------
 
 void SegmentRenderer::AdvanceFlow(bool final) {
-  IncrementalFlow &flow = inc_->flow;
   const FlowConfig &f = model_.bundle.flow;
   const int64_t k = static_cast<int64_t>(input_.prompt_tokens.size());
   const int64_t n = static_cast<int64_t>(tokens_.size());
   // mu is final for the frames whose tokens' lookahead exists; all of them at the end
   const int64_t avail = f.token_mel_ratio * (final ? k + n : k + n - f.pre_lookahead);
-  const int64_t target = final ? avail : avail / flow.chunk() * flow.chunk();
-  if (target <= flow.frames()) return;
+  const int64_t target = final ? avail : avail / f.static_chunk_size * f.static_chunk_size;
+  const int64_t lo = flow_frames_;
+  if (target <= lo) return;
+  if (!recompute_flow_ && !CacheFits(target)) FallBackToRecompute();
   const auto t0 = SteadyClock::now();
+  const std::vector<float> x =
+      recompute_flow_ ? RecomputedFlowFrames(lo, target, final) : CachedFlowFrames(lo, target, final);
+  const int64_t m = f.mel_bins, s = target - lo;
+  const size_t old = x_.size();
+  x_.resize(old + static_cast<size_t>(m * s));
+  for (int64_t t = 0; t < s; ++t) {
+    for (int64_t c = 0; c < m; ++c)
+      x_[old + static_cast<size_t>(t * m + c)] = x[static_cast<size_t>(c * s + t)];
+  }
+  flow_frames_ = target;
+  stats_.seconds.flow += SecondsSince(t0);
+  if (!recompute_flow_)
+    stats_.stream_cache_bytes = std::max<uint64_t>(stats_.stream_cache_bytes, inc_->flow.cache_bytes());
+}
+
+std::vector<float> SegmentRenderer::CachedFlowFrames(int64_t lo, int64_t target, bool final) {
+  const FlowConfig &f = model_.bundle.flow;
   std::vector<int64_t> all(input_.prompt_tokens.begin(), input_.prompt_tokens.end());
   all.insert(all.end(), tokens_.begin(), tokens_.end());
   std::vector<float> emb(input_.embedding, input_.embedding + f.spk_embed_dim);
   const FlowEncoderGraph::Output enc = model_.flow_encoder->Run(all, emb);  // finalize form
   CheckFiniteOutput(enc.mu.data(), enc.mu.size(), "flow encoder (mu)");     // as FlowMatching::Run checks it
-  const int64_t lo = flow.frames(), s = target - lo, m = f.mel_bins;
+  const int64_t s = target - lo, m = f.mel_bins;
   std::vector<float> mu(static_cast<size_t>(m * s)), cond(static_cast<size_t>(m * s), 0.f);
   for (int64_t c = 0; c < m; ++c) {
     std::memcpy(&mu[static_cast<size_t>(c * s)], &enc.mu[static_cast<size_t>(c * enc.frames + lo)],
@@ -111,16 +130,51 @@ void SegmentRenderer::AdvanceFlow(bool final) {
       cond[static_cast<size_t>(c * s + t - lo)] = input_.prompt_mel[t * m + c];
     }
   }
-  const std::vector<float> x = flow.Advance(mu.data(), cond.data(), s, final, cancel_);
-  const size_t old = x_.size();
-  x_.resize(old + static_cast<size_t>(m * s));
-  for (int64_t t = 0; t < s; ++t) {
-    for (int64_t c = 0; c < m; ++c)
-      x_[old + static_cast<size_t>(t * m + c)] = x[static_cast<size_t>(c * s + t)];
-  }
-  stats_.seconds.flow += SecondsSince(t0);
   stats_.flow_frame_steps += s * options_.flow.n_timesteps;
-  stats_.stream_cache_bytes = std::max<uint64_t>(stats_.stream_cache_bytes, flow.cache_bytes());
+  return inc_->flow.Advance(mu.data(), cond.data(), s, final, cancel_);
+}
+
+// Frames before `target` (an attention chunk boundary, or the end) attend to no later frame under
+// the chunk mask, so one streaming-mask pass over everything gives them as the cache would (the
+// equality `exact` rests on, docs/streaming.md §2); the final pass keeps the mask too, as `fast`'s
+// final advance does. Frames of the prompt (before prompt_frames) are never vocoded: left zero.
+std::vector<float> SegmentRenderer::RecomputedFlowFrames(int64_t lo, int64_t target, bool final) {
+  input_.tokens = tokens_;
+  input_.finalize = final;
+  input_.streaming = true;
+  int64_t frames = 0;
+  FlowStats fs;
+  const std::vector<float> mel = model_.flow->Run(input_, options_.flow, &frames, &fs, cancel_);
+  stats_.flow_frame_steps += fs.frames * fs.steps;
+  const int64_t p = input_.prompt_frames, s = target - lo, m = model_.bundle.flow.mel_bins;
+  if (target - p > frames)
+    throw Error(ErrorCode::kRuntime, "streaming: recomputed flow ends before the chunk");
+  std::vector<float> x(static_cast<size_t>(m * s), 0.f);
+  for (int64_t c = 0; c < m; ++c) {
+    for (int64_t t = std::max(lo, p); t < target; ++t)
+      x[static_cast<size_t>(c * s + t - lo)] = mel[static_cast<size_t>(c * frames + t - p)];
+  }
+  return x;
+}
+
+bool SegmentRenderer::CacheFits(int64_t target) {
+  if (model_.config.max_stream_cache_bytes == 0) return true;
+  const size_t limit = static_cast<size_t>(model_.config.max_stream_cache_bytes);
+  const size_t prompt = inc_->prompt.cache_bytes();
+  const int64_t frames = prompt < limit ? inc_->flow.FramesWithin(limit - prompt) : 0;
+  inc_->flow.LimitCapacity(frames);
+  return target <= frames;
+}
+
+void SegmentRenderer::FallBackToRecompute() {
+  COSY_LOG(kWarning) << "streaming: the segment's cache would pass its limit of "
+                     << static_cast<double>(model_.config.max_stream_cache_bytes) / 1048576.0
+                     << " MiB (max_stream_cache) at " << flow_frames_
+                     << " mel frames; the rest of the segment recomputes the flow per chunk "
+                        "(docs/streaming.md §5.2)";
+  recompute_flow_ = true;
+  inc_->flow.Release();
+  ++stats_.stream_cache_fallbacks;
 }
 
 std::vector<float> SegmentRenderer::FlowFrames(int64_t from, int64_t to) const {
@@ -173,10 +227,8 @@ void SegmentRenderer::RunChunk(const StreamChunk &chunk) {
       return;
     }
     if (chunk.final) AdvanceFlow(true);
-    const int64_t to =
-        chunk.final ? inc_->flow.frames() : input_.prompt_frames + (chunk.offset + chunk.hop) * ratio;
-    if (to > inc_->flow.frames())
-      throw Error(ErrorCode::kRuntime, "streaming: chunk beyond the flow's frames");
+    const int64_t to = chunk.final ? flow_frames_ : input_.prompt_frames + (chunk.offset + chunk.hop) * ratio;
+    if (to > flow_frames_) throw Error(ErrorCode::kRuntime, "streaming: chunk beyond the flow's frames");
     Vocode(FlowFrames(from, to), to - from, chunk.final);
     return;
   }

@@ -59,6 +59,12 @@ class SegmentRenderer {
 
   // incremental modes
   void AdvanceFlow(bool final);  // the flow over every attention chunk whose tokens are all here
+  // x of absolute frames [lo, target), [mel_bins, target - lo]: from the cache, or (past
+  // ModelConfig::max_stream_cache_bytes) by one flow pass over the prompt and every token so far
+  std::vector<float> CachedFlowFrames(int64_t lo, int64_t target, bool final);
+  std::vector<float> RecomputedFlowFrames(int64_t lo, int64_t target, bool final);
+  bool CacheFits(int64_t target);  // and caps the cache's growth there
+  void FallBackToRecompute();
   std::vector<float> FlowFrames(int64_t from, int64_t to) const;  // x of absolute frames, [mel_bins, n]
   void Vocode(const std::vector<float> &mel, int64_t frames, bool final);
 
@@ -79,6 +85,8 @@ class SegmentRenderer {
   // incremental
   std::vector<float> x_;  // [frames since x_base_][mel_bins]: final x of the frames the flow did
   int64_t x_base_ = 0;
+  int64_t flow_frames_ = 0;      // absolute frames of x done
+  bool recompute_flow_ = false;  // the cache reached its limit: the rest recomputes the flow
 };
 
 // The bundle's streaming schedule (config.json "streaming" and "flow") for a stream mode: fast

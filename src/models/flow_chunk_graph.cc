@@ -37,9 +37,9 @@ void FlowStepCache::Reset(int64_t capacity) {
   }
 }
 
-void FlowStepCache::Reserve(int64_t capacity) {
+void FlowStepCache::Reserve(int64_t capacity, int64_t limit) {
   if (capacity <= capacity_) return;
-  const int64_t grown = std::max(capacity, capacity_ + capacity_ / 2);
+  const int64_t grown = std::max(capacity, std::min(limit, capacity_ + capacity_ / 2));
   for (auto &b : kv_) b.resize(static_cast<size_t>(grown * row_));  // keeps the rows so far
   for (auto &b : kv_half_) b.resize(static_cast<size_t>(grown * row_));
   capacity_ = grown;
@@ -69,9 +69,19 @@ void FlowStepCache::Commit(int64_t rows) {
 }
 
 size_t FlowStepCache::bytes() const {
-  size_t n = 0;
+  size_t n = conv_bytes();
   for (const auto &b : kv_) n += b.capacity() * sizeof(float);
   for (const auto &b : kv_half_) n += b.capacity() * sizeof(uint16_t);
+  return n;
+}
+
+size_t FlowStepCache::kv_bytes_per_frame() const {
+  const size_t element = precision_ == StreamCachePrecision::kFloat16 ? sizeof(uint16_t) : sizeof(float);
+  return static_cast<size_t>(2 * shape_.depth * row_) * element;
+}
+
+size_t FlowStepCache::conv_bytes() const {
+  size_t n = 0;
   for (const auto &c : conv_) n += c.size() * sizeof(float);
   return n;
 }
@@ -122,6 +132,11 @@ size_t FlowChunkGraph::RunState::bytes() const {
   return n;
 }
 
+void FlowChunkGraph::RunState::Release() {
+  staging_.clear();
+  staging_.shrink_to_fit();
+}
+
 void FlowChunkGraph::Run(RunState &state, int64_t frames, const float *x, const float *mu, const float *t,
                          const float *spks, const float *cond, int64_t attention_chunk, FlowStepCache &cache,
                          float *velocity) const {
@@ -154,8 +169,10 @@ void FlowChunkGraph::Run(RunState &state, int64_t frames, const float *x, const 
     float *buf = nullptr;
     if (half) {  // the past widened into float32 (one step's worth of staging, reused by every step)
       std::vector<float> &staging = state.staging_[k];
-      if (staging.size() < past_values + new_values) {  // grown as the cache grows, not doubled
-        staging.reserve(std::max(past_values + new_values, staging.size() + staging.size() / 2));
+      if (staging.size() < past_values + new_values) {  // grown as the cache grows, not past it
+        const size_t cache_values = static_cast<size_t>(cache.capacity() * b * d);
+        staging.reserve(
+            std::max(past_values + new_values, std::min(cache_values, staging.size() + staging.size() / 2)));
         staging.resize(past_values + new_values);
       }
       HalfToFloatN(cache.kv_half(k), staging.data(), past_values);

@@ -34,8 +34,9 @@ class FlowStepCache {
                 StreamCachePrecision precision = StreamCachePrecision::kFloat32);
   // Empties it (zero conv states: the convs' left padding) and makes room for `capacity` frames.
   void Reset(int64_t capacity);
-  // Makes room for `capacity` frames, keeping the contents (grows geometrically).
-  void Reserve(int64_t capacity);
+  // Makes room for `capacity` frames, keeping the contents (grows geometrically, but not past
+  // `limit` frames unless `capacity` itself is larger).
+  void Reserve(int64_t capacity, int64_t limit = INT64_MAX);
   // Becomes a copy of `other` (the prompt cache of a voice) with room for `capacity` frames.
   void CopyFrom(const FlowStepCache &other, int64_t capacity);
   int64_t frames() const { return frames_; }
@@ -52,7 +53,9 @@ class FlowStepCache {
   }  // written
   // After a run: `rows` new frames are in the cache and the written conv states become current.
   void Commit(int64_t rows);
-  size_t bytes() const;  // memory held (capacity, not just the frames used)
+  size_t bytes() const;               // memory held (capacity, not just the frames used)
+  size_t kv_bytes_per_frame() const;  // what each frame of capacity holds
+  size_t conv_bytes() const;          // the conv states (independent of the frames)
 
  private:
   FlowChunkShape shape_;
@@ -80,6 +83,7 @@ class FlowChunkGraph : public OnnxGraph {
     RunState &operator=(const RunState &) = delete;
 
     size_t bytes() const;  // the float16 staging held
+    void Release();        // frees the staging (the next run allocates it again)
 
    private:
     friend class FlowChunkGraph;

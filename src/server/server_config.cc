@@ -60,6 +60,9 @@ void ServerConfig::Validate() const {
   if (timeout_seconds <= 0) Invalid("--timeout must be positive (seconds)");
   if (stream_cache != "fp32" && stream_cache != "fp16")
     Invalid("--stream-cache must be fp32 or fp16 (docs/streaming.md §5), got '" + stream_cache + "'");
+  if (max_stream_cache_mb < 0 || max_stream_cache_mb > (int64_t{1} << 30))
+    Invalid("--max-stream-cache-mb must be 0 (no limit) .. 2^30 MiB, got " +
+            std::to_string(max_stream_cache_mb));
   if (stream_mode != "exact" && stream_mode != "fast" && stream_mode != "recompute")
     Invalid("--stream-mode must be exact, fast or recompute (docs/streaming.md), got '" + stream_mode + "'");
   if (max_text_sessions < 1 || max_text_sessions > 10000)

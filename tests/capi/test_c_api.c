@@ -186,7 +186,8 @@ static void CaseBasics(void) {
         !p.has_min_tokens);
   cosyvoice_model_params m = cosyvoice_model_default_params();
   CHECK(m.struct_size == sizeof(m) && m.graph_optimization == COSYVOICE_GRAPH_OPT_ALL &&
-        m.providers == NULL && m.precision == NULL && m.provider_options == NULL && m.stream_cache == NULL);
+        m.providers == NULL && m.precision == NULL && m.provider_options == NULL && m.stream_cache == NULL &&
+        m.max_stream_cache_mb == 4096);
   cosyvoice_request r = cosyvoice_request_default();
   CHECK(r.struct_size == sizeof(r) && r.mode == COSYVOICE_MODE_ZERO_SHOT && r.voice == NULL);
 
@@ -570,6 +571,10 @@ static void CaseErrors(void) {
   mp.stream_cache = "fp8";
   CHECK_FAILS(cosyvoice_model_load(g_bundle, &mp, &model), COSYVOICE_ERROR_INVALID_ARGUMENT,
               "stream_cache must be fp32 or fp16");
+  mp = cosyvoice_model_default_params();
+  mp.max_stream_cache_mb = -1;
+  CHECK_FAILS(cosyvoice_model_load(g_bundle, &mp, &model), COSYVOICE_ERROR_INVALID_ARGUMENT,
+              "cosyvoice_model_params.max_stream_cache_mb must be 0 (no limit) .. 2^30 MiB, got -1");
   mp = cosyvoice_model_default_params();
   mp.provider_options = "webgpu.preferredLayout";
   CHECK_FAILS(cosyvoice_model_load(g_bundle, &mp, &model), COSYVOICE_ERROR_INVALID_ARGUMENT,

@@ -899,5 +899,66 @@ TEST_F(EngineGolden, StreamCacheInFloat16EqualsTheReference) {
             0.65 * static_cast<double>(st32.stream_cache_bytes));
 }
 
+// ModelConfig::max_stream_cache_bytes: a segment whose cache would pass the limit finishes with the
+// flow recomputed per chunk (the streaming-mask pass that `exact`'s equality with `recompute` rests
+// on), keeping the vocoder's window - the audio stays within the reference's waveform bound, chunk
+// for chunk the same schedule. Half the uncapped peak switches mid-segment (some chunks came from
+// the cache); one byte switches before the first chunk.
+TEST_F(EngineGolden, StreamCacheLimitFinishesTheSegmentByRecomputation) {
+  ModelConfig negative = engine_->config;
+  negative.max_stream_cache_bytes = -1;
+  EXPECT_COSY_ERROR(Model::Load(negative), ErrorCode::kInvalidArgument,
+                    "model config: max_stream_cache_bytes must be 0 (no limit) or a size, got -1");
+  int cases = 0;
+  for (const json &c : (*manifest_)["cases"]) {
+    if (c["name"] != "zero_shot_stream" && c["name"] != "zero_shot_stream_fast") continue;
+    const json cj = ReadJson(CaseDir(c) / "case.json");
+    const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
+    Audio source;
+    const SynthesisRequest r = RequestOf(c, cj, voice, source);
+    SynthesisOptions options = OptionsOf(cj);
+    options.stream_mode = c["name"] == "zero_shot_stream" ? StreamMode::kExact : StreamMode::kFast;
+    auto run = [&](const std::shared_ptr<const Model> &m, SynthesisStats &st, std::vector<size_t> &chunks) {
+      Session session(m);
+      return session
+          .Synthesize(
+              r, options,
+              [&](const AudioChunk &ch) {
+                chunks.push_back(ch.num_samples);
+                return true;
+              },
+              &st)
+          .samples;
+    };
+    SynthesisStats uncapped;
+    std::vector<size_t> uncapped_chunks;
+    const std::vector<float> full = run(*model_, uncapped, uncapped_chunks);
+    ASSERT_EQ(uncapped.stream_cache_fallbacks, 0);
+    ASSERT_GT(uncapped.stream_cache_bytes, 0u);
+    const auto golden = Load<float>(CaseDir(c) / "wav.npy");
+    const double bound = Bound("waveform_from_flow", cj["magnitude_peak"].get<double>());
+    for (const int64_t limit : {static_cast<int64_t>(uncapped.stream_cache_bytes) / 2, int64_t{1}}) {
+      const std::string what = c["name"].get<std::string>() + " limit " + std::to_string(limit);
+      ModelConfig config = engine_->config;
+      config.max_stream_cache_bytes = limit;
+      SynthesisStats st;
+      std::vector<size_t> chunks;
+      const std::vector<float> capped = run(Model::Load(config), st, chunks);
+      EXPECT_EQ(st.stream_cache_fallbacks, 1) << what;
+      EXPECT_LE(st.stream_cache_bytes, static_cast<uint64_t>(limit)) << what;
+      if (limit > 1) {
+        EXPECT_GT(st.stream_cache_bytes, 0u) << what << ": no chunk came from the cache";
+      }
+      EXPECT_GT(st.flow_frame_steps, uncapped.flow_frame_steps) << what << ": recomputation does more work";
+      EXPECT_EQ(chunks, uncapped_chunks) << what;
+      const Diff d = Compare(capped, golden);
+      Report("stream cache limit vs reference", what, d);
+      EXPECT_LE(d.max_abs, bound) << what;
+    }
+    ++cases;
+  }
+  EXPECT_EQ(cases, 2);
+}
+
 }  // namespace
 }  // namespace cosyvoice
