@@ -45,14 +45,20 @@ size_t IncrementalFlow::cache_bytes() const {
 
 int64_t IncrementalFlow::FramesWithin(size_t bytes) const {
   if (steps_.empty()) return 0;
-  // per frame: every step's keys/values, and for a float16 cache one step's float32 staging
-  size_t per_frame = 0, fixed = 0;
-  for (const auto &s : steps_) {
-    per_frame += s.kv_bytes_per_frame();
-    fixed += s.conv_bytes();
-  }
-  if (precision_ == StreamCachePrecision::kFloat16) per_frame += 2 * steps_.front().kv_bytes_per_frame();
+  size_t fixed = 0;
+  for (const auto &s : steps_) fixed += s.conv_bytes();
+  const size_t per_frame =
+      StreamCacheBytesPerFrame(graph_.shape(), precision_, static_cast<int>(steps_.size()));
   return bytes > fixed ? static_cast<int64_t>((bytes - fixed) / per_frame) : 0;
+}
+
+size_t StreamCacheBytesPerFrame(const FlowChunkShape &shape, StreamCachePrecision precision,
+                                int n_timesteps) {
+  const size_t values =
+      static_cast<size_t>(2 * shape.depth) * 2 * static_cast<size_t>(shape.dim);  // K, V x CFG 2
+  const size_t element = precision == StreamCachePrecision::kFloat16 ? sizeof(uint16_t) : sizeof(float);
+  const size_t staging = precision == StreamCachePrecision::kFloat16 ? values * sizeof(float) : 0;
+  return static_cast<size_t>(n_timesteps) * values * element + staging;
 }
 
 void IncrementalFlow::Release() {

@@ -61,6 +61,10 @@ class IncrementalFlow {
   int64_t capacity_limit_ = INT64_MAX;
 };
 
+// Bytes a streaming cache holds per mel frame: every ODE step's keys/values (the CFG batch of 2),
+// and for a float16 cache one step's float32 staging (docs/streaming.md §5).
+size_t StreamCacheBytesPerFrame(const FlowChunkShape &shape, StreamCachePrecision precision, int n_timesteps);
+
 // Whole attention chunks of mel frames that depend on the voice only: mu at token t sees tokens up
 // to t + pre_lookahead, so frames below ratio * (K - pre_lookahead) are prompt-only.
 int64_t PromptCacheFrames(int64_t prompt_tokens, const FlowConfig &config);

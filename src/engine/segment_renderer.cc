@@ -52,7 +52,8 @@ SegmentRenderer::SegmentRenderer(const Model::Impl &model, const Voice &voice, c
   }
   if (inc_ != nullptr) {
     const auto t0 = SteadyClock::now();
-    inc_->StartSegment(voice, options.flow, cancel);
+    if (!inc_->StartSegment(voice, options.flow, model.config.max_stream_cache_bytes, cancel))
+      FallBackToRecompute();  // the voice's prompt cache alone would pass the limit
     x_base_ = flow_frames_ = inc_->flow.frames();
     stats_.seconds.flow += SecondsSince(t0);
   }
@@ -139,6 +140,9 @@ std::vector<float> SegmentRenderer::CachedFlowFrames(int64_t lo, int64_t target,
 // equality `exact` rests on, docs/streaming.md §2); the final pass keeps the mask too, as `fast`'s
 // final advance does. Frames of the prompt (before prompt_frames) are never vocoded: left zero.
 std::vector<float> SegmentRenderer::RecomputedFlowFrames(int64_t lo, int64_t target, bool final) {
+  const int64_t p = input_.prompt_frames, s = target - lo, m = model_.bundle.flow.mel_bins;
+  std::vector<float> x(static_cast<size_t>(m * s), 0.f);
+  if (target <= p) return x;  // prompt frames only (a segment that recomputes from its start)
   input_.tokens = tokens_;
   input_.finalize = final;
   input_.streaming = true;
@@ -146,10 +150,8 @@ std::vector<float> SegmentRenderer::RecomputedFlowFrames(int64_t lo, int64_t tar
   FlowStats fs;
   const std::vector<float> mel = model_.flow->Run(input_, options_.flow, &frames, &fs, cancel_);
   stats_.flow_frame_steps += fs.frames * fs.steps;
-  const int64_t p = input_.prompt_frames, s = target - lo, m = model_.bundle.flow.mel_bins;
   if (target - p > frames)
     throw Error(ErrorCode::kRuntime, "streaming: recomputed flow ends before the chunk");
-  std::vector<float> x(static_cast<size_t>(m * s), 0.f);
   for (int64_t c = 0; c < m; ++c) {
     for (int64_t t = std::max(lo, p); t < target; ++t)
       x[static_cast<size_t>(c * s + t - lo)] = mel[static_cast<size_t>(c * frames + t - p)];

@@ -40,10 +40,19 @@ StreamingState::StreamingState(const Model::Impl &m)
       prompt(ChunkGraph(m), m.flow_noise, m.bundle.flow, m.stream_cache),
       vocoder(*m.hift_f0, *m.hift_generator, *m.vocoder, m.bundle.hift, m.bundle.flow.mel_bins) {}
 
-double StreamingState::StartSegment(const Voice &voice, const FlowOptions &options,
-                                    const CancelToken &cancel) {
+bool StreamingState::StartSegment(const Voice &voice, const FlowOptions &options, int64_t max_cache_bytes,
+                                  const CancelToken &cancel) {
+  vocoder.Start();
+  const int64_t p0 = PromptCacheFrames(static_cast<int64_t>(voice.speech_tokens.size()), model.bundle.flow);
+  const size_t per_frame =
+      StreamCacheBytesPerFrame(ChunkGraph(model).shape(), model.stream_cache, options.n_timesteps);
+  if (max_cache_bytes > 0 && 2 * static_cast<size_t>(p0) * per_frame > static_cast<size_t>(max_cache_bytes)) {
+    prompt.Release();  // the voice's cache and the segment's copy of it: over the limit already
+    prompt_key = 0;
+    flow.Release();
+    return false;
+  }
   const uint64_t key = PromptCacheKey(voice, options);
-  double seconds = 0;
   if (key != prompt_key) {
     const auto t0 = SteadyClock::now();
     prompt_key = 0;
@@ -53,7 +62,6 @@ double StreamingState::StartSegment(const Voice &voice, const FlowOptions &optio
     CheckFiniteOutput(enc.mu.data(), enc.mu.size(), "flow encoder (mu)");  // as FlowMatching::Run does
     CheckFiniteOutput(enc.spks.data(), enc.spks.size(), "flow encoder (speaker projection)");
     prompt.Start(enc.spks, options);
-    const int64_t p0 = PromptCacheFrames(static_cast<int64_t>(tokens.size()), f);
     if (p0 > 0) {
       // mu of the voice-only frames (the finalize form's zero lookahead does not reach them) and
       // cond = the prompt mel there
@@ -67,13 +75,11 @@ double StreamingState::StartSegment(const Voice &voice, const FlowOptions &optio
       prompt.Advance(mu.data(), cond.data(), p0, false, cancel);
     }
     prompt_key = key;
-    seconds = SecondsSince(t0);
     COSY_LOG(kDebug) << "streaming prompt cache: " << p0 << " frames, " << prompt.cache_bytes() / 1048576
-                     << " MiB, " << seconds << " s";
+                     << " MiB, " << SecondsSince(t0) << " s";
   }
   flow.StartFrom(prompt);
-  vocoder.Start();
-  return seconds;
+  return true;
 }
 
 }  // namespace cosyvoice

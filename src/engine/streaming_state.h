@@ -18,8 +18,11 @@ struct StreamingState {
   explicit StreamingState(const Model::Impl &model);
 
   // Starts `flow` for a segment in `voice` from the prompt cache, building the cache first when the
-  // voice or the flow options changed. Returns the seconds spent building (0 when cached).
-  double StartSegment(const Voice &voice, const FlowOptions &options, const CancelToken &cancel);
+  // voice or the flow options changed, and starts the vocoder. When the prompt cache and the
+  // segment's copy of it would not fit in `max_cache_bytes` (0: no limit), nothing is cached (the
+  // caches are freed, `flow` holds no frames) and it returns false: the segment recomputes its flow.
+  bool StartSegment(const Voice &voice, const FlowOptions &options, int64_t max_cache_bytes,
+                    const CancelToken &cancel);
 
   const Model::Impl &model;
   IncrementalFlow flow;

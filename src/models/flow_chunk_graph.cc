@@ -75,11 +75,6 @@ size_t FlowStepCache::bytes() const {
   return n;
 }
 
-size_t FlowStepCache::kv_bytes_per_frame() const {
-  const size_t element = precision_ == StreamCachePrecision::kFloat16 ? sizeof(uint16_t) : sizeof(float);
-  return static_cast<size_t>(2 * shape_.depth * row_) * element;
-}
-
 size_t FlowStepCache::conv_bytes() const {
   size_t n = 0;
   for (const auto &c : conv_) n += c.size() * sizeof(float);

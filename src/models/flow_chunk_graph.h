@@ -53,9 +53,8 @@ class FlowStepCache {
   }  // written
   // After a run: `rows` new frames are in the cache and the written conv states become current.
   void Commit(int64_t rows);
-  size_t bytes() const;               // memory held (capacity, not just the frames used)
-  size_t kv_bytes_per_frame() const;  // what each frame of capacity holds
-  size_t conv_bytes() const;          // the conv states (independent of the frames)
+  size_t bytes() const;       // memory held (capacity, not just the frames used)
+  size_t conv_bytes() const;  // the conv states (independent of the frames)
 
  private:
   FlowChunkShape shape_;
