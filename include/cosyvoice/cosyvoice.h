@@ -41,6 +41,9 @@
 
 namespace cosyvoice {
 
+// ModelConfig::max_stream_cache_bytes's default (4 GiB), also the CLI's and the C API's.
+inline constexpr int64_t kDefaultMaxStreamCacheBytes = int64_t{4} << 30;
+
 // Load-time configuration of a Model.
 //
 // `runtime.intra_op_threads` and `runtime.inter_op_threads` size the ONNX Runtime thread pool that
@@ -75,7 +78,7 @@ struct ModelConfig {
   // `recompute` does (the same audio as `exact` within float32 parity, more work per chunk), with
   // one warning. The default 4 GiB holds about 19 s of one segment at full size in fp32 (35 s in
   // fp16) after a 3 s prompt. CLI --max-stream-cache-mb; docs/streaming.md §5.2.
-  int64_t max_stream_cache_bytes = int64_t{4} << 30;
+  int64_t max_stream_cache_bytes = kDefaultMaxStreamCacheBytes;
   void Validate() const;  // throws Error(kInvalidArgument) naming the field
 };
 

@@ -108,7 +108,7 @@ cosyvoice_model_params cosyvoice_model_default_params(void) {
   p.precision = nullptr;         // "fp32"
   p.provider_options = nullptr;  // none
   p.stream_cache = nullptr;      // "fp32"
-  p.max_stream_cache_mb = cosyvoice::ModelConfig{}.max_stream_cache_bytes >> 20;
+  p.max_stream_cache_mb = cosyvoice::kDefaultMaxStreamCacheBytes >> 20;
   p.verify_checksums = cosyvoice::ModelConfig{}.verify_checksums;  // on, as in C++ (docs/bundle.md §4.1)
   try {
     const cosyvoice::RuntimeConfig runtime;  // the defaults, from their one definition

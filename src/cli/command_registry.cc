@@ -55,7 +55,7 @@ void StreamCacheOptions::AddTo(CLI::App *app) {
   app->add_option("--max-stream-cache-mb", max_mb,
                   "Most memory one stream's cache may hold (0: no limit); a longer segment finishes with the "
                   "flow recomputed per chunk (docs/streaming.md §5.2)")
-      ->default_val(4096)
+      ->default_val(kDefaultMaxStreamCacheBytes >> 20)
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 30))
       ->type_name("MiB");
 }

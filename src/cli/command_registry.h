@@ -42,9 +42,9 @@ struct RuntimeOptions {
 // commands that stream: tts, bench-stream, serve.
 struct StreamCacheOptions {
   std::string precision = "fp32";
-  int64_t max_mb = 4096;
+  int64_t max_mb = kDefaultMaxStreamCacheBytes >> 20;
   void AddTo(CLI::App *app);
-  bool IsDefault() const { return precision == "fp32" && max_mb == 4096; }
+  bool IsDefault() const { return precision == "fp32" && max_mb == kDefaultMaxStreamCacheBytes >> 20; }
   void ApplyTo(ModelConfig &config) const;
 };
 

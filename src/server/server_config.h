@@ -4,22 +4,25 @@
 #include <string>
 #include <vector>
 
+#include "cosyvoice/cosyvoice.h"
+
 namespace cosyvoice::server {
 
 struct ServerConfig {
-  std::string model_dir;               // the bundle
-  std::string host = "127.0.0.1";      // loopback unless asked otherwise
-  int port = 7860;                     // the official web UI's port
-  std::string data_dir;                // voice library (SQLite); empty: voices live in memory only
-  std::vector<std::string> api_keys;   // empty: no authentication (loopback only)
-  int workers = 0;                     // 0: from the core count (DefaultWorkers)
-  int threads = 0;                     // ONNX Runtime intra-op threads per worker; 0: cores / workers
-  int queue = -1;                      // jobs that may wait for a worker; -1: 4 x workers
-  std::string stream_cache = "fp32";   // ModelConfig::stream_cache
-  int64_t max_stream_cache_mb = 4096;  // ModelConfig::max_stream_cache_bytes, per worker (0: no limit)
-  std::string precision = "fp32";      // ModelConfig::precision: the bundle variants to run
-  std::string providers = "cpu";       // execution providers in order of preference, comma-separated
-  std::string stream_mode = "exact";   // streamed requests that name none: exact | fast | recompute
+  std::string model_dir;              // the bundle
+  std::string host = "127.0.0.1";     // loopback unless asked otherwise
+  int port = 7860;                    // the official web UI's port
+  std::string data_dir;               // voice library (SQLite); empty: voices live in memory only
+  std::vector<std::string> api_keys;  // empty: no authentication (loopback only)
+  int workers = 0;                    // 0: from the core count (DefaultWorkers)
+  int threads = 0;                    // ONNX Runtime intra-op threads per worker; 0: cores / workers
+  int queue = -1;                     // jobs that may wait for a worker; -1: 4 x workers
+  std::string stream_cache = "fp32";  // ModelConfig::stream_cache
+  int64_t max_stream_cache_mb =
+      kDefaultMaxStreamCacheBytes >> 20;  // ModelConfig::max_stream_cache_bytes, per worker (0: no limit)
+  std::string precision = "fp32";         // ModelConfig::precision: the bundle variants to run
+  std::string providers = "cpu";          // execution providers in order of preference, comma-separated
+  std::string stream_mode = "exact";      // streamed requests that name none: exact | fast | recompute
 
   // Limits (each answered with a clear 4xx before any expensive work).
   size_t max_body_bytes = 32u << 20;   // whole request (a 30 s 48 kHz stereo float WAV is 11.5 MB)
