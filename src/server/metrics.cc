@@ -62,7 +62,7 @@ void Metrics::CountRequest(const std::string &route, int status) {
 }
 
 void Metrics::ObserveSynthesis(double first_audio_seconds, double total_seconds, double audio_seconds,
-                               double tokens_per_second, int64_t speech_tokens) {
+                               double tokens_per_second, int64_t speech_tokens, int stream_cache_fallbacks) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (first_audio_seconds > 0) first_audio_.Observe(first_audio_seconds);
   total_.Observe(total_seconds);
@@ -70,6 +70,8 @@ void Metrics::ObserveSynthesis(double first_audio_seconds, double total_seconds,
   if (tokens_per_second > 0) tokens_per_second_.Observe(tokens_per_second);
   audio_seconds_total_ += audio_seconds;
   speech_tokens_total_ += static_cast<uint64_t>(speech_tokens > 0 ? speech_tokens : 0);
+  stream_cache_fallbacks_total_ +=
+      static_cast<uint64_t>(stream_cache_fallbacks > 0 ? stream_cache_fallbacks : 0);
 }
 
 void Metrics::CountRejected(const std::string &reason) {
@@ -111,6 +113,9 @@ std::string Metrics::Render(const Gauges &g) const {
   out += "cosyvoice_audio_seconds_total " + Num(audio_seconds_total_) + "\n";
   Header(out, "cosyvoice_speech_tokens_total", "counter", "Speech tokens generated.");
   out += "cosyvoice_speech_tokens_total " + std::to_string(speech_tokens_total_) + "\n";
+  Header(out, "cosyvoice_stream_cache_fallbacks_total", "counter",
+         "Streamed segments whose cache reached --max-stream-cache-mb and finished by recomputation.");
+  out += "cosyvoice_stream_cache_fallbacks_total " + std::to_string(stream_cache_fallbacks_total_) + "\n";
   return out;
 }
 

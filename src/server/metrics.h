@@ -34,8 +34,9 @@ class Metrics {
   // One finished request: `route` is the route pattern (bounded label set), not the raw path.
   void CountRequest(const std::string &route, int status);
   // One finished synthesis.
+  // `stream_cache_fallbacks`: segments that reached --max-stream-cache-mb (SynthesisStats).
   void ObserveSynthesis(double first_audio_seconds, double total_seconds, double audio_seconds,
-                        double tokens_per_second, int64_t speech_tokens);
+                        double tokens_per_second, int64_t speech_tokens, int stream_cache_fallbacks);
   void CountRejected(const std::string &reason);  // queue_full, deadline, disconnect, shutdown
 
   struct Gauges {
@@ -51,6 +52,7 @@ class Metrics {
   Histogram first_audio_, total_, rtf_, tokens_per_second_;
   double audio_seconds_total_ = 0;
   uint64_t speech_tokens_total_ = 0;
+  uint64_t stream_cache_fallbacks_total_ = 0;
 };
 
 }  // namespace cosyvoice::server

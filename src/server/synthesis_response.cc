@@ -102,7 +102,7 @@ class AudioStream {
       const SynthesisStats st = job_->stats();
       const double total = std::chrono::duration<double>(Clock::now() - call_->start).count();
       state_.metrics.ObserveSynthesis(job_->first_audio_seconds(), total, call_->audio_seconds,
-                                      st.tokens_per_second(), st.speech_tokens);
+                                      st.tokens_per_second(), st.speech_tokens, st.stream_cache_fallbacks);
     } else {
       call_->status = aborted_ ? abort_status_ : 499;
     }

@@ -381,6 +381,7 @@ const client = new OpenAI({{ baseURL: '{self.url}/v1', apiKey: 'sk-local', maxRe
         self.assertGreater(m["cosyvoice_rtf_count"], 0)
         self.assertGreater(m["cosyvoice_speech_tokens_total"], 0)
         self.assertGreater(m["cosyvoice_audio_seconds_total"], 0)
+        self.assertEqual(m["cosyvoice_stream_cache_fallbacks_total"], 0)  # 4 GiB: never reached here
 
     def test_request_log_line(self):
         speech(self.url, {"input": "Hi.", "voice": "front", "response_format": "pcm", "max_tokens": 20},
@@ -438,6 +439,29 @@ class Auth(unittest.TestCase):
         self.assertEqual(out.returncode, 2)
         for hint in ("--api-key", "--api-key-file", "COSYVOICE_API_KEY", "127.0.0.1"):
             self.assertIn(hint, out.stderr)
+
+
+class StreamCacheLimit(unittest.TestCase):
+    """--max-stream-cache-mb (docs/streaming.md §5.2): a streamed segment whose cache would pass it
+    finishes with its flow recomputed - the whole audio, one warning in the log, counted in /metrics.
+    The tiny model's 60-token fast stream holds about 5 MB, so 1 MiB is passed."""
+
+    def test_a_segment_past_the_limit_completes_and_is_counted(self):
+        server = Server(CLI, BUNDLE, "--workers", "1", "--max-stream-cache-mb", "1")
+        try:
+            status, _, _ = curl_json("-F", "name=v", "-F", "transcript=Front center.", "-F", f"audio=@{PROMPT}",
+                                     server.url + "/v1/audio/voices")
+            self.assertEqual(status, 201)
+            status, _, body = speech(server.url, {"input": LONG_TEXT, "voice": "v", "response_format": "pcm",
+                                                  "min_tokens": 60, "max_tokens": 60, "seed": 5,
+                                                  "stream_mode": "fast"})
+            self.assertEqual(status, 200, body[:300])
+            self.assertEqual(len(body), 2 * 60 * SPT)
+            self.assertGreaterEqual(metrics(server.url)["cosyvoice_stream_cache_fallbacks_total"], 1)
+            time.sleep(0.2)
+            self.assertIn("max_stream_cache", server.output())
+        finally:
+            self.assertEqual(server.stop(), 0)
 
 
 class Limits(unittest.TestCase):
