@@ -135,6 +135,19 @@ std::vector<float> SegmentRenderer::CachedFlowFrames(int64_t lo, int64_t target,
   return inc_->flow.Advance(mu.data(), cond.data(), s, final, cancel_);
 }
 
+// One flow pass over the prompt and the first `num_tokens` tokens (its work counted; its time is the
+// caller's to count): returns the generated frames' mel [mel_bins, *frames].
+std::vector<float> SegmentRenderer::FlowPass(size_t num_tokens, bool finalize, bool streaming,
+                                             int64_t *frames) {
+  input_.tokens.assign(tokens_.begin(), tokens_.begin() + static_cast<std::ptrdiff_t>(num_tokens));
+  input_.finalize = finalize;
+  input_.streaming = streaming;
+  FlowStats fs;
+  std::vector<float> mel = model_.flow->Run(input_, options_.flow, frames, &fs, cancel_);
+  stats_.flow_frame_steps += fs.frames * fs.steps;
+  return mel;
+}
+
 // Frames before `target` (an attention chunk boundary, or the end) attend to no later frame under
 // the chunk mask, so one streaming-mask pass over everything gives them as the cache would (the
 // equality `exact` rests on, docs/streaming.md §2); the final pass keeps the mask too, as `fast`'s
@@ -143,13 +156,8 @@ std::vector<float> SegmentRenderer::RecomputedFlowFrames(int64_t lo, int64_t tar
   const int64_t p = input_.prompt_frames, s = target - lo, m = model_.bundle.flow.mel_bins;
   std::vector<float> x(static_cast<size_t>(m * s), 0.f);
   if (target <= p) return x;  // prompt frames only (a segment that recomputes from its start)
-  input_.tokens = tokens_;
-  input_.finalize = final;
-  input_.streaming = true;
   int64_t frames = 0;
-  FlowStats fs;
-  const std::vector<float> mel = model_.flow->Run(input_, options_.flow, &frames, &fs, cancel_);
-  stats_.flow_frame_steps += fs.frames * fs.steps;
+  const std::vector<float> mel = FlowPass(tokens_.size(), final, /*streaming=*/true, &frames);
   if (target - p > frames)
     throw Error(ErrorCode::kRuntime, "streaming: recomputed flow ends before the chunk");
   for (int64_t c = 0; c < m; ++c) {
@@ -211,14 +219,10 @@ void SegmentRenderer::RunChunk(const StreamChunk &chunk) {
     if (chunk.final && options_.stream_mode == StreamMode::kExact) {
       // upstream's final chunk: full attention over everything, so nothing cached applies
       const auto t0 = SteadyClock::now();
-      input_.tokens = tokens_;
-      input_.finalize = true;
-      input_.streaming = false;
       int64_t frames = 0;
-      FlowStats fs;
-      const std::vector<float> mel = model_.flow->Run(input_, options_.flow, &frames, &fs, cancel_);
+      const std::vector<float> mel =
+          FlowPass(tokens_.size(), /*finalize=*/true, /*streaming=*/false, &frames);
       stats_.seconds.flow += SecondsSince(t0);
-      stats_.flow_frame_steps += fs.frames * fs.steps;
       const int64_t skip = chunk.offset * ratio, n = frames - skip, m = model_.bundle.flow.mel_bins;
       std::vector<float> tail(static_cast<size_t>(m * n));
       for (int64_t c = 0; c < m; ++c) {
@@ -235,14 +239,11 @@ void SegmentRenderer::RunChunk(const StreamChunk &chunk) {
     return;
   }
   auto t0 = SteadyClock::now();
-  input_.tokens.assign(tokens_.begin(), tokens_.begin() + chunk.end);
-  input_.finalize = chunk.final;
-  input_.streaming = !chunk.final;  // upstream's last chunk runs with full attention
   int64_t frames = 0;
-  FlowStats fs;
-  const std::vector<float> mel = model_.flow->Run(input_, options_.flow, &frames, &fs, cancel_);
+  // upstream's last chunk runs with full attention
+  const std::vector<float> mel =
+      FlowPass(static_cast<size_t>(chunk.end), chunk.final, /*streaming=*/!chunk.final, &frames);
   stats_.seconds.flow += SecondsSince(t0);
-  stats_.flow_frame_steps += fs.frames * fs.steps;
   AppendMel(mel, frames, static_cast<int64_t>(chunk.offset) * ratio);
 
   cancel_.Check();
@@ -269,15 +270,10 @@ void SegmentRenderer::AppendMel(const std::vector<float> &mel, int64_t frames, i
 }
 
 void SegmentRenderer::RenderOffline() {
-  input_.tokens = tokens_;
-  input_.finalize = true;
-  input_.streaming = false;
   auto t0 = SteadyClock::now();
   int64_t frames = 0;
-  FlowStats fs;
-  std::vector<float> mel = model_.flow->Run(input_, options_.flow, &frames, &fs, cancel_);
+  std::vector<float> mel = FlowPass(tokens_.size(), /*finalize=*/true, /*streaming=*/false, &frames);
   stats_.seconds.flow += SecondsSince(t0);
-  stats_.flow_frame_steps += fs.frames * fs.steps;
   if (options_.speed != 1.0f) {  // upstream: F.interpolate(mel, size=int(frames / speed), mode='linear')
     const int64_t n = static_cast<int64_t>(static_cast<float>(frames) / options_.speed);
     mel = ResampleMelLinear(mel, model_.bundle.flow.mel_bins, frames, n);

@@ -53,6 +53,7 @@ class SegmentRenderer {
   void RunReadyChunks();
   void RunChunk(const StreamChunk &chunk);
   void RenderOffline();
+  std::vector<float> FlowPass(size_t num_tokens, bool finalize, bool streaming, int64_t *frames);
   void VocodeOffline(const std::vector<float> &mel, int64_t frames);
   // Appends frames [from_frame, frames) of a [mel_bins, frames] flow output to the accumulated mel.
   void AppendMel(const std::vector<float> &mel, int64_t frames, int64_t from_frame);

@@ -109,6 +109,16 @@ class EngineGolden : public ::testing::Test {
   static Mode ModeOf(const json &c) { return ParseMode(c["mode"].get<std::string>()); }
   // The request of case `c` (its case.json `cj`) on `voice`; a voice conversion case's source
   // recording is read into `source`, which the request points at.
+  // The golden case `c` synthesized offline or streamed as it says, with `model`: its samples.
+  static std::vector<float> CaseSamples(const std::shared_ptr<const Model> &model, const json &c) {
+    const json cj = ReadJson(CaseDir(c) / "case.json");
+    const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
+    Audio source;
+    const SynthesisRequest r = RequestOf(c, cj, voice, source);
+    Session session(model);
+    return session.Synthesize(r, OptionsOf(cj)).samples;
+  }
+
   static SynthesisRequest RequestOf(const json &c, const json &cj, const Voice &voice, Audio &source) {
     SynthesisRequest r;
     r.mode = ModeOf(cj);
@@ -431,17 +441,10 @@ TEST_F(EngineGolden, OptimizedGraphsAreBitIdenticalAndOnlyUsedOnTheirTarget) {
 
   for (const json &cs : (*manifest_)["cases"]) {
     if (cs.value("bistream", false)) continue;  // text-in streaming: TextStreamEqualsTheReference
-    const json cj = ReadJson(CaseDir(cs) / "case.json");
-    const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
-    Audio source;
-    const SynthesisRequest r = RequestOf(cs, cj, voice, source);
-    auto run = [&](const std::shared_ptr<const Model> &m) {
-      Session session(m);
-      return session.Synthesize(r, OptionsOf(cj)).samples;
-    };
-    const std::vector<float> plain = run(*model_);
-    EXPECT_EQ(run(optimized), plain) << cs["name"].get<std::string>() << ": optimized graphs";
-    EXPECT_EQ(run(refused), plain) << cs["name"].get<std::string>() << ": refused optimized graphs";
+    const std::vector<float> plain = CaseSamples(*model_, cs);
+    EXPECT_EQ(CaseSamples(optimized, cs), plain) << cs["name"].get<std::string>() << ": optimized graphs";
+    EXPECT_EQ(CaseSamples(refused, cs), plain)
+        << cs["name"].get<std::string>() << ": refused optimized graphs";
   }
 
   // The load's checksums cover the optimized files in use, against the manifest (docs/bundle.md §4.1).
@@ -496,15 +499,7 @@ TEST_F(EngineGolden, OptimizeSavesNoPrePackedWeightsForTheChunkGraph) {
   int streamed = 0;
   for (const json &cs : (*manifest_)["cases"]) {
     if (!cs.value("stream", false) || cs["mode"] == "vc") continue;
-    const json cj = ReadJson(CaseDir(cs) / "case.json");
-    const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
-    Audio source;
-    const SynthesisRequest r = RequestOf(cs, cj, voice, source);
-    auto run = [&](const std::shared_ptr<const Model> &m) {
-      Session session(m);
-      return session.Synthesize(r, OptionsOf(cj)).samples;
-    };
-    EXPECT_EQ(run(optimized), run(*model_)) << cs["name"].get<std::string>();
+    EXPECT_EQ(CaseSamples(optimized, cs), CaseSamples(*model_, cs)) << cs["name"].get<std::string>();
     ++streamed;
   }
   EXPECT_GT(streamed, 0);
