@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "common/log.h"
 #include "common/timer.h"
@@ -177,9 +178,11 @@ bool SegmentRenderer::CacheFits(int64_t target) {
 }
 
 void SegmentRenderer::FallBackToRecompute() {
-  COSY_LOG(kWarning) << "streaming: the segment's cache would pass its limit of "
-                     << static_cast<double>(model_.config.max_stream_cache_bytes) / 1048576.0
-                     << " MiB (max_stream_cache) at " << flow_frames_
+  const int64_t limit = model_.config.max_stream_cache_bytes;  // whole MiB from the CLI, C and Python
+  const std::string limit_text =
+      limit % 1048576 == 0 ? std::to_string(limit / 1048576) + " MiB" : std::to_string(limit) + " bytes";
+  COSY_LOG(kWarning) << "streaming: the segment's cache would pass its limit of " << limit_text
+                     << " (max_stream_cache) at " << flow_frames_
                      << " mel frames; the rest of the segment recomputes the flow per chunk "
                         "(docs/streaming.md §5.2)";
   recompute_flow_ = true;
