@@ -211,6 +211,14 @@ struct SynthesisStats {
   // Segments whose streaming cache reached ModelConfig::max_stream_cache_bytes and finished with the
   // flow recomputed per chunk.
   int stream_cache_fallbacks = 0;
+  // Where a streamed request's first audio waited (docs/streaming.md §8.3; 0 when not streamed):
+  // seconds from the call until the token that completed the first chunk reached the renderer
+  // (LLM prefill and decoding, and the voice's streaming prompt cache, which is built meanwhile),
+  // then the flow and vocoder seconds of the rendering that token set off. first_audio_seconds is
+  // their sum plus the (short) hand-over to the callback.
+  double first_chunk_tokens_seconds = 0;
+  double first_chunk_flow_seconds = 0;
+  double first_chunk_vocoder_seconds = 0;
   double rtf() const { return audio_seconds > 0 ? total_seconds / audio_seconds : 0.0; }
   double tokens_per_second() const {
     return seconds.llm_decode > 0 ? static_cast<double>(speech_tokens) / seconds.llm_decode : 0.0;

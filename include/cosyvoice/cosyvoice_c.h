@@ -382,6 +382,12 @@ typedef struct cosyvoice_stats {
   double frontend_seconds;  /* speech tokenizer + speaker encoder (voice conversion's source) */
   double rtf;               /* total_seconds / audio_seconds (0 without audio) */
   double tokens_per_second; /* speech_tokens / llm_decode_seconds (0 without decoding) */
+  /* Where a streamed request's first audio waited (0 when not streamed; docs/streaming.md §8.3):
+   * seconds from the call until the token that completed the first chunk arrived, then the flow
+   * and vocoder seconds of that chunk. first_audio_seconds is about their sum. */
+  double first_chunk_tokens_seconds;
+  double first_chunk_flow_seconds;
+  double first_chunk_vocoder_seconds;
 } cosyvoice_stats;
 
 /* A session: the per-request state (KV cache, IO bindings, sampler, stream schedule, vocoder

@@ -62,7 +62,9 @@ class Stats(ctypes.Structure):
                 ("speech_tokens", c_int64), ("audio_seconds", c_double), ("total_seconds", c_double),
                 ("first_audio_seconds", c_double), ("text_seconds", c_double), ("llm_prefill_seconds", c_double),
                 ("llm_decode_seconds", c_double), ("flow_seconds", c_double), ("vocoder_seconds", c_double),
-                ("frontend_seconds", c_double), ("rtf", c_double), ("tokens_per_second", c_double)]
+                ("frontend_seconds", c_double), ("rtf", c_double), ("tokens_per_second", c_double),
+                ("first_chunk_tokens_seconds", c_double), ("first_chunk_flow_seconds", c_double),
+                ("first_chunk_vocoder_seconds", c_double)]
 
 
 AUDIO_CALLBACK = ctypes.CFUNCTYPE(c_int, POINTER(AudioChunk), c_void_p)

@@ -179,6 +179,11 @@ class Stats:
     frontend_seconds: float
     rtf: float
     tokens_per_second: float
+    # where a streamed request's first audio waited (0 when not streamed): when the token that
+    # completed the first chunk arrived, then that chunk's flow and vocoder time
+    first_chunk_tokens_seconds: float
+    first_chunk_flow_seconds: float
+    first_chunk_vocoder_seconds: float
 
     @classmethod
     def _from(cls, s: _native.Stats) -> "Stats":

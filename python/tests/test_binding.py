@@ -138,6 +138,8 @@ def test_every_mode_offline(model, voice, session, mode):
         assert abs(a.size / 24000 - 1.3127) < 0.1
     else:
         assert stats.speech_tokens == 25 and a.size == 25 * SAMPLES_PER_TOKEN
+    # not streamed: no first-chunk breakdown
+    assert stats.first_chunk_tokens_seconds == stats.first_chunk_flow_seconds == 0
 
 
 @pytest.mark.parametrize("mode", ["zero_shot", "cross_lingual", "instruct2"])
@@ -148,7 +150,13 @@ def test_every_mode_streaming(voice, session, mode):
     assert all(c.sample_rate == 24000 and c.samples.dtype == np.float32 for c in chunks)
     assert [c.segment_done for c in chunks] == [False] * (len(chunks) - 1) + [True]
     assert sum(c.samples.size for c in chunks) == 60 * SAMPLES_PER_TOKEN
-    assert session.last_stats.speech_tokens == 60
+    stats = session.last_stats
+    assert stats.speech_tokens == 60
+    # the first audio's wait, split into the tokens' arrival and the first chunk's rendering
+    assert stats.first_chunk_tokens_seconds >= stats.llm_prefill_seconds > 0
+    assert stats.first_chunk_flow_seconds > 0 and stats.first_chunk_vocoder_seconds > 0
+    assert (stats.first_chunk_tokens_seconds + stats.first_chunk_flow_seconds + stats.first_chunk_vocoder_seconds
+            <= stats.first_audio_seconds + 1e-9)
 
 
 def test_matches_the_cli(tmp_path, voice, session):

@@ -1,5 +1,7 @@
 // src/capi/c_api_session.cc - sessions and synthesis of the C API (include/cosyvoice/cosyvoice_c.h).
+#include <algorithm>
 #include <cstddef>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +20,17 @@ static_assert(cosyvoice::capi::NoTailPadding<cosyvoice_synthesis_params>(
     offsetof(cosyvoice_synthesis_params, reserved) + sizeof(int32_t)));
 
 namespace {
+
+// The C stream modes and the engine's: one table for both directions.
+struct StreamModePair {
+  int32_t c;
+  cosyvoice::StreamMode mode;
+};
+constexpr StreamModePair kStreamModes[] = {
+    {COSYVOICE_STREAM_EXACT, cosyvoice::StreamMode::kExact},
+    {COSYVOICE_STREAM_FAST, cosyvoice::StreamMode::kFast},
+    {COSYVOICE_STREAM_RECOMPUTE, cosyvoice::StreamMode::kRecompute},
+};
 
 // A request in C++ terms; owns the copy of the voice-conversion source the C++ request points to.
 struct Request {
@@ -85,16 +98,14 @@ cosyvoice::SynthesisOptions ToOptions(const cosyvoice_synthesis_params *in, cons
   o.text_frontend = p.text_frontend;
   o.text_normalization = p.text_normalization;
   o.stream = p.stream;
-  switch (p.stream_mode) {
-    case COSYVOICE_STREAM_EXACT: o.stream_mode = cosyvoice::StreamMode::kExact; break;
-    case COSYVOICE_STREAM_FAST: o.stream_mode = cosyvoice::StreamMode::kFast; break;
-    case COSYVOICE_STREAM_RECOMPUTE: o.stream_mode = cosyvoice::StreamMode::kRecompute; break;
-    default:
-      throw cosyvoice::Error(cosyvoice::ErrorCode::kInvalidArgument,
-                             std::string(function) + ": params->stream_mode is " +
-                                 std::to_string(p.stream_mode) +
-                                 "; expected COSYVOICE_STREAM_EXACT (0), _FAST (1) or _RECOMPUTE (2)");
-  }
+  const auto *mode = std::find_if(std::begin(kStreamModes), std::end(kStreamModes),
+                                  [&](const StreamModePair &m) { return m.c == p.stream_mode; });
+  if (mode == std::end(kStreamModes))
+    throw cosyvoice::Error(cosyvoice::ErrorCode::kInvalidArgument,
+                           std::string(function) + ": params->stream_mode is " +
+                               std::to_string(p.stream_mode) +
+                               "; expected COSYVOICE_STREAM_EXACT (0), _FAST (1) or _RECOMPUTE (2)");
+  o.stream_mode = mode->mode;
   if (p.reserved != 0)
     throw cosyvoice::Error(cosyvoice::ErrorCode::kInvalidArgument,
                            std::string(function) + ": params->reserved must be 0");
@@ -143,6 +154,9 @@ void WriteStats(const cosyvoice::SynthesisStats &s, cosyvoice_stats *out, const 
   c.frontend_seconds = s.seconds.frontend;
   c.rtf = s.rtf();
   c.tokens_per_second = s.tokens_per_second();
+  c.first_chunk_tokens_seconds = s.first_chunk_tokens_seconds;
+  c.first_chunk_flow_seconds = s.first_chunk_flow_seconds;
+  c.first_chunk_vocoder_seconds = s.first_chunk_vocoder_seconds;
   cosyvoice::capi::WriteVersioned(out, c, function, "stats");
 }
 
@@ -171,9 +185,8 @@ cosyvoice_synthesis_params cosyvoice_synthesis_default_params(void) {
   p.text_frontend = o.text_frontend;
   p.text_normalization = o.text_normalization;
   p.stream = o.stream;
-  p.stream_mode = o.stream_mode == cosyvoice::StreamMode::kFast        ? COSYVOICE_STREAM_FAST
-                  : o.stream_mode == cosyvoice::StreamMode::kRecompute ? COSYVOICE_STREAM_RECOMPUTE
-                                                                       : COSYVOICE_STREAM_EXACT;
+  for (const StreamModePair &m : kStreamModes)
+    if (m.mode == o.stream_mode) p.stream_mode = m.c;
   return p;
 }
 

@@ -106,7 +106,10 @@ int RunTts(TtsArgs &a, const GlobalOptions &g) {
                      (stats.segments == 1 ? " segment, " : " segments, ") + SeedText(settings);
   if (settings.stream)
     text += ", first audio after " + Fixed(stats.first_audio_seconds, 2) + " s (" +
-            StreamModeName(settings.stream_mode) + " streaming)";
+            StreamModeName(settings.stream_mode) + " streaming: its tokens at " +
+            Fixed(stats.first_chunk_tokens_seconds, 2) + " s, flow " +
+            Fixed(stats.first_chunk_flow_seconds, 2) + " s, vocoder " +
+            Fixed(stats.first_chunk_vocoder_seconds, 2) + " s)";
   progress.Summary(text, {{"output", output->name()},
                           {"format", AudioFormatName(output->format())},
                           {"mode", mode},
@@ -116,6 +119,9 @@ int RunTts(TtsArgs &a, const GlobalOptions &g) {
                           {"segments", stats.segments},
                           {"speech_tokens", stats.speech_tokens},
                           {"first_audio_seconds", stats.first_audio_seconds},
+                          {"first_chunk_tokens_seconds", stats.first_chunk_tokens_seconds},
+                          {"first_chunk_flow_seconds", stats.first_chunk_flow_seconds},
+                          {"first_chunk_vocoder_seconds", stats.first_chunk_vocoder_seconds},
                           {"seed", settings.seed},
                           {"seed_random", settings.seed_random}});
   return 0;

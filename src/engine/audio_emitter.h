@@ -20,6 +20,8 @@ class AudioEmitter {
   // `samples` may be null when n is 0 (an empty, final chunk of a segment).
   void Emit(const float *samples, size_t n, bool segment_done);
   size_t samples_emitted() const { return total_; }
+  // Seconds since the request's call.
+  double elapsed() const { return SecondsSince(start_); }
 
  private:
   const AudioCallback &callback_;

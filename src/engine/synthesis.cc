@@ -20,6 +20,44 @@ namespace {
 
 constexpr size_t kMaxTextBytes = 100000;  // ~ an hour of speech; longer input is almost surely a mistake
 
+// Times the rendering that gives a streamed request its first audio (SynthesisStats::first_chunk_*):
+// the renderer's calls go through it until one has emitted a chunk.
+class FirstChunkTimer {
+ public:
+  FirstChunkTimer(const AudioEmitter &emit, SynthesisStats &stats, bool streamed)
+      : emit_(emit), stats_(stats), pending_(streamed) {}
+  // Whether the first chunk is still to come.
+  bool pending() const { return pending_; }
+  void Push(SegmentRenderer &renderer, int token) {
+    if (pending_) Start();
+    renderer.Push(token);
+    if (pending_ && renderer.RenderedAChunk()) Stop();
+  }
+  void Finish(SegmentRenderer &renderer) {
+    if (pending_) Start();
+    renderer.Finish();
+    if (pending_ && renderer.num_tokens() > 0) Stop();
+  }
+
+ private:
+  void Start() {
+    at_ = emit_.elapsed();
+    flow_ = stats_.seconds.flow;
+    vocoder_ = stats_.seconds.vocoder;
+  }
+  void Stop() {
+    stats_.first_chunk_tokens_seconds = at_;
+    stats_.first_chunk_flow_seconds = stats_.seconds.flow - flow_;
+    stats_.first_chunk_vocoder_seconds = stats_.seconds.vocoder - vocoder_;
+    pending_ = false;
+  }
+
+  const AudioEmitter &emit_;
+  SynthesisStats &stats_;
+  bool pending_;
+  double at_ = 0, flow_ = 0, vocoder_ = 0;
+};
+
 }  // namespace
 
 Session::State::State(const Model::Impl &model)
@@ -116,8 +154,9 @@ void Session::State::RunVoiceConversion(const SynthesisRequest &r, const Resolve
   stats.speech_tokens = static_cast<int64_t>(tokens.size());
   emit.BeginSegment(0, 1);
   SegmentRenderer renderer(model_, *r.voice, opt, opt.stream, incremental, emit, stats, cancel);
-  for (int32_t t : tokens) renderer.Push(t);
-  renderer.Finish();
+  FirstChunkTimer first_chunk(emit, stats, opt.stream);
+  for (int32_t t : tokens) first_chunk.Push(renderer, t);
+  first_chunk.Finish(renderer);
 }
 
 // Text segments: the LLM decodes on a thread of its own (the producer) while this thread renders
@@ -266,23 +305,22 @@ void Session::State::RenderSegment(int index, int count, const Voice &voice, con
   // no work sooner that anyone waits for, and on a machine with fewer cores than both need it takes
   // the CPU from the chunk being rendered: chunks then arrive late and unevenly (docs/streaming.md
   // §8.2: on 2 cores the free-running LLM left 1.1 s stalls at an offline RTF of 0.8).
-  bool first_audio = opt.stream && index == 0;
+  FirstChunkTimer first_chunk(emit, stats, opt.stream && index == 0);
   TokenEvent e;
   while (channel.Pop(&e) && !e.end) {
     cancel.Check();
     if (e.segment != index) throw Error(ErrorCode::kRuntime, "token stream out of order");
     if (!filter.Push(e.token)) continue;
-    if (first_audio) channel.LimitProducer(std::max(0, renderer.TokensToNextChunk() - 1));
-    renderer.Push(e.token);  // streaming: renders what became ready
-    if (first_audio && renderer.RenderedAChunk()) first_audio = false;
-    if (opt.stream && !first_audio) channel.LimitProducer(renderer.NextHop());
+    if (first_chunk.pending()) channel.LimitProducer(std::max(0, renderer.TokensToNextChunk() - 1));
+    first_chunk.Push(renderer, e.token);  // streaming: renders what became ready
+    if (opt.stream && !first_chunk.pending()) channel.LimitProducer(renderer.NextHop());
   }
   if (!e.end) throw Error(ErrorCode::kCancelled, "synthesis stopped");  // the producer stopped early
   if (renderer.num_tokens() == 0) {
     COSY_LOG(kWarning) << "segment " << index + 1 << " produced no speech tokens; skipped";
   }
-  if (first_audio) channel.LimitProducer(0);  // the first audio comes from the final chunk
-  renderer.Finish();
+  if (first_chunk.pending()) channel.LimitProducer(0);  // the first audio comes from the final chunk
+  first_chunk.Finish(renderer);
   channel.LimitProducer(-1);
 }
 

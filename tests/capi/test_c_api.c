@@ -134,6 +134,8 @@ static cosyvoice_audio *Offline(cosyvoice_session *session, const cosyvoice_requ
   CHECK(stats.struct_size == sizeof(stats) && stats.segments == c.num_segments);
   CHECK(fabs(stats.audio_seconds - (double)audio->num_samples / kRate) < 1e-9);
   CHECK(stats.total_seconds > 0 && stats.first_audio_seconds > 0 && stats.rtf > 0);
+  CHECK(stats.first_chunk_tokens_seconds == 0 && stats.first_chunk_flow_seconds == 0 &&
+        stats.first_chunk_vocoder_seconds == 0); /* not streamed */
   if (expect_tokens > 0) {
     CHECK(stats.speech_tokens == (int64_t)expect_tokens * stats.segments);
     CHECK(audio->num_samples == (size_t)expect_tokens * stats.segments * kSamplesPerToken);
@@ -154,6 +156,12 @@ static int Streamed(cosyvoice_session *session, const cosyvoice_request *request
   CHECK(stats.speech_tokens == tokens);
   CHECK(c.num_samples == (size_t)tokens * kSamplesPerToken);
   CHECK(fabs(stats.audio_seconds - (double)c.num_samples / kRate) < 1e-9);
+  /* the first audio's wait, split: all three happened, in order, before the first chunk left */
+  CHECK(stats.first_chunk_tokens_seconds >= stats.llm_prefill_seconds && stats.first_chunk_flow_seconds > 0 &&
+        stats.first_chunk_vocoder_seconds > 0);
+  CHECK(stats.first_chunk_tokens_seconds + stats.first_chunk_flow_seconds +
+            stats.first_chunk_vocoder_seconds <=
+        stats.first_audio_seconds + 1e-9);
   free(c.samples);
   return c.chunks;
 }

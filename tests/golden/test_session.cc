@@ -363,6 +363,45 @@ TEST_F(SessionTest, StreamKeepsNoCopyAndGivesWhatSynthesizeGives) {
                     "a callback is required");
 }
 
+// SynthesisStats::first_chunk_*: a streamed request's first audio split into when its first chunk's
+// last token arrived and that chunk's flow and vocoder time - in order, before the audio left, so
+// they add up to no more than first_audio_seconds; the tokens come after the LLM's prefill (text)
+// or the source's tokenizer (voice conversion). Every stream mode; nothing when not streamed.
+TEST_F(SessionTest, FirstChunkTimesSplitTheFirstAudio) {
+  const std::vector<Job> jobs = FourRequests();
+  Session session(model());
+  for (const Job &job : {jobs[1], jobs[3]}) {
+    for (StreamMode mode : {StreamMode::kRecompute, StreamMode::kExact, StreamMode::kFast}) {
+      Job j = job;
+      j.options.stream = true;
+      j.options.stream_mode = mode;
+      j.Bind();
+      SynthesisStats st;
+      session.Stream(
+          j.request, j.options, [](const AudioChunk &) { return true; }, &st);
+      SCOPED_TRACE(j.name + " " + StreamModeName(mode));
+      EXPECT_GT(st.first_chunk_flow_seconds, 0);
+      EXPECT_GT(st.first_chunk_vocoder_seconds, 0);
+      if (j.request.mode == Mode::kVoiceConversion)
+        EXPECT_GE(st.first_chunk_tokens_seconds, st.seconds.frontend);
+      else
+        EXPECT_GE(st.first_chunk_tokens_seconds, st.seconds.llm_prefill);
+      EXPECT_GT(st.first_chunk_tokens_seconds, 0);
+      EXPECT_LE(st.first_chunk_tokens_seconds + st.first_chunk_flow_seconds + st.first_chunk_vocoder_seconds,
+                st.first_audio_seconds + 1e-9);
+      // the flow and vocoder time of the whole request include the first chunk's
+      EXPECT_LE(st.first_chunk_flow_seconds, st.seconds.flow);
+      EXPECT_LE(st.first_chunk_vocoder_seconds, st.seconds.vocoder);
+    }
+  }
+  SynthesisStats offline;
+  session.Synthesize(jobs[0].request, jobs[0].options, nullptr, &offline);
+  EXPECT_GT(offline.first_audio_seconds, 0);
+  EXPECT_EQ(offline.first_chunk_tokens_seconds, 0);
+  EXPECT_EQ(offline.first_chunk_flow_seconds, 0);
+  EXPECT_EQ(offline.first_chunk_vocoder_seconds, 0);
+}
+
 TEST_F(SessionTest, OneSessionRefusesASecondConcurrentRequest) {
   const std::vector<Job> jobs = FourRequests();
   Session session(model());
