@@ -183,6 +183,17 @@ nlohmann::json Summarize(const Variant &v, const Variant *offline, const Variant
   return j;
 }
 
+// A comparison with offline or `exact` as printed: "-" when that mode was not in --modes (not 0).
+std::string Ratio(const nlohmann::json &j, const char *key, bool scientific = false) {
+  if (!j.contains(key)) return "-";
+  char text[32];
+  if (scientific)
+    std::snprintf(text, sizeof text, "%.2e", j[key].get<double>());
+  else
+    std::snprintf(text, sizeof text, "%.2f", j[key].get<double>());
+  return text;
+}
+
 void PrintTable(const nlohmann::json &out, const std::vector<Variant> &variants) {
   std::printf(
       "cosyvoice bench-stream: %s, %s tokens after a %s-token prompt, median of %s runs, threads %s\n",
@@ -192,12 +203,12 @@ void PrintTable(const nlohmann::json &out, const std::vector<Variant> &variants)
               "chunks", "max gap", "stall s", "flow s", "work/off", "cache MB", "vs exact");
   for (const Variant &v : variants) {
     const nlohmann::json &j = out["variants"][v.name];
-    std::printf("  %-10s %8.2f %8.2f %8.2f %6.0f %8.2f %8.2f %8.2f %10.2f %8.0f %12.2e\n", v.name.c_str(),
+    std::printf("  %-10s %8.2f %8.2f %8s %6.0f %8.2f %8.2f %8.2f %10s %8.0f %12s\n", v.name.c_str(),
                 j["first_audio_seconds"].get<double>(), j["total_seconds"].get<double>(),
-                j.value("total_vs_offline", 0.0), j["chunks"].get<double>(),
+                Ratio(j, "total_vs_offline").c_str(), j["chunks"].get<double>(),
                 j["max_chunk_gap_seconds"].get<double>(), j["stall_seconds"].get<double>(),
-                j["flow_seconds"].get<double>(), j.value("flow_work_vs_offline", 0.0),
-                j["stream_cache_mb"].get<double>(), j.value("vs_exact_max_abs", 0.0));
+                j["flow_seconds"].get<double>(), Ratio(j, "flow_work_vs_offline").c_str(),
+                j["stream_cache_mb"].get<double>(), Ratio(j, "vs_exact_max_abs", true).c_str());
   }
   std::printf(
       "  first audio of the streamed modes = its chunk's last token + that chunk's flow + vocoder (s):\n");
