@@ -139,7 +139,7 @@ test-asan:
 # tables are enough for the reports). COSYVOICE_TEST_THREADS=1 and COSYVOICE_TEST_QUICK_EXIT=1: see
 # tests/tsan.supp (ONNX Runtime is uninstrumented).
 TSAN_TESTS := cosyvoice_session_tests cosyvoice_c_api_test cosyvoice_tokenizer_tests cosyvoice_tokenizer_assets \
-  cosyvoice_server_tests
+  cosyvoice_server_tests cosyvoice_token_channel_tests
 test-tsan:
 	@$(PHASES) test-tsan dependencies "$(SUBMAKE) deps" model "$(SUBMAKE) tiny-model-only" \
 	  build "$(SUBMAKE) build-tsan" tests "$(SUBMAKE) test-tsan-only"

@@ -299,19 +299,23 @@ void Session::State::RenderSegment(int index, int count, const Voice &voice, con
   SilentTokenFilter filter(l.silent_tokens, l.max_silent_run);
   // built while the LLM decodes: a new voice's streaming prompt cache is computed meanwhile
   SegmentRenderer renderer(model_, voice, opt, opt.stream, incremental, emit, stats, cancel);
-  // first-audio priority (TokenChannel): until the request's first chunk is out, the LLM decodes
-  // only the tokens that chunk needs, and waits while it renders. Then chunk order: the LLM may
+  // first-audio priority (TokenChannel), where the two threads compete for the CPU
+  // (FirstAudioPriorityPays): until the request's first chunk is out, the LLM decodes only the
+  // tokens that chunk needs, and waits while it renders. Then chunk order: the LLM may
   // queue the tokens of the chunk after the one rendering, not more. Decoding further ahead does
   // no work sooner that anyone waits for, and on a machine with fewer cores than both need it takes
   // the CPU from the chunk being rendered: chunks then arrive late and unevenly (docs/streaming.md
   // §8.2: on 2 cores the free-running LLM left 1.1 s stalls at an offline RTF of 0.8).
   FirstChunkTimer first_chunk(emit, stats, opt.stream && index == 0);
+  const bool priority =
+      FirstAudioPriorityPays(model_.info.intra_op_threads, std::thread::hardware_concurrency());
   TokenEvent e;
   while (channel.Pop(&e) && !e.end) {
     cancel.Check();
     if (e.segment != index) throw Error(ErrorCode::kRuntime, "token stream out of order");
     if (!filter.Push(e.token)) continue;
-    if (first_chunk.pending()) channel.LimitProducer(std::max(0, renderer.TokensToNextChunk() - 1));
+    if (priority && first_chunk.pending())
+      channel.LimitProducer(std::max(0, renderer.TokensToNextChunk() - 1));
     first_chunk.Push(renderer, e.token);  // streaming: renders what became ready
     if (opt.stream && !first_chunk.pending()) channel.LimitProducer(renderer.NextHop());
   }
@@ -319,7 +323,7 @@ void Session::State::RenderSegment(int index, int count, const Voice &voice, con
   if (renderer.num_tokens() == 0) {
     COSY_LOG(kWarning) << "segment " << index + 1 << " produced no speech tokens; skipped";
   }
-  if (first_chunk.pending()) channel.LimitProducer(0);  // the first audio comes from the final chunk
+  if (priority && first_chunk.pending()) channel.LimitProducer(0);  // the first audio is the final chunk's
   first_chunk.Finish(renderer);
   channel.LimitProducer(-1);
 }

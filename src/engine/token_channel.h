@@ -29,6 +29,15 @@ struct TokenEvent {
 // the producer while the chunk renders; no limit (-1) lets it run free. The producer waits only on
 // tokens already queued, so the consumer can always pop them: a token the consumer drops (the
 // silent-token filter) shrinks the queue and frees the producer.
+// Whether that priority pays: the LLM thread and the renderer compete for the CPU when they share
+// ONNX Runtime's pool workers (any intra-op pool size but 1; 0 is one per core) or when the machine
+// has one CPU. With a pool of 1 each runs its graphs on its own thread, and on two or more CPUs
+// holding the LLM back only idles a core: the chunk after the first then came ~0.4 s later
+// (docs/streaming.md §8.4).
+inline bool FirstAudioPriorityPays(int intra_op_threads, unsigned cpus) {
+  return intra_op_threads != 1 || cpus < 2;
+}
+
 class TokenChannel {
  public:
   explicit TokenChannel(int lookahead = 1) : lookahead_(lookahead) {}

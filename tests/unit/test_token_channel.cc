@@ -118,5 +118,17 @@ TEST(TokenChannel, APoppedTokenAlwaysFreesAHeldProducer) {
   EXPECT_EQ(pushed.load(), 4);
 }
 
+// The LLM is held back for the first audio only where it would take the renderer's CPU: a shared
+// pool (any size but 1, 0 = one per core) or a single CPU (hardware_concurrency 0 = unknown: kept).
+TEST(FirstAudioPriority, PaysUnlessEachThreadHasACpuOfItsOwn) {
+  EXPECT_TRUE(FirstAudioPriorityPays(0, 2));
+  EXPECT_TRUE(FirstAudioPriorityPays(2, 2));
+  EXPECT_TRUE(FirstAudioPriorityPays(8, 16));
+  EXPECT_TRUE(FirstAudioPriorityPays(1, 1));
+  EXPECT_TRUE(FirstAudioPriorityPays(1, 0));
+  EXPECT_FALSE(FirstAudioPriorityPays(1, 2));
+  EXPECT_FALSE(FirstAudioPriorityPays(1, 64));
+}
+
 }  // namespace
 }  // namespace cosyvoice
