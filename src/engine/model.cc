@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <future>
+#include <thread>
 
 #include "audio/audio_io.h"
 #include "audio/features.h"
@@ -13,6 +14,7 @@
 #include "engine/bundle_verifier.h"
 #include "engine/finite_check.h"
 #include "engine/model_impl.h"
+#include "engine/token_channel.h"
 #include "engine/voice_file.h"
 #include "models/ort_env.h"
 #include "models/session_factory.h"
@@ -226,6 +228,7 @@ void Model::Impl::LoadParts() {
   info.bundle_dir = config.model_dir;
   info.providers = llm->providers();
   info.intra_op_threads = OrtEnvironmentIntraOpThreads();
+  first_audio_priority = FirstAudioPriorityPays(info.intra_op_threads, std::thread::hardware_concurrency());
   for (const OnnxGraph *g : EagerGraphs()) info.optimized_graphs += g->optimized() ? 1 : 0;
   COSY_LOG(kDebug) << "bundle " << bundle.dir.string() << " loaded in " << SecondsSince(t0) << " s";
 }

@@ -104,6 +104,9 @@ class Model::Impl {
   StreamCachePrecision stream_cache = StreamCachePrecision::kFloat32;  // ModelConfig::stream_cache
   OptimizedGraphs optimized;  // graphs loaded from `cosyvoice optimize`'s directory (docs/bundle.md §8)
   ModelInfo info;
+  // Whether a streamed request holds the LLM back for its first audio (FirstAudioPriorityPays,
+  // engine/token_channel.h): a fact of the thread pool and the machine, fixed at load.
+  bool first_audio_priority = true;
   PromptConventions conventions;
   std::string frontend_id;  // identity of the frontend graphs, stored in voices
   std::unique_ptr<TextProcessor> text;

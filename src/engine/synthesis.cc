@@ -307,8 +307,7 @@ void Session::State::RenderSegment(int index, int count, const Voice &voice, con
   // the CPU from the chunk being rendered: chunks then arrive late and unevenly (docs/streaming.md
   // §8.2: on 2 cores the free-running LLM left 1.1 s stalls at an offline RTF of 0.8).
   FirstChunkTimer first_chunk(emit, stats, opt.stream && index == 0);
-  const bool priority =
-      FirstAudioPriorityPays(model_.info.intra_op_threads, std::thread::hardware_concurrency());
+  const bool priority = model_.first_audio_priority;
   TokenEvent e;
   while (channel.Pop(&e) && !e.end) {
     cancel.Check();
