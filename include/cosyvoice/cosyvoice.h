@@ -121,8 +121,10 @@ enum class StreamMode {
   // vocoder window: each chunk costs its own frames; the final chunk is still one full-attention
   // pass over everything, as upstream's is.
   kExact,
-  // Incremental everywhere: the final chunk keeps chunk attention (it differs from kExact there,
-  // docs/streaming.md §4) and audio is emitted every 25 tokens; total work below offline.
+  // Incremental everywhere, the voice's prompt cached whole (encoded as if it stood alone, so the
+  // first chunk runs only new frames, docs/streaming.md §8.5), the final chunk with chunk
+  // attention; audio every 25 tokens; total work below offline. Differs from kExact beyond
+  // rounding (§4).
   kFast,
 };
 // "recompute", "exact" or "fast".

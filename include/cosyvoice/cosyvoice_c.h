@@ -306,8 +306,9 @@ COSYVOICE_C_API cosyvoice_request cosyvoice_request_default(void);
 /* How a streamed segment is computed (cosyvoice::StreamMode, docs/streaming.md §3). */
 typedef enum cosyvoice_stream_mode {
   COSYVOICE_STREAM_EXACT = 0,    /* upstream's streamed audio, earlier chunks not recomputed (default) */
-  COSYVOICE_STREAM_FAST = 1,     /* incremental everywhere: less work, first audio sooner; the final
-                                    chunk keeps chunk attention (docs/streaming.md §4) */
+  COSYVOICE_STREAM_FAST = 1,     /* incremental everywhere: less work, first audio sooner; the prompt
+                                    cached on its own (docs/streaming.md §8.5), the final chunk
+                                    with chunk attention (§4) */
   COSYVOICE_STREAM_RECOMPUTE = 2 /* upstream's loop (each chunk recomputes everything so far) */
 } cosyvoice_stream_mode;
 

@@ -99,9 +99,10 @@ CASES: List[Dict[str, Any]] = [
     {"name": "zero_shot_stream_fast", "mode": "zero_shot", "prompt": "front_center", "text": EN_SHORT, "seed": 2,
      "options": {"stream": True, "min_tokens": 110, "max_tokens": 110, "stream_mode": "fast",
                  "stream_schedule": "chunk"},
-     "covers": "streaming mode 'fast' (docs/streaming.md): K = 35 (pad 15, prompt cache of 50 frames), 110 tokens "
-               "-> chunks [:18] (the pad alone: the first attention-chunk boundary), [:43], [:68], [:93], final "
-               "[:110] with chunk attention everywhere, one attention chunk per emission"},
+     "covers": "streaming mode 'fast' (docs/streaming.md): K = 35 (pad 15; the whole prompt's 70 frames cached, "
+               "the prompt on its own), 110 tokens -> chunks [:18] (the pad alone: the first attention-chunk "
+               "boundary, 30 new frames), [:43], [:68], [:93], final [:110] with chunk attention everywhere, one "
+               "attention chunk per emission"},
     {"name": "zero_shot_stream_fast_fp16", "mode": "zero_shot", "prompt": "front_center", "text": EN_SHORT,
      "seed": 2, "options": {"stream": True, "min_tokens": 110, "max_tokens": 110, "stream_mode": "fast",
                             "stream_schedule": "chunk", "stream_cache": "fp16"},

@@ -23,8 +23,14 @@ reusable, and why (docs/streaming.md has the derivation and the measurements):
 * **The final chunk.**  Upstream runs it with *full* attention over everything (prompt frames
   attend to generated ones), so nothing can be reused: ``exact`` recomputes the whole sequence
   once with the offline estimator, like upstream.  ``fast`` runs it chunk-causally from the
-  caches, which changes only the final chunk's frames (the distance is measured in
-  docs/streaming.md).
+  caches (the distance is measured in docs/streaming.md).
+* **The prompt's tail** (``fast`` only).  Under the chunk mask the frames of the attention chunk
+  holding the prompt's end attend to the first generated frames, and the last prompt tokens' mu
+  sees the first generated tokens, so ``exact`` computes that chunk with every request.  ``fast``
+  encodes the prompt as if it stood alone instead - mu of the prompt tokens in the finalize form,
+  every prompt frame attending to prompt frames only (:func:`isolated_prompt_mask`) - so the whole
+  prompt is cached per voice and the first chunk runs only new frames through the DiT; its
+  offline form is :func:`fast_offline_mel`.
 * **The vocoder** is causal with a finite receptive field (every conv is causal; the two
   lookahead convs look right only; the ISTFT overlap is 16 samples), except for the NSF phase,
   a cumulative sum from sample 0: it is carried as its float64 running sum, which reproduces
@@ -38,8 +44,9 @@ Modes (:func:`stream_segment`):
 * ``recompute`` - upstream's loop (``reference._stream_segment``), kept for comparison;
 * ``exact``     - same chunks as ``recompute`` within float32 parity: incremental chunk-attention
   chunks, then the final chunk by a full-attention recompute;
-* ``fast``      - incremental everywhere, the final chunk chunk-causal.  Its mel does not depend on
-  the emission schedule, so it may emit every attention chunk (``schedule="chunk"``).
+* ``fast``      - incremental everywhere, the final chunk chunk-causal, the prompt on its own.  Its mel
+  does not depend on the emission schedule, so it may emit every attention chunk
+  (``schedule="chunk"``).
 """
 
 from __future__ import annotations
@@ -64,6 +71,7 @@ SCHEDULES = ("upstream", "chunk")
 EARLY_FIRST_HOP = 5
 
 __all__ = ["MODES", "SCHEDULES", "StepCache", "dit_incremental", "IncrementalFlow", "prompt_cache_frames",
+           "isolated_prompt_mask", "fast_offline_mel",
            "hift_left_context_frames", "IncrementalVocoder", "stream_plan", "stream_segment",
            "kv_bytes_per_frame"]
 
@@ -212,7 +220,9 @@ class IncrementalFlow:
     ``advance(mu, cond)`` integrates the next S frames (mu, cond [1, 80, S], the flow inputs of
     absolute frames P .. P+S-1; the noise is taken from the same frames) through all ODE steps and
     returns their final x [1, 80, S].  Every call but the last must end on a chunk boundary
-    (frames already done never see later ones).  ``attention`` None is full attention among the
+    (frames already done never see later ones), except one with ``prompt_end`` (``fast``'s whole
+    prompt): it may end mid-chunk and later frames may still follow, which its frames then never
+    see.  ``attention`` None is full attention among the
     new frames (only valid from an empty cache: it is the offline solver)."""
 
     def __init__(self, flow: CausalMaskedDiffWithDiT, noise: torch.Tensor, spks: torch.Tensor,
@@ -228,6 +238,7 @@ class IncrementalFlow:
         self.caches = [StepCache.empty(self.dit, 2, kv_dtype) for _ in self.steps]
         self.frames = 0
         self.closed = False                      # a call ended mid-chunk: no further frames
+        self.whole_prompt = False                # built by build_prompt_flow(whole_prompt=True)
 
     def fork(self) -> "IncrementalFlow":
         """A copy sharing the cached tensors (they are never modified in place): the prompt cache
@@ -240,7 +251,7 @@ class IncrementalFlow:
     def cache_bytes(self) -> int:
         return sum(c.nbytes() for c in self.caches)
 
-    def advance(self, mu: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    def advance(self, mu: torch.Tensor, cond: torch.Tensor, prompt_end: bool = False) -> torch.Tensor:
         if self.closed:
             raise ValueError(f"the flow ended mid-chunk at frame {self.frames}; no frames can follow")
         s = mu.shape[2]
@@ -267,7 +278,7 @@ class IncrementalFlow:
                 v = (1.0 + cfg) * v[0:1] - cfg * v[1:2]
                 x = x + dt * v
         self.frames = p + s
-        if self.frames % self.chunk:
+        if self.frames % self.chunk and not prompt_end:
             self.closed = True
         return x.float()
 
@@ -466,20 +477,57 @@ class StreamWork:
 
 def build_prompt_flow(flow: CausalMaskedDiffWithDiT, noise: torch.Tensor, prompt_tokens: torch.Tensor,
                       prompt_feat: torch.Tensor, embedding: torch.Tensor, n_timesteps: int = 10,
-                      cfg_rate: float = 0.7, kv_dtype: torch.dtype = torch.float32) -> IncrementalFlow:
+                      cfg_rate: float = 0.7, kv_dtype: torch.dtype = torch.float32,
+                      whole_prompt: bool = False) -> IncrementalFlow:
     """The per-voice prompt cache: an :class:`IncrementalFlow` advanced over the voice-only
-    chunks (:func:`prompt_cache_frames`).  prompt_tokens [1, K] int, prompt_feat [1, 2K, 80],
+    chunks (:func:`prompt_cache_frames`, ``exact``), or with ``whole_prompt`` over every prompt
+    frame with the prompt on its own (``fast``).  prompt_tokens [1, K] int, prompt_feat [1, 2K, 80],
     embedding [1, 192]."""
     with torch.no_grad():
         spks = flow.embed_speaker(embedding)
         inc = IncrementalFlow(flow, noise, spks, n_timesteps, cfg_rate, kv_dtype=kv_dtype)
+        inc.whole_prompt = whole_prompt
         k = prompt_tokens.shape[1]
-        p0 = prompt_cache_frames(k, inc.chunk, flow.cfg.token_mel_ratio, flow.cfg.pre_lookahead_len)
+        if whole_prompt:
+            p0 = flow.cfg.token_mel_ratio * k
+            if prompt_feat.shape[1] != p0:
+                raise ValueError(f"the whole-prompt cache needs {p0} prompt mel frames (2 per token), "
+                                 f"got {prompt_feat.shape[1]}")
+        else:
+            p0 = prompt_cache_frames(k, inc.chunk, flow.cfg.token_mel_ratio, flow.cfg.pre_lookahead_len)
         if p0 > 0:
             mu = flow.encode_tokens(prompt_tokens.long(), finalize=True)[:, :, :p0]
             cond = prompt_feat[:, :p0].transpose(1, 2)
-            inc.advance(mu, cond)
+            inc.advance(mu, cond, prompt_end=whole_prompt)
         return inc
+
+
+def isolated_prompt_mask(total: int, prompt_frames: int, chunk_size: int) -> torch.Tensor:
+    """[T, T] bool, ``fast``'s attention: the chunk mask, except that prompt frames attend to
+    prompt frames only (the prompt encoded as if it stood alone)."""
+    from .models.dit import chunk_mask
+    m = chunk_mask(total, chunk_size)
+    m[:prompt_frames, prompt_frames:] = False
+    return m
+
+
+def fast_offline_mel(flow: CausalMaskedDiffWithDiT, noise: torch.Tensor, tokens: Sequence[int],
+                     prompt_tokens: np.ndarray, prompt_feat: np.ndarray, embedding: np.ndarray,
+                     n_timesteps: int = 10, cfg_rate: float = 0.7) -> torch.Tensor:
+    """What ``fast`` streaming computes, in one offline pass: the flow under
+    :func:`isolated_prompt_mask`, with the prompt frames' mu from the prompt tokens alone (finalize
+    form) and the rest from all tokens (finalize).  Returns the generated mel [1, 80, 2N]."""
+    ptok = torch.from_numpy(np.asarray(prompt_tokens, dtype=np.int64))[None]
+    pfeat = torch.from_numpy(np.ascontiguousarray(prompt_feat, dtype=np.float32))[None]
+    emb = torch.from_numpy(np.asarray(embedding, dtype=np.float32))[None]
+    with torch.no_grad():
+        inp = flow.encode(torch.tensor([list(tokens)], dtype=torch.int32), ptok.int(), pfeat, emb, True)
+        p = inp.mel_len1
+        mu = inp.mu.clone()
+        mu[:, :, :p] = flow.encode_tokens(ptok, finalize=True)[:, :, :p]
+        mask = isolated_prompt_mask(mu.shape[2], p, flow.decoder.estimator.cfg.static_chunk_size)
+        x = flow.decoder.solve(noise, mu, inp.mask, inp.spks, inp.cond, n_timesteps, cfg_rate, attn_mask=mask)
+        return x[:, :, p:].float()
 
 
 def stream_segment(flow: CausalMaskedDiffWithDiT, hift: CausalHiFTGenerator, noise: torch.Tensor,
@@ -502,8 +550,12 @@ def stream_segment(flow: CausalMaskedDiffWithDiT, hift: CausalHiFTGenerator, noi
     emb = torch.from_numpy(np.asarray(embedding, dtype=np.float32))[None]
     k = ptok.shape[1]
     mel_len1 = pfeat.shape[1]
+    whole_prompt = mode == "fast"
     if prompt_flow is None:
-        prompt_flow = build_prompt_flow(flow, noise, ptok, pfeat, emb, n_timesteps, cfg_rate, kv_dtype=kv_dtype)
+        prompt_flow = build_prompt_flow(flow, noise, ptok, pfeat, emb, n_timesteps, cfg_rate, kv_dtype=kv_dtype,
+                                        whole_prompt=whole_prompt)
+    elif getattr(prompt_flow, "whole_prompt", False) != whole_prompt:
+        raise ValueError(f"stream mode {mode!r} needs a prompt cache built with whole_prompt={whole_prompt}")
     inc = prompt_flow.fork()
     voc = IncrementalVocoder(hift, hift_noise)
     work = work if work is not None else StreamWork()

@@ -203,34 +203,58 @@ def test_exact_equals_recompute_chunks(ref, voice):
     assert work.dit_frames == 10 * sum(per_chunk)
 
 
-def test_fast_is_the_offline_flow_under_the_chunk_mask(ref, voice):
-    """``fast`` changes only the final chunk (chunk instead of full attention), so it equals the
-    offline synthesis with the streaming attention mask, its non-final chunks equal ``exact``'s,
-    and its mel does not depend on the emission schedule."""
+def test_fast_is_the_offline_flow_with_the_prompt_on_its_own(ref, voice):
+    """``fast`` caches the whole prompt per voice (encoded as if it stood alone) and keeps the
+    chunk mask in the final chunk, so it equals one offline solve under the chunk mask with the
+    prompt frames attending to prompt frames only (:func:`fast_offline_mel`), and its mel does not
+    depend on the emission schedule. It differs from ``exact`` beyond rounding (the prompt's tail
+    attends to the first chunk there, and the final chunk has full attention)."""
     toks = _tokens(140, seed=3)
-    exact = _stream(ref, voice, toks, "exact")
-    fast = _stream(ref, voice, toks, "fast")
+    rec_exact, rec_fast = [], []
+    _stream(ref, voice, toks, "exact", on_chunk=rec_exact.append)
+    fast = _stream(ref, voice, toks, "fast", on_chunk=rec_fast.append)
     fast_chunk = _stream(ref, voice, toks, "fast", "chunk")
     with torch.no_grad():
-        mel = ref.run_flow(toks, voice, streaming=True, finalize=True, n_timesteps=10, cfg_rate=0.7)
+        mel = S.fast_offline_mel(ref.flow, ref.flow_noise, toks, voice.speech_tokens, voice.prompt_mel,
+                                 voice.embedding)
         voc_tr = {}
         offline = ref.vocode(mel, True, voc_tr)[0].numpy()
-    bound = _wav_bound(ref, voc_tr["magnitude_peak"], _mel_bound(ref.flow, mel.shape[2], mel))
-    for a, b in zip(exact[:-1], fast[:-1]):
-        assert np.abs(a - b).max() <= bound
+        chunk_mask_mel = ref.run_flow(toks, voice, streaming=True, finalize=True, n_timesteps=10, cfg_rate=0.7)
+    mel_bound = _mel_bound(ref.flow, 2 * (voice.K + len(toks)), mel)
+    bound = _wav_bound(ref, voc_tr["magnitude_peak"], mel_bound)
     assert len(fast_chunk) > len(fast)
     whole = np.concatenate(fast)
     assert np.abs(np.concatenate(fast_chunk) - whole).max() <= bound
     assert whole.shape == offline.shape and np.abs(whole - offline).max() <= bound
-    # and the final chunk is where fast and exact differ (full vs chunk attention), beyond rounding
-    assert np.abs(exact[-1] - fast[-1]).max() > bound
+    # the prompt on its own is a change of the computation, not rounding: against the model's chunk
+    # mask (the prompt's tail seeing the first generated frames) and against exact's first chunk
+    assert (mel - chunk_mask_mel).abs().max() > mel_bound
+    assert np.abs(rec_exact[0]["mel"] - rec_fast[0]["mel"]).max() > mel_bound
+
+
+def test_whole_prompt_cache_is_the_prompt_on_its_own(ref, voice):
+    """The whole-prompt cache (``fast``): every prompt frame, advanced mid-chunk without closing
+    the flow; its x equals the offline solve of the prompt tokens alone under the chunk mask."""
+    pt = torch.from_numpy(voice.speech_tokens)[None]
+    pf = torch.from_numpy(voice.prompt_mel)[None]
+    emb = torch.from_numpy(voice.embedding)[None]
+    whole = S.build_prompt_flow(ref.flow, ref.flow_noise, pt, pf, emb, whole_prompt=True)
+    assert whole.frames == 2 * voice.K == 70 and not whole.closed and whole.whole_prompt
+    chunks = S.build_prompt_flow(ref.flow, ref.flow_noise, pt, pf, emb)
+    assert chunks.frames == 50 and not chunks.whole_prompt
+    with pytest.raises(ValueError, match="whole_prompt=True"):
+        _stream(ref, voice, _tokens(30), "fast", prompt_flow=chunks)
+    with pytest.raises(ValueError, match="whole_prompt=False"):
+        _stream(ref, voice, _tokens(30), "exact", prompt_flow=whole)
+    with pytest.raises(ValueError, match="140 prompt mel frames"):
+        S.build_prompt_flow(ref.flow, ref.flow_noise, torch.cat([pt, pt], 1), pf, emb, whole_prompt=True)
 
 
 def test_prompt_cache_is_shared_between_requests(ref, voice):
     pt = torch.from_numpy(voice.speech_tokens)[None]
     pf = torch.from_numpy(voice.prompt_mel)[None]
     emb = torch.from_numpy(voice.embedding)[None]
-    cache = S.build_prompt_flow(ref.flow, ref.flow_noise, pt, pf, emb)
+    cache = S.build_prompt_flow(ref.flow, ref.flow_noise, pt, pf, emb, whole_prompt=True)
     frames, keys = cache.frames, [c.keys[0] for c in cache.caches]
     for seed in (1, 2):
         toks = _tokens(80, seed)

@@ -38,10 +38,12 @@ void SynthesisFlags::AddTo(CLI::App *app) {
       ->type_name("N");
   app->add_option("--min-tokens", min_tokens, "At least N speech tokens per sentence")->type_name("N");
   app->add_flag("--stream", stream, "Synthesize in chunks: the first audio comes out after about a second");
-  app->add_option("--stream-mode", stream_mode,
-                  "With --stream: exact (default: upstream's streamed audio without recomputing earlier "
-                  "chunks), fast (less work; the final chunk keeps chunk attention) or recompute "
-                  "(upstream's loop); docs/streaming.md")
+  app->add_option(
+         "--stream-mode", stream_mode,
+         "With --stream: exact (default: upstream's streamed audio without recomputing earlier "
+         "chunks), fast (first audio sooner, less work: the prompt cached on its own, the final chunk "
+         "with chunk attention) or recompute "
+         "(upstream's loop); docs/streaming.md")
       ->type_name("MODE");
   app->add_flag("--no-text-frontend", no_text_frontend, "Do not normalize or split the text");
   app->add_flag("--no-normalization", no_normalization,

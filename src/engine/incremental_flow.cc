@@ -2,11 +2,88 @@
 #include "engine/incremental_flow.h"
 
 #include <cstring>
+#include <optional>
+#include <utility>
 
 #include "cosyvoice/error.h"
 #include "engine/finite_check.h"
 
 namespace cosyvoice {
+
+namespace {
+
+// The float32 (t, dt) of every Euler step, accumulated as FlowMatching::Run does (upstream: t += dt;
+// dt = t_span[k + 1] - t), so every chunk sees the same values.
+std::vector<std::pair<float, float>> EulerTimes(int n_timesteps) {
+  const std::vector<float> grid = FlowMatching::CosineGrid(n_timesteps);
+  std::vector<std::pair<float, float>> out;
+  float t = grid[0], dt = grid[1] - grid[0];
+  for (int step = 1; step <= n_timesteps; ++step) {
+    out.emplace_back(t, dt);
+    t = t + dt;
+    if (step < n_timesteps) dt = grid[static_cast<size_t>(step + 1)] - t;
+  }
+  return out;
+}
+
+// A span of frames through the Euler/CFG solve (spec §6.3): the batch-2 inputs (slot 0
+// conditional; slot 1 with mu, spks and cond zero), x from the noise at the span's absolute frames,
+// and each ODE step's guided update.
+class EulerSpan {
+ public:
+  // mu, cond: [mel_bins, frames] channel-major, the inputs of absolute frames first .. first+frames-1
+  EulerSpan(const float *mu, const float *cond, int64_t first, int64_t frames, const NpyArray &noise,
+            const FlowConfig &config)
+      : frames_(frames), plane_(static_cast<size_t>(config.mel_bins * frames)) {
+    mu2_.assign(2 * plane_, 0.f);
+    cond2_.assign(2 * plane_, 0.f);
+    std::memcpy(mu2_.data(), mu, plane_ * sizeof(float));
+    std::memcpy(cond2_.data(), cond, plane_ * sizeof(float));
+    x_.resize(plane_);
+    x2_.resize(2 * plane_);
+    v_.resize(2 * plane_);
+    const float *z = noise.data<float>();
+    for (int64_t c = 0; c < config.mel_bins; ++c)
+      std::memcpy(&x_[static_cast<size_t>(c * frames)], z + c * config.max_frames + first,
+                  sizeof(float) * static_cast<size_t>(frames));
+  }
+
+  // The DiT on the span's frames after `cache`'s past (appending their keys/values), then
+  // x += dt * ((1 + cfg) v_cond - cfg v_uncond).
+  void Step(const FlowChunkGraph &graph, FlowChunkGraph::RunState &run, std::pair<float, float> t_dt,
+            const float *spks2, float cfg_rate, int64_t attention_chunk, FlowStepCache &cache) {
+    std::memcpy(x2_.data(), x_.data(), sizeof(float) * plane_);
+    std::memcpy(x2_.data() + plane_, x_.data(), sizeof(float) * plane_);
+    const float t2[2] = {t_dt.first, t_dt.first};
+    graph.Run(run, frames_, x2_.data(), mu2_.data(), t2, spks2, cond2_.data(), attention_chunk, cache,
+              v_.data());
+    const float dt = t_dt.second, w_cond = 1.0f + cfg_rate, w_uncond = cfg_rate;
+    for (size_t i = 0; i < plane_; ++i) x_[i] = x_[i] + dt * (w_cond * v_[i] - w_uncond * v_[plane_ + i]);
+  }
+
+  std::vector<float> &x() { return x_; }
+
+ private:
+  int64_t frames_;
+  size_t plane_;
+  std::vector<float> mu2_, cond2_, x_, x2_, v_;
+};
+
+void CheckFrameRange(int64_t frames, const FlowConfig &config) {
+  if (frames > config.max_frames) {
+    throw Error(ErrorCode::kInvalidArgument, "flow: " + std::to_string(frames) +
+                                                 " mel frames (prompt + speech) exceed the " +
+                                                 std::to_string(config.max_frames) + " the model supports");
+  }
+}
+
+std::vector<float> BatchOfTwoSpeakers(const std::vector<float> &spks, int64_t mel_bins) {
+  std::vector<float> spks2(static_cast<size_t>(2 * mel_bins), 0.f);  // slot 1 zero
+  std::copy(spks.begin(), spks.begin() + mel_bins, spks2.begin());
+  return spks2;
+}
+
+}  // namespace
 
 IncrementalFlow::IncrementalFlow(const FlowChunkGraph &graph, const NpyArray &noise, const FlowConfig &config,
                                  StreamCachePrecision precision)
@@ -14,9 +91,7 @@ IncrementalFlow::IncrementalFlow(const FlowChunkGraph &graph, const NpyArray &no
 
 void IncrementalFlow::Start(const std::vector<float> &spks, const FlowOptions &options) {
   options_ = options;
-  const size_t m = static_cast<size_t>(config_.mel_bins);
-  spks2_.assign(2 * m, 0.f);
-  std::copy(spks.begin(), spks.begin() + static_cast<std::ptrdiff_t>(m), spks2_.begin());
+  spks2_ = BatchOfTwoSpeakers(spks, config_.mel_bins);
   if (steps_.size() != static_cast<size_t>(options.n_timesteps)) {
     steps_.assign(static_cast<size_t>(options.n_timesteps), FlowStepCache(graph_.shape(), 2, precision_));
   }
@@ -69,49 +144,53 @@ void IncrementalFlow::Release() {
   closed_ = true;  // nothing can be advanced until the next Start
 }
 
-std::vector<float> IncrementalFlow::Advance(const float *mu, const float *cond, int64_t s, bool final_call,
+std::vector<float> IncrementalFlow::Advance(const float *mu, const float *cond, int64_t s, AdvanceEnd end,
                                             const CancelToken &cancel) {
-  const int64_t m = config_.mel_bins, p = frames_;
+  const int64_t p = frames_;
   if (closed_) throw Error(ErrorCode::kInvalidArgument, "flow: frames after a call that ended mid-chunk");
   if (s < 1) throw Error(ErrorCode::kInvalidArgument, "flow: no frames to advance");
-  if (p + s > config_.max_frames) {
-    throw Error(ErrorCode::kInvalidArgument, "flow: " + std::to_string(p + s) +
-                                                 " mel frames (prompt + speech) exceed the " +
-                                                 std::to_string(config_.max_frames) + " the model supports");
-  }
-  if ((p + s) % chunk() != 0 && !final_call) {
+  CheckFrameRange(p + s, config_);
+  if ((p + s) % chunk() != 0 && end == AdvanceEnd::kChunkBoundary) {
     throw Error(ErrorCode::kInvalidArgument,
                 "flow: a non-final advance must end on an attention chunk boundary");
   }
   for (auto &step : steps_) step.Reserve(p + s, capacity_limit_);  // before the graph's own Reserve
-  // batch-2 inputs: slot 0 conditional, slot 1 with mu, spks and cond zero (spec §6.3)
-  const size_t plane = static_cast<size_t>(m * s);
-  std::vector<float> mu2(2 * plane, 0.f), cond2(2 * plane, 0.f), x(plane), x2(2 * plane), v(2 * plane);
-  std::memcpy(mu2.data(), mu, plane * sizeof(float));
-  std::memcpy(cond2.data(), cond, plane * sizeof(float));
-  const float *z = noise_.data<float>();
-  for (int64_t c = 0; c < m; ++c)
-    std::memcpy(&x[static_cast<size_t>(c * s)], z + c * config_.max_frames + p, sizeof(float) * s);
-  // the same float32 t/dt sequence as FlowMatching::Run (upstream accumulates t += dt)
-  const std::vector<float> grid = FlowMatching::CosineGrid(options_.n_timesteps);
-  const float w_cond = 1.0f + options_.cfg_rate, w_uncond = options_.cfg_rate;
-  float t = grid[0], dt = grid[1] - grid[0];
-  for (int step = 1; step <= options_.n_timesteps; ++step) {
+  EulerSpan span(mu, cond, p, s, noise_, config_);
+  const std::vector<std::pair<float, float>> times = EulerTimes(options_.n_timesteps);
+  for (size_t k = 0; k < times.size(); ++k) {
     cancel.Check();
-    std::memcpy(x2.data(), x.data(), sizeof(float) * plane);
-    std::memcpy(x2.data() + plane, x.data(), sizeof(float) * plane);
-    const float t2[2] = {t, t};
-    graph_.Run(run_, s, x2.data(), mu2.data(), t2, spks2_.data(), cond2.data(), chunk(),
-               steps_[static_cast<size_t>(step - 1)], v.data());
-    for (size_t i = 0; i < plane; ++i) x[i] = x[i] + dt * (w_cond * v[i] - w_uncond * v[plane + i]);
-    t = t + dt;
-    if (step < options_.n_timesteps) dt = grid[static_cast<size_t>(step + 1)] - t;
+    span.Step(graph_, run_, times[k], spks2_.data(), options_.cfg_rate, chunk(), steps_[k]);
   }
   // FlowMatching::Run's stage check (flow_matching.cc), per advance: streaming writes no NaN either
-  CheckFiniteOutput(x.data(), x.size(), "flow (mel)");
+  CheckFiniteOutput(span.x().data(), span.x().size(), "flow (mel)");
   frames_ = p + s;
-  closed_ = frames_ % chunk() != 0;
-  return x;
+  closed_ = end == AdvanceEnd::kFinal && frames_ % chunk() != 0;
+  return std::move(span.x());
+}
+
+std::vector<float> SolveAfterWholePrompt(const FlowChunkGraph &graph, const NpyArray &noise,
+                                         const FlowConfig &config, const FlowOptions &options,
+                                         const std::vector<float> &spks, const float *prompt_mu,
+                                         const float *prompt_cond, int64_t prompt_frames, const float *mu,
+                                         const float *cond, int64_t frames, const CancelToken &cancel) {
+  if (frames < 1) throw Error(ErrorCode::kInvalidArgument, "flow: no frames to solve");
+  CheckFrameRange(prompt_frames + frames, config);
+  const std::vector<float> spks2 = BatchOfTwoSpeakers(spks, config.mel_bins);
+  std::optional<EulerSpan> prompt;
+  if (prompt_frames > 0) prompt.emplace(prompt_mu, prompt_cond, 0, prompt_frames, noise, config);
+  EulerSpan span(mu, cond, prompt_frames, frames, noise, config);
+  FlowChunkGraph::RunState run(graph);
+  FlowStepCache step_cache(graph.shape(), 2);  // one ODE step's keys/values at a time
+  const std::vector<std::pair<float, float>> times = EulerTimes(options.n_timesteps);
+  for (const auto &t_dt : times) {
+    cancel.Check();
+    step_cache.Reset(prompt_frames + frames);
+    if (prompt)
+      prompt->Step(graph, run, t_dt, spks2.data(), options.cfg_rate, config.static_chunk_size, step_cache);
+    span.Step(graph, run, t_dt, spks2.data(), options.cfg_rate, config.static_chunk_size, step_cache);
+  }
+  CheckFiniteOutput(span.x().data(), span.x().size(), "flow (mel)");
+  return std::move(span.x());
 }
 
 int64_t PromptCacheFrames(int64_t prompt_tokens, const FlowConfig &c) {

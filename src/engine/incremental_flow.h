@@ -13,6 +13,12 @@
 
 namespace cosyvoice {
 
+// Where an Advance may end. A non-final advance normally ends on an attention-chunk boundary, so
+// the frames done never needed a later frame (exact). `kPromptEnd` ends anywhere and lets later
+// frames follow: the frames done then never attend to them - `fast`'s prompt, encoded as if it
+// stood alone so that all of it is cached per voice (docs/streaming.md §8.5).
+enum class AdvanceEnd { kChunkBoundary, kPromptEnd, kFinal };
+
 // Per request (or per voice, as the prompt cache): x of the frames done is final, and per ODE step
 // a FlowStepCache holds what later frames attend to. Frames are absolute (prompt frame 0 first),
 // the noise is taken from the same frames, and every call but the last must end on an attention
@@ -31,8 +37,9 @@ class IncrementalFlow {
 
   // Integrates the next `frames` frames: mu and cond are [mel_bins, frames] channel-major (the
   // flow inputs of frames frames() .. frames()+frames-1). Returns their final x, [mel_bins,
-  // frames]. `final_call` allows ending mid-chunk (nothing can follow). Throws kCancelled.
-  std::vector<float> Advance(const float *mu, const float *cond, int64_t frames, bool final_call,
+  // frames]. `end`: kFinal and kPromptEnd may end mid-chunk (after kFinal nothing can follow).
+  // Throws kCancelled.
+  std::vector<float> Advance(const float *mu, const float *cond, int64_t frames, AdvanceEnd end,
                              const CancelToken &cancel);
 
   int64_t frames() const { return frames_; }
@@ -64,6 +71,19 @@ class IncrementalFlow {
 // Bytes a streaming cache holds per mel frame: every ODE step's keys/values (the CFG batch of 2),
 // and for a float16 cache one step's float32 staging (docs/streaming.md §5).
 size_t StreamCacheBytesPerFrame(const FlowChunkShape &shape, StreamCachePrecision precision, int n_timesteps);
+
+// The x of `frames` frames after a prompt of `prompt_frames` frames, as IncrementalFlow gives them
+// from the whole-prompt cache (the prompt advanced with AdvanceEnd::kPromptEnd, then the frames in
+// one advance), keeping one ODE step's keys/values at a time: per step the prompt's frames, then
+// the frames after them, through the chunk graph. `fast`'s per-chunk recomputation past
+// ModelConfig::max_stream_cache_bytes (docs/streaming.md §5.2). prompt_mu, prompt_cond are
+// [mel_bins, prompt_frames], mu and cond [mel_bins, frames]; `spks` [mel_bins]. Returns [mel_bins,
+// frames]. The keys/values stay float32.
+std::vector<float> SolveAfterWholePrompt(const FlowChunkGraph &graph, const NpyArray &noise,
+                                         const FlowConfig &config, const FlowOptions &options,
+                                         const std::vector<float> &spks, const float *prompt_mu,
+                                         const float *prompt_cond, int64_t prompt_frames, const float *mu,
+                                         const float *cond, int64_t frames, const CancelToken &cancel);
 
 // Whole attention chunks of mel frames that depend on the voice only: mu at token t sees tokens up
 // to t + pre_lookahead, so frames below ratio * (K - pre_lookahead) are prompt-only.

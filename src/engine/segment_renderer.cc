@@ -53,7 +53,8 @@ SegmentRenderer::SegmentRenderer(const Model::Impl &model, const Voice &voice, c
   }
   if (inc_ != nullptr) {
     const auto t0 = SteadyClock::now();
-    if (!inc_->StartSegment(voice, options.flow, model.config.max_stream_cache_bytes, cancel))
+    if (!inc_->StartSegment(voice, options.flow, PromptCacheOf(options.stream_mode),
+                            model.config.max_stream_cache_bytes, cancel))
       FallBackToRecompute();  // the voice's prompt cache alone would pass the limit
     x_base_ = flow_frames_ = inc_->flow.frames();
     stats_.seconds.flow += SecondsSince(t0);
@@ -133,7 +134,8 @@ std::vector<float> SegmentRenderer::CachedFlowFrames(int64_t lo, int64_t target,
     }
   }
   stats_.flow_frame_steps += s * options_.flow.n_timesteps;
-  return inc_->flow.Advance(mu.data(), cond.data(), s, final, cancel_);
+  return inc_->flow.Advance(mu.data(), cond.data(), s,
+                            final ? AdvanceEnd::kFinal : AdvanceEnd::kChunkBoundary, cancel_);
 }
 
 // One flow pass over the prompt and the first `num_tokens` tokens (its work counted; its time is the
@@ -157,6 +159,14 @@ std::vector<float> SegmentRenderer::RecomputedFlowFrames(int64_t lo, int64_t tar
   const int64_t p = input_.prompt_frames, s = target - lo, m = model_.bundle.flow.mel_bins;
   std::vector<float> x(static_cast<size_t>(m * s), 0.f);
   if (target <= p) return x;  // prompt frames only (a segment that recomputes from its start)
+  if (PromptCacheOf(options_.stream_mode) == PromptCache::kWholePrompt) {
+    const std::vector<float> after = RecomputedAfterWholePrompt(target);
+    for (int64_t c = 0; c < m; ++c) {
+      for (int64_t t = std::max(lo, p); t < target; ++t)
+        x[static_cast<size_t>(c * s + t - lo)] = after[static_cast<size_t>(c * (target - p) + t - p)];
+    }
+    return x;
+  }
   int64_t frames = 0;
   const std::vector<float> mel = FlowPass(tokens_.size(), final, /*streaming=*/true, &frames);
   if (target - p > frames)
@@ -166,6 +176,36 @@ std::vector<float> SegmentRenderer::RecomputedFlowFrames(int64_t lo, int64_t tar
       x[static_cast<size_t>(c * s + t - lo)] = mel[static_cast<size_t>(c * frames + t - p)];
   }
   return x;
+}
+
+// `fast` (the prompt on its own, docs/streaming.md §8.5): the prompt's mu from its tokens alone and
+// the frames after it from every token so far, solved per ODE step through the chunk graph as the
+// cache would give them (SolveAfterWholePrompt). Returns frames [prompt_frames, target).
+std::vector<float> SegmentRenderer::RecomputedAfterWholePrompt(int64_t target) {
+  const FlowConfig &f = model_.bundle.flow;
+  const int64_t p = input_.prompt_frames, n = target - p, m = f.mel_bins;
+  const std::vector<float> emb(input_.embedding, input_.embedding + f.spk_embed_dim);
+  std::vector<int64_t> tokens(input_.prompt_tokens.begin(), input_.prompt_tokens.end());
+  const FlowEncoderGraph::Output prompt = model_.flow_encoder->Run(tokens, emb);  // finalize form
+  tokens.insert(tokens.end(), tokens_.begin(), tokens_.end());
+  const FlowEncoderGraph::Output all = model_.flow_encoder->Run(tokens, emb);
+  CheckFiniteOutput(prompt.mu.data(), prompt.mu.size(), "flow encoder (mu)");
+  CheckFiniteOutput(all.mu.data(), all.mu.size(), "flow encoder (mu)");
+  if (prompt.frames < p || all.frames < target)
+    throw Error(ErrorCode::kRuntime, "streaming: the flow encoder gave fewer frames than the chunk needs");
+  std::vector<float> prompt_mu(static_cast<size_t>(m * p)), prompt_cond(static_cast<size_t>(m * p));
+  std::vector<float> mu(static_cast<size_t>(m * n)), cond(static_cast<size_t>(m * n), 0.f);
+  for (int64_t c = 0; c < m; ++c) {
+    std::memcpy(&prompt_mu[static_cast<size_t>(c * p)], &prompt.mu[static_cast<size_t>(c * prompt.frames)],
+                sizeof(float) * static_cast<size_t>(p));
+    for (int64_t t = 0; t < p; ++t)
+      prompt_cond[static_cast<size_t>(c * p + t)] = input_.prompt_mel[t * m + c];
+    std::memcpy(&mu[static_cast<size_t>(c * n)], &all.mu[static_cast<size_t>(c * all.frames + p)],
+                sizeof(float) * static_cast<size_t>(n));
+  }
+  stats_.flow_frame_steps += target * options_.flow.n_timesteps;
+  return SolveAfterWholePrompt(*model_.flow_chunk(), model_.flow_noise, f, options_.flow, all.spks,
+                               prompt_mu.data(), prompt_cond.data(), p, mu.data(), cond.data(), n, cancel_);
 }
 
 bool SegmentRenderer::CacheFits(int64_t target) {

@@ -23,8 +23,9 @@ namespace cosyvoice {
 //    - exact: the flow advances attention chunk by attention chunk as their tokens arrive, from
 //      cached keys/values (StreamingState), the vocoder runs on a window; the final chunk is one
 //      full-attention pass over everything, as upstream's; same audio as recompute;
-//    - fast: like exact, but the final chunk keeps chunk attention, and a chunk is emitted every
-//      attention chunk (25 tokens) instead of upstream's doubling hops.
+//    - fast: like exact, but the prompt is cached whole (encoded as if it stood alone, so the first
+//      chunk runs only new frames), the final chunk keeps chunk attention, and a chunk is emitted
+//      every attention chunk (25 tokens) instead of upstream's doubling hops.
 // The token source does not matter: the LLM pushes tokens as it generates them, voice conversion
 // pushes the source speech's tokens at once. Per request; reads the Model only.
 class SegmentRenderer {
@@ -64,6 +65,7 @@ class SegmentRenderer {
   // ModelConfig::max_stream_cache_bytes) by one flow pass over the prompt and every token so far
   std::vector<float> CachedFlowFrames(int64_t lo, int64_t target, bool final);
   std::vector<float> RecomputedFlowFrames(int64_t lo, int64_t target, bool final);
+  std::vector<float> RecomputedAfterWholePrompt(int64_t target);
   bool CacheFits(int64_t target);  // and caps the cache's growth there
   void FallBackToRecompute();
   std::vector<float> FlowFrames(int64_t from, int64_t to) const;  // x of absolute frames, [mel_bins, n]

@@ -24,6 +24,7 @@
 #include "common/half.h"
 #include "common/sha256.h"
 #include "engine/bistream_decoder.h"
+#include "engine/incremental_flow.h"
 #include "engine/incremental_vocoder.h"
 #include "engine/model_impl.h"
 #include "engine/optimize_bundle.h"
@@ -801,6 +802,83 @@ TEST_F(EngineGolden, TextStreamEqualsTheReference) {
 // same velocity and store exactly FloatToHalf of the float32 keys/values; after the float32 cache's
 // past is rounded the same way, the second chunk must give the same velocity again - the graph saw
 // the same inputs, so the float16 cache changes the past's precision and nothing else.
+// How an IncrementalFlow advance may end (AdvanceEnd, docs/streaming.md §8.5), and `fast`'s two
+// ways of computing the frames after a whole prompt: from the prompt cache (the prompt advanced to
+// its end mid-chunk, then chunk by chunk) and by SolveAfterWholePrompt (one ODE step's cache at a
+// time, the fallback past max_stream_cache_bytes). The same frames under the same mask in other
+// GEMM shapes: within the flow's float32 bound.
+TEST_F(EngineGolden, IncrementalFlowEndsAndTheWholePromptSolve) {
+  const FlowChunkGraph *graph = engine_->flow_chunk();
+  ASSERT_NE(graph, nullptr);
+  const FlowConfig &f = engine_->bundle.flow;
+  const int64_t m = f.mel_bins, c = f.static_chunk_size, p = c + c / 2, end = 2 * c + c / 3;
+  uint32_t state = 7;
+  auto random = [&state](int64_t n) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (float &x : v) {
+      state = state * 1664525u + 1013904223u;
+      x = static_cast<float>(state >> 8) / 16777216.0f * 2.0f - 1.0f;
+    }
+    return v;
+  };
+  const std::vector<float> prompt_mu = random(m * p), prompt_cond = random(m * p), spks = random(m);
+  const std::vector<float> mu = random(m * (end - p)), cond(static_cast<size_t>(m * (end - p)), 0.f);
+  auto columns = [m](const std::vector<float> &a, int64_t width, int64_t from, int64_t to) {
+    std::vector<float> out(static_cast<size_t>(m * (to - from)));
+    for (int64_t ch = 0; ch < m; ++ch)
+      std::copy_n(a.begin() + ch * width + from, to - from, out.begin() + ch * (to - from));
+    return out;
+  };
+  FlowOptions options;
+  options.n_timesteps = 3;
+  const CancelToken never;
+  IncrementalFlow flow(*graph, engine_->flow_noise, f);
+  flow.Start(spks, options);
+  EXPECT_COSY_ERROR(flow.Advance(prompt_mu.data(), prompt_cond.data(), p, AdvanceEnd::kChunkBoundary, never),
+                    ErrorCode::kInvalidArgument,
+                    "flow: a non-final advance must end on an attention chunk boundary");
+  flow.Advance(prompt_mu.data(), prompt_cond.data(), p, AdvanceEnd::kPromptEnd, never);
+  EXPECT_FALSE(flow.closed());
+  const std::vector<float> a = columns(mu, end - p, 0, 2 * c - p),
+                           b = columns(mu, end - p, 2 * c - p, end - p);
+  const std::vector<float> ca = columns(cond, end - p, 0, 2 * c - p),
+                           cb = columns(cond, end - p, 2 * c - p, end - p);
+  const std::vector<float> xa =
+      flow.Advance(a.data(), ca.data(), 2 * c - p, AdvanceEnd::kChunkBoundary, never);
+  const std::vector<float> xb = flow.Advance(b.data(), cb.data(), end - 2 * c, AdvanceEnd::kFinal, never);
+  EXPECT_TRUE(flow.closed());
+  EXPECT_COSY_ERROR(flow.Advance(b.data(), cb.data(), 1, AdvanceEnd::kFinal, never),
+                    ErrorCode::kInvalidArgument, "flow: frames after a call that ended mid-chunk");
+  std::vector<float> cached(static_cast<size_t>(m * (end - p)));
+  for (int64_t ch = 0; ch < m; ++ch) {
+    std::copy_n(xa.begin() + ch * (2 * c - p), 2 * c - p, cached.begin() + ch * (end - p));
+    std::copy_n(xb.begin() + ch * (end - 2 * c), end - 2 * c, cached.begin() + ch * (end - p) + (2 * c - p));
+  }
+  const std::vector<float> solved =
+      SolveAfterWholePrompt(*graph, engine_->flow_noise, f, options, spks, prompt_mu.data(),
+                            prompt_cond.data(), p, mu.data(), cond.data(), end - p, never);
+  const Diff d = Compare(solved, cached);
+  Report("whole-prompt solve vs cache", "random inputs", d);
+  EXPECT_LE(d.max_abs, Bound("flow_mel", std::max(1.0, d.max_ref)));
+  // the prompt on its own is what both compute: the same frames after the prompt advanced to a
+  // chunk boundary (its tail then attends to them) differ beyond rounding
+  IncrementalFlow joint(*graph, engine_->flow_noise, f);
+  joint.Start(spks, options);
+  joint.Advance(prompt_mu.data(), prompt_cond.data(), c, AdvanceEnd::kChunkBoundary, never);
+  std::vector<float> tail_mu = columns(prompt_mu, p, c, p), tail_cond = columns(prompt_cond, p, c, p);
+  std::vector<float> both_mu(static_cast<size_t>(m * c)), both_cond(static_cast<size_t>(m * c), 0.f);
+  for (int64_t ch = 0; ch < m; ++ch) {
+    std::copy_n(tail_mu.begin() + ch * (p - c), p - c, both_mu.begin() + ch * c);
+    std::copy_n(a.begin() + ch * (2 * c - p), 2 * c - p, both_mu.begin() + ch * c + (p - c));
+    std::copy_n(tail_cond.begin() + ch * (p - c), p - c, both_cond.begin() + ch * c);
+  }
+  const std::vector<float> x_joint =
+      joint.Advance(both_mu.data(), both_cond.data(), c, AdvanceEnd::kChunkBoundary, never);
+  const Diff dj = Compare(columns(x_joint, c, p - c, c), xa);
+  EXPECT_GT(dj.max_abs, Bound("flow_mel", std::max(1.0, dj.max_ref)))
+      << "the prompt's tail did not see the chunk";
+}
+
 TEST_F(EngineGolden, StreamCacheInFloat16RoundsThePastAndNothingElse) {
   const FlowChunkGraph *graph = engine_->flow_chunk();
   ASSERT_NE(graph, nullptr);

@@ -22,7 +22,7 @@ ONNX graph can take it as an input); C >= T gives full attention.
 from __future__ import annotations
 
 import math
-from typing import Union
+from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -233,9 +233,11 @@ class DiT(nn.Module):
 
     def forward_chunked(self, x: torch.Tensor, mask: torch.Tensor, mu: torch.Tensor, t: torch.Tensor,
                         spks: torch.Tensor, cond: torch.Tensor,
-                        chunk_size: Union[int, torch.Tensor, None]) -> torch.Tensor:
+                        chunk_size: Union[int, torch.Tensor, None],
+                        attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Like :meth:`forward` with an explicit attention chunk C (frames); None or C >= T
-        means full attention."""
+        means full attention.  ``attn_mask`` [T, T] bool (True = attend) replaces the chunk mask
+        (the reference of ``fast`` streaming's prompt, which attends to prompt frames only)."""
         x, mu, cond = x.transpose(1, 2), mu.transpose(1, 2), cond.transpose(1, 2)
         b, seq_len = x.shape[0], x.shape[1]
         if t.ndim == 0:
@@ -243,7 +245,10 @@ class DiT(nn.Module):
         c = self.time_embed(t)
         h = self.input_embed(x, cond, mu, spks)
         freqs = rope_freqs(seq_len, self.rotary_embed.inv_freq)
-        attn_mask = attention_mask(mask, chunk_size)
+        if attn_mask is None:
+            attn_mask = attention_mask(mask, chunk_size)
+        else:
+            attn_mask = (mask.bool().expand(b, seq_len, seq_len) & attn_mask[None]).unsqueeze(1)
         for block in self.transformer_blocks:
             h = block(h, c, attn_mask, freqs)
         h = self.norm_out(h, c)

@@ -78,14 +78,15 @@ class CausalConditionalCFM(nn.Module):
     def solve(self, noise: torch.Tensor, mu: torch.Tensor, mask: torch.Tensor, spks: torch.Tensor,
               cond: torch.Tensor, n_timesteps: Optional[int] = None, cfg_rate: Optional[float] = None,
               streaming: bool = False, chunk_size: Union[int, torch.Tensor, None] = None,
-              temperature: float = 1.0) -> torch.Tensor:
+              temperature: float = 1.0, attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Euler with classifier-free guidance (batch 1 in, batch-2 estimator calls).
 
         ``noise`` [1, 80, >= T] (the first T frames are used), ``mu``/``cond`` [1, 80, T],
         ``mask`` [1, 1, T], ``spks`` [1, 80].  Slot 0 of each estimator call is conditional,
         slot 1 has mu, spks and cond zero; ``v = (1 + cfg) v0 - cfg v1``; ``x += dt v``.
         ``chunk_size`` overrides the attention chunk (else ``streaming`` selects
-        static_chunk_size or full attention).  Returns x [1, 80, T] (float32).
+        static_chunk_size or full attention); ``attn_mask`` [T, T] bool replaces the mask altogether.
+        Returns x [1, 80, T] (float32).
         """
         n = self.cfm.n_timesteps if n_timesteps is None else int(n_timesteps)
         cfg = self.cfm.inference_cfg_rate if cfg_rate is None else float(cfg_rate)
@@ -106,7 +107,7 @@ class CausalConditionalCFM(nn.Module):
         for step in range(1, n + 1):
             x_in = torch.cat([x, x], dim=0)
             t_in = torch.cat([t, t], dim=0)
-            v = self.estimator.forward_chunked(x_in, mask_in, mu_in, t_in, spks_in, cond_in, chunk_size)
+            v = self.estimator.forward_chunked(x_in, mask_in, mu_in, t_in, spks_in, cond_in, chunk_size, attn_mask)
             v_cond, v_uncond = v[0:1], v[1:2]
             v = (1.0 + cfg) * v_cond - cfg * v_uncond
             x = x + dt * v
