@@ -99,6 +99,33 @@ void IncrementalFlow::Start(const std::vector<float> &spks, const FlowOptions &o
   frames_ = 0;
   closed_ = false;
   capacity_limit_ = INT64_MAX;
+  marked_frames_ = -1;
+  marked_conv_.clear();
+}
+
+void IncrementalFlow::MarkFrames() {
+  marked_frames_ = frames_;
+  marked_conv_.clear();
+  for (const auto &s : steps_) marked_conv_.push_back(s.SaveConv());
+}
+
+void IncrementalFlow::StartFrom(const IncrementalFlow &prompt, int64_t frames) {
+  if (frames == prompt.frames_) {
+    StartFrom(prompt);
+    return;
+  }
+  if (frames != prompt.marked_frames_)
+    throw Error(ErrorCode::kInvalidArgument, "flow: starting from frames the prompt cache did not mark");
+  options_ = prompt.options_;
+  spks2_ = prompt.spks2_;
+  if (steps_.size() != prompt.steps_.size())
+    steps_.assign(prompt.steps_.size(), FlowStepCache(graph_.shape(), 2, precision_));
+  for (size_t k = 0; k < steps_.size(); ++k)
+    steps_[k].CopyPrefixFrom(prompt.steps_[k], frames, prompt.marked_conv_[k], frames);
+  frames_ = frames;
+  closed_ = false;  // a mark is made where later frames may follow
+  capacity_limit_ = INT64_MAX;
+  marked_frames_ = -1;
 }
 
 void IncrementalFlow::StartFrom(const IncrementalFlow &prompt) {
@@ -110,11 +137,14 @@ void IncrementalFlow::StartFrom(const IncrementalFlow &prompt) {
   frames_ = prompt.frames_;
   closed_ = prompt.closed_;
   capacity_limit_ = INT64_MAX;
+  marked_frames_ = -1;
+  marked_conv_.clear();
 }
 
 size_t IncrementalFlow::cache_bytes() const {
   size_t n = 0;
   for (const auto &s : steps_) n += s.bytes();
+  for (const auto &c : marked_conv_) n += c.size() * sizeof(float);
   return n + run_.bytes();
 }
 
@@ -140,6 +170,8 @@ void IncrementalFlow::Release() {
   steps_.clear();
   steps_.shrink_to_fit();
   run_.Release();
+  marked_frames_ = -1;
+  marked_conv_.clear();
   frames_ = 0;
   closed_ = true;  // nothing can be advanced until the next Start
 }

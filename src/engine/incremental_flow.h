@@ -32,8 +32,13 @@ class IncrementalFlow {
 
   // Starts empty: `spks` is the encoder's speaker projection [mel_bins].
   void Start(const std::vector<float> &spks, const FlowOptions &options);
-  // Starts from another state (a voice's prompt cache made with the same options).
+  // Starts from another state (a voice's prompt cache made with the same options): from all its
+  // frames, or from the first `frames` of them where it marked them (MarkFrames).
   void StartFrom(const IncrementalFlow &prompt);
+  void StartFrom(const IncrementalFlow &prompt, int64_t frames);
+  // Remembers the frames so far (and each step's conv states there): StartFrom can start there.
+  void MarkFrames();
+  int64_t marked_frames() const { return marked_frames_; }
 
   // Integrates the next `frames` frames: mu and cond are [mel_bins, frames] channel-major (the
   // flow inputs of frames frames() .. frames()+frames-1). Returns their final x, [mel_bins,
@@ -62,6 +67,8 @@ class IncrementalFlow {
   FlowOptions options_;
   std::vector<float> spks2_;          // [2, mel_bins]: slot 1 zero
   std::vector<FlowStepCache> steps_;  // one per ODE step
+  int64_t marked_frames_ = -1;        // MarkFrames: frames, and each step's conv states there
+  std::vector<std::vector<float>> marked_conv_;
   FlowChunkGraph::RunState run_;
   int64_t frames_ = 0;
   bool closed_ = false;

@@ -63,6 +63,32 @@ void FlowStepCache::CopyFrom(const FlowStepCache &other, int64_t capacity) {
   frames_ = other.frames_;
 }
 
+std::vector<float> FlowStepCache::SaveConv() const {
+  std::vector<float> out;
+  for (int w = 0; w < 2; ++w) {
+    const auto &c = conv_[static_cast<size_t>(cur_ * 2 + w)];
+    out.insert(out.end(), c.begin(), c.end());
+  }
+  return out;
+}
+
+void FlowStepCache::CopyPrefixFrom(const FlowStepCache &other, int64_t frames, const std::vector<float> &conv,
+                                   int64_t capacity) {
+  if (other.row_ != row_ || other.kv_.size() != kv_.size() || other.precision_ != precision_ ||
+      frames > other.frames_ || conv.size() != 2 * conv_[0].size()) {
+    throw Error(ErrorCode::kInvalidArgument, "flow cache: copying a prefix of another shape");
+  }
+  Reset(std::max(capacity, frames));
+  const size_t n = static_cast<size_t>(frames * row_);
+  for (size_t i = 0; i < kv_.size(); ++i) std::copy_n(other.kv_[i].data(), n, kv_[i].data());
+  for (size_t i = 0; i < kv_half_.size(); ++i) std::copy_n(other.kv_half_[i].data(), n, kv_half_[i].data());
+  const auto half = static_cast<std::ptrdiff_t>(conv_[0].size());
+  std::copy(conv.begin(), conv.begin() + half, conv_[0].begin());
+  std::copy(conv.begin() + half, conv.end(), conv_[1].begin());
+  cur_ = 0;
+  frames_ = frames;
+}
+
 void FlowStepCache::Commit(int64_t rows) {
   frames_ += rows;
   cur_ = 1 - cur_;

@@ -39,6 +39,12 @@ class FlowStepCache {
   void Reserve(int64_t capacity, int64_t limit = INT64_MAX);
   // Becomes a copy of `other` (the prompt cache of a voice) with room for `capacity` frames.
   void CopyFrom(const FlowStepCache &other, int64_t capacity);
+  // The conv states now (after the last run), to start a copy of the frames so far later.
+  std::vector<float> SaveConv() const;
+  // Becomes a copy of the first `frames` frames of `other`, with the conv states `conv` that
+  // other.SaveConv() returned when it held exactly those frames.
+  void CopyPrefixFrom(const FlowStepCache &other, int64_t frames, const std::vector<float> &conv,
+                      int64_t capacity);
   int64_t frames() const { return frames_; }
   int64_t capacity() const { return capacity_; }
   int batch() const { return batch_; }

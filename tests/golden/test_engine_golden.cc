@@ -28,7 +28,9 @@
 #include "engine/incremental_vocoder.h"
 #include "engine/model_impl.h"
 #include "engine/optimize_bundle.h"
+#include "engine/resolved_options.h"
 #include "engine/sampler.h"
+#include "engine/streaming_state.h"
 #include "feature_bounds.h"
 #include "fp32_bounds.h"
 #include "goldens.h"
@@ -802,6 +804,38 @@ TEST_F(EngineGolden, TextStreamEqualsTheReference) {
 // same velocity and store exactly FloatToHalf of the float32 keys/values; after the float32 cache's
 // past is rounded the same way, the second chunk must give the same velocity again - the graph saw
 // the same inputs, so the float16 cache changes the past's precision and nothing else.
+// One prompt cache per voice serves both kinds (StreamingState::BuildPromptCache): a Session whose
+// requests alternate exact and fast builds it once, exact starting after the voice-only chunks and
+// fast after the whole prompt; new flow options build it again.
+TEST_F(EngineGolden, OnePromptCacheServesExactAndFast) {
+  const json *c = nullptr;
+  for (const json &x : (*manifest_)["cases"])
+    if (x["name"] == "zero_shot_stream_fast") c = &x;
+  ASSERT_NE(c, nullptr);
+  const json cj = ReadJson(CaseDir(*c) / "case.json");
+  const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
+  const auto k = static_cast<int64_t>(voice.speech_tokens.size());
+  const int64_t chunks = PromptCacheFrames(k, engine_->bundle.flow);
+  ASSERT_GT(voice.mel_frames(), chunks);
+  FlowOptions options;
+  options.n_timesteps = 2;
+  StreamingState state(*engine_);
+  const CancelToken never;
+  for (const PromptCache kind : {PromptCache::kVoiceOnlyChunks, PromptCache::kWholePrompt,
+                                 PromptCache::kVoiceOnlyChunks, PromptCache::kWholePrompt}) {
+    ASSERT_TRUE(state.StartSegment(voice, options, kind, 0, never));
+    EXPECT_EQ(state.flow.frames(), kind == PromptCache::kWholePrompt ? voice.mel_frames() : chunks);
+    EXPECT_FALSE(state.flow.closed());
+    EXPECT_EQ(state.prompt.frames(), voice.mel_frames());
+  }
+  EXPECT_EQ(state.prompt_builds, 1);
+  options.n_timesteps = 3;
+  ASSERT_TRUE(state.StartSegment(voice, options, PromptCache::kVoiceOnlyChunks, 0, never));
+  EXPECT_EQ(state.prompt_builds, 2);
+  EXPECT_EQ(PromptCacheOf(StreamMode::kFast), PromptCache::kWholePrompt);
+  EXPECT_EQ(PromptCacheOf(StreamMode::kExact), PromptCache::kVoiceOnlyChunks);
+}
+
 // How an IncrementalFlow advance may end (AdvanceEnd, docs/streaming.md §8.5), and `fast`'s two
 // ways of computing the frames after a whole prompt: from the prompt cache (the prompt advanced to
 // its end mid-chunk, then chunk by chunk) and by SolveAfterWholePrompt (one ODE step's cache at a
@@ -974,9 +1008,10 @@ TEST_F(EngineGolden, StreamCacheInFloat16EqualsTheReference) {
 
 // ModelConfig::max_stream_cache_bytes: a segment whose cache would pass the limit finishes with the
 // flow recomputed per chunk (the streaming-mask pass that `exact`'s equality with `recompute` rests
-// on), keeping the vocoder's window - the audio stays within the reference's waveform bound, chunk
-// for chunk the same schedule. Half the uncapped peak switches mid-segment (some chunks came from
-// the cache); one byte switches before the first chunk.
+// on; fast's SolveAfterWholePrompt), keeping the vocoder's window - the audio stays within the
+// reference's waveform bound, chunk for chunk the same schedule. The voice's prompt cache plus half
+// the uncapped segment's peak switches mid-segment (some chunks came from the cache); one byte
+// switches before the first chunk.
 TEST_F(EngineGolden, StreamCacheLimitFinishesTheSegmentByRecomputation) {
   ModelConfig negative = engine_->config;
   negative.max_stream_cache_bytes = -1;
@@ -1010,7 +1045,13 @@ TEST_F(EngineGolden, StreamCacheLimitFinishesTheSegmentByRecomputation) {
     ASSERT_GT(uncapped.stream_cache_bytes, 0u);
     const auto golden = Load<float>(CaseDir(c) / "wav.npy");
     const double bound = Bound("waveform_from_flow", cj["magnitude_peak"].get<double>());
-    for (const int64_t limit : {static_cast<int64_t>(uncapped.stream_cache_bytes) / 2, int64_t{1}}) {
+    // the limit counts the voice's prompt cache too: what that holds, from a Session's state of its own
+    StreamingState probe(*engine_);
+    ASSERT_TRUE(probe.StartSegment(voice, ResolveOptions(options, engine_->bundle).flow,
+                                   PromptCacheOf(options.stream_mode), 0, CancelToken()));
+    const auto prompt_bytes = static_cast<int64_t>(probe.prompt.cache_bytes());
+    const auto half = prompt_bytes + static_cast<int64_t>(uncapped.stream_cache_bytes) / 2;
+    for (const int64_t limit : {half, int64_t{1}}) {
       const std::string what = c["name"].get<std::string>() + " limit " + std::to_string(limit);
       ModelConfig config = engine_->config;
       config.max_stream_cache_bytes = limit;
