@@ -21,10 +21,11 @@ enum class AdvanceEnd { kChunkBoundary, kPromptEnd, kFinal };
 
 // Per request (or per voice, as the prompt cache): x of the frames done is final, and per ODE step
 // a FlowStepCache holds what later frames attend to. Frames are absolute (prompt frame 0 first),
-// the noise is taken from the same frames, and every call but the last must end on an attention
-// chunk boundary, so a finished chunk never needed a later frame (the streaming mask,
-// spec-verification §(7)). Reproduces FlowMatching with streaming=true on the same frames, and the
-// Python reference streaming.IncrementalFlow.
+// the noise is taken from the same frames, and every call but the last (and the end of a prompt
+// standing alone, AdvanceEnd::kPromptEnd) must end on an attention chunk boundary, so a finished
+// chunk never needed a later frame (the streaming mask, spec-verification §(7)). Reproduces
+// FlowMatching with streaming=true on the same frames (with a prompt standing alone: the
+// reference's streaming.fast_offline_mel), and the Python reference streaming.IncrementalFlow.
 class IncrementalFlow {
  public:
   IncrementalFlow(const FlowChunkGraph &graph, const NpyArray &noise, const FlowConfig &config,
