@@ -110,32 +110,21 @@ void IncrementalFlow::MarkFrames() {
 }
 
 void IncrementalFlow::StartFrom(const IncrementalFlow &prompt, int64_t frames) {
-  if (frames == prompt.frames_) {
-    StartFrom(prompt);
-    return;
-  }
-  if (frames != prompt.marked_frames_)
+  const bool whole = frames == prompt.frames_;
+  if (!whole && frames != prompt.marked_frames_)
     throw Error(ErrorCode::kInvalidArgument, "flow: starting from frames the prompt cache did not mark");
   options_ = prompt.options_;
   spks2_ = prompt.spks2_;
   if (steps_.size() != prompt.steps_.size())
     steps_.assign(prompt.steps_.size(), FlowStepCache(graph_.shape(), 2, precision_));
-  for (size_t k = 0; k < steps_.size(); ++k)
-    steps_[k].CopyPrefixFrom(prompt.steps_[k], frames, prompt.marked_conv_[k], frames);
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    if (whole)
+      steps_[k].CopyFrom(prompt.steps_[k], frames);
+    else
+      steps_[k].CopyPrefixFrom(prompt.steps_[k], frames, prompt.marked_conv_[k], frames);
+  }
   frames_ = frames;
-  closed_ = false;  // a mark is made where later frames may follow
-  capacity_limit_ = INT64_MAX;
-  marked_frames_ = -1;
-}
-
-void IncrementalFlow::StartFrom(const IncrementalFlow &prompt) {
-  options_ = prompt.options_;
-  spks2_ = prompt.spks2_;
-  if (steps_.size() != prompt.steps_.size())
-    steps_.assign(prompt.steps_.size(), FlowStepCache(graph_.shape(), 2, precision_));
-  for (size_t k = 0; k < steps_.size(); ++k) steps_[k].CopyFrom(prompt.steps_[k], prompt.frames_);
-  frames_ = prompt.frames_;
-  closed_ = prompt.closed_;
+  closed_ = whole && prompt.closed_;  // a mark is made where later frames may follow
   capacity_limit_ = INT64_MAX;
   marked_frames_ = -1;
   marked_conv_.clear();

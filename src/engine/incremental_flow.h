@@ -34,8 +34,7 @@ class IncrementalFlow {
   // Starts empty: `spks` is the encoder's speaker projection [mel_bins].
   void Start(const std::vector<float> &spks, const FlowOptions &options);
   // Starts from another state (a voice's prompt cache made with the same options): from all its
-  // frames, or from the first `frames` of them where it marked them (MarkFrames).
-  void StartFrom(const IncrementalFlow &prompt);
+  // `frames`, or from the first `frames` of them where it marked them (MarkFrames).
   void StartFrom(const IncrementalFlow &prompt, int64_t frames);
   // Remembers the frames so far (and each step's conv states there): StartFrom can start there.
   void MarkFrames();

@@ -46,21 +46,8 @@ void FlowStepCache::Reserve(int64_t capacity, int64_t limit) {
 }
 
 void FlowStepCache::CopyFrom(const FlowStepCache &other, int64_t capacity) {
-  if (other.row_ != row_ || other.kv_.size() != kv_.size() || other.precision_ != precision_) {
-    throw Error(ErrorCode::kInvalidArgument, "flow cache: copying a cache of another shape");
-  }
-  Reset(std::max(capacity, other.frames_));
-  const size_t n = static_cast<size_t>(other.frames_ * row_);
-  // copy_n, not memcpy: a voice's prompt cache may hold no frames yet, and memcpy of an empty
-  // vector's null data() is undefined behaviour even for 0 bytes (UBSan: nonnull argument)
-  for (size_t i = 0; i < kv_.size(); ++i) std::copy_n(other.kv_[i].data(), n, kv_[i].data());
-  for (size_t i = 0; i < kv_half_.size(); ++i) std::copy_n(other.kv_half_[i].data(), n, kv_half_[i].data());
-  for (int w = 0; w < 2; ++w) {
-    const auto &src = other.conv_[static_cast<size_t>(other.cur_ * 2 + w)];
-    std::copy(src.begin(), src.end(), conv_[static_cast<size_t>(w)].begin());
-  }
-  cur_ = 0;
-  frames_ = other.frames_;
+  CopyRowsFrom(other, other.frames_, other.conv_[static_cast<size_t>(other.cur_ * 2)].data(),
+               other.conv_[static_cast<size_t>(other.cur_ * 2 + 1)].data(), capacity);
 }
 
 std::vector<float> FlowStepCache::SaveConv() const {
@@ -74,17 +61,25 @@ std::vector<float> FlowStepCache::SaveConv() const {
 
 void FlowStepCache::CopyPrefixFrom(const FlowStepCache &other, int64_t frames, const std::vector<float> &conv,
                                    int64_t capacity) {
-  if (other.row_ != row_ || other.kv_.size() != kv_.size() || other.precision_ != precision_ ||
-      frames > other.frames_ || conv.size() != 2 * conv_[0].size()) {
-    throw Error(ErrorCode::kInvalidArgument, "flow cache: copying a prefix of another shape");
+  const size_t state = conv_[0].size();
+  if (frames > other.frames_ || conv.size() != 2 * state)
+    throw Error(ErrorCode::kInvalidArgument, "flow cache: copying a prefix the cache does not hold");
+  CopyRowsFrom(other, frames, conv.data(), conv.data() + state, capacity);
+}
+
+void FlowStepCache::CopyRowsFrom(const FlowStepCache &other, int64_t frames, const float *conv1,
+                                 const float *conv2, int64_t capacity) {
+  if (other.row_ != row_ || other.kv_.size() != kv_.size() || other.precision_ != precision_) {
+    throw Error(ErrorCode::kInvalidArgument, "flow cache: copying a cache of another shape");
   }
   Reset(std::max(capacity, frames));
   const size_t n = static_cast<size_t>(frames * row_);
+  // copy_n, not memcpy: a voice's prompt cache may hold no frames yet, and memcpy of an empty
+  // vector's null data() is undefined behaviour even for 0 bytes (UBSan: nonnull argument)
   for (size_t i = 0; i < kv_.size(); ++i) std::copy_n(other.kv_[i].data(), n, kv_[i].data());
   for (size_t i = 0; i < kv_half_.size(); ++i) std::copy_n(other.kv_half_[i].data(), n, kv_half_[i].data());
-  const auto half = static_cast<std::ptrdiff_t>(conv_[0].size());
-  std::copy(conv.begin(), conv.begin() + half, conv_[0].begin());
-  std::copy(conv.begin() + half, conv.end(), conv_[1].begin());
+  std::copy_n(conv1, conv_[0].size(), conv_[0].begin());
+  std::copy_n(conv2, conv_[1].size(), conv_[1].begin());
   cur_ = 0;
   frames_ = frames;
 }

@@ -69,6 +69,9 @@ class FlowStepCache {
   int64_t row_;  // batch * dim values per frame
   int64_t capacity_ = 0, frames_ = 0;
   int cur_ = 0;
+  // CopyFrom and CopyPrefixFrom: the first `frames` rows of `other` and the two conv states given
+  void CopyRowsFrom(const FlowStepCache &other, int64_t frames, const float *conv1, const float *conv2,
+                    int64_t capacity);
   std::vector<std::vector<float>> kv_;          // float32: 2 * depth buffers [capacity, batch, dim]
   std::vector<std::vector<uint16_t>> kv_half_;  // float16: the same
   std::vector<std::vector<float>> conv_;        // [2 halves][2 convs] of [batch, dim, conv_state]
