@@ -59,7 +59,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .models.dit import DiT, apply_rope, rope_freqs
+from .models.dit import DiT, apply_rope, chunk_mask, rope_freqs
 from .models.flow import CausalMaskedDiffWithDiT, time_grid
 from .models.hift import CausalHiFTGenerator
 
@@ -505,7 +505,6 @@ def build_prompt_flow(flow: CausalMaskedDiffWithDiT, noise: torch.Tensor, prompt
 def isolated_prompt_mask(total: int, prompt_frames: int, chunk_size: int) -> torch.Tensor:
     """[T, T] bool, ``fast``'s attention: the chunk mask, except that prompt frames attend to
     prompt frames only (the prompt encoded as if it stood alone)."""
-    from .models.dit import chunk_mask
     m = chunk_mask(total, chunk_size)
     m[:prompt_frames, prompt_frames:] = False
     return m
