@@ -256,7 +256,9 @@ struct ModelInfo {
 class Model {
  public:
   // Loads and checks the bundle (docs/bundle.md §4). Throws Error(kBundle) naming the file/field,
-  // Error(kInvalidArgument) for a bad config.
+  // Error(kInvalidArgument) for a bad config. On glibc it changes the process's malloc thresholds
+  // during the load and leaves them at 32/64 MiB after it (docs/api.md, "What a load changes in
+  // the process").
   static std::shared_ptr<const Model> Load(const ModelConfig &config);
   ~Model();
   Model(const Model &) = delete;

@@ -208,7 +208,9 @@ COSYVOICE_C_API cosyvoice_model_params cosyvoice_model_default_params(void);
 
 /* Loads and checks the bundle directory `bundle_dir` (docs/bundle.md). `params` may be NULL
  * (defaults). On success *out holds the model (free with cosyvoice_model_free). Errors:
- * COSYVOICE_ERROR_BUNDLE naming the file/field, _INVALID_ARGUMENT for bad params. Thread-safe. */
+ * COSYVOICE_ERROR_BUNDLE naming the file/field, _INVALID_ARGUMENT for bad params. Thread-safe.
+ * On glibc it changes the process's malloc thresholds during the load and leaves them at 32/64 MiB
+ * (docs/api.md, "What a load changes in the process"). */
 COSYVOICE_C_API cosyvoice_status cosyvoice_model_load(const char *bundle_dir,
                                                       const cosyvoice_model_params *params,
                                                       cosyvoice_model **out);
