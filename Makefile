@@ -184,8 +184,8 @@ build-arm64: $(BUILD_ARM64)/build.ninja
 	cmake --build $(BUILD_ARM64) -j $(JOBS)
 	@echo "[cross-arm64] $(BUILD_ARM64)/bin/cosyvoice: $$(aarch64-linux-gnu-readelf -h $(BUILD_ARM64)/bin/cosyvoice | sed -n 's/^ *Machine: *//p')"
 
-# The x86-64 build is needed too: its `tts` output is what the aarch64 one is compared with.
-# Of the x86-64 build only the CLI is needed (about 60 % of a full build's compile time from nothing).
+# The x86-64 CLI is needed too (not the whole tree: the CLI is ~60 % of a full build's compile time
+# from nothing): its `tts` output is what the aarch64 one is compared with.
 test-arm64:
 	@$(PHASES) test-arm64 dependencies "$(SUBMAKE) deps deps-arm64" build "$(SUBMAKE) build-cli-only" \
 	  model "$(SUBMAKE) tiny-model-only" cross-build "$(SUBMAKE) build-arm64" tests "$(SUBMAKE) test-arm64-only"

@@ -740,8 +740,8 @@ class ReferencePipeline:
                                     keep: bool, mode: str, schedule: str, cache: str = "fp32") -> np.ndarray:
         """The same segment through the incremental schedule (streaming.py, docs/streaming.md):
         ``exact`` gives the chunks of :meth:`_stream_segment` within float32 parity, ``fast`` runs
-        the final chunk chunk-causally too and encodes the prompt on its own (docs/streaming.md §8.5).  ``cache``: "fp32", or "fp16" keys/values (the engine's
-        ModelConfig::stream_cache)."""
+        the final chunk chunk-causally too and encodes the prompt on its own (docs/streaming.md
+        §8.5).  ``cache``: "fp32", or "fp16" keys/values (the engine's ModelConfig::stream_cache)."""
         if cache not in ("fp32", "fp16"):
             raise ReferenceError(f"unknown stream cache precision {cache!r}; expected fp32 or fp16")
         from . import streaming

@@ -81,7 +81,8 @@ std::string Digits(std::string_view digits, std::string_view zero) {
 }
 
 std::string OrdinalOfWords(std::string words) {
-  const size_t start = words.find_last_of(" -") == std::string::npos ? 0 : words.find_last_of(" -") + 1;
+  const size_t separator = words.find_last_of(" -");
+  const size_t start = separator == std::string::npos ? 0 : separator + 1;
   const std::string last = words.substr(start);
   if (last.empty()) return words;  // nothing to inflect ("" or a trailing separator)
   std::string ordinal = Lookup("en_ordinals.tsv", last);
