@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 
 #include "cli/command_registry.h"
 #include "common/log.h"
@@ -97,6 +98,8 @@ nlohmann::json SummaryJson(const AbSummary &s, const quality::AbFamilies &famili
                       {"cases", s.cases},
                       {"figures", figures},
                       {"thresholds", thresholds}};
+  if (const auto spread = s.thresholds.reference_sampling_spread)
+    j["reference_sampling_spread"] = *spread;  // what the token_edit_distance bound came from
   if (!report.empty()) j["report"] = report;
   return j;
 }
@@ -136,14 +139,18 @@ quality::AbRunOptions RunOptionsOf(const AbArgs &a, const GlobalOptions &g, cons
 // Judges one variant against the reference's results: prints the verdict, writes its report.
 bool JudgeVariant(const AbArgs &a, const GlobalOptions &g, const std::string &variant_model,
                   const quality::AbFamilies &families, const std::vector<quality::AbCaseSpec> &cases,
-                  const std::vector<quality::AbReferenceCase> &reference) {
+                  const std::vector<quality::AbReferenceCase> &reference,
+                  std::optional<double> sampling_spread) {
   const fs::path report_dir = ReportDirOf(a, variant_model);
   const quality::AbRunner runner(RunOptionsOf(a, g, report_dir));
   const auto var = Open(variant_model, a.runtime);
   const std::vector<AbCase> results = runner.RunVariant(*var, cases, reference, families);
 
   const std::string variant_name = variant_model + " (" + families.Describe() + ")";
-  const AbSummary summary = quality::Summarize(variant_name, results, quality::AbThresholds{});
+  quality::AbThresholds thresholds;
+  if (families.llm)
+    thresholds.reference_sampling_spread = sampling_spread;  // only LLM variants draw their own tokens
+  const AbSummary summary = quality::Summarize(variant_name, results, thresholds);
   std::string report_path;
   if (!report_dir.empty()) {
     report_path = (report_dir / "report.md").string();
@@ -167,6 +174,9 @@ bool JudgeVariant(const AbArgs &a, const GlobalOptions &g, const std::string &va
       std::printf("  %-22s %-6s %10.4f  (%s %.4f)%s\n", m.name.c_str(), m.aggregate.c_str(), m.value,
                   m.higher_is_better ? ">=" : "<=", m.threshold, m.passed() ? "" : "  OVER");
     }
+    if (const auto spread = thresholds.reference_sampling_spread)
+      std::printf("  (token_edit_distance bound: max(%.2f, the reference's own seed-to-seed spread %.4f))\n",
+                  thresholds.max_token_edit_distance, *spread);
     if (!report_path.empty()) std::printf("  report: %s\n", report_path.c_str());
   }
   std::fflush(stdout);
@@ -213,9 +223,11 @@ int Run(const AbArgs &a, const GlobalOptions &g) {
       throw Error(ErrorCode::kInvalidArgument, "ab: no cases (a zero-shot voice needs a transcript)");
     reference = quality::AbRunner(RunOptionsOf(a, g, {})).RunReference(*ref, cases);
   }
+  const std::optional<double> spread = quality::ReferenceSamplingSpread(cases, reference);
+  if (spread && !g.quiet) COSY_LOG(kInfo) << "ab: the reference's seed-to-seed token spread is " << *spread;
   bool all_passed = true;
   for (size_t i = 0; i < a.variant_models.size(); ++i)
-    all_passed = JudgeVariant(a, g, a.variant_models[i], families[i], cases, reference) && all_passed;
+    all_passed = JudgeVariant(a, g, a.variant_models[i], families[i], cases, reference, spread) && all_passed;
   return all_passed ? 0 : kGateFailed;
 }
 

@@ -64,6 +64,10 @@ std::string Cell(const std::string &s, size_t max_chars = 60) {
 
 }  // namespace
 
+double AbThresholds::TokenEditBound() const {
+  return std::max(max_token_edit_distance, reference_sampling_spread.value_or(0.0));
+}
+
 bool AbSummary::passed() const {
   return std::all_of(metrics.begin(), metrics.end(), [](const AbMetric &m) { return m.passed(); });
 }
@@ -72,6 +76,7 @@ AbSummary Summarize(const std::string &variant, const std::vector<AbCase> &cases
   AbSummary s;
   s.variant = variant;
   s.cases = static_cast<int64_t>(cases.size());
+  s.thresholds = t;
   auto field = [](auto member) {
     return [member](const AbCase &c) -> std::optional<double> { return c.*member; };
   };
@@ -85,7 +90,7 @@ AbSummary Summarize(const std::string &variant, const std::vector<AbCase> &cases
                                 if (!c.logits || c.logits->steps == 0) return std::nullopt;
                                 return c.logits->mean_kl;
                               }));
-  s.metrics.push_back(Measure(cases, "token_edit_distance", "median", false, t.max_token_edit_distance,
+  s.metrics.push_back(Measure(cases, "token_edit_distance", "median", false, t.TokenEditBound(),
                               field(&AbCase::token_edit_distance)));
   s.metrics.push_back(Measure(cases, "mel_l1", "mean", false, t.max_mel_l1, field(&AbCase::mel_l1)));
   s.metrics.push_back(
@@ -125,6 +130,11 @@ std::string RenderMarkdown(const AbSummary &s, const std::vector<AbCase> &cases,
                         : "**over**")
        << " |\n";
   }
+  if (const auto spread = s.thresholds.reference_sampling_spread)
+    md << "\nThe token_edit_distance bound is the larger of "
+       << Fixed(s.thresholds.max_token_edit_distance, 2) << " and the reference's own seed-to-seed spread, "
+       << Fixed(*spread, 4)
+       << " (the median edit distance between its tokens for the same request under two seeds).\n";
   md << "\n## Cases\n\n"
      << "| case | voice | lang | mode | seed | top-1 | KL | tok. edit | mel L1 | LSD dB | F0 cents | F0 "
         "gross "

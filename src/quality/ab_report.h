@@ -48,18 +48,30 @@ struct AbMetric {
 struct AbThresholds {
   double min_top1_agreement = 0.90;       // mean over cases
   double max_mean_kl = 0.05;              // nats, mean over cases
-  double max_token_edit_distance = 0.60;  // median over cases
+  double max_token_edit_distance = 0.60;  // median over cases (see TokenEditBound)
   double max_mel_l1 = 0.10;               // natural-log units, mean over cases
   double max_mel_lsd_db = 1.0;            // mean over cases
   double max_f0_rmse_cents = 50.0;        // mean over cases with voiced frames
   double max_f0_gross_error_rate = 0.05;  // mean over cases with voiced frames
   double min_speaker_cosine = 0.85;       // mean over cases
   double max_duration_deviation = 0.10;   // median over cases of |ratio - 1|
+  // The reference's own seed-to-seed spread of free-running tokens (ReferenceSamplingSpread in
+  // ab_runner.h); empty when no request ran with two seeds.
+  std::optional<double> reference_sampling_spread;
+
+  // The bound on token_edit_distance: max_token_edit_distance, or the reference's own spread where
+  // that is larger. Two runs with the same seed part at the first draw whose outcome differs; from
+  // there on the variant's tokens are as far from the reference's as another draw of the reference
+  // is. Where draws share nothing (the near-flat logits of random weights), a bound below that
+  // spread fails every variant however close its logits are, so the metric says nothing there;
+  // what it exists to catch, loops and collapse, lands beyond the spread of real draws.
+  double TokenEditBound() const;
 };
 
 struct AbSummary {
   std::string variant;  // e.g. "flow/int8"
   int64_t cases = 0;
+  AbThresholds thresholds;  // what it was judged against
   std::vector<AbMetric> metrics;
   bool passed() const;
 };

@@ -151,6 +151,30 @@ AbFamilies DifferingFamilies(const ModelFiles &a, const ModelFiles &b) {
   return f;
 }
 
+std::optional<double> ReferenceSamplingSpread(const std::vector<AbCaseSpec> &cases,
+                                              const std::vector<AbReferenceCase> &reference) {
+  if (reference.size() != cases.size())
+    throw Error(ErrorCode::kInvalidArgument, "ab: reference runs do not match");
+  auto same_request = [](const AbCaseSpec &a, const AbCaseSpec &b) {
+    return a.voice == b.voice && a.mode == b.mode && a.language == b.language && a.text == b.text &&
+           a.instruct == b.instruct;
+  };
+  auto all_tokens = [](const AbReferenceCase &r) {
+    std::vector<int32_t> out;
+    for (const std::vector<int> &segment : r.tokens) out.insert(out.end(), segment.begin(), segment.end());
+    return out;
+  };
+  std::vector<double> distances;
+  for (size_t i = 0; i < cases.size(); ++i)
+    for (size_t j = i + 1; j < cases.size(); ++j)
+      if (cases[i].seed != cases[j].seed && same_request(cases[i], cases[j]))
+        distances.push_back(NormalizedEditDistance(all_tokens(reference[i]), all_tokens(reference[j])));
+  if (distances.empty()) return std::nullopt;
+  std::sort(distances.begin(), distances.end());
+  const size_t n = distances.size();
+  return n % 2 ? distances[n / 2] : 0.5 * (distances[n / 2 - 1] + distances[n / 2]);
+}
+
 AbRunner::AbRunner(AbRunOptions options) : options_(std::move(options)) {}
 
 void AbRunner::Progress(const std::string &msg) const {

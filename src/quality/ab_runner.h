@@ -61,6 +61,12 @@ struct AbReferenceCase {
   std::vector<float> speaker;                 // CAM++ embedding of wav
 };
 
+// The reference's own sampling spread (AbThresholds::TokenEditBound): for every two cases that
+// differ only in their seed, the normalized edit distance between the reference's tokens (all
+// segments); the median over those pairs. Empty when no request ran with two seeds.
+std::optional<double> ReferenceSamplingSpread(const std::vector<AbCaseSpec> &cases,
+                                              const std::vector<AbReferenceCase> &reference);
+
 class AbRunner {
  public:
   explicit AbRunner(AbRunOptions options);

@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 
 #include "quality/ab_report.h"
+#include "quality/ab_runner.h"
 #include "test_util.h"
 
 namespace cosyvoice::quality {
@@ -47,6 +48,58 @@ TEST(AbReport, AggregatesAndVerdict) {
   const AbSummary f = Summarize("llm/int4", cases, strict);
   EXPECT_FALSE(Find(f, "mel_l1").passed());
   EXPECT_FALSE(f.passed());
+}
+
+TEST(AbReport, TokenEditBoundIsTheReferencesOwnSpreadWhereThatIsLarger) {
+  std::vector<AbCase> cases(3, Case("a", 0.99, 0.001, 0.01, 1.0));
+  cases[0].token_edit_distance = 0.70, cases[1].token_edit_distance = 0.80,
+  cases[2].token_edit_distance = 0.90;
+  AbThresholds t;
+  EXPECT_DOUBLE_EQ(t.TokenEditBound(), 0.60);  // no spread measured: the fixed bound
+  EXPECT_FALSE(Find(Summarize("llm/int8", cases, t), "token_edit_distance").passed());  // median 0.80
+
+  t.reference_sampling_spread = 0.40;  // draws of the reference agree more than that: the bound stays
+  EXPECT_DOUBLE_EQ(t.TokenEditBound(), 0.60);
+  EXPECT_FALSE(Summarize("llm/int8", cases, t).passed());
+
+  t.reference_sampling_spread = 0.95;  // two seeds of the reference share almost nothing
+  const AbSummary s = Summarize("llm/int8", cases, t);
+  EXPECT_DOUBLE_EQ(Find(s, "token_edit_distance").threshold, 0.95);
+  EXPECT_TRUE(s.passed());
+  EXPECT_THAT(RenderMarkdown(s, cases, ""), HasSubstr("the reference's own seed-to-seed spread, 0.9500"));
+
+  t.reference_sampling_spread = 0.75;  // a variant further from the reference than its own draws are
+  EXPECT_FALSE(Summarize("llm/int8", cases, t).passed());
+}
+
+TEST(AbReport, ReferenceSamplingSpreadPairsOnlyTheSameRequestUnderTwoSeeds) {
+  auto spec = [](const std::string &text, Mode mode, uint64_t seed) {
+    AbCaseSpec c;
+    c.id = text + std::to_string(seed);
+    c.text = text;
+    c.mode = mode;
+    c.seed = seed;
+    return c;
+  };
+  auto ref = [](std::vector<std::vector<int>> tokens) {
+    AbReferenceCase r;
+    r.tokens = std::move(tokens);
+    return r;
+  };
+  // Request "a": seeds 0/1/2 -> pairs at distances 1/4, 2/4, 1/4 (segments joined: 4 tokens).
+  // Request "b": one seed, and "a" in another mode: no pair. Median of {0.25, 0.5, 0.25} = 0.25.
+  const std::vector<AbCaseSpec> cases = {spec("a", Mode::kZeroShot, 0), spec("a", Mode::kZeroShot, 1),
+                                         spec("a", Mode::kZeroShot, 2), spec("b", Mode::kZeroShot, 0),
+                                         spec("a", Mode::kCrossLingual, 0)};
+  const std::vector<AbReferenceCase> reference = {ref({{1, 2}, {3, 4}}), ref({{1, 2}, {3, 9}}),
+                                                  ref({{1, 2, 8, 9}}), ref({{7, 7, 7, 7}}),
+                                                  ref({{5, 5, 5, 5}})};
+  const std::optional<double> spread = ReferenceSamplingSpread(cases, reference);
+  ASSERT_TRUE(spread.has_value());
+  EXPECT_DOUBLE_EQ(*spread, 0.25);
+
+  EXPECT_FALSE(ReferenceSamplingSpread({cases[0], cases[3]}, {reference[0], reference[3]}).has_value());
+  EXPECT_THROW(ReferenceSamplingSpread(cases, {reference[0]}), Error);
 }
 
 TEST(AbReport, F0WithoutVoicedFramesIsNotApplicable) {
