@@ -39,7 +39,8 @@ def main() -> int:
     assert {"llm_top1_agreement", "llm_mean_kl", "token_edit_distance"} <= set(ab["figures"]), ab["figures"]
     assert ab["status"] == ("passed" if run.returncode == 0 else "failed"), (ab["status"], run.returncode)
     assert "the reference's own seed-to-seed spread" in run.stdout, "summary line missing"
-    assert "seed-to-seed spread, " in (report / "report.md").read_text(encoding="utf-8"), "report line missing"
+    page = (report / "report.md").read_text(encoding="utf-8")
+    assert "seed-to-seed spread, " in page, "report line missing"
     print(f"ok: spread {spread:.4f}, token_edit_distance {ab['figures']['token_edit_distance']:.4f}, "
           f"verdict {ab['status']}")
     return 0
