@@ -220,9 +220,11 @@ VariantChoice SelectVariant(const VariantMap &variants, const std::string &famil
   const std::vector<VariantConfig> &list = it == variants.end() ? kNone : it->second;
   auto usable = [&](const VariantConfig &v) { return v.MadeFor(provider); };
 
-  if (requested == "fp32") {  // an fp32-equivalent variant (e.g. the fused LLM graph), else the base
+  // An fp32-equivalent variant (e.g. the fused LLM graph), else the base. Its status is `parity` as
+  // made; `variant record` may replace that with an A/B verdict, and `passed` must not demote it.
+  if (requested == "fp32") {
     for (const auto &v : list)
-      if (usable(v) && v.precision == "fp32" && v.gate_status == "parity") {
+      if (usable(v) && v.precision == "fp32" && v.Trusted()) {
         c.variant = &v;
         break;
       }

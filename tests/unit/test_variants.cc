@@ -177,6 +177,13 @@ TEST(ChooseVariants, GlobalPrecisionAppliesWhereItExists) {
   EXPECT_EQ(names(ChooseVariants(m, "int8", "cpu")), "flow=int8 frontend=base hift=base llm=int8 ");
   EXPECT_EQ(names(ChooseVariants(m, "int4", "cpu")), "flow=base frontend=base hift=base llm=int4 ");
   EXPECT_EQ(names(ChooseVariants(m, "fp32", "cpu")), "flow=base frontend=base hift=base llm=fp32-fused ");
+  // the fused fp32 graph after `variant record` wrote an A/B verdict over its `parity`
+  VariantMap recorded = m;
+  recorded.at("llm")[2].gate_status = "passed";
+  EXPECT_EQ(names(ChooseVariants(recorded, "fp32", "cpu")),
+            "flow=base frontend=base hift=base llm=fp32-fused ");
+  recorded.at("llm")[2].gate_status = "failed";
+  EXPECT_EQ(names(ChooseVariants(recorded, "fp32", "cpu")), "flow=base frontend=base hift=base llm=base ");
   EXPECT_EQ(names(ChooseVariants(m, "llm=int8", "cpu")), "flow=base frontend=base hift=base llm=int8 ");
   EXPECT_COSY_ERROR(ChooseVariants(m, "fp16", "cpu"), ErrorCode::kInvalidArgument,
                     "precision 'fp16': the bundle has no fp16 variant for the cpu provider");
