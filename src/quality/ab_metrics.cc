@@ -85,6 +85,13 @@ double RefinePeriod(const std::vector<double> &d, int tau, int tau_max) {
 
 }  // namespace
 
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0.0;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
 // ---- logits ----------------------------------------------------------------------------------------
 
 LogitsComparer::LogitsComparer(int64_t vocab) : vocab_(vocab) {

@@ -11,6 +11,9 @@
 
 namespace cosyvoice::quality {
 
+// The median of `values` (the mean of the middle two for an even count); 0 for none.
+double Median(std::vector<double> values);
+
 // ---- LLM: teacher-forced logits ------------------------------------------------------------------
 // Both models see the same prefix at every step (the reference's own tokens), so their next-token
 // distributions can be compared step by step.

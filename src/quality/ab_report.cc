@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <functional>
 #include <sstream>
+#include <utility>
 
 namespace cosyvoice::quality {
 namespace {
@@ -19,11 +20,7 @@ double Aggregate(std::vector<double> v, const std::string &how, bool higher_is_b
     for (double x : v) s += x;
     return s / static_cast<double>(v.size());
   }
-  if (how == "median") {
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-  }
+  if (how == "median") return Median(std::move(v));
   return higher_is_better ? *std::min_element(v.begin(), v.end()) : *std::max_element(v.begin(), v.end());
 }
 

@@ -63,8 +63,9 @@ struct AbThresholds {
   // that is larger. Two runs with the same seed part at the first draw whose outcome differs; from
   // there on the variant's tokens are as far from the reference's as another draw of the reference
   // is. Where draws share nothing (the near-flat logits of random weights), a bound below that
-  // spread fails every variant however close its logits are, so the metric says nothing there;
-  // what it exists to catch, loops and collapse, lands beyond the spread of real draws.
+  // spread fails every variant however close its logits are, so the metric says nothing there.
+  // What it exists to catch, loops and collapse, lands beyond the spread of a trained model's draws
+  // (docs/quantization.md §5).
   double TokenEditBound() const;
 };
 

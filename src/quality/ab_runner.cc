@@ -170,9 +170,7 @@ std::optional<double> ReferenceSamplingSpread(const std::vector<AbCaseSpec> &cas
       if (cases[i].seed != cases[j].seed && same_request(cases[i], cases[j]))
         distances.push_back(NormalizedEditDistance(all_tokens(reference[i]), all_tokens(reference[j])));
   if (distances.empty()) return std::nullopt;
-  std::sort(distances.begin(), distances.end());
-  const size_t n = distances.size();
-  return n % 2 ? distances[n / 2] : 0.5 * (distances[n / 2 - 1] + distances[n / 2]);
+  return Median(std::move(distances));
 }
 
 AbRunner::AbRunner(AbRunOptions options) : options_(std::move(options)) {}

@@ -16,6 +16,12 @@ std::vector<float> Sine(double hz, double seconds, int sr, double amp = 0.5) {
   return x;
 }
 
+TEST(Aggregates, MedianOfOddEvenAndNoValues) {
+  EXPECT_DOUBLE_EQ(Median({3.0, 1.0, 2.0}), 2.0);
+  EXPECT_DOUBLE_EQ(Median({4.0, 1.0, 3.0, 2.0}), 2.5);  // mean of the middle two
+  EXPECT_DOUBLE_EQ(Median({}), 0.0);
+}
+
 TEST(LogitsComparer, IdenticalLogitsAgreeWithZeroKl) {
   LogitsComparer c(4);
   const float a[] = {0.1f, 2.0f, -1.0f, 0.5f};

@@ -52,7 +52,8 @@ TEST(AbReport, AggregatesAndVerdict) {
 
 TEST(AbReport, TokenEditBoundIsTheReferencesOwnSpreadWhereThatIsLarger) {
   std::vector<AbCase> cases(3, Case("a", 0.99, 0.001, 0.01, 1.0));
-  cases[0].token_edit_distance = 0.70, cases[1].token_edit_distance = 0.80,
+  cases[0].token_edit_distance = 0.70;
+  cases[1].token_edit_distance = 0.80;
   cases[2].token_edit_distance = 0.90;
   AbThresholds t;
   EXPECT_DOUBLE_EQ(t.TokenEditBound(), 0.60);  // no spread measured: the fixed bound
