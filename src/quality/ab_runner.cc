@@ -159,16 +159,15 @@ std::optional<double> ReferenceSamplingSpread(const std::vector<AbCaseSpec> &cas
     return a.voice == b.voice && a.mode == b.mode && a.language == b.language && a.text == b.text &&
            a.instruct == b.instruct;
   };
-  auto all_tokens = [](const AbReferenceCase &r) {
-    std::vector<int32_t> out;
-    for (const std::vector<int> &segment : r.tokens) out.insert(out.end(), segment.begin(), segment.end());
-    return out;
-  };
+  std::vector<std::vector<int32_t>> tokens(reference.size());  // each case's segments joined
+  for (size_t i = 0; i < reference.size(); ++i)
+    for (const std::vector<int> &segment : reference[i].tokens)
+      tokens[i].insert(tokens[i].end(), segment.begin(), segment.end());
   std::vector<double> distances;
   for (size_t i = 0; i < cases.size(); ++i)
     for (size_t j = i + 1; j < cases.size(); ++j)
       if (cases[i].seed != cases[j].seed && same_request(cases[i], cases[j]))
-        distances.push_back(NormalizedEditDistance(all_tokens(reference[i]), all_tokens(reference[j])));
+        distances.push_back(NormalizedEditDistance(tokens[i], tokens[j]));
   if (distances.empty()) return std::nullopt;
   return Median(std::move(distances));
 }

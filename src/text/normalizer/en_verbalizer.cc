@@ -15,6 +15,11 @@ namespace {
 // 10^33): numbers with more significant digits have no words there.
 constexpr size_t kMostDigitsInWords = 36;
 
+// Join's precondition; its callers each read a longer number in their own way.
+bool WithinScaleWords(std::string_view digits) {
+  return StripZeros(digits).size() <= kMostDigitsInWords;
+}
+
 std::string Under100(int v) {
   if (v < 20) return Word(std::to_string(v));
   const std::string tens = Word(std::to_string(v / 10 * 10));
@@ -62,7 +67,7 @@ std::string Join(std::string_view digits, std::string_view separator) {
 }  // namespace
 
 std::string InflectNumberToWords(std::string_view digits) {
-  if (StripZeros(digits).size() > kMostDigitsInWords) return std::string(digits);
+  if (!WithinScaleWords(digits)) return std::string(digits);
   return Join(digits, ", ");
 }
 
@@ -93,7 +98,7 @@ std::string OrdinalOfWords(std::string words) {
 std::string Ordinal(std::string_view digits) {
   // Past the scale words a number is read digit by digit, as Cardinal reads long ones; Join would
   // leave the group's scale word empty (found by fuzz_normalizer: "6{0*57}rd").
-  if (StripZeros(digits).size() > kMostDigitsInWords) return OrdinalOfWords(Digits(digits));
+  if (!WithinScaleWords(digits)) return OrdinalOfWords(Digits(digits));
   return OrdinalOfWords(Join(digits, " "));
 }
 
