@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "cosyvoice/error.h"
+#include "kernels/custom_ops.h"
 #include "models/ort_env.h"
 #include "models/providers.h"
 
@@ -159,6 +160,8 @@ SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std
   if (config.shared_cpu_arena) options.AddConfigEntry(kOrtSessionOptionsConfigUseEnvAllocators, "1");
   if (!config.memory_pattern) options.DisableMemPattern();
   options.SetExecutionMode(ORT_SEQUENTIAL);
+  // The project's operators (kernels/custom_ops.h), used by CPU variants such as hift/fp32-winograd.
+  kernels::AddCustomOps(options);
   if (!config.profile_prefix.empty()) {
     const std::string prefix = config.profile_prefix + graph_name;
     options.EnableProfiling(prefix.c_str());

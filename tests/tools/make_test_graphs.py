@@ -57,6 +57,65 @@ def toy_llm(out_dir, layers=2, kv_heads=2, head_dim=4, vocab=5):
     np.save(os.path.join(out_dir, "toy_llm_W.npy"), w)
 
 
+def winograd_graphs(out_dir):
+    """The project's WinogradConv1d operator (src/kernels/custom_ops.h) as a graph would use it: two
+    layers, y = C1(x) and z = C2(y), both outputs, with C1 3 taps, dilation 2, pads [4, 0] and a bias; C2 7 taps, pads [6, 1],
+    no bias. The weights are written beside it as .npy for the test's own evaluation. A third copy
+    takes W as a graph input (not a constant): ONNX Runtime must refuse it when the session is made."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    rng = np.random.default_rng(7)
+    w1 = rng.standard_normal((9, 6, 3)).astype(np.float32)
+    b1 = rng.standard_normal(9).astype(np.float32)
+    w2 = rng.standard_normal((5, 9, 7)).astype(np.float32)
+    for name, value in (("w1", w1), ("b1", b1), ("w2", w2)):
+        np.save(os.path.join(out_dir, f"winograd_{name}.npy"), value)
+    f32 = TensorProto.FLOAT
+    domain = "org.cosyvoice_ort"
+    nodes = [helper.make_node("WinogradConv1d", ["x", "w1", "b1"], ["y"], domain=domain, dilations=[2],
+                              pads=[4, 0], kernel_shape=[3]),
+             helper.make_node("WinogradConv1d", ["y", "w2"], ["z"], domain=domain, pads=[6, 1])]
+    inits = [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(b1, "b1"), numpy_helper.from_array(w2, "w2")]
+    for name, constant in (("winograd_conv.onnx", True), ("winograd_conv_input_weight.onnx", False)):
+        inputs = [helper.make_tensor_value_info("x", f32, ["n", 6, "L"])]
+        if not constant:
+            inputs.append(helper.make_tensor_value_info("w1", f32, [9, 6, 3]))
+        outputs = [helper.make_tensor_value_info("y", f32, ["n", 9, "L"]),
+                   helper.make_tensor_value_info("z", f32, ["n", 5, "M"])]
+        g = helper.make_graph(nodes, "winograd", inputs, outputs,
+                              initializer=inits if constant else inits[1:])
+        model = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(domain, 1)],
+                                  producer_name="cosyvoice-tests")
+        model.ir_version = 8
+        onnx.save(model, os.path.join(out_dir, name))
+
+
+def snake_graph(out_dir):
+    """HiFT's Snake activation twice on the same x [n, 4, L]: as the project's Snake operator (y_fused)
+    and as the five standard nodes the base generator graph uses (y_nodes: Mul, Sin, Mul, Mul, Add,
+    python/cosyvoice_export/export/hift_builder.py). alpha spans 0.25 to 8 so that alpha x reaches
+    several periods of the sine."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    alpha = np.array([0.25, 1.0, 3.0, 8.0], np.float32).reshape(1, 4, 1)
+    inv = (np.float32(1.0) / (alpha + np.float32(1e-9))).astype(np.float32)
+    f32 = TensorProto.FLOAT
+    nodes = [helper.make_node("Snake", ["x", "alpha", "inv"], ["y_fused"], domain="org.cosyvoice_ort"),
+             helper.make_node("Mul", ["x", "alpha"], ["ax"]), helper.make_node("Sin", ["ax"], ["s"]),
+             helper.make_node("Mul", ["s", "s"], ["s2"]), helper.make_node("Mul", ["s2", "inv"], ["q"]),
+             helper.make_node("Add", ["x", "q"], ["y_nodes"])]
+    g = helper.make_graph(nodes, "snake", [helper.make_tensor_value_info("x", f32, ["n", 4, "L"])],
+                          [helper.make_tensor_value_info("y_fused", f32, ["n", 4, "L"]),
+                           helper.make_tensor_value_info("y_nodes", f32, ["n", 4, "L"])],
+                          initializer=[numpy_helper.from_array(alpha, "alpha"), numpy_helper.from_array(inv, "inv")])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("org.cosyvoice_ort", 1)],
+                              producer_name="cosyvoice-tests")
+    model.ir_version = 8
+    onnx.save(model, os.path.join(out_dir, "snake.onnx"))
+
+
 def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     f32, f64, i64, b = TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.INT64, TensorProto.BOOL
@@ -90,6 +149,8 @@ def main(out_dir):
     save(g, os.path.join(out_dir, "scale.onnx"))
 
     toy_llm(out_dir)
+    winograd_graphs(out_dir)
+    snake_graph(out_dir)
 
     # Not an ONNX file at all.
     with open(os.path.join(out_dir, "corrupt.onnx"), "wb") as f:

@@ -1,0 +1,16 @@
+// src/kernels/snake_avx2.cc - the Snake kernel of snake.h for avx2 (8 floats per vector);
+// src/CMakeLists.txt sets this file's ISA flags.
+#include "kernels/snake_impl.h"
+
+namespace cosyvoice::kernels {
+
+void SnakeRowsAvx2(const float *x, float *y, int64_t first, int64_t last, int64_t length, int channels,
+                   const float *alpha, const float *inv_alpha) {
+  snake::SnakeKernel<8>::Rows(x, y, first, last, length, channels, alpha, inv_alpha);
+}
+
+void VectorSineAvx2(const float *t, float *out, int64_t count) {
+  snake::SnakeKernel<8>::Sines(t, out, count);
+}
+
+}  // namespace cosyvoice::kernels

@@ -1,0 +1,12 @@
+// src/kernels/winograd_tiles_generic.cc - the tile kernel of winograd_conv1d.h for generic (4 floats per
+// vector, 6 x 8 outputs per register block); src/CMakeLists.txt sets this file's ISA flags.
+#include "kernels/winograd_tiles.h"
+
+namespace cosyvoice::kernels {
+
+void RunWinogradGeneric(const WinogradLayout &layout, const float *x, int64_t input_length, float *y,
+                        size_t begin, size_t end) {
+  tiles::TileKernel<4, 6>::Run(layout, x, input_length, y, begin, end);
+}
+
+}  // namespace cosyvoice::kernels
