@@ -91,9 +91,17 @@ $(TINY)/goldens/.done: $(TINY)/bundle/.done $(wildcard python/cosyvoice_export/*
 	rm -rf $(TINY)/goldens && $(PYENV) $(PY) -m cosyvoice_export goldens --checkpoint $(TINY)/checkpoint --bundle $(TINY)/bundle --out $(TINY)/goldens
 	@touch $@
 
-$(TINY)/bundle-q/.done: $(TINY)/bundle/.done
-	@echo "[tiny] the bundle with LLM variants (fused fp32, int8, int4; docs/bundle.md §7)"
-	rm -rf $(TINY)/bundle-q && $(PYENV) $(PY) -m cosyvoice_export quantize $(TINY)/bundle --out $(TINY)/bundle-q --llm fp32,int8,int4 --quiet
+# The custom operator library (WinogradConv1d) that the vocoder's fp32-winograd variant is checked with.
+# Built here only when missing (`make build` keeps it current); order-only below, so relinking it does
+# not remake the quantized bundle (the variant's graph does not depend on it).
+OPS_LIBRARY := $(BUILD)/lib/libcosyvoice_ops.so
+$(OPS_LIBRARY): | $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target cosyvoice_ops
+
+$(TINY)/bundle-q/.done: $(TINY)/bundle/.done | $(OPS_LIBRARY)
+	@echo "[tiny] the bundle with variants (LLM fused fp32, int8, int4; vocoder fp32-winograd; docs/bundle.md §7)"
+	rm -rf $(TINY)/bundle-q && COSYVOICE_OPS_LIBRARY=$(abspath $(OPS_LIBRARY)) $(PYENV) $(PY) -m cosyvoice_export quantize \
+	  $(TINY)/bundle --out $(TINY)/bundle-q --llm fp32,int8,int4 --hift winograd --quiet
 	@touch $@
 
 $(TINY)/goldens-q/.done: $(TINY)/bundle-q/.done $(TINY)/goldens/.done
@@ -122,7 +130,7 @@ test-cpp:
 test-python:
 	@echo "== Python tests (pytest, /usr/bin/python3; COSYVOICE_TEST_THREADS=$${COSYVOICE_TEST_THREADS:-default}) =="
 	cd python && $(PYENV) $(THREAD_ENV) COSYVOICE_TINY=$(CURDIR)/$(TINY) COSYVOICE_LIBRARY=$(CURDIR)/$(BUILD)/lib/libcosyvoice.so \
-	  COSYVOICE_CLI=$(CURDIR)/$(CLI) $(PY) -m pytest -q -p no:cacheprovider tests 2>&1 | tee ../$(BUILD)/pytest.log | tail -n 25
+	  COSYVOICE_OPS_LIBRARY=$(abspath $(OPS_LIBRARY)) COSYVOICE_CLI=$(CURDIR)/$(CLI) $(PY) -m pytest -q -p no:cacheprovider tests 2>&1 | tee ../$(BUILD)/pytest.log | tail -n 25
 
 test-sanitize:
 	@$(PHASES) test-sanitize dependencies "$(SUBMAKE) deps" model "$(SUBMAKE) tiny-model-only" \

@@ -168,3 +168,41 @@ def qwen2_depth(hidden: int, intermediate: int, layers: int, positions: int, q_d
     norm = chain(2 * hidden, transcendental=1)
     per_layer = 2 * norm + 3 * hidden + q_dim + 2 * hidden + chain(intermediate, transcendental=1)
     return layers * per_layer + attention_depth(layers, positions) + norm + hidden
+
+
+# Toom-Cook points of the WinogradConv1d kernel (src/kernels/winograd_conv1d.cc kPoints), then infinity
+WINOGRAD_POINTS = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5)
+WINOGRAD_TILE = 4
+
+
+def _winograd_growth(r: int) -> float:
+    """max over the tile's outputs e of sum_p |AT[e,p]| |G[p,:]|_1 |BT[p,:]|_1 / r: how much larger
+    than a direct dot product's sum|terms| the expanded sum of |terms| of one F(4, r) output can be
+    when the kernel taps and inputs have equal magnitudes (16 for r = 3, 18.4 for r = 4)."""
+    import numpy as np
+
+    m, n = WINOGRAD_TILE, WINOGRAD_TILE + r - 1
+
+    def evaluation(cols):
+        e = np.zeros((n, cols))
+        for i in range(n - 1):
+            e[i] = [WINOGRAD_POINTS[i] ** j for j in range(cols)]
+        e[n - 1, cols - 1] = 1.0
+        return e
+
+    g, h, c = evaluation(r), evaluation(m), np.linalg.inv(evaluation(n))
+    at, bt = h.T, c.T
+    growth = [sum(abs(at[e, p]) * abs(g[p]).sum() * abs(bt[p]).sum() for p in range(n)) for e in range(m)]
+    return max(growth) / r
+
+
+def winograd_conv_depth(c_in: int, k: int) -> float:
+    """Accumulation depth of one WinogradConv1d output in the units of :func:`weight_depth` (a direct
+    convolution counts c_in k): F(4, r) with r = min(k, 4) on ceil(k / r) kernel pieces rounds through
+    the input transform (n = 3 + r terms), the product over pieces and channels, the output transform
+    and the bias (n + 1), plus once each for the float32 transform matrices and transformed kernel
+    (2 n + pieces c_in + 4 in all), on a sum of |terms| up to :func:`_winograd_growth` times a direct
+    product's (tests/unit/test_winograd_conv1d.cc checks the per-output form of this bound)."""
+    r = min(k, WINOGRAD_TILE)
+    n, pieces = WINOGRAD_TILE + r - 1, -(-k // r)
+    return _winograd_growth(r) * (2 * n + pieces * c_in + 4)

@@ -394,6 +394,8 @@ def parity_bounds(ref: R.ReferencePipeline, out: Path, cases: List[Dict[str, Any
     enc = FB.weight_depth(flow.pre_lookahead_layer) + 1
     mel = FB.euler_cfg_gain(cfg_rate) * FB.pair(FB.dit_depth(flow.decoder.estimator, frames) + enc) + FB.pair(20)
     gen = B.tol_generator(hift)["real"].value
+    gen_winograd = B.tol_generator_winograd(hift)["real"].value
+    istft = FB.pair(FB.chain(18, 4, 1, transcendental=1))
     return {
         "campplus_embedding": {"value": FB.pair(FB.onnx_graph_depth(ref.campplus_path, fbank_frames)),
                                "scale": "max|ref|", "derivation": f"CAM++ graph depth over {fbank_frames} frames"},
@@ -408,9 +410,14 @@ def parity_bounds(ref: R.ReferencePipeline, out: Path, cases: List[Dict[str, Any
                     "derivation": "float64 graph: the final float32 rounding on each side"},
         "hift_spectrum": {"value": gen, "scale": "max|ref|",
                           "derivation": "generator chain (conv fan-ins, source STFT), exp/sin: relative error of the spectrum"},
-        "waveform": {"value": 1.5 * gen + FB.pair(FB.chain(18, 4, 1, transcendental=1)), "scale": "magnitude_peak",
+        "waveform": {"value": 1.5 * gen + istft, "scale": "magnitude_peak",
                      "derivation": "spectrum bound through the ISTFT (gain 18/16 * 2/1.5) + its rounding, on the peak magnitude"},
-        "waveform_from_flow": {"value": 1.5 * (gen + mel) + FB.pair(FB.chain(18, 4, 1, transcendental=1)),
+        "hift_spectrum_winograd": {"value": gen_winograd, "scale": "max|ref|",
+                                   "derivation": "as hift_spectrum for the hift/fp32-winograd variant: each rewritten "
+                                                 "convolution's Winograd depth and growth"},
+        "waveform_winograd": {"value": 1.5 * gen_winograd + istft, "scale": "magnitude_peak",
+                              "derivation": "as waveform, from hift_spectrum_winograd"},
+        "waveform_from_flow": {"value": 1.5 * (gen + mel) + istft,
                                "scale": "magnitude_peak",
                                "derivation": "as waveform, plus the flow mel bound entering the generator with gain 1 "
                                              "(first order; F0, float64 and rounded to float32, unchanged)"},

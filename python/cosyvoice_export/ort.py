@@ -15,6 +15,12 @@ appended), so the indices of the functions used here were computed once from the
 ``third_party/onnxruntime/include/onnxruntime_c_api.h`` (ORT_API_VERSION 21) and are hard-coded in
 ``ORTAPI_INDEX``; ``derive_ortapi_indices(header)`` recomputes them and the tests compare.
 
+Custom operators (``custom_ops_library=``): a shared library exporting ONNX Runtime's
+``RegisterCustomOps`` entry is registered on the session's options before the session is created
+(``SessionOptions.register_custom_ops_library`` / ``RegisterCustomOpsLibrary_V2``), so graphs with
+this project's ``org.cosyvoice_ort`` operators (``WinogradConv1d``) run; ``ops_library_path()``
+finds the one the C++ build writes (``build/lib/libcosyvoice_ops.so``).
+
 Supported tensor element types: float32, float64, int32, int64, bool (plus int8/uint8/int16/
 uint16/uint32/uint64/float16 which map 1:1 to numpy).  Dynamic shapes are fine.  Errors from ORT
 become OrtError carrying ORT's message and the model path; every OrtValue, OrtStatus, type info
@@ -76,6 +82,7 @@ ORTAPI_INDEX = {
     "ReleaseSessionOptions": 100,
     "SessionEndProfiling": 110,
     "AddSessionConfigEntry": 130,
+    "RegisterCustomOpsLibrary_V2": 228,
 }
 
 # ONNXTensorElementDataType <-> numpy
@@ -152,6 +159,23 @@ def find_onnxruntime_library() -> Path:
                    "scripts/setup/fetch-onnxruntime.sh" % ", ".join(str(c) for c in cands))
 
 
+OPS_LIBRARY_ENV = "COSYVOICE_OPS_LIBRARY"
+OPS_LIBRARY_DEFAULT = Path("build") / "lib" / "libcosyvoice_ops.so"   # relative to the repository
+
+
+def ops_library_path() -> Path:
+    """The custom operator library (``org.cosyvoice_ort`` operators): ``$COSYVOICE_OPS_LIBRARY``,
+    else ``<repo>/build/lib/libcosyvoice_ops.so``. Raises FileNotFoundError naming the path when it
+    is missing: the graphs that use these operators cannot be run (or checked) without it."""
+    env = os.environ.get(OPS_LIBRARY_ENV)
+    path = Path(env) if env else _repo_root() / OPS_LIBRARY_DEFAULT
+    if not path.is_file():
+        origin = f" (from ${OPS_LIBRARY_ENV})" if env else ""
+        raise FileNotFoundError(f"{path}{origin}: the custom operator library (org.cosyvoice_ort.WinogradConv1d) "
+                                f"is missing; build it with `make build` (cmake target cosyvoice_ops)")
+    return path
+
+
 _P = ctypes.c_void_p
 _PP = ctypes.POINTER(ctypes.c_void_p)
 _SIZE = ctypes.c_size_t
@@ -166,6 +190,7 @@ _SIG = {  # name: (restype, argtypes)
     "EnableProfiling": (_P, [_P, ctypes.c_char_p]),
     "SessionEndProfiling": (_P, [_P, _P, _PP]),
     "AddSessionConfigEntry": (_P, [_P, ctypes.c_char_p, ctypes.c_char_p]),
+    "RegisterCustomOpsLibrary_V2": (_P, [_P, ctypes.c_char_p]),   # ORTCHAR_T is char off Windows
     "SetSessionLogSeverityLevel": (_P, [_P, ctypes.c_int]),
     "SetSessionGraphOptimizationLevel": (_P, [_P, ctypes.c_int]),
     "SetIntraOpNumThreads": (_P, [_P, ctypes.c_int]),
@@ -294,7 +319,7 @@ def ctypes_live_objects(lib_path: Optional[Path] = None) -> Dict[str, int]:
 
 class _CtypesSession:
     def __init__(self, path: str, threads: int, opt_level: int, lib_path=None, optimized_model_path=None,
-                 profile_prefix=None, config=None):
+                 profile_prefix=None, config=None, custom_ops_library=None):
         self.c = c = _get_capi(lib_path)
         self.path = path
         self.handle = None
@@ -314,6 +339,9 @@ class _CtypesSession:
             for key, value in (config or {}).items():
                 c.check(c.fn["AddSessionConfigEntry"](opts, key.encode(), str(value).encode()),
                         "AddSessionConfigEntry(%s)" % key, path)
+            if custom_ops_library:   # ORT loads the library and keeps it loaded while the session lives
+                c.check(c.fn["RegisterCustomOpsLibrary_V2"](opts, os.fsencode(str(custom_ops_library))),
+                        "RegisterCustomOpsLibrary_V2(%s)" % custom_ops_library, path)
             sess = _P()
             c.check(c.fn["CreateSession"](c.env, os.fsencode(path), opts, ctypes.byref(sess)), "CreateSession", path)
             c.live["Session"] += 1
@@ -480,7 +508,7 @@ class _CtypesSession:
 
 class _PipSession:
     def __init__(self, path: str, threads: int, opt_level: int, optimized_model_path=None, profile_prefix=None,
-                 config=None):
+                 config=None, custom_ops_library=None):
         import onnxruntime as ort
 
         self.path = path
@@ -495,6 +523,12 @@ class _PipSession:
             so.profile_file_prefix = str(profile_prefix)
         for key, value in (config or {}).items():
             so.add_session_config_entry(key, str(value))
+        if custom_ops_library:
+            try:
+                so.register_custom_ops_library(str(custom_ops_library))
+            except Exception as e:
+                raise OrtError("%s: ONNX Runtime could not register the custom operator library %s: %s"
+                               % (path, custom_ops_library, e)) from e
         so.graph_optimization_level = {0: ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
                                        1: ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
                                        2: ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
@@ -559,24 +593,29 @@ class OrtGraph:
     "ctypes"; lib_path: explicit libonnxruntime for the ctypes backend; optimized_model_path: ORT
     writes the graph as optimized for this session there (to see what it fused); profile_prefix:
     ORT records a chrome-trace profile of every node run (``end_profiling()`` writes it and returns
-    its path); config: session config entries (``onnxruntime_session_options_config_keys.h``)."""
+    its path); config: session config entries (``onnxruntime_session_options_config_keys.h``);
+    custom_ops_library: a custom operator library registered before the session is created (graphs
+    with ``org.cosyvoice_ort`` operators need :func:`ops_library_path`'s)."""
 
     def __init__(self, path, threads: int = 1, opt_level: str = "all", backend: Optional[str] = None,
                  lib_path=None, optimized_model_path=None, profile_prefix=None,
-                 config: Optional[Dict[str, str]] = None):
+                 config: Optional[Dict[str, str]] = None, custom_ops_library=None):
         self.path = os.fspath(path)
         if not os.path.exists(self.path):
             raise OrtError("%s: no such ONNX model file" % self.path)
+        if custom_ops_library is not None and not os.path.isfile(custom_ops_library):
+            raise OrtError("%s: custom operator library %s: no such file" % (self.path, custom_ops_library))
         if opt_level not in _OPT_LEVELS:
             raise ValueError("opt_level must be one of %s" % sorted(_OPT_LEVELS))
         level = _OPT_LEVELS[opt_level]
         if backend in (None, "auto"):
             backend = "onnxruntime" if _pip_available() else "ctypes"
         if backend == "onnxruntime":
-            self._s = _PipSession(self.path, threads, level, optimized_model_path, profile_prefix, config)
+            self._s = _PipSession(self.path, threads, level, optimized_model_path, profile_prefix, config,
+                                  custom_ops_library)
         elif backend == "ctypes":
             self._s = _CtypesSession(self.path, threads, level, lib_path, optimized_model_path, profile_prefix,
-                                     config)
+                                     config, custom_ops_library)
         else:
             raise ValueError("backend must be None, 'onnxruntime' or 'ctypes', got %r" % (backend,))
         self.backend = backend

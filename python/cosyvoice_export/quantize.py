@@ -3,9 +3,14 @@
     /usr/bin/python3 -m cosyvoice_export quantize BUNDLE --llm int4,int8,fp32            # in place
     /usr/bin/python3 -m cosyvoice_export quantize BUNDLE --out NEW --llm int4             # a new bundle
     /usr/bin/python3 -m cosyvoice_export quantize BUNDLE --flow int8,fp16 --hift fp16     # flow / vocoder
+    /usr/bin/python3 -m cosyvoice_export quantize BUNDLE --hift winograd                  # needs the ops library
 
-``--llm fp16``, ``--flow int8|fp16`` and ``--hift fp16`` are made by :mod:`cosyvoice_export.quant`
+``--llm fp16``, ``--flow int8|fp16`` and ``--hift fp16|winograd`` are made by :mod:`cosyvoice_export.quant`
 (docs/quantization.md); without any of --llm/--flow/--hift the LLM's fp32, int8 and int4 are made.
+As ``--llm fp32`` names the variant ``fp32-fused``, ``--hift winograd`` names ``fp32-winograd``: the
+generator's convolutions as the custom operator ``WinogradConv1d``, float32, checked against the base
+generator graph with the ops library (``$COSYVOICE_OPS_LIBRARY``, else ``build/lib/libcosyvoice_ops.so``
+of ``make build``); without the library nothing is made.
 
 In place, the new files are made in a temporary directory inside BUNDLE and moved into place only
 when every one is written and checked; ``config.json`` is replaced last (atomically). With
@@ -75,7 +80,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "fp16 (GPU providers) (default: fp32,int8,int4 when no family is named)")
     p.add_argument("--flow", default="",
                    help="flow variants: int8 (DiT int8 weights, CPU), fp16 (GPU providers); docs/quantization.md")
-    p.add_argument("--hift", default="", help="vocoder variants: fp16 (GPU providers)")
+    p.add_argument("--hift", default="",
+                   help="vocoder variants, comma-separated: fp16 (GPU providers), winograd (variant fp32-winograd: "
+                        "the generator's convolutions as the custom operator WinogradConv1d, float32, CPU; checked "
+                        "against the base graph, so it needs the ops library: $COSYVOICE_OPS_LIBRARY, else "
+                        "build/lib/libcosyvoice_ops.so from `make build`)")
     add_llm_variant_arguments(p)
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="the checkpoint BUNDLE was exported from: weights and checks from PyTorch")
@@ -115,19 +124,26 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-# variants written by cosyvoice_export.quant (a graph rewrite of the bundle's fp32 graph), per family
-GRAPH_ONLY = {"llm": ("fp16",), "flow": ("int8", "fp16"), "hift": ("fp16",)}
+# variants written by cosyvoice_export.quant (a graph rewrite of the bundle's fp32 graph), per family,
+# as the command line names them
+GRAPH_ONLY = {"llm": ("fp16",), "flow": ("int8", "fp16"), "hift": ("fp16", "winograd")}
+# command-line name -> the variant's name in config.json, where they differ (as --llm fp32 -> fp32-fused)
+CLI_NAMES = {("hift", "winograd"): "fp32-winograd"}
 
 
 def graph_variant_list(spec: Dict[str, List[str]]) -> List[tuple]:
-    """{family: [name, ...]} -> [(family, name)] of the quant.variants makers; unknown names raise."""
+    """{family: [name, ...]} -> [(family, config name)] of the quant.variants makers. Unknown names
+    raise ValueError, and so does a variant whose requirements are missing (the ops library: a
+    FileNotFoundError), here, before anything is made."""
     from .quant import variants as QV
 
     out = []
     for family, names in spec.items():
         for name in names:
+            name = CLI_NAMES.get((family, name), name)
             if (family, name) not in QV.SPECS:
                 raise ValueError(f"--{family}: no {name!r} variant (available: {', '.join(GRAPH_ONLY[family])})")
+            QV.require(family, name)
             out.append((family, name))
     return out
 
@@ -201,7 +217,7 @@ def quantize_bundle(bundle: Path, out: Optional[Path], opts, checkpoint_dir: Opt
                                     if opts.precisions else ([], {}, []))
         graph_entries = []
         for family, name in graph_variants:
-            entry, files = QV.make_variant(bundle, config, family, name, out_root=work, log=log)
+            entry, files = QV.make_variant(bundle, config, family, name, out_root=work, log=log, threads=threads)
             graph_entries.append((family, entry))
             written += [work / rel for rel in files]
         new_files = {p.relative_to(work).as_posix(): _file_entry(p) for p in written}

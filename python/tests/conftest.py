@@ -71,6 +71,19 @@ def tiny_dir(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="session")
+def tiny_bundle(request, tmp_path_factory):
+    """The bundle of `make tiny-model` when COSYVOICE_TINY points at it, else a fresh export (once per
+    session: test_quant.py and test_winograd.py share it)."""
+    env = os.environ.get("COSYVOICE_TINY")
+    if env and (Path(env) / "bundle" / "config.json").is_file():
+        return Path(env) / "bundle"
+    from cosyvoice_export.export.bundle import export_bundle
+    out = tmp_path_factory.mktemp("quant") / "bundle"
+    export_bundle(request.getfixturevalue("tiny_dir"), out, log=lambda s: None)
+    return out
+
+
 @pytest.fixture
 def gen():
     return torch.Generator().manual_seed(1234)

@@ -261,7 +261,8 @@ def _fake_onnxruntime():
         ORT_DISABLE_ALL, ORT_ENABLE_BASIC, ORT_ENABLE_EXTENDED, ORT_ENABLE_ALL = 0, 1, 2, 99
 
     class SessionOptions:
-        pass
+        def register_custom_ops_library(self, path):
+            calls.setdefault("custom_ops", []).append(path)
 
     names = {np.dtype(np.float32): "tensor(float)", np.dtype(np.int64): "tensor(int64)",
              np.dtype(np.bool_): "tensor(bool)", np.dtype(np.int32): "tensor(int32)"}
@@ -300,6 +301,21 @@ def test_auto_backend_prefers_the_onnxruntime_package(zoo, monkeypatch):
     np.testing.assert_array_equal(out["gt"], [False, True])
     # the ctypes backend stays selectable explicitly
     assert O.OrtGraph(zoo["bool"], backend="ctypes").backend == "ctypes"
+
+
+def test_custom_ops_library_is_registered(zoo, monkeypatch, tmp_path):
+    """Both backends hand the library to ONNX Runtime before the session exists; a missing file or one
+    ORT cannot load is an OrtError naming it (the graphs that need it are run in test_winograd.py)."""
+    lib = tmp_path / "libops.so"
+    lib.write_bytes(b"not a shared object")
+    with pytest.raises(O.OrtError, match="custom operator library .*nowhere.so: no such file"):
+        _ctypes(zoo["add"], custom_ops_library=tmp_path / "nowhere.so")
+    with pytest.raises(O.OrtError, match=r"RegisterCustomOpsLibrary_V2\(.*libops.so\) failed"):
+        _ctypes(zoo["add"], custom_ops_library=lib)
+    fake, calls = _fake_onnxruntime()
+    monkeypatch.setitem(sys.modules, "onnxruntime", fake)
+    assert O.OrtGraph(zoo["add"], custom_ops_library=lib).backend == "onnxruntime"
+    assert calls["custom_ops"] == [str(lib)]
 
 
 def test_auto_backend_falls_back_to_ctypes(zoo, monkeypatch):

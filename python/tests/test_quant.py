@@ -33,18 +33,6 @@ from cosyvoice_export.quant.weights import find_weight_products
 U16 = 2.0 ** -11
 
 
-@pytest.fixture(scope="module")
-def tiny_bundle(request, tmp_path_factory):
-    """The bundle of `make tiny-model` when COSYVOICE_TINY points at it, else a fresh export."""
-    env = os.environ.get("COSYVOICE_TINY")
-    if env and (Path(env) / "bundle" / "config.json").is_file():
-        return Path(env) / "bundle"
-    from cosyvoice_export.export.bundle import export_bundle
-    out = tmp_path_factory.mktemp("quant") / "bundle"
-    export_bundle(request.getfixturevalue("tiny_dir"), out, log=lambda s: None)
-    return out
-
-
 def _save(model, path):
     onnx.save(model, str(path))
     return str(path)
@@ -348,13 +336,16 @@ def test_export_quantize_writes_graph_variants(tmp_path, request):
     ckpt = Path(env) / "checkpoint" if env and (Path(env) / "checkpoint" / "llm.pt").is_file() \
         else request.getfixturevalue("tiny_dir")
     out = tmp_path / "b"
-    r = _cli("export", "--checkpoint", ckpt, "--out", out, "--quantize", "flow=int8,hift=fp16", "--quiet")
+    # hift winograd: the ops library of `make build` (test_winograd.py checks the variant itself)
+    r = _cli("export", "--checkpoint", ckpt, "--out", out, "--quantize", "flow=int8,hift=fp16+winograd", "--quiet")
     assert r.returncode == 0, r.stderr
     cfg = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert cfg["format_version"] == "1.1"
     assert [v["name"] for v in cfg["variants"]["flow"]] == ["int8"]
     assert set(cfg["variants"]["flow"][0]["files"]) == {"estimator", "estimator_chunk.file"}
-    assert (out / cfg["variants"]["hift"][0]["files"]["generator"]).is_file()
+    assert [v["name"] for v in cfg["variants"]["hift"]] == ["fp16", "fp32-winograd"]
+    assert all((out / v["files"]["generator"]).is_file() for v in cfg["variants"]["hift"])
+    assert cfg["variants"]["hift"][1]["gate"]["status"] == "parity"
 
 
 def test_variant_view_and_record(tiny_bundle, tmp_path):

@@ -355,7 +355,7 @@ static void CaseVariants(void) {
   cosyvoice_model_info info = {0};
   info.struct_size = sizeof(info);
   CHECK_OK(cosyvoice_model_get_info(model, &info));
-  CHECK(strcmp(info.variants, "flow=base,frontend=base,hift=base,llm=int8") == 0);
+  CHECK(strcmp(info.variants, "flow=base,frontend=base,hift=fp32-winograd,llm=int8") == 0);
   CHECK(strcmp(info.providers, "cpu") == 0);
   cosyvoice_voice *voice = PromptVoice(model, "Front center.");
   cosyvoice_session *session = NULL;

@@ -205,6 +205,11 @@ class EngineGolden : public ::testing::Test {
   }
 
   static json *manifest_;
+
+  // The generator and the vocoder of `engine` on every segment's mel, against the reference, within
+  // the manifest's bounds `spectrum_bound` and `waveform_bound` (the base graph's or a variant's).
+  static void CheckGeneratorAndWaveform(const Model::Impl &engine, const std::string &what_prefix,
+                                        const std::string &spectrum_bound, const std::string &waveform_bound);
   static std::shared_ptr<const Model> *model_;
   static const Model::Impl *engine_;
 };
@@ -564,21 +569,63 @@ TEST_F(EngineGolden, VocoderStages) {
         const Diff dh = Compare(harmonics, golden_harmonics);
         Report("nsf excitation", what, dh);
         EXPECT_LE(dh.max_abs, kHarmonicsAbs) << what;
-        const auto spec = engine_->hift_generator->Run(mel.data<float>(), frames, golden_harmonics);
+      }
+    }
+  }
+  CheckGeneratorAndWaveform(*engine_, "", "hift_spectrum", "waveform");
+}
+
+void EngineGolden::CheckGeneratorAndWaveform(const Model::Impl &engine, const std::string &what_prefix,
+                                             const std::string &spectrum_bound,
+                                             const std::string &waveform_bound) {
+  for (const json &c : (*manifest_)["cases"]) {
+    if (c.value("bistream", false)) continue;
+    const json cj = ReadJson(CaseDir(c) / "case.json");
+    for (size_t s = 0; s < cj["segments"].size(); ++s) {
+      const std::string pre = CaseDir(c).string() + "/seg" + std::to_string(s) + "_";
+      const std::string what = what_prefix + c["name"].get<std::string>() + " seg" + std::to_string(s);
+      if (!std::filesystem::exists(pre + "f0.npy")) continue;
+      const std::string mel_file =
+          std::filesystem::exists(pre + "mel_speed.npy") ? "mel_speed.npy" : "mel.npy";
+      const NpyArray mel = NpyArray::Load(pre + mel_file);
+      const int64_t frames = mel.dim(1);
+      if (std::filesystem::exists(pre + "harmonics.npy")) {  // the generator on the reference's excitation
+        const auto golden_harmonics = Load<float>(pre + "harmonics.npy");
+        const auto spec = engine.hift_generator->Run(mel.data<float>(), frames, golden_harmonics);
         const Diff dr = Compare(spec.real, Load<float>(pre + "real.npy"));
         const Diff di = Compare(spec.imag, Load<float>(pre + "imag.npy"));
         Report("hift spectrum real", what, dr);
         Report("hift spectrum imag", what, di);
         const double peak = std::max(dr.max_ref, di.max_ref);
-        EXPECT_LE(dr.max_abs, Bound("hift_spectrum", peak)) << what;
-        EXPECT_LE(di.max_abs, Bound("hift_spectrum", peak)) << what;
+        EXPECT_LE(dr.max_abs, Bound(spectrum_bound, peak)) << what;
+        EXPECT_LE(di.max_abs, Bound(spectrum_bound, peak)) << what;
       }
-      const auto wav = engine_->vocoder->Run(mel.data<float>(), frames, true);
+      const auto wav = engine.vocoder->Run(mel.data<float>(), frames, true);
       const Diff dw = Compare(wav, Load<float>(pre + "wav.npy"));
       Report("vocoder waveform", what, dw);
-      EXPECT_LE(dw.max_abs, Bound("waveform", cj["segments"][s]["magnitude_peak"].get<double>())) << what;
+      EXPECT_LE(dw.max_abs, Bound(waveform_bound, cj["segments"][s]["magnitude_peak"].get<double>())) << what;
     }
   }
+}
+
+// The vocoder variant hift/fp32-winograd (docs/quantization.md §4.2): the generator's convolutions
+// as WinogradConv1d, which `--precision fp32` prefers on the CPU (status parity). Its bounds count
+// each rewritten convolution's Winograd depth and growth (fp32_bounds.winograd_conv_depth).
+TEST_F(EngineGolden, WinogradVocoderVariantReproducesTheGoldens) {
+  ModelConfig c;
+  c.model_dir = (TinyDir() / "bundle-q").string();
+  c.runtime.intra_op_threads = testing::TestThreads();
+  c.precision = "fp32";
+  const auto model = Model::Load(c);
+  bool seen = false;
+  for (const auto &p : model->info().precisions) {
+    if (p.family != "hift") continue;
+    seen = true;
+    EXPECT_EQ(p.variant, "fp32-winograd");
+    EXPECT_EQ(p.gate, "parity");
+  }
+  ASSERT_TRUE(seen);
+  CheckGeneratorAndWaveform(model->impl(), "winograd ", "hift_spectrum_winograd", "waveform_winograd");
 }
 
 // Long offline segments go through the vocoder in windows (SegmentRenderer::VocodeOffline,

@@ -37,13 +37,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quantize", default=None, metavar="SPEC",
                    help="also write variants (docs/bundle.md §7): precisions for every family that has them "
                         "('int4,int8') or per family ('llm=fp32+int8+int4,flow=int8'); LLM: fp32 (fused graph), "
-                        "int8, int4, fp16; flow: int8, fp16; hift: fp16 (docs/quantization.md)")
+                        "int8, int4, fp16; flow: int8, fp16; hift: fp16, winograd (fp32-winograd: the custom operator "
+                        "WinogradConv1d, needs the ops library of `make build`; see quantize --help) "
+                        "(docs/quantization.md)")
     from ..quantize import add_llm_variant_arguments  # the same options as the quantize command
 
     add_llm_variant_arguments(p)
 
 # families this exporter can make variants of, and their precisions (quantize.parse_spec)
-VARIANT_FAMILIES = {"llm": ("fp32", "int8", "int4", "fp16"), "flow": ("int8", "fp16"), "hift": ("fp16",)}
+VARIANT_FAMILIES = {"llm": ("fp32", "int8", "int4", "fp16"), "flow": ("int8", "fp16"), "hift": ("fp16", "winograd")}
 
 
 def quantize_options(args: argparse.Namespace):
@@ -85,6 +87,10 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except FileNotFoundError as e:             # a variant's requirement (the ops library), before exporting
+        print(f"error: export failed: {e}", file=sys.stderr)
+        print(f"error: nothing was written to {args.out}", file=sys.stderr)
+        return 1
     try:
         config = export_bundle(args.checkpoint, args.out, threads=args.threads, force=args.force, name=args.name,
                                ort_report=args.ort_report, log=log, quantize=quantize,

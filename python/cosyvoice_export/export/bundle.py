@@ -84,9 +84,31 @@ def tol_generator(hift) -> Dict[str, Tolerance]:
     of the magnitude (clipped at 100) and an absolute one of the phase; x (up to ln 100 where it
     matters) carries pair(depth) of its scale. The chain: generator layers (no F0 predictor), the
     source STFT (n_fft taps), exp and sin, cos and sin of the spectrum."""
-    depth = (FB.weight_depth(hift) - FB.weight_depth(hift.f0_predictor) + hift.cfg.istft_n_fft
-             + FB.chain(transcendental=4))
-    t = Tolerance("rel", FB.pair(depth, LOG_MAGNITUDE_MAX))
+    t = Tolerance("rel", FB.pair(_generator_depth(hift), LOG_MAGNITUDE_MAX))
+    return {"real": t, "imag": t}
+
+
+def _generator_depth(hift) -> float:
+    return (FB.weight_depth(hift) - FB.weight_depth(hift.f0_predictor) + hift.cfg.istft_n_fft
+            + FB.chain(transcendental=4))
+
+
+def tol_generator_winograd(hift) -> Dict[str, Tolerance]:
+    """:func:`tol_generator` for the vocoder variant ``hift/fp32-winograd`` against the reference: two
+    float32 evaluations of different depths, gamma(reference) + gamma(variant), the variant's counted on
+    the generator graph this exporter writes, rewritten as the variant is (quant/winograd.py: each
+    WinogradConv1d counts ``fp32_bounds.winograd_conv_depth``, its transforms and their growth)."""
+    import tempfile
+
+    from ..quant import winograd as W
+
+    model = HB.build_generator(hift)
+    W.rewrite_convolutions(model)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "generator.winograd.onnx"
+        onnx.save(model, str(path))
+        variant_depth = W.graph_depth(path)
+    t = Tolerance("rel", (FB.gamma(_generator_depth(hift)) + FB.gamma(variant_depth)) * LOG_MAGNITUDE_MAX)
     return {"real": t, "imag": t}
 
 
@@ -323,17 +345,18 @@ def _export_llm_variants(ctx: _Ctx, lm) -> None:
 
 def _export_graph_variants(ctx: _Ctx) -> None:
     """``--quantize`` flow/hift/fp16 variants: rewrites of the fp32 graphs just written
-    (cosyvoice_export.quant, docs/quantization.md); gate status untested."""
+    (cosyvoice_export.quant, docs/quantization.md); gate status untested, or parity for the float32
+    hift/fp32-winograd (checked against the base generator graph)."""
     if not ctx.graph_variants:
         return
     from ..quant import variants as QV
 
     base = {"llm": {"file": "llm/llm.onnx"}, "flow": {"estimator": "flow/flow_estimator.onnx"},
-            "hift": {"generator": "hift/hift_generator.onnx"}}
+            "hift": {"generator": "hift/hift_generator.onnx", "hop_length": ctx.cfg.hift.samples_per_frame}}
     if (ctx.tmp / "flow/flow_estimator_chunk.onnx").exists():  # the flow variants rewrite it too
         base["flow"]["estimator_chunk"] = {"file": "flow/flow_estimator_chunk.onnx"}
     for family, name in ctx.graph_variants:
-        entry, _ = QV.make_variant(ctx.tmp, base, family, name, log=ctx.step)
+        entry, _ = QV.make_variant(ctx.tmp, base, family, name, log=ctx.step, threads=ctx.threads)
         ctx.variants.setdefault(family, []).append(entry)
 
 

@@ -9,4 +9,6 @@ run through :mod:`cosyvoice_export.ort` to check them.
   ``VPMADDUBSW`` kernel cannot saturate) and ``MatMulNBits`` with ``bits = 8``.
 * :mod:`.fp16`: float16 weights and activations with float32 graph inputs/outputs and float32
   islands around the operators that need the range (for GPU execution providers).
+* :mod:`.winograd`: the HiFT generator's 1-D convolutions as this project's custom operator
+  ``org.cosyvoice_ort.WinogradConv1d`` (float32; run and checked with ``libcosyvoice_ops.so``).
 """
