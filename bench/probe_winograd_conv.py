@@ -18,6 +18,10 @@ alternating rounds on the same input:
   pieces as its taps), the output transform a ``MatMul``.  ``m + min(k, m) - 1`` multiplications
   per ``m`` outputs and kernel piece instead of ``k`` per output: 2.1x fewer for k = 11 at m = 4.
 
+* ``operator``: the project's fused kernel, one ``org.cosyvoice_ort.WinogradConv1d`` node
+  (src/kernels/winograd_conv1d.h; needs ``build/lib/libcosyvoice_ops.so``, or ``$COSYVOICE_OPS_LIBRARY``,
+  from ``make build``): the transforms stay in cache between the matrix products (docs/quantization.md §4.2).
+
 Prints per shape the median wall time of each, their ratio, the achieved rate of the direct form,
 and each form's max error relative to a float64 evaluation (the Winograd transforms amplify
 float32 rounding; the ratio of the two errors is what a parity bound would have to absorb).
@@ -37,7 +41,7 @@ from onnx import TensorProto, helper, numpy_helper
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
-from cosyvoice_export.ort import OrtGraph  # noqa: E402
+from cosyvoice_export.ort import OrtGraph, ops_library_path  # noqa: E402
 
 # (channels, samples for 5 s of audio, kernel, dilation): stage 1 (256 ch), 2 (128), 3 (64)
 SHAPES = [(256, 2000, 11, 5), (256, 2000, 3, 1), (128, 10000, 11, 5), (128, 10000, 7, 3),
@@ -108,6 +112,19 @@ def direct_conv(w, bias, d):
     return g.model(y, w.shape[1])
 
 
+def operator_conv(w, bias, d):
+    g = _Graph()
+    k = w.shape[2]
+    g.count += 1
+    out = "n%d" % g.count
+    g.nodes.append(helper.make_node("WinogradConv1d", ["x", g.const(w), g.const(bias)], [out], name=out,
+                                    domain="org.cosyvoice_ort", kernel_shape=[k], pads=[(k - 1) * d, 0],
+                                    dilations=[d]))
+    model = g.model(out, w.shape[1])
+    model.opset_import.append(helper.make_opsetid("org.cosyvoice_ort", 1))
+    return model
+
+
 def winograd_conv(w, bias, d, m, samples):
     """The same causal convolution for an input of `samples` (a multiple of m d) samples."""
     out_ch, in_ch, k = w.shape
@@ -171,24 +188,26 @@ def main() -> int:
             w = (rng.standard_normal((channels, channels, k)) / np.sqrt(channels * k)).astype(np.float32)
             bias = (0.1 * rng.standard_normal(channels)).astype(np.float32)
             x = rng.standard_normal((1, channels, samples)).astype(np.float32)
-            paths = [Path(tmp) / "direct.onnx", Path(tmp) / "winograd.onnx"]
+            paths = [Path(tmp) / "direct.onnx", Path(tmp) / "winograd.onnx", Path(tmp) / "operator.onnx"]
             onnx.save(direct_conv(w, bias, d), paths[0])
             onnx.save(winograd_conv(w, bias, d, args.m, samples), paths[1])
-            graphs = [OrtGraph(p, threads=args.threads) for p in paths]
+            onnx.save(operator_conv(w, bias, d), paths[2])
+            graphs = [OrtGraph(p, threads=args.threads) for p in paths[:2]]
+            graphs.append(OrtGraph(paths[2], threads=args.threads, custom_ops_library=ops_library_path()))
             exact = reference(x, w, bias, d)
             scale = np.abs(exact).max()
             errors = [np.abs(next(iter(g.run({"x": x}).values()))[0] - exact).max() / scale for g in graphs]
-            times = [[], []]
+            times = [[], [], []]
             for _ in range(args.rounds):
                 for i, g in enumerate(graphs):
                     t0 = time.perf_counter()
                     g.run({"x": x})
                     times[i].append(time.perf_counter() - t0)
-            td, tw = (statistics.median(t) for t in times)
-            print("C %3d  samples %5d  k %2d  d %d: direct %6.1f ms (%3.0f GFLOP/s), winograd %6.1f ms: %.2fx;"
-                  "  max rel error %.1e / %.1e"
+            td, tw, to = (statistics.median(t) for t in times)
+            print("C %3d  samples %5d  k %2d  d %d: direct %6.1f ms (%3.0f GFLOP/s), winograd nodes %6.1f ms: %.2fx, "
+                  "operator %6.1f ms: %.2fx;  max rel error %.1e / %.1e / %.1e"
                   % (channels, samples, k, d, td * 1e3, 2 * channels * channels * k * samples / td / 1e9,
-                     tw * 1e3, td / tw, errors[0], errors[1]), flush=True)
+                     tw * 1e3, td / tw, to * 1e3, td / to, errors[0], errors[1], errors[2]), flush=True)
     return 0
 
 
