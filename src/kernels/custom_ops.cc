@@ -18,6 +18,25 @@ namespace {
 
 constexpr const char *kOpName = "WinogradConv1d";
 
+// What both operators share: three float inputs, one float output, the CPU provider, and a kernel
+// whose constructor's exceptions come back to ONNX Runtime as a status.
+template <typename TOp, typename TKernel>
+struct FloatCpuOp : Ort::CustomOpBase<TOp, TKernel, true> {
+  OrtStatusPtr CreateKernelV2(const OrtApi &api, const OrtKernelInfo *info, void **kernel) const {
+    try {
+      *kernel = new TKernel(api, info);
+      return nullptr;
+    } catch (const std::exception &e) {
+      return api.CreateStatus(ORT_INVALID_ARGUMENT, e.what());
+    }
+  }
+  const char *GetExecutionProviderType() const { return "CPUExecutionProvider"; }
+  size_t GetInputTypeCount() const { return 3; }
+  ONNXTensorElementDataType GetInputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
+  size_t GetOutputTypeCount() const { return 1; }
+  ONNXTensorElementDataType GetOutputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
+};
+
 std::vector<int64_t> IntsOr(const Ort::ConstKernelInfo &info, const char *name,
                             std::vector<int64_t> fallback) {
   try {
@@ -127,25 +146,12 @@ struct WinogradConv1dKernel {
   std::unique_ptr<WinogradConv1d> conv;
 };
 
-struct WinogradConv1dOp : Ort::CustomOpBase<WinogradConv1dOp, WinogradConv1dKernel, true> {
-  OrtStatusPtr CreateKernelV2(const OrtApi &api, const OrtKernelInfo *info, void **kernel) const {
-    try {
-      *kernel = new WinogradConv1dKernel(api, info);
-      return nullptr;
-    } catch (const std::exception &e) {
-      return api.CreateStatus(ORT_INVALID_ARGUMENT, e.what());
-    }
-  }
+struct WinogradConv1dOp : FloatCpuOp<WinogradConv1dOp, WinogradConv1dKernel> {
   const char *GetName() const { return kOpName; }
-  const char *GetExecutionProviderType() const { return "CPUExecutionProvider"; }
-  size_t GetInputTypeCount() const { return 3; }
-  ONNXTensorElementDataType GetInputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
   OrtCustomOpInputOutputCharacteristic GetInputCharacteristic(size_t index) const {
     return index == 2 ? OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_OPTIONAL
                       : OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_REQUIRED;
   }
-  size_t GetOutputTypeCount() const { return 1; }
-  ONNXTensorElementDataType GetOutputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
 };
 
 // ---- Snake ----------------------------------------------------------------------------------------
@@ -218,21 +224,8 @@ struct SnakeKernel {
   WinogradIsa isa = WinogradIsa::kGeneric;
 };
 
-struct SnakeOp : Ort::CustomOpBase<SnakeOp, SnakeKernel, true> {
-  OrtStatusPtr CreateKernelV2(const OrtApi &api, const OrtKernelInfo *info, void **kernel) const {
-    try {
-      *kernel = new SnakeKernel(api, info);
-      return nullptr;
-    } catch (const std::exception &e) {
-      return api.CreateStatus(ORT_INVALID_ARGUMENT, e.what());
-    }
-  }
+struct SnakeOp : FloatCpuOp<SnakeOp, SnakeKernel> {
   const char *GetName() const { return kSnakeName; }
-  const char *GetExecutionProviderType() const { return "CPUExecutionProvider"; }
-  size_t GetInputTypeCount() const { return 3; }
-  ONNXTensorElementDataType GetInputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
-  size_t GetOutputTypeCount() const { return 1; }
-  ONNXTensorElementDataType GetOutputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
 };
 
 }  // namespace
