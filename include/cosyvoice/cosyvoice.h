@@ -59,8 +59,9 @@ struct ModelConfig {
   // by its ~37 s load; files already verified by this process are skipped). false: sizes only.
   bool verify_checksums = true;
   // Which of the bundle's variants to run (docs/bundle.md §7): "fp32", "fp16", "int8", "int4", a
-  // variant name or "auto" (the fastest that passed the A/B gate for the active provider, else
-  // fp32), for every family or per family: "llm=int4,flow=int8" (families not named: fp32).
+  // variant name, "auto" (the fastest that passed the A/B gate for the active provider, else
+  // fp32) or "base" (the bundle's own graphs, no fp32-equivalent variant), for every family or per
+  // family: "llm=int4,flow=int8" (families not named: fp32).
   std::string precision = "fp32";
   // Graphs optimized for this machine by `cosyvoice optimize` (docs/bundle.md §8): loaded instead of
   // the bundle's graphs when their manifest matches this ONNX Runtime, optimization level, provider

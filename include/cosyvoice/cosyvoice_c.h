@@ -187,7 +187,8 @@ typedef struct cosyvoice_model_params {
   const char *profile_prefix;      /* non-NULL: ONNX Runtime writes a chrome-trace profile per graph */
   const char *optimized_model_dir; /* non-NULL: where ONNX Runtime saves each optimized graph */
   const char *precision;           /* which of the bundle's variants run (docs/bundle.md §7): "fp32",
-                                      "fp16", "int8", "int4", a variant name or "auto", for every
+                                      "fp16", "int8", "int4", a variant name, "auto" or "base" (the
+                                      bundle's own fp32 graphs), for every
                                       family or per family as "llm=int4,flow=int8" (families not
                                       named: fp32). NULL or "": "fp32" */
   const char *provider_options;    /* options of the providers with ONNX Runtime's own keys

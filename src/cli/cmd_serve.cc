@@ -38,9 +38,10 @@ Command MakeServeCommand(CLI::App &parent, const GlobalOptions &global) {
   cmd.app->add_option("--threads", c.threads, "ONNX Runtime threads per worker (0: cores / workers)")
       ->default_val(0);
   cmd.app
-      ->add_option("--precision", c.precision,
-                   "Bundle variants to run (docs/bundle.md §7): fp32|fp16|int8|int4|auto or a variant name, "
-                   "for all graph families or per family, e.g. llm=int4,flow=int8")
+      ->add_option(
+          "--precision", c.precision,
+          "Bundle variants to run (docs/bundle.md §7): fp32|fp16|int8|int4|auto|base or a variant name, "
+          "for all graph families or per family, e.g. llm=int4,flow=int8")
       ->default_val("fp32");
   args->stream_cache.AddTo(cmd.app);
   cmd.app

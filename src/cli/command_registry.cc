@@ -23,9 +23,10 @@ void RuntimeOptions::AddTo(CLI::App *app) {
   app->add_option("--graph-opt", optimization, "ONNX Runtime graph optimization: disabled|basic|extended|all")
       ->default_val("all");
   app->add_option("--profile", profile_prefix, "Write ONNX Runtime profiles with this path prefix");
-  app->add_option("--precision", precision,
-                  "Bundle variants to run (docs/bundle.md §7): fp32|fp16|int8|int4|auto or a variant name, "
-                  "for all graph families or per family, e.g. llm=int4,flow=int8")
+  app->add_option(
+         "--precision", precision,
+         "Bundle variants to run (docs/bundle.md §7): fp32|fp16|int8|int4|auto|base or a variant name, "
+         "for all graph families or per family, e.g. llm=int4,flow=int8")
       ->default_val("fp32");
   app->add_option("--optimized", optimized,
                   "Graphs made by `cosyvoice optimize` for this machine: a directory, or off (default: "

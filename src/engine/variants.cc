@@ -46,6 +46,8 @@ VariantConfig ReadOne(JsonObjectReader r, const std::string &family,
   v.name = r.String("name");
   if (!ValidName(v.name))
     r.Fail("name", "expected [a-z0-9][a-z0-9_-]* (at most 40 characters), got \"" + v.name + "\"");
+  if (v.name == kBasePrecision || v.name == "auto")
+    r.Fail("name", "\"" + v.name + "\" is a precision keyword, not a variant name");
   v.precision = r.String("precision");
   if (!OneOf(v.precision, kPrecisions)) r.Fail("precision", "expected one of " + Join(kPrecisions));
   const auto &providers = r.Raw("providers");
@@ -176,10 +178,11 @@ VariantMap ReadVariants(const nlohmann::json &variants, const std::string &file,
 PrecisionRequest PrecisionRequest::Parse(const std::string &text) {
   PrecisionRequest req;
   auto bad = [&](const std::string &why) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "precision '" + text + "': " + why +
-                    " (expected fp32, fp16, int8, int4, auto or a variant name, for every family or per "
-                    "family as llm=int4,flow=int8)");
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "precision '" + text + "': " + why +
+            " (expected fp32, fp16, int8, int4, auto, base or a variant name, for every family or per "
+            "family as llm=int4,flow=int8)");
   };
   std::stringstream ss(text);
   std::string item;
@@ -219,6 +222,10 @@ VariantChoice SelectVariant(const VariantMap &variants, const std::string &famil
   auto it = variants.find(family);
   const std::vector<VariantConfig> &list = it == variants.end() ? kNone : it->second;
   auto usable = [&](const VariantConfig &v) { return v.MadeFor(provider); };
+
+  // The bundle's own files, even where an fp32-equivalent variant exists (to compare with it, or to
+  // run graphs of standard operators only).
+  if (requested == kBasePrecision) return c;
 
   // An fp32-equivalent variant (e.g. the fused LLM graph), else the base. Its status is `parity` as
   // made; `variant record` may replace that with an A/B verdict, and `passed` must not demote it.
@@ -288,7 +295,7 @@ std::vector<VariantChoice> ChooseVariants(const VariantMap &variants, const std:
                                           const std::string &provider) {
   const PrecisionRequest request = PrecisionRequest::Parse(precision);
   const std::string &global = request.fallback;
-  const bool global_explicit = global != "fp32" && global != "auto";
+  const bool global_explicit = global != "fp32" && global != "auto" && global != kBasePrecision;
   bool global_matched = false;
   std::vector<VariantChoice> out;
   for (const auto &[family, fields] : VariantFamilyFields()) {

@@ -42,6 +42,9 @@ const std::map<std::string, std::vector<std::string>> &VariantFamilyFields();
 VariantMap ReadVariants(const nlohmann::json &variants, const std::string &file,
                         const std::function<bool(const std::string &)> &listed);
 
+// The precision that names a family's base files (fp32, standard operators), never a variant.
+inline constexpr const char *kBasePrecision = "base";
+
 // What --precision / ModelConfig::precision asks for: one choice for every family ("auto",
 // "int4", a variant name) and/or per family ("llm=int4,flow=int8"). Families not named: `fallback`.
 struct PrecisionRequest {

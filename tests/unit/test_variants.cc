@@ -106,6 +106,9 @@ TEST(Variants, RefusesMalformedEntriesNamingTheField) {
   j["llm"][0]["name"] = "Int 4";
   bad(j, "field variants.llm[0].name");
   j = Sample();
+  j["llm"][0]["name"] = "base";
+  bad(j, "field variants.llm[0].name: \"base\" is a precision keyword, not a variant name");
+  j = Sample();
   j["llm"] = json::array();
   bad(j, "field variants.llm: expected a non-empty list");
 }
@@ -185,6 +188,10 @@ TEST(ChooseVariants, GlobalPrecisionAppliesWhereItExists) {
   recorded.at("llm")[2].gate_status = "failed";
   EXPECT_EQ(names(ChooseVariants(recorded, "fp32", "cpu")), "flow=base frontend=base hift=base llm=base ");
   EXPECT_EQ(names(ChooseVariants(m, "llm=int8", "cpu")), "flow=base frontend=base hift=base llm=int8 ");
+  // `base`: the bundle's own files, also where an fp32-equivalent variant would be taken
+  EXPECT_EQ(names(ChooseVariants(m, "base", "cpu")), "flow=base frontend=base hift=base llm=base ");
+  EXPECT_EQ(names(ChooseVariants(m, "llm=base,flow=int8", "cpu")),
+            "flow=int8 frontend=base hift=base llm=base ");
   EXPECT_COSY_ERROR(ChooseVariants(m, "fp16", "cpu"), ErrorCode::kInvalidArgument,
                     "precision 'fp16': the bundle has no fp16 variant for the cpu provider");
   EXPECT_COSY_ERROR(ChooseVariants(m, "int4,flow=int4", "cpu"), ErrorCode::kInvalidArgument,
