@@ -210,6 +210,48 @@ TEST_F(SessionTest, FourConcurrentRequestsEqualTheSameRequestsAlone) {
   EXPECT_TRUE(BitIdentical(voice_together.prompt_mel, voice_alone.prompt_mel));
 }
 
+// The same on the quantized tiny bundle's float32 variants: the fused LLM graph and the vocoder on
+// this project's operators (WinogradConv1d, Snake: per-thread scratch, weights shared read-only by
+// every session), four sessions at once as above, each equal bit for bit to its request alone.
+TEST_F(SessionTest, FourConcurrentRequestsOnTheProjectsOperatorsEqualTheSameRequestsAlone) {
+  ModelConfig c;
+  c.model_dir = (testing::TinyDir() / "bundle-q").string();
+  c.runtime.intra_op_threads = testing::TestThreads();
+  c.precision = "fp32";
+  const std::shared_ptr<const Model> variants = Model::Load(c);
+  bool winograd = false;
+  for (const auto &p : variants->info().precisions)
+    winograd |= p.family == "hift" && p.variant == "fp32-winograd";
+  ASSERT_TRUE(winograd) << "bundle-q should have the hift/fp32-winograd variant (make tiny-model)";
+  std::vector<Job> jobs = FourRequests();
+  jobs.pop_back();  // voice conversion: its frontend graphs are the base bundle's, covered above
+  std::vector<Output> together(jobs.size());
+  std::vector<std::string> errors(jobs.size());
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    threads.emplace_back([&, i] {
+      Session session(variants);
+      ready.fetch_add(1);
+      while (ready.load() < static_cast<int>(jobs.size())) std::this_thread::yield();
+      try {
+        together[i] = Run(session, jobs[i]);
+      } catch (const std::exception &e) {
+        errors[i] = e.what();
+      }
+    });
+  }
+  for (auto &t : threads) t.join();
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    ASSERT_EQ(errors[i], "") << jobs[i].name;
+    Session alone(variants);
+    const Output a = Run(alone, jobs[i]);
+    ASSERT_FALSE(a.samples.empty()) << jobs[i].name;
+    EXPECT_TRUE(BitIdentical(together[i].samples, a.samples)) << jobs[i].name;
+    EXPECT_EQ(together[i].chunks, a.chunks) << jobs[i].name;
+  }
+}
+
 TEST_F(SessionTest, CancelFromAnotherThreadStopsTheRequestAndTheSessionIsReusable) {
   const std::vector<Job> jobs = FourRequests();
   const Job &streamed = jobs[1];
