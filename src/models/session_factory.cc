@@ -157,16 +157,7 @@ SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std
   options.SetGraphOptimizationLevel(ToOrt(config.optimization));
   // Memory for long texts (docs/memory.md): one arena for all graphs (registered with the Env,
   // models/ort_env.cc) and no per-shape memory patterns, which only pay off when shapes repeat.
-#if defined(__SANITIZE_THREAD__)
-  // ThreadSanitizer builds only: ONNX Runtime's arenas hand a block from one thread's run to
-  // another's under a lock inside the uninstrumented library, which TSan cannot see, so our own
-  // code's first writes into such a block (the project's operators, kernels/custom_ops.h) were
-  // reported as races with the previous user's reads. Without an arena every tensor is a
-  // malloc/free, which TSan intercepts even from that library: the handoff becomes visible.
-  options.DisableCpuMemArena();
-#else
   if (config.shared_cpu_arena) options.AddConfigEntry(kOrtSessionOptionsConfigUseEnvAllocators, "1");
-#endif
   if (!config.memory_pattern) options.DisableMemPattern();
   options.SetExecutionMode(ORT_SEQUENTIAL);
   // The project's operators (kernels/custom_ops.h), used by CPU variants such as hift/fp32-winograd.
