@@ -206,6 +206,26 @@ class EngineGolden : public ::testing::Test {
 
   static json *manifest_;
 
+  // The quantized tiny bundle at --precision fp32, which prefers an fp32 variant with gate status
+  // "parity" over the base files; checks that `family` runs `variant`.
+  static std::shared_ptr<const Model> LoadFp32Variant(const std::string &family, const std::string &variant,
+                                                      int threads) {
+    ModelConfig c;
+    c.model_dir = (TinyDir() / "bundle-q").string();
+    c.runtime.intra_op_threads = threads;
+    c.precision = "fp32";
+    auto model = Model::Load(c);
+    int seen = 0;
+    for (const auto &p : model->info().precisions) {
+      if (p.family != family) continue;
+      ++seen;
+      EXPECT_EQ(p.variant, variant);
+      EXPECT_EQ(p.gate, "parity");
+    }
+    EXPECT_EQ(seen, 1) << family;
+    return model;
+  }
+
   // The generator and the vocoder of `engine` on every segment's mel, against the reference, within
   // the manifest's bounds `spectrum_bound` and `waveform_bound` (the base graph's or a variant's).
   static void CheckGeneratorAndWaveform(const Model::Impl &engine, const std::string &what_prefix,
@@ -396,21 +416,9 @@ TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
 // The fused fp32 LLM graph (docs/bundle.md §3.1b; `make tiny-model` writes models/tiny/bundle-q with
 // `quantize --llm fp32,int8,int4`): the same goldens within the same bound.
 TEST_F(EngineGolden, FusedFp32LlmVariantReproducesTheGoldens) {
-  ModelConfig c;
-  c.model_dir = (TinyDir() / "bundle-q").string();
-  c.runtime.intra_op_threads = 1;
-  c.precision = "fp32";  // an fp32 variant with gate status "parity" is preferred over the base
-  const auto model = Model::Load(c);
+  const auto model = LoadFp32Variant("llm", "fp32-fused", 1);
   const Model::Impl &fused = model->impl();
   ASSERT_EQ(fused.llm->interface(), LlmGraph::Interface::kFused);
-  bool seen = false;
-  for (const auto &p : model->info().precisions) {
-    if (p.family != "llm") continue;
-    seen = true;
-    EXPECT_EQ(p.variant, "fp32-fused");
-    EXPECT_EQ(p.gate, "parity");
-  }
-  EXPECT_TRUE(seen);
   CheckTeacherForcedLogits(fused, "fused llm logits (teacher forced)");
 }
 
@@ -612,19 +620,7 @@ void EngineGolden::CheckGeneratorAndWaveform(const Model::Impl &engine, const st
 // as WinogradConv1d, which `--precision fp32` prefers on the CPU (status parity). Its bounds count
 // each rewritten convolution's Winograd depth and growth (fp32_bounds.winograd_conv_depth).
 TEST_F(EngineGolden, WinogradVocoderVariantReproducesTheGoldens) {
-  ModelConfig c;
-  c.model_dir = (TinyDir() / "bundle-q").string();
-  c.runtime.intra_op_threads = testing::TestThreads();
-  c.precision = "fp32";
-  const auto model = Model::Load(c);
-  bool seen = false;
-  for (const auto &p : model->info().precisions) {
-    if (p.family != "hift") continue;
-    seen = true;
-    EXPECT_EQ(p.variant, "fp32-winograd");
-    EXPECT_EQ(p.gate, "parity");
-  }
-  ASSERT_TRUE(seen);
+  const auto model = LoadFp32Variant("hift", "fp32-winograd", testing::TestThreads());
   CheckGeneratorAndWaveform(model->impl(), "winograd ", "hift_spectrum_winograd", "waveform_winograd");
 }
 
