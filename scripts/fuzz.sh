@@ -7,7 +7,10 @@
 # JOBS targets run at a time. Exits non-zero when any target finds a crash, leak, timeout or OOM;
 # the input is left in BUILD_DIR/fuzz-work/artifacts/<t>/ and the log's end is printed.
 set -uo pipefail
-build=$(cd "$1" && pwd) secs=$2 jobs=$3
+[[ $# -ge 3 ]] || { echo "usage: scripts/fuzz.sh BUILD_DIR SECONDS JOBS [TARGET...]" >&2; exit 2; }
+# A missing build directory would make every path below relative to / (and write /fuzz-work).
+build=$(cd "$1" 2>/dev/null && pwd) || { echo "scripts/fuzz.sh: $1: no such build directory (make build-fuzz)" >&2; exit 2; }
+secs=$2 jobs=$3
 shift 3
 root=$(cd "$(dirname "$0")/.." && pwd)
 targets=("$@")
