@@ -18,7 +18,7 @@ appended), so the indices of the functions used here were computed once from the
 Custom operators (``custom_ops_library=``): a shared library exporting ONNX Runtime's
 ``RegisterCustomOps`` entry is registered on the session's options before the session is created
 (``SessionOptions.register_custom_ops_library`` / ``RegisterCustomOpsLibrary_V2``), so graphs with
-this project's ``org.cosyvoice_ort`` operators (``WinogradConv1d``) run; ``ops_library_path()``
+this project's ``org.cosyvoice_ort`` operators (``WinogradConv1d``, ``Snake``) run; ``ops_library_path()``
 finds the one the C++ build writes (``build/lib/libcosyvoice_ops.so``).
 
 Supported tensor element types: float32, float64, int32, int64, bool (plus int8/uint8/int16/
@@ -171,7 +171,7 @@ def ops_library_path() -> Path:
     path = Path(env) if env else _repo_root() / OPS_LIBRARY_DEFAULT
     if not path.is_file():
         origin = f" (from ${OPS_LIBRARY_ENV})" if env else ""
-        raise FileNotFoundError(f"{path}{origin}: the custom operator library (org.cosyvoice_ort.WinogradConv1d) "
+        raise FileNotFoundError(f"{path}{origin}: the custom operator library (org.cosyvoice_ort: WinogradConv1d, Snake) "
                                 f"is missing; build it with `make build` (cmake target cosyvoice_ops)")
     return path
 

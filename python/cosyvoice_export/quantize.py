@@ -8,7 +8,8 @@
 ``--llm fp16``, ``--flow int8|fp16`` and ``--hift fp16|winograd`` are made by :mod:`cosyvoice_export.quant`
 (docs/quantization.md); without any of --llm/--flow/--hift the LLM's fp32, int8 and int4 are made.
 As ``--llm fp32`` names the variant ``fp32-fused``, ``--hift winograd`` names ``fp32-winograd``: the
-generator's convolutions as the custom operator ``WinogradConv1d``, float32, checked against the base
+generator's convolutions and Snake activations as the custom operators ``WinogradConv1d`` and ``Snake``,
+float32, checked against the base
 generator graph with the ops library (``$COSYVOICE_OPS_LIBRARY``, else ``build/lib/libcosyvoice_ops.so``
 of ``make build``); without the library nothing is made.
 
@@ -82,7 +83,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="flow variants: int8 (DiT int8 weights, CPU), fp16 (GPU providers); docs/quantization.md")
     p.add_argument("--hift", default="",
                    help="vocoder variants, comma-separated: fp16 (GPU providers), winograd (variant fp32-winograd: "
-                        "the generator's convolutions as the custom operator WinogradConv1d, float32, CPU; checked "
+                        "the generator's convolutions and Snake activations as the custom operators WinogradConv1d "
+                        "and Snake, float32, CPU; checked "
                         "against the base graph, so it needs the ops library: $COSYVOICE_OPS_LIBRARY, else "
                         "build/lib/libcosyvoice_ops.so from `make build`)")
     add_llm_variant_arguments(p)

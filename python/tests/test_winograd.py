@@ -90,7 +90,7 @@ def _mixed_model():
 def test_rewrite_picks_exactly_the_eligible_convolutions():
     m = _mixed_model()
     before = {t.name: t.SerializeToString() for t in m.graph.initializer}
-    desc = QW.rewrite_convolutions(m)
+    desc = QW.rewrite_generator(m)
     assert desc == {"operator": "org.cosyvoice_ort.WinogradConv1d", "convolutions": 2, "kept_conv": 6,
                     "snake_operator": "org.cosyvoice_ort.Snake", "snakes": 0}
     ops = {n.name: (n.domain, n.op_type) for n in m.graph.node}
@@ -105,7 +105,7 @@ def test_rewrite_picks_exactly_the_eligible_convolutions():
     assert [(o.domain, o.version) for o in m.opset_import] == [("", 17), ("org.cosyvoice_ort", 1)]
     onnx.checker.check_model(m)
     # nothing left to rewrite the second time; the domain is imported once
-    assert QW.rewrite_convolutions(m)["convolutions"] == 0 and len(m.opset_import) == 2
+    assert QW.rewrite_generator(m)["convolutions"] == 0 and len(m.opset_import) == 2
 
 
 def test_weights_that_are_not_initializers_stay_conv():
@@ -113,7 +113,7 @@ def test_weights_that_are_not_initializers_stay_conv():
     node, inits = _conv("c", 8, 8, 3, rng, pads=[2, 0])
     m = _model([(node, inits[1:])], 8)          # the weight becomes a graph input
     m.graph.input.append(helper.make_tensor_value_info("c.w", TensorProto.FLOAT, [8, 8, 3]))
-    assert QW.rewrite_convolutions(m) == {"operator": "org.cosyvoice_ort.WinogradConv1d", "convolutions": 0,
+    assert QW.rewrite_generator(m) == {"operator": "org.cosyvoice_ort.WinogradConv1d", "convolutions": 0,
                                           "kept_conv": 1, "snake_operator": "org.cosyvoice_ort.Snake",
                                           "snakes": 0}
     assert [o.domain for o in m.opset_import] == [""]            # no operator, no domain
@@ -122,7 +122,7 @@ def test_weights_that_are_not_initializers_stay_conv():
 def test_tiny_generator_keeps_the_strided_and_narrow_convolutions(tiny_bundle):
     m = onnx.load(str(tiny_bundle / "hift" / "hift_generator.onnx"))
     convs = [n for n in m.graph.node if n.op_type == "Conv"]
-    desc = QW.rewrite_convolutions(m)
+    desc = QW.rewrite_generator(m)
     kept = {n.name for n in m.graph.node if n.op_type == "Conv"}
     assert desc["convolutions"] + desc["kept_conv"] == len(convs) and desc["convolutions"] > 0
     assert any(n.startswith("stft") for n in kept) and any(n.startswith("conv_post") for n in kept)
@@ -145,7 +145,7 @@ def test_tiny_generator_fuses_every_snake(tiny_bundle, tmp_path):
     onnx.checker.check_model(m)
     onnx.save(m, str(tmp_path / "snakes.onnx"))
     assert QW.graph_depth(tmp_path / "snakes.onnx") == QW.graph_depth(path)
-    assert QW.rewrite_convolutions(m)["snakes"] == 0                 # nothing left to fuse
+    assert QW.rewrite_generator(m)["snakes"] == 0                 # nothing left to fuse
 
 
 # ---------------------------------------------------------------------------- the Snake fusion
@@ -340,7 +340,7 @@ def test_operator_equals_conv(ops_library, tmp_path, c_in, c_out, k, d, pads, le
     onnx.save(base, str(tmp_path / "conv.onnx"))
     m = onnx.ModelProto()
     m.CopyFrom(base)
-    assert QW.rewrite_convolutions(m)["convolutions"] == 1
+    assert QW.rewrite_generator(m)["convolutions"] == 1
     onnx.save(m, str(tmp_path / "winograd.onnx"))
     x = rng.standard_normal((batch, c_in, length)).astype(np.float32)
     got = O.OrtGraph(tmp_path / "winograd.onnx", threads=fp32.threads(), custom_ops_library=ops_library).run({"x": x})
@@ -395,7 +395,7 @@ def test_snake_equals_its_nodes(ops_library, tmp_path):
 def test_tiny_generator_parity(ops_library, tiny_bundle, tmp_path):
     """The rewritten tiny generator against its base graph, on the check's own cases."""
     m = onnx.load(str(tiny_bundle / "hift" / "hift_generator.onnx"))
-    QW.rewrite_convolutions(m)
+    QW.rewrite_generator(m)
     onnx.save(m, str(tmp_path / "gen.onnx"))
     rec = QW.check_generator(tiny_bundle / "hift" / "hift_generator.onnx", tmp_path / "gen.onnx", 480,
                              "hift/hift_generator.winograd.onnx", threads=fp32.threads(), log=lambda s: None)
@@ -436,7 +436,7 @@ def test_parity_failure_leaves_nothing(ops_library, tiny_bundle, tmp_path, monke
     from cosyvoice_export.export.parity import ParityError
 
     def corrupt(model):
-        desc = QW.rewrite_convolutions(model)
+        desc = QW.rewrite_generator(model)
         node = next(n for n in model.graph.node if n.op_type == "WinogradConv1d")
         t = next(t for t in model.graph.initializer if t.name == node.input[1])
         t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t) * 2, t.name))

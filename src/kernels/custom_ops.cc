@@ -1,4 +1,4 @@
-// src/kernels/custom_ops.cc - WinogradConv1d as an ONNX Runtime custom operator (custom_ops.h).
+// src/kernels/custom_ops.cc - WinogradConv1d and Snake as ONNX Runtime custom operators (custom_ops.h).
 // Errors reach ONNX Runtime as OrtStatus (the V2 entry points): no exception crosses its C API.
 #include "kernels/custom_ops.h"
 
@@ -46,16 +46,18 @@ std::vector<int64_t> IntsOr(const Ort::ConstKernelInfo &info, const char *name,
   }
 }
 
-// The constant initializer at input `index`, as float data of the expected rank.
-Ort::ConstValue ConstantInput(const Ort::ConstKernelInfo &info, size_t index, const char *what, size_t rank) {
+// The constant float initializer at input `index` of operator `op` (rank checked when > 0).
+Ort::ConstValue ConstantInput(const Ort::ConstKernelInfo &info, size_t index, const char *op,
+                              const char *what, size_t rank = 0) {
   int is_constant = 0;
   Ort::ConstValue value = info.GetTensorConstantInput(index, &is_constant);
-  if (!is_constant)
-    throw std::invalid_argument(std::string(kOpName) + ": input " + what + " must be a constant initializer");
+  const std::string name = std::string(op) + ": input " + what;
+  if (!is_constant) throw std::invalid_argument(name + " must be a constant initializer");
   const auto type = value.GetTensorTypeAndShapeInfo();
-  if (type.GetElementType() != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || type.GetShape().size() != rank)
-    throw std::invalid_argument(std::string(kOpName) + ": input " + what +
-                                " must be a float tensor of rank " + std::to_string(rank));
+  if (type.GetElementType() != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
+    throw std::invalid_argument(name + " must be float");
+  if (rank > 0 && type.GetShape().size() != rank)
+    throw std::invalid_argument(name + " must be a float tensor of rank " + std::to_string(rank));
   return value;
 }
 
@@ -80,11 +82,11 @@ Conv1dShape ShapeFrom(const Ort::ConstKernelInfo &info, const std::vector<int64_
 struct WinogradConv1dKernel {
   WinogradConv1dKernel(const OrtApi &ort_api, const OrtKernelInfo *raw_info) : api(ort_api) {
     Ort::ConstKernelInfo info(raw_info);
-    Ort::ConstValue w = ConstantInput(info, 1, "W", 3);
+    Ort::ConstValue w = ConstantInput(info, 1, kOpName, "W", 3);
     const std::vector<int64_t> w_shape = w.GetTensorTypeAndShapeInfo().GetShape();
     const float *bias = nullptr;
     if (info.GetInputCount() > 2) {
-      Ort::ConstValue b = ConstantInput(info, 2, "B", 1);
+      Ort::ConstValue b = ConstantInput(info, 2, kOpName, "B", 1);
       if (b.GetTensorTypeAndShapeInfo().GetShape()[0] != w_shape[0])
         throw std::invalid_argument(std::string(kOpName) + ": B must have C_out elements");
       bias = b.GetTensorData<float>();
@@ -160,16 +162,9 @@ constexpr const char *kSnakeName = "Snake";
 constexpr int64_t kSnakeUnitSamples = 1 << 15;  // per ParallelFor item: 128 KiB in, 128 KiB out
 
 std::vector<float> ChannelConstant(const Ort::ConstKernelInfo &info, size_t index, const char *what) {
-  int is_constant = 0;
-  Ort::ConstValue value = info.GetTensorConstantInput(index, &is_constant);
-  if (!is_constant)
-    throw std::invalid_argument(std::string(kSnakeName) + ": input " + what +
-                                " must be a constant initializer");
-  const auto type = value.GetTensorTypeAndShapeInfo();
-  if (type.GetElementType() != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
-    throw std::invalid_argument(std::string(kSnakeName) + ": input " + what + " must be float");
+  const Ort::ConstValue value = ConstantInput(info, index, kSnakeName, what);
   const float *data = value.GetTensorData<float>();
-  return std::vector<float>(data, data + type.GetElementCount());
+  return std::vector<float>(data, data + value.GetTensorTypeAndShapeInfo().GetElementCount());
 }
 
 struct SnakeKernel {
@@ -179,7 +174,7 @@ struct SnakeKernel {
     inv_alpha = ChannelConstant(info, 2, "INV");
     if (alpha.empty() || alpha.size() != inv_alpha.size())
       throw std::invalid_argument("Snake: A and INV must have the same number (C > 0) of elements");
-    isa = BestWinogradIsa();  // once per session, not per call
+    isa = BestKernelIsa();  // once per session, not per call
   }
 
   struct Job {
@@ -221,7 +216,7 @@ struct SnakeKernel {
 
   const OrtApi &api;
   std::vector<float> alpha, inv_alpha;
-  WinogradIsa isa = WinogradIsa::kGeneric;
+  KernelIsa isa = KernelIsa::kGeneric;
 };
 
 struct SnakeOp : FloatCpuOp<SnakeOp, SnakeKernel> {

@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "kernels/winograd_conv1d.h"  // WinogradIsa: the same instruction sets and dispatch
+#include "kernels/kernel_isa.h"
 
 namespace cosyvoice::kernels {
 
@@ -21,10 +21,10 @@ inline constexpr float kVectorSineLimit = 8192.0f;
 // y[c][i] = x[c][i] + sin(x[c][i] * alpha[c])^2 * inv_alpha[c] for rows [first, last) of `rows`
 // rows of `length` samples; row r has channel r % channels. y may alias x.
 void SnakeRows(const float *x, float *y, int64_t first, int64_t last, int64_t length, int channels,
-               const float *alpha, const float *inv_alpha, WinogradIsa isa = WinogradIsa::kBest);
+               const float *alpha, const float *inv_alpha, KernelIsa isa = KernelIsa::kBest);
 
 // sin of `count` values (for the tests): the kernel's sine alone.
-void VectorSine(const float *t, float *out, int64_t count, WinogradIsa isa = WinogradIsa::kBest);
+void VectorSine(const float *t, float *out, int64_t count, KernelIsa isa = KernelIsa::kBest);
 
 // The per-ISA bodies (snake_*.cc).
 void SnakeRowsGeneric(const float *x, float *y, int64_t first, int64_t last, int64_t length, int channels,

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <stdexcept>
 
 #include "kernels/winograd_tiles.h"
@@ -57,23 +55,6 @@ std::vector<double> Inverse(std::vector<double> a, int n) {
   return inv;
 }
 
-bool CpuHas(WinogradIsa isa) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  switch (isa) {
-    case WinogradIsa::kAvx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    case WinogradIsa::kAvx512: return __builtin_cpu_supports("avx512f");
-    default: return true;
-  }
-#else
-  return isa == WinogradIsa::kGeneric || isa == WinogradIsa::kBest;
-#endif
-}
-
-WinogradIsa Resolve(WinogradIsa isa) {
-  return isa == WinogradIsa::kBest ? BestWinogradIsa() : isa;
-}
-
 // [point][channel block][piece * in + i][rows]: G applied to each kernel piece, in double.
 std::vector<float> TransformWeights(const Conv1dShape &sh, const WinogradMatrices &w, int pieces, int rows,
                                     const float *weight) {
@@ -97,34 +78,6 @@ std::vector<float> TransformWeights(const Conv1dShape &sh, const WinogradMatrice
 }
 
 }  // namespace
-
-WinogradIsa BestWinogradIsa() {
-  const char *forced = std::getenv("COSYVOICE_KERNEL_ISA");
-  if (forced != nullptr && *forced != '\0') {
-    for (WinogradIsa isa : {WinogradIsa::kGeneric, WinogradIsa::kAvx2, WinogradIsa::kAvx512})
-      if (std::strcmp(forced, WinogradIsaName(isa)) == 0 && WinogradIsaAvailable(isa)) return isa;
-    throw std::invalid_argument(std::string("COSYVOICE_KERNEL_ISA=") + forced +
-                                ": expected generic, avx2 or avx512, one this build and CPU can run");
-  }
-  if (WinogradIsaAvailable(WinogradIsa::kAvx512)) return WinogradIsa::kAvx512;
-  if (WinogradIsaAvailable(WinogradIsa::kAvx2)) return WinogradIsa::kAvx2;
-  return WinogradIsa::kGeneric;
-}
-
-const char *WinogradIsaName(WinogradIsa isa) {
-  switch (Resolve(isa)) {
-    case WinogradIsa::kAvx512: return "avx512";
-    case WinogradIsa::kAvx2: return "avx2";
-    default: return "generic";
-  }
-}
-
-bool WinogradIsaAvailable(WinogradIsa isa) {
-#if !defined(COSYVOICE_WINOGRAD_X86)
-  if (isa == WinogradIsa::kAvx2 || isa == WinogradIsa::kAvx512) return false;
-#endif
-  return CpuHas(isa);
-}
 
 std::string Conv1dShape::Problem() const {
   if (in_channels < 1) return "in_channels must be >= 1";
@@ -163,30 +116,27 @@ int WinogradBlockTiles(const WinogradLayout &layout, int columns) {
   return static_cast<int>(std::max<int64_t>(columns, budget / columns * columns));
 }
 
-int WinogradRows(WinogradIsa isa) {
-  switch (Resolve(isa)) {
-    case WinogradIsa::kAvx512: return 8;
-    case WinogradIsa::kAvx2: return 6;
+int WinogradRows(KernelIsa isa) {
+  switch (isa == KernelIsa::kBest ? BestKernelIsa() : isa) {
+    case KernelIsa::kAvx512: return 8;
+    case KernelIsa::kAvx2: return 6;
     default: return 6;
   }
 }
 
-int WinogradColumns(WinogradIsa isa) {
-  switch (Resolve(isa)) {
-    case WinogradIsa::kAvx512: return 32;
-    case WinogradIsa::kAvx2: return 16;
+int WinogradColumns(KernelIsa isa) {
+  switch (isa == KernelIsa::kBest ? BestKernelIsa() : isa) {
+    case KernelIsa::kAvx512: return 32;
+    case KernelIsa::kAvx2: return 16;
     default: return 8;
   }
 }
 
 WinogradConv1d::WinogradConv1d(const Conv1dShape &shape, const float *weight, const float *bias,
-                               WinogradIsa isa)
-    : isa_(Resolve(isa)) {
+                               KernelIsa isa)
+    : isa_(CheckedKernelIsa(isa, "WinogradConv1d")) {
   if (const std::string problem = shape.Problem(); !problem.empty())
     throw std::invalid_argument("WinogradConv1d: " + problem);
-  if (!WinogradIsaAvailable(isa_))
-    throw std::invalid_argument(std::string("WinogradConv1d: this build or CPU has no ") +
-                                WinogradIsaName(isa_) + " kernel");
   WinogradLayout &l = layout_;
   l.shape = shape;
   l.m = kTileOutputs;
@@ -212,9 +162,9 @@ size_t WinogradConv1d::WorkUnits(int64_t input_length) const {
 
 void WinogradConv1d::RunUnits(const float *x, int64_t input_length, float *y, size_t begin,
                               size_t end) const {
-#if defined(COSYVOICE_WINOGRAD_X86)
-  if (isa_ == WinogradIsa::kAvx512) return RunWinogradAvx512(layout_, x, input_length, y, begin, end);
-  if (isa_ == WinogradIsa::kAvx2) return RunWinogradAvx2(layout_, x, input_length, y, begin, end);
+#if defined(COSYVOICE_KERNELS_X86)
+  if (isa_ == KernelIsa::kAvx512) return RunWinogradAvx512(layout_, x, input_length, y, begin, end);
+  if (isa_ == KernelIsa::kAvx2) return RunWinogradAvx2(layout_, x, input_length, y, begin, end);
 #endif
   RunWinogradGeneric(layout_, x, input_length, y, begin, end);
 }

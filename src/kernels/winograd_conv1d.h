@@ -20,17 +20,9 @@
 #include <string>
 #include <vector>
 
-namespace cosyvoice::kernels {
+#include "kernels/kernel_isa.h"
 
-// Instruction sets with a tile kernel; kBest picks the widest this CPU has.
-enum class WinogradIsa { kBest, kGeneric, kAvx2, kAvx512 };
-const char *WinogradIsaName(WinogradIsa isa);
-// Whether this build and CPU can run `isa` (kGeneric and kBest always can).
-bool WinogradIsaAvailable(WinogradIsa isa);
-// What kBest means: the widest instruction set available, or the one the environment variable
-// COSYVOICE_KERNEL_ISA names (generic, avx2, avx512: to compare kernels on one machine). Throws
-// std::invalid_argument when it names another value or one this CPU cannot run.
-WinogradIsa BestWinogradIsa();
+namespace cosyvoice::kernels {
 
 struct Conv1dShape {
   int in_channels = 0;
@@ -72,10 +64,10 @@ class WinogradConv1d {
   // `weight` is [out_channels, in_channels, kernel] row-major, `bias` [out_channels] or null.
   // Throws std::invalid_argument with Conv1dShape::Problem(), or when `isa` is not available.
   WinogradConv1d(const Conv1dShape &shape, const float *weight, const float *bias,
-                 WinogradIsa isa = WinogradIsa::kBest);
+                 KernelIsa isa = KernelIsa::kBest);
 
   const Conv1dShape &shape() const { return layout_.shape; }
-  WinogradIsa isa() const { return isa_; }
+  KernelIsa isa() const { return isa_; }
 
   // Independent pieces of work for one input of `input_length` samples (blocks of tiles of one
   // phase), for a thread pool: RunUnits over disjoint ranges writes disjoint outputs.
@@ -89,7 +81,7 @@ class WinogradConv1d {
 
  private:
   WinogradLayout layout_;
-  WinogradIsa isa_;
+  KernelIsa isa_;
 };
 
 // One phase's share of the work: `tiles` tiles of m outputs, in blocks of `block` tiles.
@@ -110,7 +102,7 @@ void RunWinogradAvx2(const WinogradLayout &layout, const float *x, int64_t input
 void RunWinogradAvx512(const WinogradLayout &layout, const float *x, int64_t input_length, float *y,
                        size_t begin, size_t end);
 // Register rows (output channels) and columns (tiles) of each instruction set's kernel.
-int WinogradRows(WinogradIsa isa);
-int WinogradColumns(WinogradIsa isa);
+int WinogradRows(KernelIsa isa);
+int WinogradColumns(KernelIsa isa);
 
 }  // namespace cosyvoice::kernels

@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "generic_graph.h"
 #include "models/onnx_graph.h"
 #include "models/providers.h"
 #include "models/session_factory.h"
@@ -88,11 +89,7 @@ TEST(OnnxGraph, FixedExpectationAcceptsSymbolicDimension) {
   EXPECT_THAT(g.Add({0, 0, 0, 1, 1, 1}, {1, 1, 1, 1, 1, 1}), ::testing::ElementsAre(1, 1, 1, 2, 2, 2));
 }
 
-class Generic : public OnnxGraph {
- public:
-  using OnnxGraph::OnnxGraph;
-  using OnnxGraph::Run;
-};
+using Generic = testing::GenericGraph;
 
 TEST(OnnxGraph, MissingAndCorruptFilesAreBundleErrors) {
   EXPECT_COSY_ERROR(Generic(TestData() / "graphs/none.onnx", AddSignature(), RuntimeConfig{}),

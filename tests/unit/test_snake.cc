@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "fp32_bounds.h"
+#include "generic_graph.h"
 #include "kernels/snake.h"
 #include "models/onnx_graph.h"
 #include "models/tensor.h"
@@ -24,13 +25,13 @@
 namespace cosyvoice {
 namespace {
 
-using kernels::WinogradIsa;
+using kernels::KernelIsa;
 constexpr double kU = testing::kU;
 
-std::vector<WinogradIsa> AvailableIsas() {
-  std::vector<WinogradIsa> isas;
-  for (WinogradIsa isa : {WinogradIsa::kGeneric, WinogradIsa::kAvx2, WinogradIsa::kAvx512})
-    if (kernels::WinogradIsaAvailable(isa)) isas.push_back(isa);
+std::vector<KernelIsa> AvailableIsas() {
+  std::vector<KernelIsa> isas;
+  for (KernelIsa isa : {KernelIsa::kGeneric, KernelIsa::kAvx2, KernelIsa::kAvx512})
+    if (kernels::KernelIsaAvailable(isa)) isas.push_back(isa);
   return isas;
 }
 
@@ -48,7 +49,7 @@ std::vector<float> SineArguments() {
 
 TEST(VectorSine, WithinTwoUnitsOfTheExactSineOnEveryInstructionSet) {
   const std::vector<float> t = SineArguments();
-  for (WinogradIsa isa : AvailableIsas()) {
+  for (KernelIsa isa : AvailableIsas()) {
     std::vector<float> s(t.size());
     kernels::VectorSine(t.data(), s.data(), static_cast<int64_t>(t.size()), isa);
     double worst = 0.0;
@@ -56,7 +57,7 @@ TEST(VectorSine, WithinTwoUnitsOfTheExactSineOnEveryInstructionSet) {
       const double err = std::fabs(static_cast<double>(s[i]) - std::sin(static_cast<double>(t[i])));
       if (!(err <= worst)) worst = err;
     }
-    EXPECT_LE(worst, 2 * kU) << kernels::WinogradIsaName(isa) << ": largest error " << worst / kU << " u";
+    EXPECT_LE(worst, 2 * kU) << kernels::KernelIsaName(isa) << ": largest error " << worst / kU << " u";
   }
 }
 
@@ -64,7 +65,7 @@ TEST(VectorSine, WithinTwoUnitsOfTheExactSineOnEveryInstructionSet) {
 TEST(VectorSine, OutOfRangeLanesAreTheLibrarysSine) {
   const float inf = std::numeric_limits<float>::infinity();
   std::vector<float> t = {1.0f, 8192.5f, -1e6f, 3e38f, inf, -inf, std::nanf(""), 0.5f, 2.0f};
-  for (WinogradIsa isa : AvailableIsas()) {
+  for (KernelIsa isa : AvailableIsas()) {
     std::vector<float> s(t.size());
     kernels::VectorSine(t.data(), s.data(), static_cast<int64_t>(t.size()), isa);
     for (size_t i = 1; i < 7; ++i) {
@@ -106,7 +107,7 @@ TEST(Snake, RowsEqualTheBaseGraphsOperationsUpToTheSine) {
     const int64_t rows = 2 * channels;
     std::vector<float> x(static_cast<size_t>(rows * length));
     for (float &v : x) v = normal(rng);
-    for (WinogradIsa isa : AvailableIsas()) {
+    for (KernelIsa isa : AvailableIsas()) {
       std::vector<float> y(x.size(), NAN);
       kernels::SnakeRows(x.data(), y.data(), 0, rows, length, channels, alpha, inv, isa);
       for (int64_t r = 0; r < rows; ++r)
@@ -116,7 +117,7 @@ TEST(Snake, RowsEqualTheBaseGraphsOperationsUpToTheSine) {
           const float expected = ReferenceSnake(x[r * length + i], alpha[c], inv[c], &s);
           ASSERT_LE(std::fabs(static_cast<double>(y[r * length + i]) - static_cast<double>(expected)),
                     ActivationBound(s, inv[c], expected, 2.5 * kU))
-              << kernels::WinogradIsaName(isa) << " row " << r << " sample " << i << " of " << length;
+              << kernels::KernelIsaName(isa) << " row " << r << " sample " << i << " of " << length;
         }
     }
   }
@@ -139,11 +140,7 @@ TEST(Snake, InPlaceOverARangeOfRowsTouchesOnlyThoseRows) {
     }
 }
 
-class Generic : public OnnxGraph {
- public:
-  using OnnxGraph::OnnxGraph;
-  using OnnxGraph::Run;
-};
+using Generic = testing::GenericGraph;
 
 // The operator in a session, next to ONNX Runtime's own five nodes on the same input (a batch of two,
 // rows longer than one ParallelFor item): the two differ only in the sine.

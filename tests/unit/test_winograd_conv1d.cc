@@ -21,6 +21,7 @@
 
 #include "common/npy.h"
 #include "fp32_bounds.h"
+#include "generic_graph.h"
 #include "kernels/winograd_conv1d.h"
 #include "models/onnx_graph.h"
 #include "models/tensor.h"
@@ -30,8 +31,8 @@ namespace cosyvoice {
 namespace {
 
 using kernels::Conv1dShape;
+using kernels::KernelIsa;
 using kernels::WinogradConv1d;
-using kernels::WinogradIsa;
 using kernels::WinogradMatrices;
 
 struct Layer {
@@ -123,10 +124,10 @@ void ExpectWithinBound(const std::vector<float> &got, const Reference &ref, cons
   }
 }
 
-std::vector<WinogradIsa> AvailableIsas() {
-  std::vector<WinogradIsa> isas;
-  for (WinogradIsa isa : {WinogradIsa::kGeneric, WinogradIsa::kAvx2, WinogradIsa::kAvx512})
-    if (kernels::WinogradIsaAvailable(isa)) isas.push_back(isa);
+std::vector<KernelIsa> AvailableIsas() {
+  std::vector<KernelIsa> isas;
+  for (KernelIsa isa : {KernelIsa::kGeneric, KernelIsa::kAvx2, KernelIsa::kAvx512})
+    if (kernels::KernelIsaAvailable(isa)) isas.push_back(isa);
   return isas;
 }
 
@@ -169,12 +170,12 @@ TEST(WinogradConv1d, EveryOutputWithinTheFloat32BoundOnEveryInstructionSet) {
     for (int64_t length : lengths) {
       const std::vector<float> x = RandomInput(shape.in_channels, length, rng);
       const Reference ref = Evaluate(layer, x, length);
-      for (WinogradIsa isa : AvailableIsas()) {
+      for (KernelIsa isa : AvailableIsas()) {
         WinogradConv1d conv(shape, layer.w.data(), layer.b.empty() ? nullptr : layer.b.data(), isa);
         std::vector<float> y(ref.value.size(), NAN);
         if (!y.empty()) conv.Run(x.data(), length, y.data());
         ExpectWithinBound(y, ref,
-                          std::string(kernels::WinogradIsaName(isa)) + " C_in " +
+                          std::string(kernels::KernelIsaName(isa)) + " C_in " +
                               std::to_string(shape.in_channels) + " k " + std::to_string(shape.kernel) +
                               " d " + std::to_string(shape.dilation) + " L " + std::to_string(length));
       }
@@ -221,12 +222,12 @@ TEST(WinogradConv1d, TheEnvironmentCanPickTheKernelAndABadValueIsAnError) {
   const char *saved = std::getenv("COSYVOICE_KERNEL_ISA");
   const std::string restore = saved == nullptr ? "" : saved;
   setenv("COSYVOICE_KERNEL_ISA", "generic", 1);
-  EXPECT_EQ(kernels::BestWinogradIsa(), WinogradIsa::kGeneric);
+  EXPECT_EQ(kernels::BestKernelIsa(), KernelIsa::kGeneric);
   const std::vector<float> w(3 * 2 * 2, 1.0f);
-  EXPECT_EQ(WinogradConv1d({2, 2, 3, 1, 2, 0}, w.data(), nullptr).isa(), WinogradIsa::kGeneric);
+  EXPECT_EQ(WinogradConv1d({2, 2, 3, 1, 2, 0}, w.data(), nullptr).isa(), KernelIsa::kGeneric);
   setenv("COSYVOICE_KERNEL_ISA", "sse9", 1);
   try {
-    kernels::BestWinogradIsa();
+    kernels::BestKernelIsa();
     ADD_FAILURE() << "accepted COSYVOICE_KERNEL_ISA=sse9";
   } catch (const std::invalid_argument &e) {
     EXPECT_THAT(e.what(),
@@ -239,11 +240,7 @@ TEST(WinogradConv1d, TheEnvironmentCanPickTheKernelAndABadValueIsAnError) {
   }
 }
 
-class Generic : public OnnxGraph {
- public:
-  using OnnxGraph::OnnxGraph;
-  using OnnxGraph::Run;
-};
+using Generic = testing::GenericGraph;
 
 Layer LayerFromFiles(const Conv1dShape &shape, const char *w, const char *b) {
   Layer l{shape, NpyArray::Load(testing::TestData() / "graphs" / w).ToVector<float>(), {}};

@@ -37,8 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quantize", default=None, metavar="SPEC",
                    help="also write variants (docs/bundle.md §7): precisions for every family that has them "
                         "('int4,int8') or per family ('llm=fp32+int8+int4,flow=int8'); LLM: fp32 (fused graph), "
-                        "int8, int4, fp16; flow: int8, fp16; hift: fp16, winograd (fp32-winograd: the custom operator "
-                        "WinogradConv1d, needs the ops library of `make build`; see quantize --help) "
+                        "int8, int4, fp16; flow: int8, fp16; hift: fp16, winograd (fp32-winograd: the custom operators "
+                        "WinogradConv1d and Snake, needs the ops library of `make build`; see quantize --help) "
                         "(docs/quantization.md)")
     from ..quantize import add_llm_variant_arguments  # the same options as the quantize command
 

@@ -103,13 +103,12 @@ def tol_generator_winograd(hift) -> Dict[str, Tolerance]:
     from ..quant import winograd as W
 
     model = HB.build_generator(hift)
-    W.rewrite_convolutions(model)
+    W.rewrite_generator(model)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "generator.winograd.onnx"
         onnx.save(model, str(path))
         variant_depth = W.graph_depth(path)
-    t = Tolerance("rel", (FB.gamma(_generator_depth(hift)) + FB.gamma(variant_depth)) * LOG_MAGNITUDE_MAX)
-    return {"real": t, "imag": t}
+    return W.spectrum_tolerance(_generator_depth(hift), variant_depth)
 
 
 # parity cases (docs/bundle.md §3.7)

@@ -95,7 +95,7 @@ SPECS: Dict[Tuple[str, str], VariantSpec] = {(s.family, s.name): s for s in [
     VariantSpec("flow", "int8", "int8", "estimator", "int8", ["cpu"], _int8_dit),
     VariantSpec("flow", "fp16", "fp16", "estimator", "fp16", GPU_PROVIDERS, _fp16),
     VariantSpec("hift", "fp16", "fp16", "generator", "fp16", GPU_PROVIDERS, _fp16),
-    VariantSpec("hift", "fp32-winograd", "fp32", "generator", "winograd", ["cpu"], QW.rewrite_convolutions,
+    VariantSpec("hift", "fp32-winograd", "fp32", "generator", "winograd", ["cpu"], QW.rewrite_generator,
                 check=_winograd_check, custom_ops=True),
     VariantSpec("llm", "fp16", "fp16", "file", "fp16", GPU_PROVIDERS, _fp16),
 ]}

@@ -105,7 +105,7 @@ def _import_domain(model: onnx.ModelProto) -> None:
         model.opset_import.append(helper.make_opsetid(DOMAIN, OPSET))
 
 
-def rewrite_convolutions(model: onnx.ModelProto) -> Dict[str, object]:
+def rewrite_generator(model: onnx.ModelProto) -> Dict[str, object]:
     """The variant's rewrite: first :func:`fuse_snakes` (before any Conv becomes an operator ONNX's
     shape inference does not know, since the fusion needs the activations' channel counts), then
     replaces the eligible Conv nodes of the main graph in place, each at its position (the order
@@ -293,7 +293,13 @@ def tol_generator_graph(base: Path, variant: Path) -> Dict[str, Tolerance]:
     on both spectrum outputs) for two float32 evaluations of different depths: γ(base) + γ(variant),
     each counted from its graph (:func:`graph_depth`: every convolution including the source STFT's
     taps, FN_ULPS per Sin/Cos/Exp) since a bundle holds no PyTorch module."""
-    t = Tolerance("rel", (FB.gamma(graph_depth(base)) + FB.gamma(graph_depth(variant))) * LOG_MAGNITUDE_MAX)
+    return spectrum_tolerance(graph_depth(base), graph_depth(variant))
+
+
+def spectrum_tolerance(depth_a: float, depth_b: float) -> Dict[str, Tolerance]:
+    """Two float32 evaluations of the generator's chain, of depths ``depth_a`` and ``depth_b``: relative
+    (γ(a) + γ(b))·ln 100 on both spectrum outputs (export/bundle.py ``tol_generator`` for equal depths)."""
+    t = Tolerance("rel", (FB.gamma(depth_a) + FB.gamma(depth_b)) * LOG_MAGNITUDE_MAX)
     return {"real": t, "imag": t}
 
 
