@@ -5,11 +5,17 @@ rounds so that the shared machine's load hits both alike.
 
     PYTHONPATH=python LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp \\
       /usr/bin/python3 bench/compare_vocoder.py CHECKPOINT BUNDLE [--frames 250] [--threads 2] [--rounds 5] \\
-      [--generator FILE ...] [--write-generator]
+      [--generator FILE ...] [--write-generator] [--isa native|avx2]
 
 The mel is log-mel-like noise (clamp(2 N(0,1) - 5, -11.5, 2)), T frames = T / 50 s of audio. Each
 round runs the reference once and bench_vocoder once (--runs 1 after one warm-up run in its own
 process; the warm-up absorbs ONNX Runtime's first-run allocations). Prints the medians and the ratio.
+
+``--isa avx2`` estimates an AVX2-only CPU on a wider one: PyTorch's convolutions (oneDNN) are capped
+at AVX2 (``ONEDNN_MAX_CPU_ISA``, read at oneDNN's first use) and the project's operators run their AVX2
+kernels (``COSYVOICE_KERNEL_ISA``). ONNX Runtime's own kernels have no such switch and keep the CPU's
+widest: that is most of the bundle's plain generator, so only the ``hift/fp32-winograd`` graph's row
+(whose ONNX Runtime nodes are ~5 % of its time, docs/quantization.md §4.2) is such an estimate.
 
 Every ``--generator`` graph (and, with ``--write-generator``, the generator this checkout's exporter
 writes from CHECKPOINT: export/hift_builder.py, so that a bundle exported before it can be compared
@@ -17,6 +23,7 @@ with it) is timed in each round next to the bundle's own one.
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -82,7 +89,12 @@ def main() -> int:
     p.add_argument("--write-generator", action="store_true",
                    help="also time the generator written by export/hift_builder.py from CHECKPOINT")
     p.add_argument("--bench", type=Path, default=ROOT / "build" / "bin" / "bench_vocoder")
+    p.add_argument("--isa", choices=("native", "avx2"), default="native",
+                   help="avx2: PyTorch's oneDNN and the project's kernels capped at AVX2 (see above)")
     a = p.parse_args()
+    if a.isa == "avx2":  # before oneDNN's first primitive; the engine's processes inherit the environment
+        os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
+        os.environ["COSYVOICE_KERNEL_ISA"] = "avx2"
     torch.set_num_threads(a.threads)
     hift = checkpoint.load_model_dir(a.checkpoint, components=("hift",)).hift
     gen = torch.Generator().manual_seed(0)
@@ -111,7 +123,8 @@ def main() -> int:
             print(f"round {r + 1}: " + ", ".join(line), flush=True)
     med = lambda v: float(np.median(v))  # noqa: E731
     audio = a.frames / 50.0
-    print(f"{a.frames} frames ({audio:.1f} s of audio), {a.threads} threads, {a.rounds} rounds, medians:")
+    isa = "" if a.isa == "native" else ", oneDNN and the project's kernels capped at AVX2"
+    print(f"{a.frames} frames ({audio:.1f} s of audio), {a.threads} threads, {a.rounds} rounds{isa}, medians:")
     print(f"  convolutions: {gflop:.1f} GFLOP per inference (the machine's fp32 FMA peak bounds the rate:"
           f" docs/quantization.md §4)")
     print(f"  PyTorch HiFT (torch {torch.__version__})  {med(ref):.3f} s (min {min(ref):.3f} s)"
