@@ -128,14 +128,14 @@ _ONNX_REDUCE = {"ReduceMean", "ReduceSum", "GlobalAveragePool", "Softmax", "LogS
 
 
 def onnx_graph_depth(path, reduce_len: int) -> float:
-    """Accumulation depth of an ONNX graph (for graphs the reference does not hold as PyTorch modules:
-    CAM++, the speech tokenizer): the fan-in of every MatMul/Gemm/Conv with a constant weight, ``reduce_len``
+    """Accumulation depth of an ONNX graph (a file, or an ``onnx.ModelProto``; for graphs the reference
+    does not hold as PyTorch modules: CAM++, the speech tokenizer): the fan-in of every MatMul/Gemm/Conv with a constant weight, ``reduce_len``
     per reduction over a dynamic axis (mean/sum pooling, softmax) and FN_ULPS per transcendental node.
     Conservative like weight_depth: every branch is counted."""
     import onnx
     from onnx import numpy_helper
 
-    g = onnx.load(str(path), load_external_data=False).graph
+    g = (path if isinstance(path, onnx.ModelProto) else onnx.load(str(path), load_external_data=False)).graph
     shapes = {i.name: list(i.dims) for i in g.initializer}
     for n in g.node:                                     # Constant nodes hold weights too
         if n.op_type == "Constant":

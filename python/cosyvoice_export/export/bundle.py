@@ -15,7 +15,6 @@ import datetime
 import gc
 import hashlib
 import json
-import math
 import os
 import shutil
 import time
@@ -39,6 +38,7 @@ from . import stream_graphs as SG
 from . import onnx_io, variants
 from .onnx_io import ExportError
 from .parity import GraphCheck, Tolerance
+from ..quant import winograd as W  # the generator's spectrum bound (torch-free, shared with the variant check)
 
 # ---- constants of upstream code that the yaml does not carry (spec §4, §8) --------------------
 SYSTEM_PROMPT = "You are a helpful assistant."
@@ -51,7 +51,6 @@ STREAMING = {"token_max_hop_len": 100, "stream_scale_factor": 2}
 # (fp32_bounds.py): ORT and PyTorch are two float32 evaluations of one chain, so each output may
 # differ by pair(depth) relative to its largest magnitude, with the depth of the module's chain.
 # Functions of the module, so they scale with the model (the full-size chains are ~100x deeper).
-LOG_MAGNITUDE_MAX = math.log(100.0)   # the generator's magnitude exp(x) is clipped at 100: x <= ln 100
 
 
 def tol_llm(lm) -> Dict[str, Tolerance]:
@@ -84,8 +83,8 @@ def tol_generator(hift) -> Dict[str, Tolerance]:
     of the magnitude (clipped at 100) and an absolute one of the phase; x (up to ln 100 where it
     matters) carries pair(depth) of its scale. The chain: generator layers (no F0 predictor), the
     source STFT (n_fft taps), exp and sin, cos and sin of the spectrum."""
-    t = Tolerance("rel", FB.pair(_generator_depth(hift), LOG_MAGNITUDE_MAX))
-    return {"real": t, "imag": t}
+    depth = _generator_depth(hift)
+    return W.spectrum_tolerance(depth, depth)
 
 
 def _generator_depth(hift) -> float:
@@ -98,17 +97,9 @@ def tol_generator_winograd(hift) -> Dict[str, Tolerance]:
     float32 evaluations of different depths, gamma(reference) + gamma(variant), the variant's counted on
     the generator graph this exporter writes, rewritten as the variant is (quant/winograd.py: each
     WinogradConv1d counts ``fp32_bounds.winograd_conv_depth``, its transforms and their growth)."""
-    import tempfile
-
-    from ..quant import winograd as W
-
     model = HB.build_generator(hift)
     W.rewrite_generator(model)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "generator.winograd.onnx"
-        onnx.save(model, str(path))
-        variant_depth = W.graph_depth(path)
-    return W.spectrum_tolerance(_generator_depth(hift), variant_depth)
+    return W.spectrum_tolerance(_generator_depth(hift), W.graph_depth(model))
 
 
 # parity cases (docs/bundle.md §3.7)

@@ -267,17 +267,18 @@ def _subgraph_inputs(node: onnx.NodeProto) -> List[str]:
 # one frame (shorter than most kernels' reach), a short and a long chunk
 PARITY_FRAMES = (1, 10, 100)
 PARITY_SEED = 20261206
-LOG_MAGNITUDE_MAX = math.log(100.0)   # as export/bundle.py: the magnitude exp(x) is clipped at 100
+LOG_MAGNITUDE_MAX = math.log(100.0)   # the generator's magnitude exp(x) is clipped at 100: x <= ln 100
 
 
-def graph_depth(path: Path) -> float:
-    """``fp32_bounds.onnx_graph_depth`` of a generator graph, each WinogradConv1d counted as
+def graph_depth(path) -> float:
+    """``fp32_bounds.onnx_graph_depth`` of a generator graph (a file or an ``onnx.ModelProto``), each WinogradConv1d counted as
     ``fp32_bounds.winograd_conv_depth`` (its tile's transforms and their growth) where a Conv counts
     its fan-in c_in k, and each Snake as ``FN_ULPS`` for its sine, as its Sin node counts in the base
     graph: an absolute error e <= 2·2^-24 of s = sin(a x) moves Y by 2 |s| e inv <= 4·2^-24 |x|
     (|s| <= |a x|, inv = 1 / (a + 1e-9)), FN_ULPS units of |x|."""
-    depth = FB.onnx_graph_depth(path, 0)
-    g = onnx.load(str(path), load_external_data=False).graph
+    model = path if isinstance(path, onnx.ModelProto) else onnx.load(str(path), load_external_data=False)
+    depth = FB.onnx_graph_depth(model, 0)
+    g = model.graph
     dims = {t.name: list(t.dims) for t in g.initializer}
     for n in g.node:
         if n.op_type == OP_TYPE and n.domain == DOMAIN:
@@ -298,7 +299,7 @@ def tol_generator_graph(base: Path, variant: Path) -> Dict[str, Tolerance]:
 
 def spectrum_tolerance(depth_a: float, depth_b: float) -> Dict[str, Tolerance]:
     """Two float32 evaluations of the generator's chain, of depths ``depth_a`` and ``depth_b``: relative
-    (γ(a) + γ(b))·ln 100 on both spectrum outputs (export/bundle.py ``tol_generator`` for equal depths)."""
+    (γ(a) + γ(b))·ln 100 on both spectrum outputs (export/bundle.py ``tol_generator``: equal depths)."""
     t = Tolerance("rel", (FB.gamma(depth_a) + FB.gamma(depth_b)) * LOG_MAGNITUDE_MAX)
     return {"real": t, "imag": t}
 
