@@ -73,16 +73,27 @@ std::vector<std::unique_ptr<Voice>> LoadVoices(const AbArgs &a, const Model &mod
   return out;
 }
 
+// Each side runs exactly the files of its config.json that DifferingFamilies compared: `base`, not
+// the default fp32, which would take a bundle's fp32-equivalent variants (the fused LLM graph,
+// hift/fp32-winograd) and so judge a variant against itself, or against a different reference.
 std::shared_ptr<const Model> Open(const std::string &dir, const RuntimeOptions &runtime) {
   ModelConfig config;
   config.model_dir = dir;
   config.runtime = runtime.ToConfig();
+  config.precision = "base";
   return Model::Load(config);
+}
+
+// "llm=base,flow=base,..." as the loaded model reports what it runs (ab.json's `graphs`).
+std::string GraphsOf(const Model &model) {
+  std::string out;
+  for (const auto &p : model.info().precisions) out += (out.empty() ? "" : ",") + p.family + "=" + p.variant;
+  return out;
 }
 
 // ab.json: what `python -m cosyvoice_export variant record` writes into the variant's gate.
 nlohmann::json SummaryJson(const AbSummary &s, const quality::AbFamilies &families, const std::string &report,
-                           const std::string &providers) {
+                           const std::string &providers, const nlohmann::json &graphs) {
   nlohmann::json figures = nlohmann::json::object(), thresholds = nlohmann::json::object();
   for (const auto &m : s.metrics) {
     if (m.cases == 0) continue;
@@ -97,7 +108,8 @@ nlohmann::json SummaryJson(const AbSummary &s, const quality::AbFamilies &famili
                       {"providers", providers},
                       {"cases", s.cases},
                       {"figures", figures},
-                      {"thresholds", thresholds}};
+                      {"thresholds", thresholds},
+                      {"graphs", graphs}};
   if (const auto spread = s.thresholds.reference_sampling_spread)
     j["reference_sampling_spread"] = *spread;  // what the token_edit_distance bound came from
   if (!report.empty()) j["report"] = report;
@@ -140,11 +152,12 @@ quality::AbRunOptions RunOptionsOf(const AbArgs &a, const GlobalOptions &g, cons
 bool JudgeVariant(const AbArgs &a, const GlobalOptions &g, const std::string &variant_model,
                   const quality::AbFamilies &families, const std::vector<quality::AbCaseSpec> &cases,
                   const std::vector<quality::AbReferenceCase> &reference,
-                  std::optional<double> sampling_spread) {
+                  std::optional<double> sampling_spread, const std::string &reference_graphs) {
   const fs::path report_dir = ReportDirOf(a, variant_model);
   const quality::AbRunner runner(RunOptionsOf(a, g, report_dir));
   const auto var = Open(variant_model, a.runtime);
   const std::vector<AbCase> results = runner.RunVariant(*var, cases, reference, families);
+  const nlohmann::json graphs = {{"reference", reference_graphs}, {"variant", GraphsOf(*var)}};
 
   const std::string variant_name = variant_model + " (" + families.Describe() + ")";
   quality::AbThresholds thresholds;
@@ -162,10 +175,11 @@ bool JudgeVariant(const AbArgs &a, const GlobalOptions &g, const std::string &va
         ". Made by `cosyvoice ab`.";
     WriteText(report_path, quality::RenderMarkdown(summary, results, notes));
     WriteText(report_dir / "ab.json",
-              SummaryJson(summary, families, "report.md", a.runtime.providers).dump(2) + "\n");
+              SummaryJson(summary, families, "report.md", a.runtime.providers, graphs).dump(2) + "\n");
   }
   if (g.json) {
-    std::printf("%s\n", SummaryJson(summary, families, report_path, a.runtime.providers).dump(2).c_str());
+    std::printf("%s\n",
+                SummaryJson(summary, families, report_path, a.runtime.providers, graphs).dump(2).c_str());
   } else {
     std::printf("cosyvoice ab: %s vs fp32, %lld cases: %s\n", variant_name.c_str(),
                 static_cast<long long>(summary.cases), summary.passed() ? "passed" : "FAILED");
@@ -211,8 +225,10 @@ int Run(const AbArgs &a, const GlobalOptions &g) {
   std::vector<std::string> names;
   std::vector<quality::AbCaseSpec> cases;
   std::vector<quality::AbReferenceCase> reference;
+  std::string reference_graphs;
   {
     const auto ref = Open(a.model, a.runtime);
+    reference_graphs = GraphsOf(*ref);
     voices = LoadVoices(a, *ref, &names);
     std::vector<quality::AbVoice> av;
     for (size_t i = 0; i < voices.size(); ++i) av.push_back({names[i], voices[i].get()});
@@ -227,7 +243,9 @@ int Run(const AbArgs &a, const GlobalOptions &g) {
   if (spread && !g.quiet) COSY_LOG(kInfo) << "ab: the reference's seed-to-seed token spread is " << *spread;
   bool all_passed = true;
   for (size_t i = 0; i < a.variant_models.size(); ++i)
-    all_passed = JudgeVariant(a, g, a.variant_models[i], families[i], cases, reference, spread) && all_passed;
+    all_passed =
+        JudgeVariant(a, g, a.variant_models[i], families[i], cases, reference, spread, reference_graphs) &&
+        all_passed;
   return all_passed ? 0 : kGateFailed;
 }
 
