@@ -8,7 +8,6 @@
 #include "common/log.h"
 #include "common/timer.h"
 #include "cosyvoice/error.h"
-#include "models/ort_env.h"
 #include "models/session_factory.h"
 #include "models/tensor.h"
 
@@ -111,7 +110,7 @@ std::unique_ptr<Ort::Session> OpenOptimized(const std::filesystem::path &path, c
   *providers = opts.providers;
   const auto t0 = SteadyClock::now();
   try {
-    auto session = std::make_unique<Ort::Session>(OrtEnvironment(), it->second.c_str(), opts.options);
+    auto session = NewSession(it->second, opts.options);
     COSY_LOG(kDebug) << "session for " << path.filename().string() << " from " << it->second << " in "
                      << SecondsSince(t0) << " s";
     return session;
@@ -136,7 +135,7 @@ std::unique_ptr<Ort::Session> OpenSession(const std::filesystem::path &path, con
   *providers = opts.providers;
   try {
     const auto t0 = SteadyClock::now();
-    auto session = std::make_unique<Ort::Session>(OrtEnvironment(), path.c_str(), opts.options);
+    auto session = NewSession(path, opts.options);
     COSY_LOG(kDebug) << "session for " << path.filename().string() << " in " << SecondsSince(t0) << " s";
     return session;
   } catch (const Ort::Exception &e) {

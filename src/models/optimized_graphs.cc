@@ -12,7 +12,6 @@
 #include "common/log.h"
 #include "cosyvoice/error.h"
 #include "cosyvoice/version.h"
-#include "models/ort_env.h"
 #include "models/session_factory.h"
 
 namespace cosyvoice {
@@ -141,7 +140,7 @@ std::vector<std::string> WriteOptimizedGraph(const std::filesystem::path &source
   opts.options.AddConfigEntry("session.save_external_prepacked_constant_initializers",
                               write.save_prepacked ? "1" : "0");
   try {
-    Ort::Session session(OrtEnvironment(), source.c_str(), opts.options);
+    NewSession(source, opts.options);  // writes the optimized graph
   } catch (const Ort::Exception &e) {
     throw Error(ErrorCode::kBundle,
                 source.string() + ": ONNX Runtime cannot optimize this graph: " + e.what());

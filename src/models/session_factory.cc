@@ -2,6 +2,7 @@
 #include "models/session_factory.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <filesystem>
 #include <map>
@@ -142,6 +143,21 @@ std::string PreferredProvider(const RuntimeConfig &config) {
     if (std::find(available.begin(), available.end(), p) != available.end()) return p;
   }
   return "cpu";
+}
+
+std::unique_ptr<Ort::Session> NewSession(const std::filesystem::path &model,
+                                         const Ort::SessionOptions &options) {
+  static std::mutex first_sessions;
+  static std::atomic<bool> domain_registered{false};
+  if (!domain_registered.load(std::memory_order_acquire)) {
+    const std::lock_guard<std::mutex> lock(first_sessions);
+    if (!domain_registered.load(std::memory_order_relaxed)) {
+      auto session = std::make_unique<Ort::Session>(OrtEnvironment(), model.c_str(), options);
+      domain_registered.store(true, std::memory_order_release);
+      return session;
+    }
+  }
+  return std::make_unique<Ort::Session>(OrtEnvironment(), model.c_str(), options);
 }
 
 SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std::string &graph_name) {

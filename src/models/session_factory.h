@@ -3,6 +3,8 @@
 
 #include <onnxruntime_cxx_api.h>  // NOLINT
 
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,16 @@ struct SessionOptionsResult {
 // line ("provider 'cuda' unavailable (...); using cpu") - the session still gets created on CPU.
 // `graph_name` labels the profile file and the optimized-model dump.
 SessionOptionsResult CreateSessionOptions(const RuntimeConfig &config, const std::string &graph_name);
+
+// A session on `model` with `options` (from CreateSessionOptions). The first sessions of a process
+// are created one at a time: ONNX Runtime adds the custom operator domain that every session here
+// registers (kernels/custom_ops.h) to ONNX's process-wide domain map on the domain's first session,
+// with an unguarded check-then-add (CreateCustomRegistry in onnxruntime/core/session/custom_ops.cc),
+// so of two such first sessions created at once one failed ("the domain is already exist"). Once a
+// session exists the domain is in the map, which then is only read, and sessions are created
+// concurrently. Throws Ort::Exception as Ort::Session does.
+std::unique_ptr<Ort::Session> NewSession(const std::filesystem::path &model,
+                                         const Ort::SessionOptions &options);
 
 // Logical CPUs this process may run on (its affinity mask, so taskset and cpusets count; >= 1).
 int HardwareThreadCount();

@@ -11,12 +11,16 @@
 // tiles the kernel uses; a wrong tap, phase or tile gives errors of the size of the outputs.
 #include <gmock/gmock.h>
 
+#include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/npy.h"
@@ -288,6 +292,43 @@ TEST(WinogradConv1dOperator, RefusesAWeightThatIsNotAConstant) {
   } catch (const Error &e) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("WinogradConv1d: input W must be a constant initializer"));
   }
+}
+
+// The first sessions of a process that use the project's operators, created at once: ONNX Runtime
+// adds the operators' domain to ONNX's process-wide domain map on a domain's first session, with an
+// unguarded check-then-add (CreateCustomRegistry, onnxruntime/core/session/custom_ops.cc), and the
+// loser of that race failed ("the domain is already exist"): a model's LLM and flow sessions made in
+// parallel fell back to the plain graph, two models loaded at once could fail. Each round runs in a
+// process of its own (the race exists only before the first such session), with 6 threads released
+// together; every session must be created.
+TEST(WinogradConv1dOperator, FirstSessionsOfAProcessMayBeCreatedAtOnce) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process (exec), not a fork of this one
+  const std::filesystem::path file = testing::TestData() / "graphs/winograd_conv.onnx";
+  const GraphSignature signature{{{"x", DType::kFloat32, {-1, 6, -1}}},
+                                 {{"y", DType::kFloat32, {-1, 9, -1}}, {"z", DType::kFloat32, {-1, 5, -1}}}};
+  auto create_at_once = [&] {
+    constexpr int kThreads = 6;
+    std::atomic<int> waiting{kThreads}, failed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        for (--waiting; waiting.load() > 0;) {
+        }
+        try {
+          Generic graph(file, signature, RuntimeConfig{});
+        } catch (const std::exception &e) {
+          std::fprintf(stderr, "%s\n", e.what());
+          ++failed;
+        }
+      });
+    }
+    for (auto &t : threads) t.join();
+    std::fprintf(stderr, "sessions that failed: %d\n", failed.load());
+    std::exit(failed.load() == 0 ? 0 : 1);
+  };
+  for (int round = 0; round < 10; ++round)
+    EXPECT_EXIT(create_at_once(), ::testing::ExitedWithCode(0), "sessions that failed: 0")
+        << "round " << round;
 }
 
 }  // namespace
