@@ -2,7 +2,6 @@
 #include "models/onnx_graph.h"
 
 #include <algorithm>
-#include <cmath>
 #include <set>
 
 #include "common/log.h"
@@ -173,7 +172,6 @@ OnnxGraph::OnnxGraph(const std::filesystem::path &path, const SignatureChooser &
                      const RuntimeConfig &config)
     : path_(path) {
   const std::string file = path_.string();
-  const auto t0 = SteadyClock::now();
   session_ = OpenSession(path_, config, &providers_, &optimized_);
   metadata_ = ReadMetadata(*session_);
   signature_ = choose(metadata_);
@@ -192,9 +190,7 @@ OnnxGraph::OnnxGraph(const std::filesystem::path &path, const SignatureChooser &
   for (const auto &s : signature_.outputs) output_names_.push_back(s.name.c_str());
 
   COSY_LOG(kDebug) << "loaded " << path_.filename().string() << " (" << inputs.size() << " inputs, "
-                   << outputs.size() << " outputs, provider " << providers_.front()
-                   << (optimized_ ? ", optimized" : "") << ") in " << std::lround(SecondsSince(t0) * 1000)
-                   << " ms";
+                   << outputs.size() << " outputs, provider " << providers_.front() << ")";
 }
 
 OnnxGraph::~OnnxGraph() = default;
