@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace cosyvoice::kernels {
 namespace {
@@ -22,11 +23,18 @@ bool CpuHas(KernelIsa isa) {
 #endif
 }
 
-KernelIsa Resolve(KernelIsa isa) {
+}  // namespace
+
+KernelIsa ResolvedKernelIsa(KernelIsa isa) {
   return isa == KernelIsa::kBest ? BestKernelIsa() : isa;
 }
 
-}  // namespace
+std::vector<KernelIsa> AvailableKernelIsas() {
+  std::vector<KernelIsa> isas;
+  for (KernelIsa isa : {KernelIsa::kGeneric, KernelIsa::kAvx2, KernelIsa::kAvx512})
+    if (KernelIsaAvailable(isa)) isas.push_back(isa);
+  return isas;
+}
 
 KernelIsa BestKernelIsa() {
   const char *forced = std::getenv("COSYVOICE_KERNEL_ISA");
@@ -42,7 +50,7 @@ KernelIsa BestKernelIsa() {
 }
 
 const char *KernelIsaName(KernelIsa isa) {
-  switch (Resolve(isa)) {
+  switch (ResolvedKernelIsa(isa)) {
     case KernelIsa::kAvx512: return "avx512";
     case KernelIsa::kAvx2: return "avx2";
     default: return "generic";
@@ -57,7 +65,7 @@ bool KernelIsaAvailable(KernelIsa isa) {
 }
 
 KernelIsa CheckedKernelIsa(KernelIsa isa, const char *kernel) {
-  const KernelIsa resolved = Resolve(isa);
+  const KernelIsa resolved = ResolvedKernelIsa(isa);
   if (!KernelIsaAvailable(resolved))
     throw std::invalid_argument(std::string(kernel) + ": this build or CPU has no " +
                                 KernelIsaName(resolved) + " kernel");

@@ -117,7 +117,7 @@ int WinogradBlockTiles(const WinogradLayout &layout, int columns) {
 }
 
 int WinogradRows(KernelIsa isa) {
-  switch (isa == KernelIsa::kBest ? BestKernelIsa() : isa) {
+  switch (ResolvedKernelIsa(isa)) {
     case KernelIsa::kAvx512: return 8;
     case KernelIsa::kAvx2: return 6;
     default: return 6;
@@ -125,7 +125,7 @@ int WinogradRows(KernelIsa isa) {
 }
 
 int WinogradColumns(KernelIsa isa) {
-  switch (isa == KernelIsa::kBest ? BestKernelIsa() : isa) {
+  switch (ResolvedKernelIsa(isa)) {
     case KernelIsa::kAvx512: return 32;
     case KernelIsa::kAvx2: return 16;
     default: return 8;

@@ -28,13 +28,6 @@ namespace {
 using kernels::KernelIsa;
 constexpr double kU = testing::kU;
 
-std::vector<KernelIsa> AvailableIsas() {
-  std::vector<KernelIsa> isas;
-  for (KernelIsa isa : {KernelIsa::kGeneric, KernelIsa::kAvx2, KernelIsa::kAvx512})
-    if (kernels::KernelIsaAvailable(isa)) isas.push_back(isa);
-  return isas;
-}
-
 std::vector<float> SineArguments() {
   std::vector<float> t;
   for (int i = -20000; i <= 20000; ++i) t.push_back(static_cast<float>(i) * 1e-3f);  // [-20, 20]
@@ -49,7 +42,7 @@ std::vector<float> SineArguments() {
 
 TEST(VectorSine, WithinTwoUnitsOfTheExactSineOnEveryInstructionSet) {
   const std::vector<float> t = SineArguments();
-  for (KernelIsa isa : AvailableIsas()) {
+  for (KernelIsa isa : kernels::AvailableKernelIsas()) {
     std::vector<float> s(t.size());
     kernels::VectorSine(t.data(), s.data(), static_cast<int64_t>(t.size()), isa);
     double worst = 0.0;
@@ -65,7 +58,7 @@ TEST(VectorSine, WithinTwoUnitsOfTheExactSineOnEveryInstructionSet) {
 TEST(VectorSine, OutOfRangeLanesAreTheLibrarysSine) {
   const float inf = std::numeric_limits<float>::infinity();
   std::vector<float> t = {1.0f, 8192.5f, -1e6f, 3e38f, inf, -inf, std::nanf(""), 0.5f, 2.0f};
-  for (KernelIsa isa : AvailableIsas()) {
+  for (KernelIsa isa : kernels::AvailableKernelIsas()) {
     std::vector<float> s(t.size());
     kernels::VectorSine(t.data(), s.data(), static_cast<int64_t>(t.size()), isa);
     for (size_t i = 1; i < 7; ++i) {
@@ -107,7 +100,7 @@ TEST(Snake, RowsEqualTheBaseGraphsOperationsUpToTheSine) {
     const int64_t rows = 2 * channels;
     std::vector<float> x(static_cast<size_t>(rows * length));
     for (float &v : x) v = normal(rng);
-    for (KernelIsa isa : AvailableIsas()) {
+    for (KernelIsa isa : kernels::AvailableKernelIsas()) {
       std::vector<float> y(x.size(), NAN);
       kernels::SnakeRows(x.data(), y.data(), 0, rows, length, channels, alpha, inv, isa);
       for (int64_t r = 0; r < rows; ++r)

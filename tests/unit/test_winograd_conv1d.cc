@@ -130,13 +130,6 @@ void ExpectWithinBound(const std::vector<float> &got, const Reference &ref, cons
   }
 }
 
-std::vector<KernelIsa> AvailableIsas() {
-  std::vector<KernelIsa> isas;
-  for (KernelIsa isa : {KernelIsa::kGeneric, KernelIsa::kAvx2, KernelIsa::kAvx512})
-    if (kernels::KernelIsaAvailable(isa)) isas.push_back(isa);
-  return isas;
-}
-
 TEST(WinogradMatrices, ReproduceTheCorrelationInExactArithmetic) {
   std::mt19937 rng(1);
   std::uniform_real_distribution<double> uniform(-1.0, 1.0);
@@ -176,7 +169,7 @@ TEST(WinogradConv1d, EveryOutputWithinTheFloat32BoundOnEveryInstructionSet) {
     for (int64_t length : lengths) {
       const std::vector<float> x = RandomInput(shape.in_channels, length, rng);
       const Reference ref = Evaluate(layer, x, length);
-      for (KernelIsa isa : AvailableIsas()) {
+      for (KernelIsa isa : kernels::AvailableKernelIsas()) {
         WinogradConv1d conv(shape, layer.w.data(), layer.b.empty() ? nullptr : layer.b.data(), isa);
         std::vector<float> y(ref.value.size(), NAN);
         if (!y.empty()) conv.Run(x.data(), length, y.data());
