@@ -28,7 +28,8 @@ PY_SOURCES := $(shell find python/cosyvoice_export -name '*.py' 2>/dev/null)
 
 .PHONY: help deps build build-only test test-cpp test-python test-sanitize build-asan test-asan \
         build-cli-only test-tsan build-tsan test-tsan-only fuzz build-fuzz fuzz-only tiny-model tiny-model-only demo serve \
-        format format-check clean cross-arm64 deps-arm64 build-arm64 test-arm64 test-arm64-only
+        format format-check clean cross-arm64 deps-arm64 build-arm64 test-arm64 test-arm64-only \
+        test-avx2 test-avx2-only
 
 help:
 	@echo "make demo            synthesize a sentence in a cloned voice (tiny random model unless MODEL=bundle dir)"
@@ -42,6 +43,7 @@ help:
 	@echo "make serve           HTTP API + web page on http://127.0.0.1:7860/ (tiny model unless MODEL=bundle dir)"
 	@echo "make cross-arm64     cross-build library, CLI and C++ tests for Linux aarch64 into $(BUILD_ARM64)/"
 	@echo "make test-arm64      unit + golden tiers and a tiny-model tts under qemu, compared with x86-64 (docs/platforms.md)"
+	@echo "make test-avx2       unit + golden tiers and a tiny-model tts on an emulated AVX2-only CPU (docs/platforms.md)"
 	@echo "make format          clang-format the C++ sources      make clean  remove build trees"
 	@echo "scripts/check-fresh-machine.sh [REF]   make demo + make test in a new Debian 12 root (root only)"
 
@@ -199,6 +201,13 @@ test-arm64:
 	  model "$(SUBMAKE) tiny-model-only" cross-build "$(SUBMAKE) build-arm64" tests "$(SUBMAKE) test-arm64-only"
 test-arm64-only:
 	@scripts/test-arm64.sh $(BUILD_ARM64) $(BUILD) $(TINY)
+
+# ---- the x86-64 build on an emulated CPU without AVX-512 (qemu-user's Haswell; docs/platforms.md §2.1)
+test-avx2:
+	@$(PHASES) test-avx2 dependencies "EXTRA_DEBIAN_PKGS=qemu-user-static $(SUBMAKE) deps" build "$(SUBMAKE) build-only" \
+	  model "$(SUBMAKE) tiny-model-only" tests "$(SUBMAKE) test-avx2-only"
+test-avx2-only:
+	@scripts/test-avx2.sh $(BUILD) $(TINY)
 
 # ---- demo ----------------------------------------------------------------------------------------
 demo:

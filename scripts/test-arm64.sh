@@ -6,7 +6,7 @@
 #      The golden tier compares with the x86-64 PyTorch reference's goldens under the same
 #      tolerances as the native build (docs/parity.md);
 #   2. `cosyvoice tts` on the tiny model with the aarch64 CLI (under qemu) and the x86-64 CLI, the
-#      two float WAVs compared sample for sample (tests/tools/compare_wavs.py; tolerance below).
+#      two float WAVs compared sample for sample (scripts/tts-compare.sh, which derives the tolerance).
 # Prints the time of each part. env: JOBS (ctest -j, default nproc), ARM64_CTEST_EXCLUDE (a regex of
 # tests to leave out, default below).
 set -euo pipefail
@@ -60,28 +60,10 @@ grep -E 'tests passed|^(unit|golden) +=' "$arm/ctest-arm64.log" | sed 's/^/[test
 log "unit + golden tiers under qemu: ${t_ctest} s"
 
 # ---- 2. tiny-model tts: aarch64 (qemu) vs x86-64 (native) -------------------------------------
-# Tolerance 2e-4 absolute: both builds must produce the same speech tokens (integers; the sampler is
-# the same seeded generator, docs/determinism.md), and the golden tier bounds each build's waveform
-# by 1e-4 absolute from the PyTorch reference on this model (docs/parity.md, "waveform"), so the two
-# builds differ by at most 1e-4 + 1e-4 (triangle inequality). `--float` writes the float32 samples,
-# so no 16-bit rounding enters. Equal lengths are required (a different token would change them).
-out="$arm/tts-compare"; rm -rf "$out"; mkdir -p "$out"
-args=(tts --model "$tiny/bundle" --prompt-wav /usr/share/sounds/alsa/Front_Center.wav
-      --prompt-text "Front center." --text "An aarch64 build, checked against x86-64." --seed 7 --float)
-[[ -f /usr/share/sounds/alsa/Front_Center.wav ]] || die "/usr/share/sounds/alsa/Front_Center.wav missing (alsa-utils)"
+# The two float WAVs within 2e-4 per sample, same length (the tolerance is derived in tts-compare.sh).
 t0=$(date +%s)
-"$x86/bin/cosyvoice" "${args[@]}" -o "$out/x86_64.wav" > "$out/x86_64.log" 2>&1 \
-  || { cat "$out/x86_64.log"; die "x86-64 tts"; }
-t_x86=$(( $(date +%s) - t0 )); t0=$(date +%s)
-"$qemu" "$arm/bin/cosyvoice" "${args[@]}" -o "$out/aarch64.wav" > "$out/aarch64.log" 2>&1 \
-  || { cat "$out/aarch64.log"; die "aarch64 tts"; }
-t_arm=$(( $(date +%s) - t0 ))
-log "tts: x86-64 native ${t_x86} s, aarch64 under qemu ${t_arm} s"
-cmp_status=0
-/usr/bin/python3 "$(dirname "$0")/../tests/tools/compare_wavs.py" "$out/x86_64.wav" "$out/aarch64.wav" 2e-4 \
-  > "$out/compare.log" 2>&1 || cmp_status=$?
-sed 's/^/[test-arm64] tts: /' "$out/compare.log"
-grep -E '^max ' "$out/compare.log" > "$out/result.txt" || true   # CI's summary line
-[[ $cmp_status -eq 0 ]] || die "aarch64 tts differs from x86-64"
+"$(dirname "$0")/tts-compare.sh" "$arm/tts-compare" "$tiny" x86_64 aarch64 -- "$x86/bin/cosyvoice" \
+  -- "$qemu" "$arm/bin/cosyvoice" 2>&1 | sed 's/^/[test-arm64] /'
+t_tts=$(( $(date +%s) - t0 ))
 
-log "all passed in $(( $(date +%s) - t_all )) s (ctest ${t_ctest} s, tts ${t_arm} s under qemu)"
+log "all passed in $(( $(date +%s) - t_all )) s (ctest ${t_ctest} s, tts ${t_tts} s)"

@@ -2,6 +2,7 @@
 # Install the Debian packages cosyvoice-ort needs, only those that are missing.
 # Idempotent: when everything is present it returns in well under a second.
 #   usage: install-debian-deps.sh [--check]   (--check: list what is missing, install nothing)
+#   env: EXTRA_DEBIAN_PKGS, more packages a target needs beyond these (make test-avx2: qemu-user-static)
 set -euo pipefail
 
 # C++ build and runtime libraries (LINK_LIBS: the linked -dev libraries, shared with the arm64 script)
@@ -22,6 +23,8 @@ PY_PKGS=(python3-torch python3-torchaudio python3-onnx python3-numpy python3-pyt
 NODE_PKGS=(nodejs)
 
 want=("${CXX_PKGS[@]}" "${PY_PKGS[@]}")
+read -ra extra <<<"${EXTRA_DEBIAN_PKGS:-}"
+want+=("${extra[@]}")
 command -v npm >/dev/null 2>&1 || want+=("${NODE_PKGS[@]}" npm)
 
 native_arch=$(dpkg --print-architecture)
