@@ -13,7 +13,7 @@
 #      test_llm_qref.py, test_winograd.py: ONNX Runtime in process through ctypes) with the Python
 #      interpreter itself under the emulated CPU. They hold the checks whose outcome depends on the
 #      ISA: test_quant.py's worst case for VPMADDUBSW's int16 saturation (the reason the int8 DiT's
-#      weights are 7-bit: with 8-bit weights that product is off by 80 % on this emulated CPU and
+#      weights are 7-bit: with 8-bit weights that product is off by 81 % on this emulated CPU and
 #      exact on a VNNI one) and test_nbits.py's bounds for MatMulNBits at each accuracy level;
 #   3. `cosyvoice tts` on the tiny model natively and under the emulated CPU, the two float WAVs
 #      compared sample for sample (scripts/tts-compare.sh, which derives the tolerance).
@@ -30,7 +30,7 @@ t_all=$(date +%s)
 [[ $(uname -m) == x86_64 ]] || die "this check emulates an x86-64 CPU for an x86-64 build; this machine is $(uname -m)"
 [[ -x $build/bin/cosyvoice ]] || die "$build/bin/cosyvoice missing: run 'make build'"
 qemu=${QEMU_X86_64:-$(command -v qemu-x86_64-static || command -v qemu-x86_64 || true)}
-[[ -n $qemu && -x $qemu ]] || die "no qemu-x86_64: install Debian's qemu-user-static (scripts/setup/install-arm64-deps.sh does)"
+[[ -n $qemu && -x $qemu ]] || die "no qemu-x86_64: install Debian's qemu-user-static (make test-avx2 does)"
 # Haswell without TSX: AVX2, FMA, F16C; no AVX-512, no VNNI. qemu 7.2 warns once per start about
 # the features its translator lacks (pcid, x2apic, ...), none of which a user program sees.
 emulator=("$qemu" -cpu Haswell-noTSX)

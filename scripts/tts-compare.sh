@@ -12,7 +12,7 @@
 # samples, so no 16-bit rounding enters. Equal lengths are required (a different token would change them).
 set -euo pipefail
 usage() { echo "usage: tts-compare.sh OUT TINY REF_NAME TEST_NAME -- REF_CMD... -- TEST_CMD..." >&2; exit 2; }
-(( $# >= 7 )) || usage
+(( $# >= 8 )) || usage
 out=$1 tiny=$2 ref=$3 test=$4
 shift 4
 [[ ${1:-} == -- ]] || usage
