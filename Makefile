@@ -207,7 +207,8 @@ test-avx2:
 	@$(PHASES) test-avx2 dependencies "EXTRA_DEBIAN_PKGS=qemu-user-static $(SUBMAKE) deps" build "$(SUBMAKE) build-only" \
 	  model "$(SUBMAKE) tiny-model-only" tests "$(SUBMAKE) test-avx2-only"
 test-avx2-only:
-	@scripts/test-avx2.sh $(BUILD) $(TINY)
+	@$(PYENV) COSYVOICE_TINY=$(CURDIR)/$(TINY) COSYVOICE_OPS_LIBRARY=$(abspath $(OPS_LIBRARY)) \
+	  scripts/test-avx2.sh $(BUILD) $(TINY)
 
 # ---- demo ----------------------------------------------------------------------------------------
 demo:

@@ -20,7 +20,9 @@
 # The emulated CPU's instruction sets are checked first (`cosyvoice version`: no avx512f, kernels
 # avx2). Emulated times say nothing about speed on a real AVX2 CPU.
 # env: JOBS (test processes at once, default nproc), AVX2_CTEST_EXCLUDE (a regex of tests to leave
-# out, default below), QEMU_X86_64 (the emulator, default qemu-x86_64-static or qemu-x86_64).
+# out, default below), QEMU_X86_64 (the emulator, default qemu-x86_64-static or qemu-x86_64); and
+# the Python tests' environment, which the Makefile sets as for `make test` (PYENV, COSYVOICE_TINY,
+# COSYVOICE_OPS_LIBRARY).
 set -euo pipefail
 build=${1:?usage: test-avx2.sh BUILD TINY} tiny=${2:?usage: test-avx2.sh BUILD TINY}
 log() { printf '[test-avx2] %s\n' "$*"; }
@@ -29,6 +31,8 @@ t_all=$(date +%s)
 
 [[ $(uname -m) == x86_64 ]] || die "this check emulates an x86-64 CPU for an x86-64 build; this machine is $(uname -m)"
 [[ -x $build/bin/cosyvoice ]] || die "$build/bin/cosyvoice missing: run 'make build'"
+[[ -n ${PYTHONPATH:-} && -f ${COSYVOICE_OPS_LIBRARY:-} ]] \
+  || die "the Python tests' environment (PYTHONPATH, COSYVOICE_OPS_LIBRARY) is not set: run 'make test-avx2'"
 qemu=${QEMU_X86_64:-$(command -v qemu-x86_64-static || command -v qemu-x86_64 || true)}
 [[ -n $qemu && -x $qemu ]] || die "no qemu-x86_64: install Debian's qemu-user-static (make test-avx2 does)"
 # Haswell without TSX: AVX2, FMA, F16C; no AVX-512, no VNNI. qemu 7.2 warns once per start about
@@ -57,15 +61,9 @@ grep -vE '^fixture' "$build/ctest-avx2.log" | sed 's/^/[test-avx2] /'
 log "unit + golden tiers under the emulated AVX2 CPU: ${t_tests} s"
 
 # ---- 2. the Python tests of the ISA-dependent kernels ------------------------------------------
-repo=$(cd "$(dirname "$0")/.." && pwd)
-tiny_abs=$(cd "$tiny" && pwd) ops_library="$(cd "$build" && pwd)/lib/libcosyvoice_ops.so"
-[[ -f $ops_library ]] || die "$ops_library missing: run 'make build'"
 tests=(test_quant.py test_nbits.py test_llm_qref.py test_winograd.py)
 t0=$(date +%s)
-( cd "$repo/python" && PYTHONPATH="$repo/python" PYTHONDONTWRITEBYTECODE=1 \
-    LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
-    COSYVOICE_TINY="$tiny_abs" COSYVOICE_OPS_LIBRARY="$ops_library" \
-    "${emulator[@]}" /usr/bin/python3 -m pytest -q -p no:cacheprovider "${tests[@]/#/tests/}" ) \
+( cd "$(dirname "$0")/../python" && "${emulator[@]}" /usr/bin/python3 -m pytest -q -p no:cacheprovider "${tests[@]/#/tests/}" ) \
   > "$build/pytest-avx2.log" 2>&1 \
   || { grep -v "TCG doesn't support" "$build/pytest-avx2.log" | tail -60; die "Python kernel tests under the emulated AVX2 CPU (see $build/pytest-avx2.log)"; }
 t_py=$(( $(date +%s) - t0 ))

@@ -29,6 +29,16 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
+
+class Group(NamedTuple):
+    """Tests run in one emulated process: one golden test, or one unit suite of one program."""
+    program: str
+    unit: str      # the test's or the suite's name
+    cwd: str
+    env: tuple     # "NAME=value" items of the tests' ENVIRONMENT property
+    golden: bool
 
 
 def ctest_json(build, labels, exclude):
@@ -51,7 +61,7 @@ def gtest_filter(command):
 
 
 def plan(tests, build_bin):
-    """(fixture setup names, {(program, test or suite, cwd, env, golden): [test names]}, names left out)."""
+    """(fixture setup names, {Group: [test names]}, names left out)."""
     setups, groups, left_out = [], {}, []
     for t in tests:
         props = properties(t)
@@ -68,20 +78,17 @@ def plan(tests, build_bin):
         # pool shares them out; unit tests take milliseconds: a process per suite saves start-ups.
         golden = "golden" in props.get("LABELS", [])
         unit = name if golden else name.split(".")[0]
-        key = (command[0], unit, props.get("WORKING_DIRECTORY", build_bin), env, golden)
+        key = Group(command[0], unit, props.get("WORKING_DIRECTORY", build_bin), env, golden)
         groups.setdefault(key, []).append(name)
     return setups, groups, left_out
 
 
-def run_group(emulator, key, names):
-    program, unit, cwd, env_list, _ = key
+def run_group(emulator, group, names):
     env = dict(os.environ)
-    for item in env_list:
-        k, _, v = item.partition("=")
-        env[k] = v
-    cmd = emulator + [program, "--gtest_filter=" + ":".join(names), "--gtest_also_run_disabled_tests"]
+    env.update(item.partition("=")[::2] for item in group.env)
+    cmd = emulator + [group.program, "--gtest_filter=" + ":".join(names), "--gtest_also_run_disabled_tests"]
     start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=group.cwd, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - start
     out = proc.stdout + proc.stderr
     passed = len(re.findall(r"^\[       OK \] ", out, re.M))
@@ -89,7 +96,7 @@ def run_group(emulator, key, names):
     failed = sorted(set(re.findall(r"^\[  FAILED  \] (\S+) \(", out, re.M)))
     verdict = re.search(r"^\[==========\] \d+ tests? from .* ran\.", out, re.M) is not None
     ok = proc.returncode == 0 and verdict and not failed and passed + skipped == len(names)
-    return {"program": os.path.basename(program), "unit": unit, "tests": len(names), "passed": passed,
+    return {"program": os.path.basename(group.program), "unit": group.unit, "tests": len(names), "passed": passed,
             "skipped": skipped, "failed": failed, "ok": ok, "seconds": seconds, "code": proc.returncode,
             "output": out}
 
@@ -122,10 +129,10 @@ def main():
         print(f"fixture setups (native): {len(setups)} passed")
 
     # Golden tests (the long ones) first, so that the pool does not end waiting on one of them.
-    order = sorted(groups.items(), key=lambda kv: (not kv[0][4], -len(kv[1])))
+    order = sorted(groups.items(), key=lambda kv: (not kv[0].golden, -len(kv[1])))
     results = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [pool.submit(run_group, emulator, key, names) for key, names in order]
+        futures = [pool.submit(run_group, emulator, group, names) for group, names in order]
         for f in futures:
             r = f.result()
             results.append(r)
