@@ -1,4 +1,5 @@
-// src/kernels/custom_ops.cc - WinogradConv1d and Snake as ONNX Runtime custom operators (custom_ops.h).
+// src/kernels/custom_ops.cc - WinogradConv1d, Snake and PanelMatMul as ONNX Runtime custom operators
+// (custom_ops.h).
 // Errors reach ONNX Runtime as OrtStatus (the V2 entry points): no exception crosses its C API.
 #include "kernels/custom_ops.h"
 
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/panel_matmul.h"
 #include "kernels/snake.h"
 #include "kernels/winograd_conv1d.h"
 
@@ -223,16 +225,100 @@ struct SnakeOp : FloatCpuOp<SnakeOp, SnakeKernel> {
   const char *GetName() const { return kSnakeName; }
 };
 
+// ---- PanelMatMul ----------------------------------------------------------------------------------
+
+constexpr const char *kPanelName = "PanelMatMul";
+
+struct PanelMatMulKernel {
+  PanelMatMulKernel(const OrtApi &ort_api, const OrtKernelInfo *raw_info) : api(ort_api) {
+    Ort::ConstKernelInfo info(raw_info);
+    // Checked here, read at each call: ONNX Runtime hands the kernel the initializer as its input
+    // then, memory-mapped from the graph's data file where it was saved so.
+    const Ort::ConstValue p = ConstantInput(info, 1, kPanelName, "P", 3);
+    const std::vector<int64_t> dims = p.GetTensorTypeAndShapeInfo().GetShape();
+    int64_t n = 0;
+    try {
+      n = info.GetAttribute<int64_t>("n");
+    } catch (const Ort::Exception &) {
+      throw std::invalid_argument("PanelMatMul: attribute n (the weight's columns) is required");
+    }
+    if (dims[2] != kPanelWidth || n <= 0 || PanelCount(n) != dims[0])
+      throw std::invalid_argument(
+          "PanelMatMul: P must be [ceil(n / 16), K, 16] for n = " + std::to_string(n) + ", got [" +
+          std::to_string(dims[0]) + ", " + std::to_string(dims[1]) + ", " + std::to_string(dims[2]) + "]");
+    product = std::make_unique<PanelMatMul>(dims[1], n);
+    if (info.GetInputCount() > 2) {
+      const Ort::ConstValue b = ConstantInput(info, 2, kPanelName, "B");
+      if (b.GetTensorTypeAndShapeInfo().GetElementCount() != static_cast<size_t>(n))
+        throw std::invalid_argument("PanelMatMul: B must have n = " + std::to_string(n) + " elements");
+      has_bias = true;
+    }
+  }
+
+  struct Job {
+    const PanelMatMul *product;
+    const float *x, *panels, *bias;
+    float *y;
+    int64_t rows;
+  };
+
+  static void RunOne(void *data, size_t index) {
+    const Job &job = *static_cast<const Job *>(data);
+    job.product->RunUnits(job.x, job.rows, job.panels, job.bias, job.y, index, index + 1);
+  }
+
+  OrtStatusPtr ComputeV2(OrtKernelContext *raw_context) {
+    try {
+      Ort::KernelContext context(raw_context);
+      const Ort::ConstValue x = context.GetInput(0);
+      std::vector<int64_t> shape = x.GetTensorTypeAndShapeInfo().GetShape();
+      if (shape.size() < 2 || shape.back() != product->k())
+        return api.CreateStatus(
+            ORT_INVALID_ARGUMENT,
+            ("PanelMatMul: X must be [..., " + std::to_string(product->k()) + "] of rank >= 2").c_str());
+      int64_t rows = 1;
+      for (size_t i = 0; i + 1 < shape.size(); ++i) rows *= shape[i];
+      shape.back() = product->n();
+      Ort::UnownedValue y = context.GetOutput(0, shape);
+      if (rows == 0) return nullptr;
+      Job job{product.get(),
+              x.GetTensorData<float>(),
+              context.GetInput(1).GetTensorData<float>(),
+              has_bias ? context.GetInput(2).GetTensorData<float>() : nullptr,
+              y.GetTensorMutableData<float>(),
+              rows};
+      context.ParallelFor(&RunOne, product->WorkUnits(rows), 0, &job);
+      return nullptr;
+    } catch (const std::exception &e) {
+      return api.CreateStatus(ORT_FAIL, e.what());
+    }
+  }
+
+  const OrtApi &api;
+  std::unique_ptr<PanelMatMul> product;
+  bool has_bias = false;
+};
+
+struct PanelMatMulOp : FloatCpuOp<PanelMatMulOp, PanelMatMulKernel> {
+  const char *GetName() const { return kPanelName; }
+  OrtCustomOpInputOutputCharacteristic GetInputCharacteristic(size_t index) const {
+    return index == 2 ? OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_OPTIONAL
+                      : OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_REQUIRED;
+  }
+};
+
 }  // namespace
 
 void AddCustomOps(OrtSessionOptions *options) {
   // Never destroyed: sessions of any thread may hold them until the process ends.
   static WinogradConv1dOp *const winograd = new WinogradConv1dOp();
   static SnakeOp *const snake = new SnakeOp();
+  static PanelMatMulOp *const panel = new PanelMatMulOp();
   static Ort::CustomOpDomain *const domain = [] {
     auto *d = new Ort::CustomOpDomain(kCustomOpDomain);
     d->Add(winograd);
     d->Add(snake);
+    d->Add(panel);
     return d;
   }();
   Ort::ThrowOnError(Ort::GetApi().AddCustomOpDomain(options, *domain));

@@ -12,7 +12,14 @@
 //   (e.g. [1, C, 1]); Y float, X's shape. The products and the sum round as the base graph's Mul,
 //   Mul, Mul and Add do; the sine is the kernel's own (within 2 units of 2^-24).
 //
-//   Both: CPU execution provider only.
+//   PanelMatMul (version 1): Y = X W for a float32 weight stored in the layout its kernel reads
+//   (kernels/panel_matmul.h), so that ONNX Runtime has nothing to pack when the session is created.
+//   X float [..., K] of rank >= 2; P float [ceil(N / 16), K, 16], a constant initializer (W's columns
+//   in panels of 16, zero-padded), read in place at each call; B float [N], optional and constant,
+//   added to each finished sum (as MatMul then Add); attribute n = N. Y float [..., N]. Each output a
+//   K-term sum in order k = 0 .. K - 1: the same bits for any split of the work.
+//
+//   All three: CPU execution provider only.
 #pragma once
 
 #include <onnxruntime_cxx_api.h>  // NOLINT

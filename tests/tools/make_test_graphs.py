@@ -116,6 +116,45 @@ def snake_graph(out_dir):
     onnx.save(model, os.path.join(out_dir, "snake.onnx"))
 
 
+def panel_matmul_graphs(out_dir):
+    """The project's PanelMatMul operator (src/kernels/custom_ops.h): y = x W and z = x W + b with
+    W [37, 50] written in column panels of 16 (4 panels, the last one 2 columns and 14 of zeros),
+    x [n, S, 37] (its width symbolic: the operator checks it). W ([K, N] row-major) and b are written
+    beside it as .npy for the test's own product. More copies that ONNX Runtime must refuse when the
+    session is made: P as a graph input, an attribute n that does not match P's panels, a bias of
+    the wrong length."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    rng = np.random.default_rng(11)
+    k, n = 37, 50
+    w = rng.standard_normal((k, n)).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    np.save(os.path.join(out_dir, "panel_w.npy"), w)
+    np.save(os.path.join(out_dir, "panel_b.npy"), b)
+    panels = -(-n // 16)
+    padded = np.zeros((k, panels * 16), np.float32)
+    padded[:, :n] = w
+    p = np.ascontiguousarray(padded.reshape(k, panels, 16).transpose(1, 0, 2))   # [panel][k][16]
+    f32 = TensorProto.FLOAT
+    domain = "org.cosyvoice_ort"
+    for name, constant, n_attr, bias in (("panel_matmul.onnx", True, n, b),
+                                         ("panel_matmul_input_weight.onnx", False, n, b),
+                                         ("panel_matmul_wrong_n.onnx", True, 70, b),
+                                         ("panel_matmul_wrong_bias.onnx", True, n, b[:-1])):
+        inputs = [helper.make_tensor_value_info("x", f32, ["n", "S", "K"])]
+        if not constant:
+            inputs.append(helper.make_tensor_value_info("p", f32, list(p.shape)))
+        nodes = [helper.make_node("PanelMatMul", ["x", "p"], ["y"], domain=domain, n=n_attr),
+                 helper.make_node("PanelMatMul", ["x", "p", "b"], ["z"], domain=domain, n=n_attr)]
+        outputs = [helper.make_tensor_value_info(o, f32, ["n", "S", n]) for o in ("y", "z")]
+        inits = ([numpy_helper.from_array(p, "p")] if constant else []) + [numpy_helper.from_array(bias, "b")]
+        g = helper.make_graph(nodes, "panel_matmul", inputs, outputs, initializer=inits)
+        model = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(domain, 1)],
+                                  producer_name="cosyvoice-tests")
+        model.ir_version = 8
+        onnx.save(model, os.path.join(out_dir, name))
+
 def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     f32, f64, i64, b = TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.INT64, TensorProto.BOOL
@@ -151,6 +190,7 @@ def main(out_dir):
     toy_llm(out_dir)
     winograd_graphs(out_dir)
     snake_graph(out_dir)
+    panel_matmul_graphs(out_dir)
 
     # Not an ONNX file at all.
     with open(os.path.join(out_dir, "corrupt.onnx"), "wb") as f:
