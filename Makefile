@@ -93,7 +93,8 @@ $(TINY)/goldens/.done: $(TINY)/bundle/.done $(wildcard python/cosyvoice_export/*
 	rm -rf $(TINY)/goldens && $(PYENV) $(PY) -m cosyvoice_export goldens --checkpoint $(TINY)/checkpoint --bundle $(TINY)/bundle --out $(TINY)/goldens
 	@touch $@
 
-# The custom operator library (WinogradConv1d) that the vocoder's fp32-winograd variant is checked with.
+# The custom operator library (WinogradConv1d, Snake, PanelMatMul) that the vocoder's fp32-winograd and
+# the LLM's fp32-panel variants are checked with.
 # Built here only when missing (`make build` keeps it current); order-only below, so relinking it does
 # not remake the quantized bundle (the variant's graph does not depend on it).
 OPS_LIBRARY := $(BUILD)/lib/libcosyvoice_ops.so
@@ -101,9 +102,9 @@ $(OPS_LIBRARY): | $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS) --target cosyvoice_ops
 
 $(TINY)/bundle-q/.done: $(TINY)/bundle/.done | $(OPS_LIBRARY)
-	@echo "[tiny] the bundle with variants (LLM fused fp32, int8, int4; vocoder fp32-winograd; docs/bundle.md §7)"
+	@echo "[tiny] the bundle with variants (LLM fp32-panel, fused fp32, int8, int4; flow fp32-panel; vocoder fp32-winograd; docs/bundle.md §7)"
 	rm -rf $(TINY)/bundle-q && COSYVOICE_OPS_LIBRARY=$(abspath $(OPS_LIBRARY)) $(PYENV) $(PY) -m cosyvoice_export quantize \
-	  $(TINY)/bundle --out $(TINY)/bundle-q --llm fp32,int8,int4 --hift winograd --quiet
+	  $(TINY)/bundle --out $(TINY)/bundle-q --llm panel,fp32,int8,int4 --flow panel --hift winograd --quiet
 	@touch $@
 
 $(TINY)/goldens-q/.done: $(TINY)/bundle-q/.done $(TINY)/goldens/.done

@@ -171,7 +171,8 @@ def ops_library_path() -> Path:
     path = Path(env) if env else _repo_root() / OPS_LIBRARY_DEFAULT
     if not path.is_file():
         origin = f" (from ${OPS_LIBRARY_ENV})" if env else ""
-        raise FileNotFoundError(f"{path}{origin}: the custom operator library (org.cosyvoice_ort: WinogradConv1d, Snake) "
+        raise FileNotFoundError(f"{path}{origin}: the custom operator library (org.cosyvoice_ort: WinogradConv1d, Snake, "
+                                f"PanelMatMul) "
                                 f"is missing; build it with `make build` (cmake target cosyvoice_ops)")
     return path
 

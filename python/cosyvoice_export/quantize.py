@@ -4,6 +4,7 @@
     /usr/bin/python3 -m cosyvoice_export quantize BUNDLE --out NEW --llm int4             # a new bundle
     /usr/bin/python3 -m cosyvoice_export quantize BUNDLE --flow int8,fp16 --hift fp16     # flow / vocoder
     /usr/bin/python3 -m cosyvoice_export quantize BUNDLE --hift winograd                  # needs the ops library
+    /usr/bin/python3 -m cosyvoice_export quantize BUNDLE --llm panel --flow panel         # needs the ops library
 
 ``--llm fp16``, ``--flow int8|fp16`` and ``--hift fp16|winograd`` are made by :mod:`cosyvoice_export.quant`
 (docs/quantization.md); without any of --llm/--flow/--hift the LLM's fp32, int8 and int4 are made.
@@ -11,7 +12,11 @@ As ``--llm fp32`` names the variant ``fp32-fused``, ``--hift winograd`` names ``
 generator's convolutions and Snake activations as the custom operators ``WinogradConv1d`` and ``Snake``,
 float32, checked against the base
 generator graph with the ops library (``$COSYVOICE_OPS_LIBRARY``, else ``build/lib/libcosyvoice_ops.so``
-of ``make build``); without the library nothing is made.
+of ``make build``); without the library nothing is made. ``--llm panel`` names ``fp32-panel``: the fused
+float32 graph with its products as the custom operator ``PanelMatMul`` (quant/panels.py), whose weights ONNX
+Runtime need not pack when it loads the graph; it also needs the library, and is checked like ``fp32-fused``;
+``--flow panel`` names ``fp32-panel`` of the flow: the DiT's weight products (both DiT graphs) the same way,
+checked against the base graphs.
 
 In place, the new files are made in a temporary directory inside BUNDLE and moved into place only
 when every one is written and checked; ``config.json`` is replaced last (atomically). With
@@ -77,10 +82,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write a new bundle here (hard links of BUNDLE's files + the variants) instead of adding "
                         "the variants to BUNDLE")
     p.add_argument("--llm", default=None,
-                   help="LLM variants to make, comma-separated: fp32 (fused graph, fp32-equivalent), int8, int4, "
-                        "fp16 (GPU providers) (default: fp32,int8,int4 when no family is named)")
+                   help="LLM variants to make, comma-separated: fp32 (variant fp32-fused: the fused graph, "
+                        "fp32-equivalent), panel (variant fp32-panel: the fused float32 graph with its products as "
+                        "the custom operator PanelMatMul, which ONNX Runtime need not pack when it loads the graph; "
+                        "CPU; needs the ops library like --hift winograd), int8, int4, fp16 (GPU providers) "
+                        "(default: fp32,int8,int4 when no family is named)")
     p.add_argument("--flow", default="",
-                   help="flow variants: int8 (DiT int8 weights, CPU), fp16 (GPU providers); docs/quantization.md")
+                   help="flow variants: int8 (DiT int8 weights, CPU), fp16 (GPU providers), panel (variant fp32-panel: the "
+                        "DiT's weight products as the custom operator PanelMatMul, float32, CPU, checked against the base "
+                        "graph; needs the ops library); docs/quantization.md")
     p.add_argument("--hift", default="",
                    help="vocoder variants, comma-separated: fp16 (GPU providers), winograd (variant fp32-winograd: "
                         "the generator's convolutions and Snake activations as the custom operators WinogradConv1d "
@@ -128,9 +138,9 @@ def main(args: argparse.Namespace) -> int:
 
 # variants written by cosyvoice_export.quant (a graph rewrite of the bundle's fp32 graph), per family,
 # as the command line names them
-GRAPH_ONLY = {"llm": ("fp16",), "flow": ("int8", "fp16"), "hift": ("fp16", "winograd")}
+GRAPH_ONLY = {"llm": ("fp16",), "flow": ("int8", "fp16", "panel"), "hift": ("fp16", "winograd")}
 # command-line name -> the variant's name in config.json, where they differ (as --llm fp32 -> fp32-fused)
-CLI_NAMES = {("hift", "winograd"): "fp32-winograd"}
+CLI_NAMES = {("hift", "winograd"): "fp32-winograd", ("flow", "panel"): "fp32-panel"}
 
 
 def graph_variant_list(spec: Dict[str, List[str]]) -> List[tuple]:
@@ -194,7 +204,9 @@ def quantize_bundle(bundle: Path, out: Optional[Path], opts, checkpoint_dir: Opt
     bundle = Path(bundle)
     config = _load_config(bundle)
     graph_variants = list(graph_variants or [])
-    names = [("llm", p if p != "fp32" else "fp32-fused") for p in opts.precisions] + graph_variants
+    from .export.llm_variants import VARIANT_NAMES
+
+    names = [("llm", VARIANT_NAMES.get(p, p)) for p in opts.precisions] + graph_variants
     clash = [f"{f}/{n}" for f, n in names if V.find(config, f, n)]
     if clash and not force:
         raise ExportError(f"{bundle}: already has variant(s) {', '.join(clash)} (pass --force to replace)")

@@ -65,11 +65,12 @@ def test_model_info(model):
 
 
 def test_precision_and_provider_options():
-    # The quantized tiny bundle (`make tiny-model`): its int8 LLM variant runs when asked for.
+    # The quantized tiny bundle (`make tiny-model`): its int8 LLM variant runs when asked for (the
+    # flow its float32 variant fp32-panel, which the default fp32 takes).
     bundle_q = TINY / "bundle-q"
     m = cosyvoice.Model(bundle_q, threads=1, precision="llm=int8",
                         provider_options={"webgpu": {"preferredLayout": "NHWC"}})
-    assert m.info.variants["llm"] == "int8" and m.info.variants["flow"] == "base"
+    assert m.info.variants["llm"] == "int8" and m.info.variants["flow"] == "fp32-panel"
     with m.session() as s:
         v = m.create_voice(PROMPT, "Front center.")
         assert s.synthesize("Hello world.", v, **fixed(20)).size == 20 * SAMPLES_PER_TOKEN

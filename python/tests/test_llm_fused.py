@@ -176,6 +176,44 @@ def test_graph_structure(weights, tmp_path, precision, head):
             assert ext["location"] == "g.onnx.data" and int(ext["offset"]) % (1 << 16) == 0
 
 
+def test_panel_layout_round_trips_and_pads_with_zeros():
+    from cosyvoice_export.quant import panels as P
+
+    w = np.arange(3 * 18, dtype=np.float32).reshape(3, 18)
+    p = P.pack(w)
+    assert p.shape == (2, 3, 16) and p.dtype == np.float32 and p.flags.c_contiguous
+    assert p[1, 2, 1] == w[2, 17] and p[0, 1, 5] == w[1, 5] and not p[1, :, 2:].any()
+    assert np.array_equal(P.unpack(p, 18), w)
+    with pytest.raises(ValueError, match=r"\[K, N\]"):
+        P.pack(np.zeros(4, np.float32))
+
+
+def test_panel_graph_has_only_panel_products_holding_the_weights(weights, tmp_path):
+    """fp32_products=PanelMatMul: every float32 product (4 per layer and llm_decoder) is the project's
+    operator with its weight in panels (unpacked, the same values as MatMul's), the domain imported."""
+    from cosyvoice_export.quant import panels as P
+
+    path = tmp_path / "p.onnx"
+    F.write(weights, path, F.FusedOptions(fp32_products="PanelMatMul"))
+    m = onnx.load(str(path))
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
+    products = [n for n in m.graph.node if n.op_type in ("MatMul", P.OP_TYPE)]
+    assert len(products) == 4 * weights.num_layers + 1
+    assert all(n.op_type == P.OP_TYPE and n.domain == P.DOMAIN for n in products)
+    assert (P.DOMAIN, P.OPSET) in {(o.domain, o.version) for o in m.opset_import}
+    wanted = {"layers.0.qkv_proj": weights.layers[0]["w_qkv"], "layers.1.down_proj": weights.layers[1]["w_down"],
+              "llm_decoder": weights.w_dec}
+    for n in products:
+        if n.name in wanted:
+            n_attr = onnx.helper.get_attribute_value(n.attribute[0])
+            assert np.array_equal(P.unpack(inits[n.input[1]], n_attr), wanted[n.name]), n.name
+    meta = {p.key: p.value for p in m.metadata_props}
+    assert meta["cosyvoice.precision"] == "fp32" and meta["cosyvoice.fp32_products"] == "PanelMatMul"
+    assert F.FusedOptions(fp32_products="PanelMatMul").describe()["products"] == "org.cosyvoice_ort.PanelMatMul"
+    with pytest.raises(ValueError, match="fp32_products"):
+        F.FusedOptions(fp32_products="Gemm").validate()
+
+
 def test_graph_reference_equals_pytorch(tiny_llm, tmp_path):
     """The quantize command's reference without a checkpoint: the traced graph on its own cache."""
     path = tmp_path / "llm.onnx"

@@ -49,7 +49,7 @@ def _sha(p: Path) -> str:
 def quantized(base_bundle, tmp_path_factory):
     before = _snapshot(base_bundle)
     out = tmp_path_factory.mktemp("quantized") / "bundle"
-    r = _cli("quantize", base_bundle, "--out", out, "--llm", "fp32,int8,int4", "--quiet")
+    r = _cli("quantize", base_bundle, "--out", out, "--llm", "fp32,panel,int8,int4", "--quiet")
     assert r.returncode == 0, f"{r.stdout}\n{r.stderr}"
     assert _snapshot(base_bundle) == before, "quantize --out touched the source bundle"
     return out
@@ -69,15 +69,18 @@ def test_out_bundle_complete_and_valid(base_bundle, quantized):
     assert {k: v for k, v in cfg["llm"].items()} == base["llm"]
     assert set(base["files"]) < set(cfg["files"])
     llm = {v["name"]: v for v in cfg["variants"]["llm"]}
-    assert list(llm) == ["int4", "int8", "fp32-fused"]                    # fastest first
-    assert llm["fp32-fused"]["gate"]["status"] == "parity"
+    assert list(llm) == ["int4", "int8", "fp32-panel", "fp32-fused"]      # fastest first
+    assert llm["fp32-fused"]["gate"]["status"] == llm["fp32-panel"]["gate"]["status"] == "parity"
+    assert llm["fp32-panel"]["precision"] == "fp32" and llm["fp32-panel"]["providers"] == ["cpu"]
+    assert llm["fp32-panel"]["quantization"]["products"] == "org.cosyvoice_ort.PanelMatMul"
     assert llm["int4"]["gate"]["status"] == llm["int8"]["gate"]["status"] == "untested"
     assert llm["int4"]["files"] == {"file": "llm/llm_fused_int4.onnx", "text_embedding": "llm/text_embedding_fp16.npy"}
     assert "llm/llm_fused_int4.onnx.data" in cfg["files"]
     assert llm["int4"]["quantization"]["bits"] == 4 and llm["int4"]["quantization"]["symmetric"] is True
     chk = cfg["checks"]
-    fused = chk["llm/llm_fused_fp32.onnx"]              # within the derived bound it records (tol_fused_fp32)
-    assert fused["max_rel_diff"] <= float(fused["tolerance"]["logits"].split("<=")[1])
+    for rel in ("llm/llm_fused_fp32.onnx", "llm/llm_fused_fp32_panel.onnx"):
+        fused = chk[rel]                                 # within the derived bound it records (tol_fused_fp32)
+        assert fused["max_rel_diff"] <= float(fused["tolerance"]["logits"].split("<=")[1]), rel
     for rel in ("llm/llm_fused_int8.onnx", "llm/llm_fused_int4.onnx"):
         assert "informational" in chk[rel]["tolerance"] and 0 <= chk[rel]["top1_agreement"] <= 1
 

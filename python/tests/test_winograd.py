@@ -294,6 +294,8 @@ def test_commands_refuse_without_the_library(tiny_bundle, tmp_path):
     r = _cli("export", "--checkpoint", tmp_path, "--out", tmp_path / "b", "--quantize", "hift=winograd",
              COSYVOICE_OPS_LIBRARY=str(missing))
     assert r.returncode == 1 and str(missing) in r.stderr and not (tmp_path / "b").exists()
+    r = _cli("quantize", tiny_bundle, "--out", tmp_path / "p", "--llm", "panel", COSYVOICE_OPS_LIBRARY=str(missing))
+    assert r.returncode == 1 and str(missing) in r.stderr and not (tmp_path / "p").exists()
 
 
 def test_cli_names():

@@ -3,7 +3,7 @@
 
 usage: ab_fp32_variant.py CLI TINY_Q OUT_DIR
 
-`models/tiny/bundle-q` holds `llm/fp32-fused` and `hift/fp32-winograd`, both with gate status
+`models/tiny/bundle-q` holds `llm/fp32-panel`, `llm/fp32-fused` and `hift/fp32-winograd`, all with gate status
 `parity`, which a load with the default `--precision fp32` takes. The gate must still compare the
 variant with the bundle's own graphs: judged against a reference that ran the same variant, every
 variant would pass. So `hift/fp32-winograd`, seen through `variant view`, is judged against

@@ -172,6 +172,11 @@ class EngineGolden : public ::testing::Test {
 
   // Every golden LLM segment through `engine`: logits within the derived bound, sampler replay.
   static void CheckTeacherForcedLogits(const Model::Impl &engine, const std::string &label);
+  // The flow encoder's mu and the solver's mel of every golden segment, within flow_mu and flow_mel.
+  static void CheckFlow(const Model::Impl &engine, const std::string &label);
+  // Every mode end to end through a Session of `model` (streamed cases in their schedules), within
+  // waveform_from_flow.
+  static void CheckEndToEnd(const std::shared_ptr<const Model> &model, const std::string &label);
 
   // The first step of a segment whose C++ logits differ from the reference's by at least the step's
   // stability margin: there the sampled sequences may part legitimately (a near tie); -1 if none.
@@ -206,14 +211,14 @@ class EngineGolden : public ::testing::Test {
 
   static json *manifest_;
 
-  // The quantized tiny bundle at --precision fp32, which prefers an fp32 variant with gate status
-  // "parity" over the base files; checks that `family` runs `variant`.
+  // The quantized tiny bundle at `precision` (default fp32, which prefers the first fp32 variant with
+  // gate status "parity" over the base files); checks that `family` runs `variant`.
   static std::shared_ptr<const Model> LoadFp32Variant(const std::string &family, const std::string &variant,
-                                                      int threads) {
+                                                      int threads, const std::string &precision = "fp32") {
     ModelConfig c;
     c.model_dir = (TinyDir() / "bundle-q").string();
     c.runtime.intra_op_threads = threads;
-    c.precision = "fp32";
+    c.precision = precision;
     auto model = Model::Load(c);
     int seen = 0;
     for (const auto &p : model->info().precisions) {
@@ -414,12 +419,23 @@ TEST_F(EngineGolden, TeacherForcedLogitsAndSamplerReplay) {
 }
 
 // The fused fp32 LLM graph (docs/bundle.md §3.1b; `make tiny-model` writes models/tiny/bundle-q with
-// `quantize --llm fp32,int8,int4`): the same goldens within the same bound.
+// `quantize --llm panel,fp32,int8,int4 --flow panel`), named (fp32 takes fp32-panel, listed first):
+// the same goldens within the same bound.
 TEST_F(EngineGolden, FusedFp32LlmVariantReproducesTheGoldens) {
-  const auto model = LoadFp32Variant("llm", "fp32-fused", 1);
+  const auto model = LoadFp32Variant("llm", "fp32-fused", 1, "llm=fp32-fused");
   const Model::Impl &fused = model->impl();
   ASSERT_EQ(fused.llm->interface(), LlmGraph::Interface::kFused);
   CheckTeacherForcedLogits(fused, "fused llm logits (teacher forced)");
+}
+
+// The fp32-panel LLM graph (the fused graph with its products as the project's PanelMatMul, whose
+// weights ONNX Runtime does not pack at load; docs/quantization.md §7.2): the same goldens within the
+// same bound, a K-term dot product in another order being within the same float32 error.
+TEST_F(EngineGolden, PanelFp32LlmVariantReproducesTheGoldens) {
+  const auto model = LoadFp32Variant("llm", "fp32-panel", 1);
+  const Model::Impl &panel = model->impl();
+  ASSERT_EQ(panel.llm->interface(), LlmGraph::Interface::kFused);
+  CheckTeacherForcedLogits(panel, "fp32-panel llm logits (teacher forced)");
 }
 
 // Graphs optimized once by `cosyvoice optimize` (docs/bundle.md §8): ONNX Runtime ran the same
@@ -522,7 +538,7 @@ TEST_F(EngineGolden, OptimizeSavesNoPrePackedWeightsForTheChunkGraph) {
   EXPECT_TRUE(optimized->impl().flow_chunk()->optimized());
 }
 
-TEST_F(EngineGolden, FlowEncoderAndSolver) {
+void EngineGolden::CheckFlow(const Model::Impl &engine, const std::string &label) {
   for (const json &c : (*manifest_)["cases"]) {
     if (c.value("bistream", false)) continue;  // no per-segment stages: TextStreamEqualsTheReference
     const json cj = ReadJson(CaseDir(c) / "case.json");
@@ -530,11 +546,11 @@ TEST_F(EngineGolden, FlowEncoderAndSolver) {
     const SynthesisOptions o = OptionsOf(cj);
     for (size_t s = 0; s < cj["segments"].size(); ++s) {
       const std::string pre = CaseDir(c).string() + "/seg" + std::to_string(s) + "_";
-      const std::string what = c["name"].get<std::string>() + " seg" + std::to_string(s);
+      const std::string what = label + c["name"].get<std::string>() + " seg" + std::to_string(s);
       const auto flow_tokens = Load<int32_t>(pre + "flow_tokens.npy");
       std::vector<int64_t> all(voice.speech_tokens.begin(), voice.speech_tokens.end());
       all.insert(all.end(), flow_tokens.begin(), flow_tokens.end());
-      const auto enc = engine_->flow_encoder->Run(all, voice.speaker_embedding);
+      const auto enc = engine.flow_encoder->Run(all, voice.speaker_embedding);
       const Diff dmu = Compare(enc.mu, Load<float>(pre + "mu.npy"));
       Report("flow encoder mu", what, dmu);
       EXPECT_LE(dmu.max_abs, Bound("flow_mu", dmu.max_ref)) << what;
@@ -542,12 +558,24 @@ TEST_F(EngineGolden, FlowEncoderAndSolver) {
       FlowInput in = Model::Impl::PromptFlowInput(voice);
       in.tokens = flow_tokens;
       int64_t frames = 0;
-      const auto mel = engine_->flow->Run(in, {*o.n_timesteps, *o.cfg_rate}, &frames);
+      const auto mel = engine.flow->Run(in, {*o.n_timesteps, *o.cfg_rate}, &frames);
       const Diff dmel = Compare(mel, Load<float>(pre + "mel.npy"));
       Report("flow mel (10 steps, cfg)", what, dmel);
       EXPECT_LE(dmel.max_abs, Bound("flow_mel", std::max(1.0, dmel.max_ref))) << what;
     }
   }
+}
+
+TEST_F(EngineGolden, FlowEncoderAndSolver) {
+  CheckFlow(*engine_, "");
+}
+
+// The flow variant fp32-panel (the DiT's weight products as the project's PanelMatMul, both DiT
+// graphs; docs/quantization.md §7.2): the same goldens within the same bounds, offline here and
+// streamed (its chunk graph) in PanelVariantsReproduceTheGoldensEndToEnd.
+TEST_F(EngineGolden, PanelFlowVariantReproducesTheGoldens) {
+  const auto model = LoadFp32Variant("flow", "fp32-panel", testing::TestThreads());
+  CheckFlow(model->impl(), "fp32-panel ");
 }
 
 TEST_F(EngineGolden, VocoderStages) {
@@ -672,6 +700,23 @@ TEST_F(EngineGolden, VocoderInWindowsEqualsOnePass) {
 // loop (which the engine's recompute and exact modes must both reproduce, docs/streaming.md) or the
 // incremental "fast" schedule; both compare every chunk.
 TEST_F(EngineGolden, EndToEndEveryMode) {
+  CheckEndToEnd(*model_, "");
+}
+
+// What `--precision fp32` runs on a bundle with every float32 variant (bundle-q): the LLM's and the
+// flow's fp32-panel and the vocoder's fp32-winograd, end to end in every mode, the streamed ones
+// through the DiT chunk graph's variant.
+TEST_F(EngineGolden, PanelVariantsReproduceTheGoldensEndToEnd) {
+  const auto model = LoadFp32Variant("flow", "fp32-panel", testing::TestThreads());
+  for (const auto &p : model->info().precisions) {
+    if (p.family == "llm") {
+      EXPECT_EQ(p.variant, "fp32-panel");
+    }
+  }
+  CheckEndToEnd(model, "fp32-panel ");
+}
+
+void EngineGolden::CheckEndToEnd(const std::shared_ptr<const Model> &model, const std::string &label) {
   for (const json &c : (*manifest_)["cases"]) {
     if (c.value("bistream", false)) continue;  // text-in streaming: TextStreamEqualsTheReference
     const json cj = ReadJson(CaseDir(c) / "case.json");
@@ -683,7 +728,7 @@ TEST_F(EngineGolden, EndToEndEveryMode) {
     if (stream && mode == "fast") modes = {StreamMode::kFast};
     for (StreamMode m : modes) {
       const std::string what =
-          c["name"].get<std::string>() + (stream ? std::string(" ") + StreamModeName(m) : "");
+          label + c["name"].get<std::string>() + (stream ? std::string(" ") + StreamModeName(m) : "");
       const Voice voice = GoldenVoice(cj["prompt"], Transcript(cj));
       Audio source;
       const SynthesisRequest r = RequestOf(c, cj, voice, source);
@@ -691,7 +736,7 @@ TEST_F(EngineGolden, EndToEndEveryMode) {
       options.stream_mode = m;
       std::vector<size_t> chunk_sizes;
       SynthesisStats st;
-      Session session(*model_);
+      Session session(model);
       const Audio out = session.Synthesize(
           r, options,
           [&](const AudioChunk &ch) {

@@ -1,5 +1,5 @@
 // tests/golden/test_llm_variants_golden.cc - the engine running the bundle's int8/int4 LLM variants
-// (models/tiny/bundle-q, made by `quantize --llm fp32,int8,int4`) against their own reference
+// (models/tiny/bundle-q, made by `quantize --llm panel,fp32,int8,int4`) against their own reference
 // (models/tiny/goldens-q, `variant-goldens`: the quantized weights read from each graph file and
 // MatMulNBits written out in numpy, float64; python/cosyvoice_export/export/llm_qref.py).
 //

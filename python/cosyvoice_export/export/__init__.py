@@ -37,7 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quantize", default=None, metavar="SPEC",
                    help="also write variants (docs/bundle.md §7): precisions for every family that has them "
                         "('int4,int8') or per family ('llm=fp32+int8+int4,flow=int8'); LLM: fp32 (fused graph), "
-                        "int8, int4, fp16; flow: int8, fp16; hift: fp16, winograd (fp32-winograd: the custom operators "
+                        "panel (fp32-panel: the fused float32 graph with the custom operator PanelMatMul, needs the ops "
+                        "library), int8, int4, fp16; flow: int8, fp16, panel (fp32-panel: the DiT's products as PanelMatMul, needs the ops "
+                        "library); hift: fp16, winograd (fp32-winograd: the custom operators "
                         "WinogradConv1d and Snake, needs the ops library of `make build`; see quantize --help) "
                         "(docs/quantization.md)")
     from ..quantize import add_llm_variant_arguments  # the same options as the quantize command
@@ -45,7 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_llm_variant_arguments(p)
 
 # families this exporter can make variants of, and their precisions (quantize.parse_spec)
-VARIANT_FAMILIES = {"llm": ("fp32", "int8", "int4", "fp16"), "flow": ("int8", "fp16"), "hift": ("fp16", "winograd")}
+VARIANT_FAMILIES = {"llm": ("fp32", "panel", "int8", "int4", "fp16"), "flow": ("int8", "fp16", "panel"),
+                    "hift": ("fp16", "winograd")}
 
 
 def quantize_options(args: argparse.Namespace):

@@ -33,6 +33,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from ..quant import panels as P
 from . import nbits
 
 ROLE = "llm_fused"
@@ -40,6 +41,7 @@ FORMAT_VERSION = "1.1"
 MS = "com.microsoft"
 OPSET = 17
 PRECISIONS = ("fp32", "int8", "int4")
+FP32_PRODUCTS = ("MatMul", "PanelMatMul")
 
 
 @dataclass
@@ -147,10 +149,15 @@ class FusedOptions:
     block_size: int = 32
     accuracy_level: int = 4
     head: str = "fp32"
+    # the float32 products: ONNX Runtime's MatMul, or this project's PanelMatMul (quant/panels.py:
+    # nothing to pack at session creation; needs the ops library)
+    fp32_products: str = "MatMul"
 
     def validate(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.fp32_products not in FP32_PRODUCTS:
+            raise ValueError(f"fp32_products must be one of {FP32_PRODUCTS}, got {self.fp32_products!r}")
         if self.head not in ("fp32", "int8"):
             raise ValueError(f"head must be fp32 or int8, got {self.head!r}")
         if self.block_size not in (16, 32, 64, 128, 256):
@@ -160,6 +167,8 @@ class FusedOptions:
 
     def describe(self) -> dict:
         if self.precision == "fp32" and self.head == "fp32":
+            if self.fp32_products == "PanelMatMul":
+                return {"method": "none", "graph": ROLE, "products": f"{P.DOMAIN}.{P.OP_TYPE}"}
             return {"method": "none", "graph": ROLE}
         return {"method": "MatMulNBits", "bits": {"int8": 8, "int4": 4}.get(self.precision, 32),
                 "block_size": self.block_size, "symmetric": True, "accuracy_level": self.accuracy_level,
@@ -231,8 +240,12 @@ class _Builder:
         self.nodes.append(helper.make_node(op, list(ins), list(outs), name=name, domain=domain, **attrs))
 
     def matmul(self, x: str, w: np.ndarray, name: str, bits: int) -> str:
-        """``x @ w``: float MatMul (bits 32) or symmetric MatMulNBits."""
+        """``x @ w``: float MatMul or PanelMatMul (bits 32) or symmetric MatMulNBits."""
         out = name + "/out"
+        if bits == 32 and self.opts.fp32_products == "PanelMatMul":
+            self.node(P.OP_TYPE, [x, self.init(name + ".panels", P.pack(w))], [out], name, domain=P.DOMAIN,
+                      n=int(w.shape[1]))
+            return out
         if bits == 32:
             self.node("MatMul", [x, self.init(name + ".weight", w.astype(np.float32))], [out], name)
             return out
@@ -316,12 +329,16 @@ def build(w: LlmWeights, opts: Optional[FusedOptions] = None, data: Optional[_Da
         inputs += [kv(f"past_key_{i}"), kv(f"past_value_{i}")]
         outputs += [kv(f"present_key_{i}"), kv(f"present_value_{i}")]
     graph = helper.make_graph(b.nodes, "cosyvoice3_llm_fused", inputs, outputs, b.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)],
-                              producer_name="cosyvoice_export")
+    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)]
+    if any(n.domain == P.DOMAIN for n in b.nodes):
+        opsets.append(helper.make_opsetid(P.DOMAIN, P.OPSET))
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="cosyvoice_export")
     model.ir_version = 8
     for k, v in (("cosyvoice.format_version", FORMAT_VERSION), ("cosyvoice.graph", ROLE),
                  ("cosyvoice.precision", opts.precision), ("cosyvoice.llm_decoder", opts.head)):
         model.metadata_props.add(key=k, value=v)
+    if opts.fp32_products != "MatMul":
+        model.metadata_props.add(key="cosyvoice.fp32_products", value=opts.fp32_products)
     return model
 
 

@@ -26,7 +26,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import fp32_bounds as FB
-from ..ort import OrtGraph
+from ..ort import OrtGraph, ops_library_path
 from . import llm_fused as F
 from . import variants as V
 from .parity import GraphCheck, Tolerance
@@ -41,7 +41,13 @@ def tol_fused_fp32(w: "F.LlmWeights", cases: List[tuple]) -> Dict[str, Tolerance
 CASES = (("prefill", 1, 0), ("prefill", 7, 0), ("prefill", 37, 0), ("decode", 1, 1), ("decode", 1, 37),
          ("chunk", 5, 10))
 DECODE_RUN = 24            # then: prefill 12 and decode this many positions one by one, every step compared
-GRAPH_NAMES = {"fp32": "llm/llm_fused_fp32.onnx", "int8": "llm/llm_fused_int8.onnx", "int4": "llm/llm_fused_int4.onnx"}
+GRAPH_NAMES = {"fp32": "llm/llm_fused_fp32.onnx", "panel": "llm/llm_fused_fp32_panel.onnx",
+               "int8": "llm/llm_fused_int8.onnx", "int4": "llm/llm_fused_int4.onnx"}
+# what `quantize --llm` takes: the fused graph's precisions and ``panel`` (variant fp32-panel: the
+# float32 graph with its products as PanelMatMul, quant/panels.py); the order entries are written in,
+# fastest first (``--precision fp32`` takes the first float32 one the provider can run)
+LLM_VARIANTS = ("int4", "int8", "panel", "fp32")
+VARIANT_NAMES = {"fp32": "fp32-fused", "panel": "fp32-panel"}
 TEXT_EMBEDDING_FP16 = "llm/text_embedding_fp16.npy"
 
 # A reference maps inputs_embeds [1, n, H] to the logits of every position [n, V].
@@ -95,8 +101,9 @@ def reference_cases(ref: Reference, embeds: Callable[[int], np.ndarray]) -> List
 class FusedRunner:
     """Drives a fused graph like the engine: one [1, nkv, capacity, hd] buffer per K/V tensor."""
 
-    def __init__(self, path: Path, num_layers: int, kv: Tuple[int, int], threads: int = 2):
-        self.g = OrtGraph(path, threads=threads)
+    def __init__(self, path: Path, num_layers: int, kv: Tuple[int, int], threads: int = 2,
+                 custom_ops: bool = False):
+        self.g = OrtGraph(path, threads=threads, custom_ops_library=ops_library_path() if custom_ops else None)
         self.layers, (self.nkv, self.hd) = num_layers, kv
         self.k: List[np.ndarray] = []
         self.v: List[np.ndarray] = []
@@ -126,11 +133,13 @@ class FusedRunner:
 
 
 def check_graph(path: Path, rel: str, dtype: str, num_layers: int, kv: Tuple[int, int], cases: List[tuple],
-                tol: Optional[Dict[str, Tolerance]], threads: int, log: Callable[[str], None]) -> dict:
+                tol: Optional[Dict[str, Tolerance]], threads: int, log: Callable[[str], None],
+                custom_ops: bool = False) -> dict:
     """Runs the fused graph on :func:`reference_cases`' inputs and compares the logits.
-    ``tol`` None: informational (never fails); the figures also hold top-1 agreement."""
+    ``tol`` None: informational (never fails); the figures also hold top-1 agreement. ``custom_ops``:
+    the graph uses this project's operators (the ops library is registered)."""
     chk = GraphCheck(rel, dtype, tol or {}, log)
-    run = FusedRunner(path, num_layers, kv, threads)
+    run = FusedRunner(path, num_layers, kv, threads, custom_ops)
     agree = total = 0
     try:
         for name, kind, x, p, want in cases:
@@ -156,7 +165,7 @@ def check_graph(path: Path, rel: str, dtype: str, num_layers: int, kv: Tuple[int
 
 @dataclass
 class LlmVariantOptions:
-    precisions: Sequence[str] = ("int4",)    # of fp32, int8, int4
+    precisions: Sequence[str] = ("int4",)    # of LLM_VARIANTS
     block_size: int = 32
     accuracy_level: int = 4
     head: str = "fp32"                       # llm_decoder in the int8/int4 graphs: fp32 or int8
@@ -166,8 +175,8 @@ class LlmVariantOptions:
         if not self.precisions:
             raise ValueError("no LLM precision requested")
         for p in self.precisions:
-            if p not in F.PRECISIONS:
-                raise ValueError(f"LLM precision {p!r}: expected one of {', '.join(F.PRECISIONS)}")
+            if p not in LLM_VARIANTS:
+                raise ValueError(f"LLM precision {p!r}: expected one of {', '.join(LLM_VARIANTS)}")
         if self.text_embedding not in ("fp16", "fp32"):
             raise ValueError(f"text embedding {self.text_embedding!r}: expected fp16 or fp32")
         F.FusedOptions(block_size=self.block_size, accuracy_level=self.accuracy_level, head=self.head).validate()
@@ -189,8 +198,10 @@ def make_variants(root: Path, weights: F.LlmWeights, text_table: np.ndarray, opt
                   log: Callable[[str], None]) -> Tuple[List[dict], Dict[str, dict], List[Path]]:
     """Writes the requested LLM variants under ``root`` (a bundle directory being made);
     returns (variant entries, checks by file, files written). Order of the entries: fastest
-    first (int4, int8, fp32), which is what ``--precision auto`` falls back to without figures."""
+    first (:data:`LLM_VARIANTS`), which is what ``--precision auto`` falls back to without figures."""
     opts.validate()
+    if "panel" in opts.precisions:
+        ops_library_path()          # before any work: its check needs the library (FileNotFoundError)
     written: List[Path] = []
     checks: Dict[str, dict] = {}
     entries: List[dict] = []
@@ -199,15 +210,17 @@ def make_variants(root: Path, weights: F.LlmWeights, text_table: np.ndarray, opt
     cases = reference_cases(ref, embeds)
     table_rel = None
     (root / "llm").mkdir(parents=True, exist_ok=True)
-    if opts.text_embedding == "fp16" and any(p != "fp32" for p in opts.precisions):
+    if opts.text_embedding == "fp16" and any(p not in ("fp32", "panel") for p in opts.precisions):
         table_rel = TEXT_EMBEDDING_FP16
         write_fp16_table(text_table, root / table_rel)
         written.append(root / table_rel)
         log(f"wrote {table_rel} (float16 {list(text_table.shape)})")
-    for prec in sorted(set(opts.precisions), key=("int4", "int8", "fp32").index):
-        rel = GRAPH_NAMES[prec]
+    for choice in sorted(set(opts.precisions), key=LLM_VARIANTS.index):
+        rel = GRAPH_NAMES[choice]
+        prec = "fp32" if choice == "panel" else choice
         fo = F.FusedOptions(precision=prec, block_size=opts.block_size, accuracy_level=opts.accuracy_level,
-                            head=opts.head if prec != "fp32" else "fp32")
+                            head=opts.head if prec != "fp32" else "fp32",
+                            fp32_products="PanelMatMul" if choice == "panel" else "MatMul")
         t0 = time.perf_counter()
         files = F.write(weights, root / rel, fo)
         written += files
@@ -215,9 +228,11 @@ def make_variants(root: Path, weights: F.LlmWeights, text_table: np.ndarray, opt
             f"{time.perf_counter() - t0:.1f} s)")
         # the same float32 inputs for graph and reference: this measures the graph alone (the fp16
         # table's effect is part of what the A/B gate judges)
+        # PanelMatMul's products are K-term dot products like MatMul's: the same float32 tolerance
         checks[rel] = check_graph(root / rel, rel, "float32" if prec == "fp32" else prec, weights.num_layers, kv,
-                                  cases, tol_fused_fp32(weights, cases) if prec == "fp32" else None, threads, log)
-        entry = {"name": prec if prec != "fp32" else "fp32-fused", "precision": prec, "providers": ["cpu"],
+                                  cases, tol_fused_fp32(weights, cases) if prec == "fp32" else None, threads, log,
+                                  custom_ops=choice == "panel")
+        entry = {"name": VARIANT_NAMES.get(choice, choice), "precision": prec, "providers": ["cpu"],
                  "files": {"file": rel}, "quantization": fo.describe(),
                  "gate": {"status": "parity"} if prec == "fp32" else V.untested_gate()}
         if prec != "fp32" and table_rel:

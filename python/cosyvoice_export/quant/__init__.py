@@ -11,4 +11,6 @@ run through :mod:`cosyvoice_export.ort` to check them.
   islands around the operators that need the range (for GPU execution providers).
 * :mod:`.winograd`: the HiFT generator's 1-D convolutions as this project's custom operator
   ``org.cosyvoice_ort.WinogradConv1d`` (float32; run and checked with ``libcosyvoice_ops.so``).
+* :mod:`.panels`: the weight layout of ``org.cosyvoice_ort.PanelMatMul``, the float32 products of the
+  LLM variant ``fp32-panel`` (nothing for ONNX Runtime to pack when a session is created).
 """

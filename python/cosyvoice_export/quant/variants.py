@@ -11,6 +11,11 @@ flow   int8          ``flow/flow_estimator.int8.onnx``       DiT products int8 (
                                                              route; time embedding and output
                                                              projection stay float32), CPU
 flow   fp16          ``flow/flow_estimator.fp16.onnx``       DiT in float16 (:mod:`.fp16`), GPU providers
+flow   fp32-panel    ``flow/flow_estimator.panel.onnx``      DiT weight products as the custom operator
+                                                             ``PanelMatMul`` (:mod:`.panels`: nothing for
+                                                             ONNX Runtime to pack at load), CPU; float32,
+                                                             checked against the base graph (gate
+                                                             ``parity``); needs the ops library
 hift   fp16          ``hift/hift_generator.fp16.onnx``       generator in float16, GPU providers
 hift   fp32-winograd ``hift/hift_generator.winograd.onnx``   generator convolutions and Snake activations
                                                              as the custom operators ``WinogradConv1d``
@@ -37,6 +42,7 @@ import onnx
 
 from . import fp16 as Q16
 from . import int8 as Q8
+from . import panels as QP
 from . import winograd as QW
 from .weights import find_weight_products
 
@@ -87,6 +93,11 @@ def _winograd_check(base: Path, written: Path, family: dict, rel: str, threads: 
     return QW.check_generator(base, written, int(hop), rel, threads, log)
 
 
+def _panel_check(base: Path, written: Path, family: dict, rel: str, threads: int,
+                 log: Callable[[str], None]) -> Dict[str, object]:
+    return QP.check_graph(base, written, rel, threads, log)
+
+
 # the DiT products left in float32: the time embedding (2 rows per call, its error reaches every
 # block's modulation) and the output projection (80 columns, the velocity itself)
 DIT_FLOAT_PRODUCTS = ("/time_embed/", "/proj_out/")
@@ -94,6 +105,8 @@ DIT_FLOAT_PRODUCTS = ("/time_embed/", "/proj_out/")
 SPECS: Dict[Tuple[str, str], VariantSpec] = {(s.family, s.name): s for s in [
     VariantSpec("flow", "int8", "int8", "estimator", "int8", ["cpu"], _int8_dit),
     VariantSpec("flow", "fp16", "fp16", "estimator", "fp16", GPU_PROVIDERS, _fp16),
+    VariantSpec("flow", "fp32-panel", "fp32", "estimator", "panel", ["cpu"], QP.rewrite_products,
+                check=_panel_check, custom_ops=True),
     VariantSpec("hift", "fp16", "fp16", "generator", "fp16", GPU_PROVIDERS, _fp16),
     VariantSpec("hift", "fp32-winograd", "fp32", "generator", "winograd", ["cpu"], QW.rewrite_generator,
                 check=_winograd_check, custom_ops=True),
