@@ -87,3 +87,16 @@ def tiny_bundle(request, tmp_path_factory):
 @pytest.fixture
 def gen():
     return torch.Generator().manual_seed(1234)
+
+
+@pytest.fixture(scope="session")
+def ops_library():
+    """The ops library of `make build` (libcosyvoice_ops.so: the project's operators): a failure, not
+    a skip, when missing, since the variants that use them cannot be made or checked without it
+    (test_winograd.py, test_panels.py)."""
+    from cosyvoice_export import ort
+
+    try:
+        return ort.ops_library_path()
+    except FileNotFoundError as e:
+        pytest.fail(str(e))

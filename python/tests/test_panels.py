@@ -7,17 +7,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from cosyvoice_export import ort as O
 from cosyvoice_export.export.parity import ParityError
 from cosyvoice_export.quant import panels as P
-
-
-@pytest.fixture(scope="module")
-def ops_library():
-    try:
-        return O.ops_library_path()
-    except FileNotFoundError as e:
-        pytest.fail(str(e))
 
 
 def _graph(rng):

@@ -37,15 +37,6 @@ def _cli(*args, **env):
                           capture_output=True, text=True)
 
 
-@pytest.fixture(scope="module")
-def ops_library():
-    """The ops library of `make build` (a failure, not a skip, when missing: the variant cannot be made)."""
-    try:
-        return O.ops_library_path()
-    except FileNotFoundError as e:
-        pytest.fail(str(e))
-
-
 # ---------------------------------------------------------------------------- the rewrite
 
 def _conv(name, c_in, c_out, k, rng, bias=True, **attrs):
