@@ -241,6 +241,8 @@ def quantize_bundle(bundle: Path, out: Optional[Path], opts, checkpoint_dir: Opt
         new_config.setdefault("checks", {}).update(checks)
         for e in entries:
             V.add(new_config, "llm", e)
+        if entries:
+            _llm_fastest_first(new_config)
         for family, e in graph_entries:
             V.add(new_config, family, e)
         if out is not None:
@@ -294,6 +296,18 @@ def _llm_variants(bundle: Path, work: Path, config: dict, opts, checkpoint_dir, 
     entries, checks, written = LV.make_variants(work, weights, text, opts, ref, embeds, threads, log)
     del weights
     return entries, checks, list(written)
+
+
+def _llm_fastest_first(config: dict) -> None:
+    """The LLM family's entries in the exporter's order (export/llm_variants.py ``LLM_VARIANTS``:
+    int4, int8, fp32-panel, fp32-fused; any other name after them, in its place among them):
+    ``--precision fp32`` takes the first float32 variant the provider can run, so a variant added to
+    a bundle later must not end up behind a slower one of its precision."""
+    from .export.llm_variants import LLM_VARIANTS, VARIANT_NAMES
+
+    rank = {VARIANT_NAMES.get(p, p): i for i, p in enumerate(LLM_VARIANTS)}
+    family = config["variants"]["llm"]
+    family[:] = sorted(family, key=lambda v: rank.get(v["name"], len(rank)))
 
 
 def _write_config(path: Path, config: dict) -> None:

@@ -102,6 +102,12 @@ def test_in_place_then_refuses_existing_names(base_bundle, tmp_path):
     cfg = json.loads((work / "config.json").read_text(encoding="utf-8"))
     assert [v["name"] for v in cfg["variants"]["llm"]] == ["int4", "int8"]
     assert cfg["variants"]["llm"][1]["quantization"]["block_size"] == 64
+    # added later, fp32-panel still comes before fp32-fused: --precision fp32 takes the first
+    for llm in ("fp32", "panel"):
+        r = _cli("quantize", work, "--llm", llm, "--quiet")
+        assert r.returncode == 0, r.stderr
+    cfg = json.loads((work / "config.json").read_text(encoding="utf-8"))
+    assert [v["name"] for v in cfg["variants"]["llm"]] == ["int4", "int8", "fp32-panel", "fp32-fused"]
 
 
 def test_bad_arguments(base_bundle, tmp_path):
