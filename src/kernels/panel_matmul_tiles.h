@@ -43,9 +43,11 @@ struct PanelKernel {
     }
     const int64_t col = panel * kPanelWidth;
     const int64_t valid = std::min<int64_t>(P * kPanelWidth, job.n - col);
+    // Copies below are loops, never std::copy/memcpy: ThreadSanitizer intercepts memcpy even in this
+    // uninstrumented code and would report the writes into ONNX Runtime's arena (src/CMakeLists.txt).
     if (job.bias != nullptr) {  // after the whole sum, as MatMul then Add rounds
-      float b[P * kPanelWidth] = {};
-      std::copy(job.bias + col, job.bias + col + valid, b);
+      float b[P * kPanelWidth];
+      for (int64_t c = 0; c < P * kPanelWidth; ++c) b[c] = c < valid ? job.bias[col + c] : 0.0f;
       for (int r = 0; r < R; ++r)
         for (int j = 0; j < kAcc; ++j) acc[r][j] += Load(b + j * VW);
     }
@@ -56,7 +58,7 @@ struct PanelKernel {
       } else {  // the last panel's columns beyond N are not Y's
         float tail[P * kPanelWidth];
         for (int j = 0; j < kAcc; ++j) Store(tail + j * VW, acc[r][j]);
-        std::copy(tail, tail + valid, y);
+        for (int64_t c = 0; c < valid; ++c) y[c] = tail[c];
       }
     }
   }
