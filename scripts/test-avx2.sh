@@ -10,11 +10,12 @@
 #      build machine runs. The golden tier then compares every stage, and the int8 and int4 LLM
 #      variants, with the PyTorch reference under the tolerances of docs/parity.md;
 #   2. the Python tests of the quantized and custom kernels (python/tests/test_quant.py, test_nbits.py,
-#      test_llm_qref.py, test_winograd.py: ONNX Runtime in process through ctypes) with the Python
-#      interpreter itself under the emulated CPU. They hold the checks whose outcome depends on the
-#      ISA: test_quant.py's worst case for VPMADDUBSW's int16 saturation (the reason the int8 DiT's
-#      weights are 7-bit: with 8-bit weights that product is off by 81 % on this emulated CPU and
-#      exact on a VNNI one) and test_nbits.py's bounds for MatMulNBits at each accuracy level;
+#      test_llm_qref.py, test_winograd.py, test_panels.py: ONNX Runtime in process through ctypes)
+#      with the Python interpreter itself under the emulated CPU. They hold the checks whose outcome
+#      depends on the ISA: test_quant.py's worst case for VPMADDUBSW's int16 saturation (the reason
+#      the int8 DiT's weights are 7-bit: with 8-bit weights that product is off by 81 % on this
+#      emulated CPU and exact on a VNNI one), test_nbits.py's bounds for MatMulNBits at each accuracy
+#      level, and test_panels.py's PanelMatMul check (its AVX2 kernel);
 #   3. `cosyvoice tts` on the tiny model natively and under the emulated CPU, the two float WAVs
 #      compared sample for sample (scripts/tts-compare.sh, which derives the tolerance).
 # The emulated CPU's instruction sets are checked first (`cosyvoice version`: no avx512f, kernels
@@ -61,7 +62,7 @@ grep -vE '^fixture' "$build/ctest-avx2.log" | sed 's/^/[test-avx2] /'
 log "unit + golden tiers under the emulated AVX2 CPU: ${t_tests} s"
 
 # ---- 2. the Python tests of the ISA-dependent kernels ------------------------------------------
-tests=(test_quant.py test_nbits.py test_llm_qref.py test_winograd.py)
+tests=(test_quant.py test_nbits.py test_llm_qref.py test_winograd.py test_panels.py)
 t0=$(date +%s)
 ( cd "$(dirname "$0")/../python" && "${emulator[@]}" /usr/bin/python3 -m pytest -q -p no:cacheprovider "${tests[@]/#/tests/}" ) \
   > "$build/pytest-avx2.log" 2>&1 \
