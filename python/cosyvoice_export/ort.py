@@ -18,8 +18,9 @@ appended), so the indices of the functions used here were computed once from the
 Custom operators (``custom_ops_library=``): a shared library exporting ONNX Runtime's
 ``RegisterCustomOps`` entry is registered on the session's options before the session is created
 (``SessionOptions.register_custom_ops_library`` / ``RegisterCustomOpsLibrary_V2``), so graphs with
-this project's ``org.cosyvoice_ort`` operators (``WinogradConv1d``, ``Snake``) run; ``ops_library_path()``
-finds the one the C++ build writes (``build/lib/libcosyvoice_ops.so``).
+this project's ``org.cosyvoice_ort`` operators (``WinogradConv1d``, ``Snake``, ``PanelMatMul``) run;
+``ops_library_path()`` finds the one the C++ build writes (``build/lib/libcosyvoice_ops.so``), and
+``import_ops_domain()`` declares the domain in a graph that uses them.
 
 Supported tensor element types: float32, float64, int32, int64, bool (plus int8/uint8/int16/
 uint16/uint32/uint64/float16 which map 1:1 to numpy).  Dynamic shapes are fine.  Errors from ORT
@@ -159,8 +160,19 @@ def find_onnxruntime_library() -> Path:
                    "scripts/setup/fetch-onnxruntime.sh" % ", ".join(str(c) for c in cands))
 
 
+OPS_DOMAIN = "org.cosyvoice_ort"    # the operators of src/kernels/custom_ops.h, version 1
+OPS_OPSET = 1
 OPS_LIBRARY_ENV = "COSYVOICE_OPS_LIBRARY"
 OPS_LIBRARY_DEFAULT = Path("build") / "lib" / "libcosyvoice_ops.so"   # relative to the repository
+
+
+def import_ops_domain(model) -> None:
+    """Declares :data:`OPS_DOMAIN` in ``model``'s ``opset_import`` (once) for the nodes of it a rewrite
+    or a graph builder wrote."""
+    from onnx import helper
+
+    if not any(o.domain == OPS_DOMAIN for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid(OPS_DOMAIN, OPS_OPSET))
 
 
 def ops_library_path() -> Path:

@@ -28,7 +28,7 @@ PanelBlocking PanelBlockingFor(KernelIsa isa) {
 }
 
 PanelMatMul::PanelMatMul(int64_t k, int64_t n, KernelIsa isa)
-    : k_(k), n_(n), isa_(CheckedKernelIsa(isa, "PanelMatMul")) {
+    : k_(k), n_(n), isa_(CheckedKernelIsa(isa, "PanelMatMul")), blocking_(PanelBlockingFor(isa_)) {
   if (k <= 0)
     throw std::invalid_argument("PanelMatMul: k (rows of the weight) must be positive, got " +
                                 std::to_string(k));
@@ -51,13 +51,13 @@ UnitGrid Grid(const PanelBlocking &b, int64_t rows, int64_t n) {
 
 size_t PanelMatMul::WorkUnits(int64_t rows) const {
   if (rows <= 0) return 0;
-  const UnitGrid g = Grid(PanelBlockingFor(isa_), rows, n_);
+  const UnitGrid g = Grid(blocking_, rows, n_);
   return static_cast<size_t>(g.row_units * g.panel_units);
 }
 
 void PanelMatMul::RunUnits(const float *x, int64_t rows, const float *panels, const float *bias, float *y,
                            size_t begin, size_t end) const {
-  const PanelBlocking b = PanelBlockingFor(isa_);
+  const PanelBlocking &b = blocking_;
   const UnitGrid g = Grid(b, rows, n_);
   const PanelJob job{x, panels, bias, y, k_, n_};
   const int64_t all_panels = PanelCount(n_);

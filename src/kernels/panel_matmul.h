@@ -12,7 +12,7 @@
 // Layout: W [K, N] row-major becomes P [ceil(N / 16)][K][16]: panel p holds columns 16 p .. 16 p + 15
 // of every row of W, zero beyond column N. Each output is a K-term sum in the order k = 0 .. K - 1
 // (one fused multiply-add per term where the CPU has them), whatever the instruction set, the rows
-// and the split of the work: a split changes no bits (PanelMatMul.AnySplitOfTheWorkUnitsGivesTheSameBits).
+// and the split of the work: neither changes a bit (PanelMatMul.AnySplitAndAnyRowCountGiveTheSameBits).
 //
 // Thread-safe: the object holds the shape and the kernel's choice only; RunUnits only reads it.
 #pragma once
@@ -35,6 +35,14 @@ inline int64_t PanelCount(int64_t n) {
 
 // W [k, n] row-major in the panel layout (PanelCount(n) * k * kPanelWidth floats).
 std::vector<float> PackPanels(const float *w, int64_t k, int64_t n);
+
+// What one instruction set's kernel computes per register block, and a work unit's rows.
+struct PanelBlocking {
+  int rows = 0;       // rows of X per register block
+  int panels = 0;     // panels per register block (and per work unit)
+  int unit_rows = 0;  // rows per work unit (a multiple of `rows`)
+};
+PanelBlocking PanelBlockingFor(KernelIsa isa);
 
 class PanelMatMul {
  public:
@@ -60,15 +68,8 @@ class PanelMatMul {
  private:
   int64_t k_, n_;
   KernelIsa isa_;
+  PanelBlocking blocking_;  // isa_'s
 };
-
-// What one instruction set's kernel computes per register block, and a work unit's rows.
-struct PanelBlocking {
-  int rows = 0;       // rows of X per register block
-  int panels = 0;     // panels per register block (and per work unit)
-  int unit_rows = 0;  // rows per work unit (a multiple of `rows`)
-};
-PanelBlocking PanelBlockingFor(KernelIsa isa);
 
 // The kernels, one per instruction set (panel_matmul_*.cc): rows [row0, row1) by the panels
 // [panel0, panel1) of the weight.

@@ -33,6 +33,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from ..ort import import_ops_domain
 from ..quant import panels as P
 from . import nbits
 
@@ -329,10 +330,10 @@ def build(w: LlmWeights, opts: Optional[FusedOptions] = None, data: Optional[_Da
         inputs += [kv(f"past_key_{i}"), kv(f"past_value_{i}")]
         outputs += [kv(f"present_key_{i}"), kv(f"present_value_{i}")]
     graph = helper.make_graph(b.nodes, "cosyvoice3_llm_fused", inputs, outputs, b.inits)
-    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)]
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)],
+                              producer_name="cosyvoice_export")
     if any(n.domain == P.DOMAIN for n in b.nodes):
-        opsets.append(helper.make_opsetid(P.DOMAIN, P.OPSET))
-    model = helper.make_model(graph, opset_imports=opsets, producer_name="cosyvoice_export")
+        import_ops_domain(model)
     model.ir_version = 8
     for k, v in (("cosyvoice.format_version", FORMAT_VERSION), ("cosyvoice.graph", ROLE),
                  ("cosyvoice.precision", opts.precision), ("cosyvoice.llm_decoder", opts.head)):

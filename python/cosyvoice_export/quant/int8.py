@@ -28,7 +28,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from .weights import WeightProduct, drop_unused_initializers, find_weight_products
+from .weights import drop_unused_initializers, find_weight_products, replace_product
 
 MS_DOMAIN = "com.microsoft"
 
@@ -135,16 +135,6 @@ def _ensure_ms_opset(model: onnx.ModelProto) -> None:
         model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
 
 
-def _replace(graph: onnx.GraphProto, wp: WeightProduct, new_node: onnx.NodeProto) -> None:
-    nodes = list(graph.node)
-    idx = nodes.index(wp.node)
-    nodes[idx] = new_node
-    if wp.bias_node is not None:
-        nodes.remove(wp.bias_node)
-    del graph.node[:]
-    graph.node.extend(nodes)
-
-
 def quantize_int8(model: onnx.ModelProto, opts: Optional[Int8Options] = None,
                   only: Optional[List[str]] = None) -> List[Dict[str, object]]:
     """Rewrites ``model`` in place; returns one record per rewritten product (name, K, N).
@@ -181,7 +171,7 @@ def quantize_int8(model: onnx.ModelProto, opts: Optional[Int8Options] = None,
             node = helper.make_node("MatMulNBits", inputs, [wp.output], name=base, domain=MS_DOMAIN,
                                     K=k, N=n, bits=8, block_size=opts.block_size,
                                     accuracy_level=opts.accuracy_level)
-        _replace(graph, wp, node)
+        replace_product(graph, wp, node)
         done.append({"node": wp.node.name, "K": int(k), "N": int(n)})
     graph.initializer.extend(new_inits)
     if done:

@@ -35,10 +35,12 @@ import onnx
 from onnx import helper, numpy_helper
 
 from .. import fp32_bounds as FB
+from ..ort import OPS_DOMAIN, OPS_OPSET, import_ops_domain
+from .weights import drop_unused_initializers, find_weight_products, replace_product
 
-DOMAIN = "org.cosyvoice_ort"
+DOMAIN = OPS_DOMAIN
 OP_TYPE = "PanelMatMul"
-OPSET = 1
+OPSET = OPS_OPSET
 WIDTH = 16
 
 
@@ -70,9 +72,6 @@ def rewrite_products(model: onnx.ModelProto) -> Dict[str, object]:
     folded in, and ``Gemm`` with alpha = beta = 1, no transA) by ``PanelMatMul`` in place, same name
     and output; the weights go into panels (initializers replaced, the unused ones dropped).
     Returns the variant's description."""
-    from .int8 import _replace
-    from .weights import drop_unused_initializers, find_weight_products
-
     products = find_weight_products(model)
     g = model.graph
     new_inits: List[onnx.TensorProto] = []
@@ -85,11 +84,11 @@ def rewrite_products(model: onnx.ModelProto) -> Dict[str, object]:
             new_inits.append(numpy_helper.from_array(wp.bias.astype(np.float32), inputs[2]))
         node = helper.make_node(OP_TYPE, inputs, [wp.output], name=wp.node.name or base, domain=DOMAIN,
                                 n=int(wp.weight.shape[1]))
-        _replace(g, wp, node)
+        replace_product(g, wp, node)
     g.initializer.extend(new_inits)
     drop_unused_initializers(model)
-    if products and not any(o.domain == DOMAIN for o in model.opset_import):
-        model.opset_import.append(helper.make_opsetid(DOMAIN, OPSET))
+    if products:
+        import_ops_domain(model)
     # what stays MatMul: products of two activations (attention's), which have no weight to pack
     return {"operator": f"{DOMAIN}.{OP_TYPE}", "products": len(products),
             "activation_products": sum(n.op_type in ("MatMul", "Gemm") for n in g.node)}

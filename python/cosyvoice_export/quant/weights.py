@@ -88,6 +88,18 @@ def find_weight_products(model: onnx.ModelProto, min_size: int = 0) -> List[Weig
     return found
 
 
+def replace_product(graph: onnx.GraphProto, wp: WeightProduct, new_node: onnx.NodeProto) -> None:
+    """Puts ``new_node`` (which writes ``wp.output``) in the place of ``wp.node`` and removes the bias
+    ``Add`` it folds in, keeping the node order topological."""
+    nodes = list(graph.node)
+    idx = nodes.index(wp.node)
+    nodes[idx] = new_node
+    if wp.bias_node is not None:
+        nodes.remove(wp.bias_node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
 def drop_unused_initializers(model: onnx.ModelProto) -> int:
     """Remove initializers no node (or graph output) reads; returns how many were removed."""
     graph = model.graph

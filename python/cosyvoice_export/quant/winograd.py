@@ -54,10 +54,11 @@ from onnx import TensorProto, helper
 
 from .. import fp32_bounds as FB
 from ..export.parity import GraphCheck, ParityError, Tolerance, timed
+from ..ort import OPS_DOMAIN, OPS_OPSET, import_ops_domain
 
-DOMAIN = "org.cosyvoice_ort"
+DOMAIN = OPS_DOMAIN
 OP_TYPE = "WinogradConv1d"
-OPSET = 1
+OPSET = OPS_OPSET
 MIN_CHANNELS = 8
 MIN_KERNEL = 3
 SNAKE_OP_TYPE = "Snake"
@@ -100,11 +101,6 @@ def _winograd_node(conv: onnx.NodeProto, k: int) -> onnx.NodeProto:
                             kernel_shape=[k])
 
 
-def _import_domain(model: onnx.ModelProto) -> None:
-    if not any(o.domain == DOMAIN for o in model.opset_import):
-        model.opset_import.append(helper.make_opsetid(DOMAIN, OPSET))
-
-
 def rewrite_generator(model: onnx.ModelProto) -> Dict[str, object]:
     """The variant's rewrite: first :func:`fuse_snakes` (before any Conv becomes an operator ONNX's
     shape inference does not know, since the fusion needs the activations' channel counts), then
@@ -125,7 +121,7 @@ def rewrite_generator(model: onnx.ModelProto) -> Dict[str, object]:
         g.node[i].CopyFrom(_winograd_node(node, int(inits[node.input[1]].dims[2])))
         rewritten += 1
     if rewritten:
-        _import_domain(model)
+        import_ops_domain(model)
     return {"operator": f"{DOMAIN}.{OP_TYPE}", "convolutions": rewritten, "kept_conv": kept,
             "snake_operator": f"{DOMAIN}.{SNAKE_OP_TYPE}", "snakes": snakes}
 
@@ -245,7 +241,7 @@ def fuse_snakes(model: onnx.ModelProto) -> int:
     g.node.extend(fused.get(j, n) for j, n in enumerate(nodes) if j not in removed)
     del g.value_info[:]
     g.value_info.extend(kept_info)
-    _import_domain(model)
+    import_ops_domain(model)
     return len(fused)
 
 
